@@ -1,0 +1,92 @@
+import { BufferPool } from './buffer-pool.js';
+import { PipelineCache } from './pipelines.js';
+import { CommandRecorder } from './recorder.js';
+import { KernelProfiler } from './profiler.js';
+import { describeAdapter, requestAdapter, requestDevice, type AdapterDescription } from './adapter.js';
+
+export interface GpuContextOptions {
+  /**
+   * Pretend the adapter binds at most this many bytes per storage binding. Tests use it to
+   * exercise the large-tensor paths (VGG16's 411 MB FC weight) with small tensors.
+   */
+  maxBindingBytes?: number;
+  powerPreference?: GPUPowerPreference;
+}
+
+/**
+ * Everything the engine needs from WebGPU, behind one object: the device, what the adapter is
+ * and allows, the pipeline cache, the buffer pool and the command recorder.
+ */
+export class GpuContext {
+  readonly pipelines: PipelineCache;
+  readonly pool: BufferPool;
+  readonly recorder: CommandRecorder;
+  /** The per-binding limit kernels must respect (the adapter's, or a smaller forced one). */
+  readonly maxBindingBytes: number;
+  readonly maxBufferBytes: number;
+
+  private constructor(
+    readonly device: GPUDevice,
+    readonly adapter: AdapterDescription,
+    options: GpuContextOptions,
+  ) {
+    const limits = device.limits;
+    this.maxBindingBytes = Math.min(limits.maxStorageBufferBindingSize, options.maxBindingBytes ?? Infinity);
+    this.maxBufferBytes = limits.maxBufferSize;
+    this.pipelines = new PipelineCache(device, limits.maxStorageBuffersPerShaderStage);
+    const storageUsage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
+    this.pool = new BufferPool(device, storageUsage, limits.maxBufferSize, 'tensor');
+    const readbackPool = new BufferPool(device, GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, limits.maxBufferSize, 'readback');
+    this.recorder = new CommandRecorder(device, readbackPool, limits.maxComputeWorkgroupsPerDimension, limits.minUniformBufferOffsetAlignment);
+  }
+
+  static async create(gpu: GPU | undefined, options: GpuContextOptions = {}): Promise<GpuContext> {
+    const adapter = await requestAdapter(gpu, options.powerPreference);
+    const device = await requestDevice(adapter);
+    return new GpuContext(device, describeAdapter(adapter, device), options);
+  }
+
+  get limits(): GPUSupportedLimits {
+    return this.device.limits;
+  }
+
+  hasFeature(name: string): boolean {
+    return this.device.features.has(name);
+  }
+
+  /** Starts timing every dispatch (needs `timestamp-query`); see `stopProfiling`. */
+  startProfiling(): void {
+    if (!this.hasFeature('timestamp-query')) throw new Error(`this adapter has no 'timestamp-query' feature: kernels cannot be timed`);
+    this.recorder.flush();
+    this.recorder.profiler ??= new KernelProfiler(this.device);
+  }
+
+  async stopProfiling() {
+    const profiler = this.recorder.profiler;
+    if (!profiler) return [];
+    this.recorder.flush();
+    this.recorder.profiler = null;
+    const timings = await profiler.collect();
+    profiler.destroy();
+    return timings;
+  }
+
+  destroy(): void {
+    this.recorder.flush();
+    this.device.destroy();
+  }
+}
+
+let defaultContext: GpuContext | null = null;
+
+/** Makes `ctx` the context that tensor factories use when none is given. */
+export function setDefaultContext(ctx: GpuContext | null): void {
+  defaultContext = ctx;
+}
+
+export function getDefaultContext(): GpuContext {
+  if (!defaultContext) {
+    throw new Error('No GPU context: call `await initNode()` (Node) or `await initBrowser()` (browser) first');
+  }
+  return defaultContext;
+}

@@ -1,0 +1,58 @@
+// One error class per kind of failure, so callers (and tests) can tell them apart.
+
+/** No usable WebGPU adapter: nothing installed, or only Dawn's `null` backend, which computes nothing. */
+export class WebGpuUnavailableError extends Error {
+  override name = 'WebGpuUnavailableError';
+}
+
+/** Operand shapes that do not fit together; the message shows every shape involved. */
+export class ShapeError extends Error {
+  override name = 'ShapeError';
+}
+
+/** An operation was given a tensor of a dtype it does not accept. */
+export class DTypeError extends Error {
+  override name = 'DTypeError';
+}
+
+/** A tensor was used after `dispose()` (or after the scope that owned it ended). */
+export class DisposedTensorError extends Error {
+  override name = 'DisposedTensorError';
+}
+
+/**
+ * A tensor is larger than what one shader binding (`maxStorageBufferBindingSize`) or one buffer
+ * (`maxBufferSize`) may hold, and the kernel asked to bind it cannot split it.
+ */
+export class BindingLimitError extends Error {
+  override name = 'BindingLimitError';
+  constructor(
+    readonly tensorName: string,
+    readonly byteSize: number,
+    readonly limit: number,
+    readonly limitName: string,
+    where: string,
+  ) {
+    super(
+      `${where}: tensor '${tensorName}' needs ${formatBytes(byteSize)} (${byteSize} bytes) in one binding, ` +
+        `but this adapter's ${limitName} is ${formatBytes(limit)} (${limit} bytes)`,
+    );
+  }
+}
+
+export function formatBytes(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
+  let value = bytes / 1024;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${value.toFixed(value < 10 ? 2 : 1)} ${units[unit]}`;
+}
+
+export const SOFTWARE_ADAPTER_HELP =
+  'Install a software adapter: on Debian 12, `bash scripts/setup-system.sh` adds lavapipe ' +
+  '(mesa-vulkan-drivers from bookworm-backports) and Chromium (which ships SwiftShader). ' +
+  'Select one with WGT_ADAPTER=lavapipe|swiftshader. See README.md, "Adapters".';

@@ -1,0 +1,43 @@
+// Node only: Dawn's binding (npm package `webgpu`). Browsers use navigator.gpu instead.
+import { create, globals } from 'webgpu';
+import { WebGpuUnavailableError, SOFTWARE_ADAPTER_HELP } from './errors.js';
+
+/**
+ * Which adapter Dawn should use, from `WGT_ADAPTER` (or the argument):
+ *   - unset: the system's best adapter; if that is a software one and lavapipe is present,
+ *     lavapipe (about 5-10x faster than SwiftShader here),
+ *   - `lavapipe` / `swiftshader`: that software adapter,
+ *   - anything else: a substring of the adapter's name (Dawn's `adapter=` toggle).
+ */
+export async function createNodeGpu(selection: string | undefined = process.env.WGT_ADAPTER): Promise<GPU> {
+  Object.assign(globalThis, globals);
+  const wanted = selection?.trim();
+  if (wanted) return checkedGpu([`adapter=${adapterToggleName(wanted)}`], wanted);
+  const gpu = create([]);
+  const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
+  const software = adapter?.info.architecture === 'software' || adapter?.info.architecture === 'swiftshader';
+  if (adapter && software && !/llvmpipe/i.test(adapter.info.device)) {
+    try {
+      return await checkedGpu(['adapter=llvmpipe'], 'lavapipe');
+    } catch {
+      // No lavapipe: keep what the system offered.
+    }
+  }
+  return gpu;
+}
+
+function adapterToggleName(selection: string): string {
+  if (/^lavapipe$/i.test(selection)) return 'llvmpipe';
+  if (/^swiftshader$/i.test(selection)) return 'SwiftShader';
+  return selection;
+}
+
+async function checkedGpu(toggles: string[], wanted: string): Promise<GPU> {
+  const gpu = create(toggles);
+  try {
+    if (await gpu.requestAdapter()) return gpu;
+  } catch (error) {
+    throw new WebGpuUnavailableError(`WGT_ADAPTER=${wanted}: ${(error as Error).message.split('\n').join(' ')}. ${SOFTWARE_ADAPTER_HELP}`);
+  }
+  throw new WebGpuUnavailableError(`WGT_ADAPTER=${wanted}: no such adapter. ${SOFTWARE_ADAPTER_HELP}`);
+}

@@ -1,0 +1,68 @@
+/**
+ * Per-dispatch GPU timings from `timestamp-query`. While profiling, the recorder gives every
+ * dispatch its own compute pass with a begin and end timestamp; `collect()` turns the resolved
+ * query values into one record per dispatch.
+ */
+export interface KernelTiming {
+  name: string;
+  /** Start and end on the GPU clock, in nanoseconds. */
+  startNs: number;
+  endNs: number;
+}
+
+const CAPACITY = 4096; // dispatches per submit that can be timed
+
+export class KernelProfiler {
+  private readonly querySet: GPUQuerySet;
+  private readonly resolveBuffer: GPUBuffer;
+  private names: string[] = [];
+  private pending: Promise<KernelTiming[]>[] = [];
+
+  constructor(private readonly device: GPUDevice) {
+    this.querySet = device.createQuerySet({ type: 'timestamp', count: CAPACITY * 2 });
+    this.resolveBuffer = device.createBuffer({
+      size: CAPACITY * 2 * 8,
+      usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC,
+    });
+  }
+
+  /** The timestamp writes for the pass that will hold dispatch `name`, or undefined when full. */
+  passTimestamps(name: string): GPUComputePassTimestampWrites | undefined {
+    if (this.names.length >= CAPACITY) return undefined;
+    const index = this.names.length;
+    this.names.push(name);
+    return { querySet: this.querySet, beginningOfPassWriteIndex: 2 * index, endOfPassWriteIndex: 2 * index + 1 };
+  }
+
+  /** Records the query resolution into `encoder`; the timings are read after the submit. */
+  resolve(encoder: GPUCommandEncoder): (() => void) | undefined {
+    const count = this.names.length;
+    if (count === 0) return undefined;
+    const names = this.names;
+    this.names = [];
+    const readback = this.device.createBuffer({ size: count * 16, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    encoder.resolveQuerySet(this.querySet, 0, count * 2, this.resolveBuffer, 0);
+    encoder.copyBufferToBuffer(this.resolveBuffer, 0, readback, 0, count * 16);
+    return () => {
+      this.pending.push(
+        readback.mapAsync(GPUMapMode.READ).then(() => {
+          const stamps = new BigUint64Array(readback.getMappedRange().slice(0));
+          readback.destroy();
+          return names.map((name, i) => ({ name, startNs: Number(stamps[2 * i]), endNs: Number(stamps[2 * i + 1]) }));
+        }),
+      );
+    };
+  }
+
+  /** Every timing recorded since the last call, in dispatch order. */
+  async collect(): Promise<KernelTiming[]> {
+    const batches = await Promise.all(this.pending);
+    this.pending = [];
+    return batches.flat();
+  }
+
+  destroy(): void {
+    this.querySet.destroy();
+    this.resolveBuffer.destroy();
+  }
+}

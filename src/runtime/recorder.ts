@@ -1,0 +1,144 @@
+import type { CompiledKernel } from './pipelines.js';
+import { packUniforms } from './pipelines.js';
+import { UniformArena } from './uniform-arena.js';
+import { foldWorkgroups } from './workgroups.js';
+import type { KernelProfiler } from './profiler.js';
+import type { BufferPool } from './buffer-pool.js';
+
+/** A range of a GPU buffer bound to one kernel binding. */
+export interface BufferRange {
+  buffer: GPUBuffer;
+  offset: number;
+  size: number;
+}
+
+export interface RecorderStats {
+  submits: number;
+  dispatches: number;
+  readbacks: number;
+  /** Dispatches per kernel name since the counters were last reset. */
+  perKernel: Map<string, number>;
+}
+
+/**
+ * The one place that records and submits GPU work. Every dispatch of a training step goes into
+ * one command encoder (one compute pass) and reaches the GPU in one `queue.submit`, when a
+ * result is read back or `flush()` is called. Nothing is read back unless asked.
+ */
+export class CommandRecorder {
+  private encoder: GPUCommandEncoder | null = null;
+  private pass: GPUComputePassEncoder | null = null;
+  /** Buffers that pending commands touch: a CPU write to one of them must wait for a flush. */
+  private readonly pendingBuffers = new Set<GPUBuffer>();
+  private readonly uniforms: UniformArena;
+  profiler: KernelProfiler | null = null;
+  readonly stats: RecorderStats = { submits: 0, dispatches: 0, readbacks: 0, perKernel: new Map() };
+
+  constructor(
+    private readonly device: GPUDevice,
+    private readonly readbackPool: BufferPool,
+    private readonly maxWorkgroupsPerDimension: number,
+    uniformAlignment: number,
+  ) {
+    this.uniforms = new UniformArena(device, uniformAlignment);
+  }
+
+  dispatch(
+    kernel: CompiledKernel,
+    buffers: Record<string, BufferRange>,
+    uniforms: Record<string, number | readonly number[]>,
+    workgroups: readonly [number, number, number],
+  ): void {
+    const entries: GPUBindGroupEntry[] = kernel.bindings.map((binding) => {
+      if (binding.kind === 'uniform') {
+        const bytes = packUniforms(binding.uniform!, uniforms, kernel.name);
+        return { binding: binding.binding, resource: this.uniforms.push(bytes) };
+      }
+      const range = buffers[binding.name];
+      if (!range) throw new Error(`kernel ${kernel.name}: buffer '${binding.name}' was not bound`);
+      this.pendingBuffers.add(range.buffer);
+      return { binding: binding.binding, resource: range };
+    });
+    for (const name of Object.keys(buffers)) {
+      if (!kernel.bindings.some((b) => b.name === name)) throw new Error(`kernel ${kernel.name}: it has no binding named '${name}'`);
+    }
+    const bindGroup = this.device.createBindGroup({ layout: kernel.layout, entries });
+    const [x, y, z] = foldWorkgroups(workgroups, this.maxWorkgroupsPerDimension);
+    if (x * y * z === 0) return;
+    const pass = this.computePass(kernel.name);
+    pass.setPipeline(kernel.pipeline);
+    pass.setBindGroup(0, bindGroup);
+    pass.dispatchWorkgroups(x, y, z);
+    if (this.profiler) this.endPass();
+    this.stats.dispatches++;
+    this.stats.perKernel.set(kernel.name, (this.stats.perKernel.get(kernel.name) ?? 0) + 1);
+  }
+
+  copy(src: GPUBuffer, srcOffset: number, dst: GPUBuffer, dstOffset: number, size: number): void {
+    this.endPass();
+    this.commandEncoder().copyBufferToBuffer(src, srcOffset, dst, dstOffset, size);
+    this.pendingBuffers.add(src).add(dst);
+  }
+
+  /** Writes CPU data into a buffer, after any pending command that uses that buffer. */
+  write(buffer: GPUBuffer, offset: number, data: ArrayBufferView): void {
+    if (this.pendingBuffers.has(buffer)) this.flush();
+    this.device.queue.writeBuffer(buffer, offset, data.buffer, data.byteOffset, data.byteLength);
+  }
+
+  /** Submits everything recorded so far (one `queue.submit`). */
+  flush(): void {
+    if (!this.encoder) return;
+    this.endPass();
+    const afterSubmit = this.profiler?.resolve(this.encoder);
+    this.uniforms.upload(this.device.queue);
+    this.device.queue.submit([this.encoder.finish()]);
+    afterSubmit?.();
+    this.encoder = null;
+    this.pendingBuffers.clear();
+    this.stats.submits++;
+  }
+
+  /** Copies a buffer range back to the CPU. This submits pending work and waits for the GPU. */
+  async read(range: BufferRange): Promise<ArrayBuffer> {
+    const staging = this.readbackPool.acquire(range.size);
+    this.copy(range.buffer, range.offset, staging, 0, range.size);
+    this.flush();
+    this.stats.readbacks++;
+    await staging.mapAsync(GPUMapMode.READ, 0, range.size);
+    const copy = staging.getMappedRange(0, range.size).slice(0);
+    staging.unmap();
+    this.readbackPool.release(staging);
+    return copy;
+  }
+
+  /** Resolves when the GPU has finished everything submitted so far. */
+  async sync(): Promise<void> {
+    this.flush();
+    await this.device.queue.onSubmittedWorkDone();
+  }
+
+  resetStats(): void {
+    this.stats.submits = 0;
+    this.stats.dispatches = 0;
+    this.stats.readbacks = 0;
+    this.stats.perKernel.clear();
+  }
+
+  private commandEncoder(): GPUCommandEncoder {
+    return (this.encoder ??= this.device.createCommandEncoder());
+  }
+
+  private computePass(name: string): GPUComputePassEncoder {
+    if (!this.pass) {
+      const timestampWrites = this.profiler?.passTimestamps(name);
+      this.pass = this.commandEncoder().beginComputePass(timestampWrites ? { timestampWrites, label: name } : {});
+    }
+    return this.pass;
+  }
+
+  private endPass(): void {
+    this.pass?.end();
+    this.pass = null;
+  }
+}
