@@ -1,0 +1,29 @@
+// Opens any supported weight file, recognising the format by its first bytes, not its name:
+// users rename .pth to .bin and .safetensors to .pt.
+
+import type { ByteSource } from './byte-source.js';
+import { UnknownFormatError } from './errors.js';
+import { openPytorchLegacy } from './pth-legacy.js';
+import { openPytorchZip } from './pth-zip.js';
+import { openSafetensors } from './safetensors-read.js';
+import type { WeightFile } from './weight-file.js';
+
+const ZIP_MAGIC = [0x50, 0x4b, 0x03, 0x04]; // "PK\3\4"
+const PICKLE_PROTO = 0x80;
+const HDF5_MAGIC = [0x89, 0x48, 0x44, 0x46]; // "\x89HDF"
+
+export async function openWeights(source: ByteSource): Promise<WeightFile> {
+  const head = await source.read(0, Math.min(16, source.size));
+  const startsWith = (magic: number[]) => magic.every((byte, i) => head[i] === byte);
+  if (startsWith(ZIP_MAGIC)) return openPytorchZip(source);
+  if (head[0] === PICKLE_PROTO) return openPytorchLegacy(source);
+  // safetensors: an 8-byte length, then the JSON header's opening brace.
+  if (head[8] === 0x7b) return openSafetensors(source);
+  const hint = startsWith(HDF5_MAGIC) ? ' (HDF5, e.g. a Keras .h5: convert it to safetensors first)' : '';
+  const hex = [...head.subarray(0, 8)].map((b) => b.toString(16).padStart(2, '0')).join(' ');
+  throw new UnknownFormatError(
+    source.name,
+    undefined,
+    `not safetensors or a PyTorch .pth: starts with ${hex || 'nothing'}${hint}`,
+  );
+}
