@@ -61,6 +61,11 @@ export interface PickledStateDict {
   readonly end: number;
 }
 
+/** The storage class PyTorch pickles for a dtype (the writer's side of the table above). */
+export function storageTypeName(dtype: DType): string {
+  return dtype === 'U8' ? 'ByteStorage' : Object.keys(STORAGE_DTYPES).find((name) => STORAGE_DTYPES[name] === dtype)!;
+}
+
 /** Reads the state-dict pickle at `start`. */
 export function unpickleStateDict(bytes: Uint8Array, start: number, fileName: string): PickledStateDict {
   const storages = new Map<string, PickledStorage>();
