@@ -1,0 +1,130 @@
+// safetensors: the hand-written fixture (every dtype), our writer read back by our reader and by
+// PyTorch, and each way a header can lie about the file.
+
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { bytesSource } from '../../src/models/formats/byte-source.js';
+import {
+  CorruptHeaderError,
+  TensorLayoutError,
+  TruncatedFileError,
+  UnsupportedDtypeError,
+  type WeightFormatError,
+} from '../../src/models/formats/errors.js';
+import { openWeights } from '../../src/models/formats/open-weights.js';
+import { openSafetensors } from '../../src/models/formats/safetensors-read.js';
+import { encodeSafetensors, writeSafetensors } from '../../src/models/formats/safetensors-write.js';
+import type { TensorToWrite } from '../../src/models/formats/tensor-to-write.js';
+import { dumpWithPyTorch, ensureWeightFixtures, expectTensors, openFixture, type ExpectedFile } from './fixtures.js';
+
+let expected: Record<string, ExpectedFile>;
+beforeAll(() => {
+  expected = ensureWeightFixtures();
+});
+
+const TENSORS = new Map<string, TensorToWrite>([
+  ['conv.weight', { dtype: 'F32', shape: [2, 1, 1, 3], data: new Float32Array([1, -2, 3.5, 1e-30, 0, -0]) }],
+  ['counter', { dtype: 'I64', shape: [], data: new BigInt64Array([2n ** 62n + 3n]) }],
+  ['half', { dtype: 'F16', shape: [3], data: new Uint16Array([0x3c00, 0x7bff, 0x0001]) }],
+  ['brain', { dtype: 'BF16', shape: [2], data: new Uint16Array([0x3f80, 0xc049]) }],
+  ['mask', { dtype: 'U8', shape: [5], data: new Uint8Array([1, 0, 1, 1, 0]) }],
+  ['double', { dtype: 'F64', shape: [2], data: new Float64Array([Math.PI, -1e300]) }],
+]);
+const TENSORS_AS_PYTORCH_DUMPS: ExpectedFile = {
+  'conv.weight': { dtype: 'F32', shape: [2, 1, 1, 3], values: [1, -2, 3.5, Math.fround(1e-30), 0, -0] },
+  counter: { dtype: 'I64', shape: [], values: [(2n ** 62n + 3n).toString()] },
+  half: { dtype: 'F16', shape: [3], values: [1, 65504, 2 ** -24] },
+  brain: { dtype: 'BF16', shape: [2], values: [1, -3.140625] },
+  mask: { dtype: 'U8', shape: [5], values: [1, 0, 1, 1, 0] },
+  double: { dtype: 'F64', shape: [2], values: [Math.PI, -1e300] },
+};
+
+describe('reading safetensors', () => {
+  it('reads every dtype of a file written by hand to the format description', async () => {
+    const file = await openFixture('dtypes.safetensors');
+    expect(file.format).toBe('safetensors');
+    expect(file.metadata).toEqual({ format: 'pt', note: 'fixture' });
+    await expectTensors(file, expected['dtypes.safetensors']!);
+    await file.close();
+  });
+});
+
+describe('writing safetensors', () => {
+  it('pads the header with spaces to a multiple of 8 bytes', () => {
+    const bytes = writeSafetensors(TENSORS, { source: 'test' });
+    const headerLength = Number(new DataView(bytes.buffer).getBigUint64(0, true));
+    expect(headerLength % 8).toBe(0);
+    const header = new TextDecoder().decode(bytes.subarray(8, 8 + headerLength));
+    expect(header).toMatch(/^\{.*\} *$/);
+    expect(JSON.parse(header).__metadata__).toEqual({ source: 'test' });
+  });
+
+  it('reads back exactly through our reader', async () => {
+    const file = await openWeights(bytesSource(writeSafetensors(TENSORS), 'ours.safetensors'));
+    await expectTensors(file, TENSORS_AS_PYTORCH_DUMPS);
+  });
+
+  it('reads back exactly in PyTorch', () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'wgt-')), 'ours.safetensors');
+    writeFileSync(path, Buffer.concat(encodeSafetensors(TENSORS)));
+    expect(dumpWithPyTorch(path)).toEqual(TENSORS_AS_PYTORCH_DUMPS);
+  });
+
+  it('refuses data that does not match dtype and shape', () => {
+    const wrong = new Map([['w', { dtype: 'F32', shape: [2, 2], data: new Float32Array(3) } as const]]);
+    expect(() => writeSafetensors(wrong)).toThrow(/tensor "w": F32\[2,2\] needs 16 bytes, got 12/);
+  });
+});
+
+/** A safetensors file from a raw header (object or text) and a data area. */
+function safetensors(header: object | string, data = new Uint8Array(16), headerLength?: number): Uint8Array {
+  const text = new TextEncoder().encode(typeof header === 'string' ? header : JSON.stringify(header));
+  const bytes = new Uint8Array(8 + text.byteLength + data.byteLength);
+  new DataView(bytes.buffer).setBigUint64(0, BigInt(headerLength ?? text.byteLength), true);
+  bytes.set(text, 8);
+  bytes.set(data, 8 + text.byteLength);
+  return bytes;
+}
+
+const GOOD = { a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] }, b: { dtype: 'F32', shape: [2], data_offsets: [8, 16] } };
+
+describe('refusing broken safetensors with the file and key named', () => {
+  const cases: [string, Uint8Array, new (...args: never[]) => WeightFormatError, RegExp][] = [
+    ['header length past the end', safetensors(GOOD, undefined, 10_000), TruncatedFileError, /header length 10000 runs past the end/],
+    ['corrupt JSON', safetensors('{"a": {"dtype": "F32",'), CorruptHeaderError, /header is not valid JSON/],
+    ['offsets past the end', safetensors({ a: { dtype: 'F32', shape: [8], data_offsets: [0, 32] } }), TensorLayoutError, /tensor "a": data_offsets end 32 is past the end of the data \(16 bytes\)/],
+    ['offsets overlapping', safetensors({ a: GOOD.a, b: { dtype: 'F32', shape: [2], data_offsets: [4, 12] } }), TensorLayoutError, /tensor "b": bytes \[4, 12\) overlap tensor "a"/],
+    ['offsets not matching shape and dtype', safetensors({ a: { dtype: 'F16', shape: [2], data_offsets: [0, 8] } }), TensorLayoutError, /tensor "a": data_offsets \[0, 8\] hold 8 bytes, but F16\[2\] needs 4/],
+    ['offsets reversed', safetensors({ a: { dtype: 'F32', shape: [0], data_offsets: [8, 0] } }), CorruptHeaderError, /tensor "a": "data_offsets" must be \[begin, end\]/],
+    ['an unsupported dtype', safetensors({ a: { dtype: 'F8_E4M3', shape: [2], data_offsets: [0, 2] } }), UnsupportedDtypeError, /tensor "a": dtype F8_E4M3/],
+    ['a negative shape', safetensors({ a: { dtype: 'F32', shape: [-2], data_offsets: [0, 8] } }), CorruptHeaderError, /tensor "a": entry needs/],
+    ['metadata that is not strings', safetensors({ __metadata__: { epochs: 3 } }), CorruptHeaderError, /tensor "__metadata__": must map strings to strings/],
+  ];
+  it.each(cases)('%s', async (_, bytes, ErrorClass, message) => {
+    const opening = openWeights(bytesSource(bytes, 'bad.safetensors'));
+    await expect(opening).rejects.toThrow(ErrorClass);
+    await expect(opening).rejects.toThrow(message);
+    await expect(opening).rejects.toMatchObject({ file: 'bad.safetensors' });
+  });
+
+  // openWeights only calls a file safetensors when its header starts with "{"; these reach the
+  // safetensors reader when it is called directly.
+  it('a file shorter than the length field', async () => {
+    const opening = openSafetensors(bytesSource(new Uint8Array(7), 'short.safetensors'));
+    await expect(opening).rejects.toThrow(TruncatedFileError);
+    await expect(opening).rejects.toThrow(/short\.safetensors: shorter than the 8-byte header length/);
+  });
+
+  it('a header that is JSON but not an object', async () => {
+    await expect(openSafetensors(bytesSource(safetensors('[1, 2]'), 'list.safetensors'))).rejects.toThrow(
+      /list\.safetensors: header JSON is not an object/,
+    );
+  });
+
+  it('opens the well-formed file those cases were made from', async () => {
+    const file = await openWeights(bytesSource(safetensors(GOOD), 'good.safetensors'));
+    expect([...file.entries.keys()]).toEqual(['a', 'b']);
+  });
+});
