@@ -1,7 +1,7 @@
 import type { GradNode } from './graph.js';
 import { noGrad, releaseSaved } from './graph.js';
 import type { Tensor } from './tensor.js';
-import { keep } from './scope.js';
+import { keep, tidy } from './scope.js';
 import { ShapeError } from '../runtime/errors.js';
 
 /** Adds `b` into `a`'s place: returns a + b and disposes both (used to accumulate gradients). */
@@ -26,7 +26,8 @@ export function runBackward(root: Tensor, seed: Tensor, accumulate: Accumulate):
       grads.delete(node);
       if (!gradOut) continue;
       const needs = node.inputs.map((t) => t.requiresGrad);
-      const inputGrads = node.backward(gradOut, node.saved, needs);
+      // The scope frees whatever the rule made besides the gradients it returns.
+      const inputGrads = tidy(() => node.backward(gradOut, node.saved, needs));
       gradOut.dispose();
       releaseSaved(node);
       node.inputs.forEach((input, k) => {

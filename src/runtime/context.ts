@@ -26,6 +26,11 @@ export class GpuContext {
   readonly maxBufferBytes: number;
 
   private constructor(
+    /**
+     * Held for the device's lifetime: in Node, Dawn's instance is freed when its JS object is
+     * collected, and a device whose instance is gone crashes the process on its next event.
+     */
+    readonly gpu: GPU,
     readonly device: GPUDevice,
     readonly adapter: AdapterDescription,
     options: GpuContextOptions,
@@ -43,7 +48,7 @@ export class GpuContext {
   static async create(gpu: GPU | undefined, options: GpuContextOptions = {}): Promise<GpuContext> {
     const adapter = await requestAdapter(gpu, options.powerPreference);
     const device = await requestDevice(adapter);
-    return new GpuContext(device, describeAdapter(adapter, device), options);
+    return new GpuContext(gpu!, device, describeAdapter(adapter, device), options);
   }
 
   get limits(): GPUSupportedLimits {

@@ -1,4 +1,5 @@
 // Node only: Dawn's binding (npm package `webgpu`). Browsers use navigator.gpu instead.
+import { existsSync } from 'node:fs';
 import { create, globals } from 'webgpu';
 import { WebGpuUnavailableError, SOFTWARE_ADAPTER_HELP } from './errors.js';
 
@@ -12,6 +13,7 @@ import { WebGpuUnavailableError, SOFTWARE_ADAPTER_HELP } from './errors.js';
 export async function createNodeGpu(selection: string | undefined = process.env.WGT_ADAPTER): Promise<GPU> {
   Object.assign(globalThis, globals);
   const wanted = selection?.trim();
+  if (wanted && /^swiftshader$/i.test(wanted)) useSwiftShaderIcd();
   if (wanted) return checkedGpu([`adapter=${adapterToggleName(wanted)}`], wanted);
   const gpu = create([]);
   const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
@@ -24,6 +26,13 @@ export async function createNodeGpu(selection: string | undefined = process.env.
     }
   }
   return gpu;
+}
+
+/** Debian's Chromium ships SwiftShader's Vulkan driver outside the loader's search path. */
+const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
+
+function useSwiftShaderIcd(): void {
+  if (!process.env.VK_ICD_FILENAMES && existsSync(SWIFTSHADER_ICD)) process.env.VK_ICD_FILENAMES = SWIFTSHADER_ICD;
 }
 
 function adapterToggleName(selection: string): string {

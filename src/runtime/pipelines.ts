@@ -88,7 +88,7 @@ export class PipelineCache {
     const pipeline = this.device.createComputePipeline({
       label: source.name,
       layout: this.device.createPipelineLayout({ bindGroupLayouts: [layout] }),
-      compute: { module, entryPoint, constants: source.constants },
+      compute: source.constants ? { module, entryPoint, constants: source.constants } : { module, entryPoint },
     });
     const workgroupSize = (entry.workgroupSize ?? [1, 1, 1]).map((n) => Number(n) || 1) as [number, number, number];
     return { name: source.name, pipeline, layout, bindings, workgroupSize };

@@ -80,6 +80,13 @@ export class CommandRecorder {
     this.pendingBuffers.add(src).add(dst);
   }
 
+  /** Zeroes a byte range of a buffer (a recorded command, ordered with the dispatches). */
+  clear(buffer: GPUBuffer, offset: number, size: number): void {
+    this.endPass();
+    this.commandEncoder().clearBuffer(buffer, offset, size);
+    this.pendingBuffers.add(buffer);
+  }
+
   /** Writes CPU data into a buffer, after any pending command that uses that buffer. */
   write(buffer: GPUBuffer, offset: number, data: ArrayBufferView): void {
     if (this.pendingBuffers.has(buffer)) this.flush();

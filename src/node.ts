@@ -1,0 +1,19 @@
+// webgpu-transfer for Node: everything in the browser entry, plus Dawn as the WebGPU provider.
+import { GpuContext, setDefaultContext, type GpuContextOptions } from './runtime/context.js';
+import { createNodeGpu } from './runtime/node-gpu.js';
+
+export * from './index.js';
+export { createNodeGpu } from './runtime/node-gpu.js';
+
+export interface NodeInitOptions extends GpuContextOptions {
+  /** `lavapipe`, `swiftshader`, or a substring of the adapter name; defaults to WGT_ADAPTER. */
+  adapter?: string;
+}
+
+/** Creates the engine's context on Dawn and makes it the default. */
+export async function initNode(options: NodeInitOptions = {}): Promise<GpuContext> {
+  const gpu = await createNodeGpu(options.adapter);
+  const ctx = await GpuContext.create(gpu, options);
+  setDefaultContext(ctx);
+  return ctx;
+}
