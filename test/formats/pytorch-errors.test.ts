@@ -15,6 +15,7 @@ import {
 } from '../../src/models/formats/errors.js';
 import { openWeights } from '../../src/models/formats/open-weights.js';
 import { PickleWriter } from '../../src/models/formats/pickle-write.js';
+import type { TensorLocation } from '../../src/models/formats/weight-file.js';
 import { encodeZip } from '../../src/models/formats/zip-write.js';
 import { concatBytes } from '../../src/models/formats/tensor-to-write.js';
 import { ensureWeightFixtures, openFixture, WEIGHTS_DIR } from './fixtures.js';
@@ -102,19 +103,18 @@ describe('refusing damaged files', () => {
   });
 
   it('a legacy storage whose element count disagrees with the pickle', async () => {
-    const bytes = fixtureBytes('conv_bn_legacy.pth').slice();
-    // The first storage's count is the first int64 after the key list: find it by its value.
-    const view = new DataView(bytes.buffer);
-    const file = await open(fixtureBytes('conv_bn_legacy.pth'));
-    const firstStorage = Math.min(...[...file.entries.values()].map((e) => (e as unknown as { storageStart: number }).storageStart));
-    view.setBigInt64(firstStorage - 8, 999n, true);
+    const bytes = fixtureBytes('conv_bn_legacy.pth');
+    // Each storage's count sits just before its bytes; the reader's located entries say where.
+    const located = (await open(bytes)).entries as ReadonlyMap<string, TensorLocation>;
+    const firstStorage = Math.min(...[...located.values()].map((location) => location.storageStart));
+    new DataView(bytes.buffer).setBigInt64(firstStorage - 8, 999n, true);
     await expect(open(bytes)).rejects.toThrow(/records 999 elements, the pickle says/);
   });
 
   it('a compressed zip entry', async () => {
     const opening = openFixture('views_deflated.pth');
     await expect(opening).rejects.toThrow(UnsupportedFeatureError);
-    await expect(opening).rejects.toThrow(/views_deflated\.pth: tensor "views_zip\/data\.pkl": zip entry is compressed/);
+    await expect(opening).rejects.toThrow(/views_deflated\.pth: zip record "views_zip\/data\.pkl" is compressed/);
   });
 
   it('a zip without data.pkl', async () => {

@@ -73,7 +73,7 @@ export async function readZipDirectory(source: ByteSource): Promise<ZipEntry[]> 
     let zip64At = 0;
     const wide = (value: number): number => {
       if (value !== ZIP64_MARK) return value;
-      if (!zip64 || zip64At + 8 > zip64.byteLength) throw new CorruptHeaderError(file, name, 'zip64 size missing');
+      if (!zip64 || zip64At + 8 > zip64.byteLength) throw new CorruptHeaderError(file, undefined, `zip record "${name}": zip64 size missing`);
       return u64(zip64, (zip64At += 8) - 8);
     };
     const size = wide(directory.getUint32(at + 24, true));
@@ -87,17 +87,18 @@ export async function readZipDirectory(source: ByteSource): Promise<ZipEntry[]> 
 
 /** File offset of an entry's first byte; only stored (uncompressed) entries can be read in place. */
 export async function entryDataStart(source: ByteSource, entry: ZipEntry): Promise<number> {
+  const record = `zip record "${entry.name}"`;
   if (entry.method !== 0) {
-    throw new UnsupportedFeatureError(source.name, entry.name, `zip entry is compressed (method ${entry.method}); PyTorch writes stored entries`);
+    throw new UnsupportedFeatureError(source.name, undefined, `${record} is compressed (method ${entry.method}); PyTorch stores records uncompressed`);
   }
   if (entry.localHeaderOffset + LOCAL_HEADER_BYTES > source.size) {
-    throw new TruncatedFileError(source.name, entry.name, 'zip local header past the end of the file');
+    throw new TruncatedFileError(source.name, undefined, `${record}: local header past the end of the file`);
   }
   const header = view(await source.read(entry.localHeaderOffset, LOCAL_HEADER_BYTES));
-  if (header.getUint32(0, true) !== LOCAL_HEADER) throw new CorruptHeaderError(source.name, entry.name, 'bad zip local header');
+  if (header.getUint32(0, true) !== LOCAL_HEADER) throw new CorruptHeaderError(source.name, undefined, `${record}: bad local header`);
   const start = entry.localHeaderOffset + LOCAL_HEADER_BYTES + header.getUint16(26, true) + header.getUint16(28, true);
   if (start + entry.size > source.size) {
-    throw new TruncatedFileError(source.name, entry.name, `zip entry bytes [${start}, +${entry.size}) run past the end of the file`);
+    throw new TruncatedFileError(source.name, undefined, `${record}: bytes [${start}, +${entry.size}) run past the end of the file`);
   }
   return start;
 }
