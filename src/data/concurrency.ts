@@ -67,3 +67,38 @@ export async function* mapAhead<T, R>(
     yield result;
   }
 }
+
+/**
+ * Many tasks may hold the lock together (shared), or one alone (exclusive): an exclusive task
+ * waits for the shared ones in flight to finish and holds new ones back until it is done.
+ */
+export class SharedExclusiveLock {
+  private sharedCount = 0;
+  private exclusiveDone: Promise<void> | undefined;
+  private onDrained: (() => void) | undefined;
+
+  async shared<T>(task: () => Promise<T>): Promise<T> {
+    while (this.exclusiveDone) await this.exclusiveDone;
+    this.sharedCount++;
+    try {
+      return await task();
+    } finally {
+      this.sharedCount--;
+      if (this.sharedCount === 0) this.onDrained?.();
+    }
+  }
+
+  async exclusive<T>(task: () => Promise<T>): Promise<T> {
+    while (this.exclusiveDone) await this.exclusiveDone;
+    let release!: () => void;
+    this.exclusiveDone = new Promise<void>((resolve) => (release = resolve));
+    try {
+      if (this.sharedCount > 0) await new Promise<void>((resolve) => (this.onDrained = resolve));
+      this.onDrained = undefined;
+      return await task();
+    } finally {
+      this.exclusiveDone = undefined;
+      release();
+    }
+  }
+}

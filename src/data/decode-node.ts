@@ -6,6 +6,7 @@
 import { open } from 'node:fs/promises';
 import sharp from 'sharp';
 import { BadImageError, type BadFileReason } from './bad-file.js';
+import { SharedExclusiveLock } from './concurrency.js';
 import {
   checkFileSize,
   checkPixelLimit,
@@ -100,12 +101,24 @@ async function readImageFile(path: string, maxFileBytes: number): Promise<Uint8A
   }
 }
 
+// libvips keeps one error buffer for all threads: with several decodes in flight, a failure can
+// come back with another image's message, several messages, or "Unknown error". A failed call is
+// therefore made again with no other decode in flight, so the reason recorded is its own.
+const libvips = new SharedExclusiveLock();
+
+/** Runs a sharp call, turning its failure into a BadImageError with a trustworthy message. */
 async function sharpCall<T>(path: string, call: () => Promise<T>): Promise<T> {
   try {
-    return await call();
-  } catch (error) {
-    const message = errorMessage(error);
-    throw new BadImageError(path, classifySharpError(message), message);
+    return await libvips.shared(call);
+  } catch {
+    return libvips.exclusive(async () => {
+      try {
+        return await call();
+      } catch (error) {
+        const message = errorMessage(error);
+        throw new BadImageError(path, classifySharpError(message), message);
+      }
+    });
   }
 }
 

@@ -5,7 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BadImageError } from '../../src/data/bad-file.js';
 import { DEFAULT_DECODE_OPTIONS, workingSize, type DecodedImage } from '../../src/data/decode-contract.js';
 import { checkImageHeader, decodeImageBytes, decodeImageFile } from '../../src/data/decode-node.js';
-import { bmp, makeTempDir, oddFileBytes, photoLikeJpeg, photoLikePixels, photoLikePng, removeDir } from './make-images.js';
+import { mapConcurrently } from '../../src/data/concurrency.js';
+import { bmp, makeTempDir, oddFileBytes, photoLikeJpeg, photoLikePixels, photoLikePng, removeDir, truncated } from './make-images.js';
 
 const pixel = (image: DecodedImage, x: number, y: number): number[] => {
   const at = (y * image.width + x) * 3;
@@ -121,6 +122,22 @@ describe('decodeImageBytes', () => {
     const jpeg = await photoLikeJpeg(64, 48, 3);
     const padded = Buffer.concat([jpeg.subarray(0, -2), Buffer.from([0, 0, 0, 0]), jpeg.subarray(-2)]);
     expect(await reasonOf(decodeImageBytes(padded, 'padded.jpg'))).toBe('decoded');
+  });
+
+  it('gives each bad file its own reason while many decodes run at once (libvips shares one error buffer)', async () => {
+    const good = await photoLikeJpeg(300, 200, 1);
+    const cut = truncated(await photoLikeJpeg(300, 200, 2));
+    const inputs = Array.from({ length: 120 }, (_, i) => (i % 4 === 0 ? cut : good));
+    const outcomes = await mapConcurrently(inputs, 8, async (bytes) => {
+      try {
+        await decodeImageBytes(bytes, 'x.jpg');
+        return 'decoded';
+      } catch (error) {
+        return error instanceof BadImageError ? `${error.reason}: ${error.detail}` : String(error);
+      }
+    });
+    expect(new Set(outcomes)).toEqual(new Set(['decoded', 'truncated: VipsJpeg: premature end of JPEG image']));
+    expect(outcomes.filter((o) => o !== 'decoded')).toHaveLength(30);
   });
 
   it('reports BMP as a format sharp cannot decode', async () => {
