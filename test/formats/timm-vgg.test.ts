@@ -48,6 +48,7 @@ describe('timm VGG to torchvision names', () => {
       'classifier.6.bias': timm['head.fc.bias']!,
     };
     await expectTensors(file, torchvision);
+    await expect(file.read('pre_logits.fc1.weight')).rejects.toThrow(/tensor "pre_logits\.fc1\.weight": no such tensor/);
     await file.close();
   });
 

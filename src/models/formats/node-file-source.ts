@@ -13,8 +13,12 @@ const MAX_READ_BYTES = 1 << 30;
 
 export async function openFileSource(path: string): Promise<ByteSource> {
   const handle = await open(path, 'r');
-  const { size } = await handle.stat();
-  return new FileSource(handle, size, basename(path));
+  try {
+    return new FileSource(handle, (await handle.stat()).size, basename(path));
+  } catch (error) {
+    await handle.close();
+    throw error;
+  }
 }
 
 class FileSource implements ByteSource {

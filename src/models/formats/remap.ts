@@ -1,7 +1,7 @@
 // Renames and reshapes tensors on the fly, without touching the file or copying data: a reshape
 // of row-major data keeps its bytes, so only the entry's name and shape change.
 
-import { TensorLayoutError } from './errors.js';
+import { MissingTensorError, TensorLayoutError } from './errors.js';
 import { numelOf } from './tensor-view.js';
 import type { WeightEntry, WeightFile } from './weight-file.js';
 
@@ -26,13 +26,19 @@ export function remapWeights(file: WeightFile, remap: WeightRemap): WeightFile {
     entries.set(name, { dtype: entry.dtype, shape, numel: entry.numel });
     storedName.set(name, stored);
   }
+  // The old names are gone: asking for one is as wrong as asking for any unknown name.
+  const stored = (name: string): string => {
+    const found = storedName.get(name);
+    if (found === undefined) throw new MissingTensorError(file.name, name);
+    return found;
+  };
   return {
     format: file.format,
     name: file.name,
     metadata: file.metadata,
     entries,
-    read: (name) => file.read(storedName.get(name) ?? name),
-    readRaw: (name) => file.readRaw(storedName.get(name) ?? name),
+    read: async (name) => file.read(stored(name)),
+    readRaw: async (name) => file.readRaw(stored(name)),
     close: () => file.close(),
   };
 }

@@ -64,7 +64,10 @@ function parseHeaderJson(file: string, bytes: Uint8Array): Record<string, unknow
 function readMetadata(file: string, value: unknown): Record<string, string> {
   if (value === undefined) return {};
   const valid =
-    typeof value === 'object' && value !== null && Object.values(value).every((v) => typeof v === 'string');
+    typeof value === 'object' &&
+    value !== null &&
+    !Array.isArray(value) &&
+    Object.values(value).every((v) => typeof v === 'string');
   if (!valid) throw new CorruptHeaderError(file, METADATA_KEY, 'must map strings to strings');
   return value as Record<string, string>;
 }
