@@ -1,6 +1,6 @@
 import { Tensor } from '../autograd/tensor.js';
 import { groupsFor, launch } from './launch.js';
-import { WORKGROUP_1D, entry1d, linearIndex } from './wgsl.js';
+import { WORKGROUP_1D, entry1d, linearIndex, F32_LOWEST } from './wgsl.js';
 
 /**
  * Reductions over one block of adjacent axes. The input is viewed as [outer, reduced, inner]
@@ -11,9 +11,9 @@ export type ReduceOp = 'sum' | 'max' | 'argmax';
 
 const COMBINE: Record<ReduceOp, { init: string; step: string; result: string; out: string }> = {
   sum: { init: 'var acc = 0.0;', step: 'acc += v;', result: 'acc * p.scale', out: 'f32' },
-  max: { init: 'var acc = -3.4028235e38;', step: 'acc = max(acc, v);', result: 'acc', out: 'f32' },
+  max: { init: `var acc = ${F32_LOWEST};`, step: 'acc = max(acc, v);', result: 'acc', out: 'f32' },
   argmax: {
-    init: 'var acc = -3.4028235e38; var best = 0u;',
+    init: `var acc = ${F32_LOWEST}; var best = 0u;`,
     step: 'if (v > acc) { acc = v; best = r; }',
     result: 'i32(best)',
     out: 'i32',

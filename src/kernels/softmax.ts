@@ -1,6 +1,6 @@
 import { Tensor } from '../autograd/tensor.js';
 import { groupsFor, launch } from './launch.js';
-import { WORKGROUP_1D, entry1d, linearIndex } from './wgsl.js';
+import { WORKGROUP_1D, entry1d, linearIndex, F32_LOWEST } from './wgsl.js';
 
 /**
  * Softmax or log-softmax along the last axis, one row per invocation, in three passes over the
@@ -19,7 +19,7 @@ ${entry1d} {
   let row = linear_index(wg, groups, local);
   if (row >= p.rows) { return; }
   let base = row * p.cols;
-  var largest = -3.4028235e38;
+  var largest = ${F32_LOWEST};
   for (var j = 0u; j < p.cols; j++) { largest = max(largest, x[base + j]); }
   var total = 0.0;
   for (var j = 0u; j < p.cols; j++) { total += exp(x[base + j] - largest); }

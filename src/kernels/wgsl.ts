@@ -23,3 +23,6 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>,
 /** Up to 8 dimensions of shape or strides, packed as uniforms must be (16-byte array elements). */
 export const MAX_DIMS = 8;
 export const dimsType = 'array<vec4<u32>, 2>';
+
+/** The lowest finite f32, the identity of max(). (3.4028235e38 itself rounds past f32's range.) */
+export const F32_LOWEST = '-3.40282346e38';

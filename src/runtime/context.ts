@@ -43,6 +43,13 @@ export class GpuContext {
     this.pool = new BufferPool(device, storageUsage, limits.maxBufferSize, 'tensor');
     const readbackPool = new BufferPool(device, GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, limits.maxBufferSize, 'readback');
     this.recorder = new CommandRecorder(device, readbackPool, limits.maxComputeWorkgroupsPerDimension, limits.minUniformBufferOffsetAlignment);
+    // WebGPU reports invalid shaders and commands asynchronously, and an invalid dispatch is
+    // simply skipped. Never let that pass silently: the next readback throws it.
+    device.addEventListener('uncapturederror', (event) => {
+      const message = (event as GPUUncapturedErrorEvent).error.message;
+      console.error(`webgpu-transfer: WebGPU error: ${message}`);
+      this.recorder.failed ??= new Error(`WebGPU reported an error; results since then are not valid:\n${message}`);
+    });
   }
 
   static async create(gpu: GPU | undefined, options: GpuContextOptions = {}): Promise<GpuContext> {

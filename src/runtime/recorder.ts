@@ -32,6 +32,8 @@ export class CommandRecorder {
   private readonly pendingBuffers = new Set<GPUBuffer>();
   private readonly uniforms: UniformArena;
   profiler: KernelProfiler | null = null;
+  /** The first error WebGPU reported; every later readback throws it. */
+  failed: Error | null = null;
   readonly stats: RecorderStats = { submits: 0, dispatches: 0, readbacks: 0, perKernel: new Map() };
 
   constructor(
@@ -116,6 +118,7 @@ export class CommandRecorder {
     const copy = staging.getMappedRange(0, range.size).slice(0);
     staging.unmap();
     this.readbackPool.release(staging);
+    if (this.failed) throw this.failed;
     return copy;
   }
 
@@ -123,6 +126,7 @@ export class CommandRecorder {
   async sync(): Promise<void> {
     this.flush();
     await this.device.queue.onSubmittedWorkDone();
+    if (this.failed) throw this.failed;
   }
 
   resetStats(): void {

@@ -1,0 +1,155 @@
+import { beforeAll, describe, it } from 'vitest';
+import { testContext } from '../helpers/gpu.js';
+import { checkOp } from '../helpers/gradcheck.js';
+import * as R from '../helpers/reference.js';
+import * as ops from '../../src/node.js';
+
+beforeAll(testContext);
+
+// Forward: float32 element-wise math matches float64 to ~1e-6 relative. Gradients: finite
+// differences are exact to ~1e-8 in float64; the GPU's float32 gradients to ~1e-6 relative,
+// so 2e-4 absolute / 1e-3 relative leaves room only for rounding, not for a wrong rule.
+
+const binaryCases: [string, (a: ops.Tensor, b: ops.Tensor) => ops.Tensor, (a: number, b: number) => number, [number, number]?][] = [
+  ['add', ops.add, (a, b) => a + b],
+  ['sub', ops.sub, (a, b) => a - b],
+  ['mul', ops.mul, (a, b) => a * b],
+  ['div', ops.div, (a, b) => a / b, [0.5, 2]],
+];
+
+const broadcastShapes: [R.Shape, R.Shape][] = [
+  [[3, 5], [3, 5]], // same shape
+  [[2, 3, 5], [5]], // trailing broadcast
+  [[4, 1, 3], [1, 5, 1]], // both broadcast
+  [[7], [1]], // scalar operand
+  [[1], [2, 3]], // scalar on the left
+  [[2, 1, 3, 1], [1, 4, 1, 2]],
+];
+
+describe('element-wise binary ops with broadcasting', () => {
+  for (const [name, op, f, range] of binaryCases) {
+    for (const [as, bs] of broadcastShapes) {
+      it(`${name} [${as}] with [${bs}]`, () =>
+        checkOp({
+          gpu: ([a, b]) => op(a!, b!),
+          reference: ([a, b]) => R.binaryRef(f, a!, as, b!, bs),
+          shapes: [as, bs],
+          range,
+        }));
+    }
+  }
+});
+
+const unaryCases: [string, (x: ops.Tensor) => ops.Tensor, (x: number) => number, { range?: [number, number]; avoid?: number }][] = [
+  ['neg', ops.neg, (x) => -x, {}],
+  ['exp', ops.exp, Math.exp, {}],
+  ['log', ops.log, Math.log, { range: [0.2, 3] }],
+  ['sqrt', ops.sqrt, Math.sqrt, { range: [0.2, 3] }],
+  ['relu', ops.relu, (x) => Math.max(x, 0), { avoid: 0.01 }],
+  ['sigmoid', ops.sigmoid, (x) => 1 / (1 + Math.exp(-x)), { range: [-4, 4] }],
+  ['tanh', ops.tanh, Math.tanh, { range: [-3, 3] }],
+  ['scale by -2.5', (x) => ops.scale(x, -2.5), (x) => -2.5 * x, {}],
+  ['add 0.75', (x) => ops.addScalar(x, 0.75), (x) => x + 0.75, {}],
+  ['pow 3', (x) => ops.powScalar(x, 3), (x) => x ** 3, {}],
+  ['pow 0.5', (x) => ops.powScalar(x, 0.5), Math.sqrt, { range: [0.2, 3] }],
+  ['pow -2', (x) => ops.powScalar(x, -2), (x) => x ** -2, { range: [0.5, 2] }],
+];
+
+describe('element-wise unary ops', () => {
+  for (const [name, op, f, opts] of unaryCases) {
+    for (const shape of [[1], [13], [3, 1, 7]]) {
+      it(`${name} [${shape}]`, () =>
+        checkOp({ gpu: ([x]) => op(x!), reference: ([x]) => x!.map(f), shapes: [shape], ...opts }));
+    }
+  }
+  it('tanh stays finite for large inputs', () =>
+    checkOp({ gpu: ([x]) => ops.tanh(x!), reference: ([x]) => x!.map(Math.tanh), shapes: [[9]], range: [-60, 60] }));
+});
+
+describe('reductions over chosen axes', () => {
+  const cases: [R.Shape, number[] | undefined][] = [
+    [[5], undefined],
+    [[3, 4], [1]],
+    [[3, 4], [0]],
+    [[2, 3, 4], [0, 2]], // non-adjacent axes
+    [[2, 3, 4, 5], [1, 2]],
+    [[1, 7, 1], [1]],
+    [[300], [0]], // long reduced axis (cooperative kernel on GPUs)
+  ];
+  for (const [shape, axes] of cases) {
+    const all = axes ?? shape.map((_, i) => i);
+    for (const kind of ['sum', 'mean', 'max'] as const) {
+      it(`${kind} of [${shape}] over ${axes ? `[${axes}]` : 'all axes'}`, () =>
+        checkOp({
+          gpu: ([x]) => ops[kind](x!, { axis: axes }),
+          reference: ([x]) => R.reduceRef(kind, x!, shape, all).data,
+          shapes: [shape],
+          forward: [2e-5, 1e-5],
+        }));
+    }
+  }
+  it('keepDims keeps reduced axes as size 1', async () => {
+    const x = ops.tensor([1, 2, 3, 4, 5, 6], [2, 3]);
+    const s = ops.sum(x, { axis: 1, keepDims: true });
+    const { expect } = await import('vitest');
+    expect(s.shape).toEqual([2, 1]);
+    expect(Array.from(await s.read())).toEqual([6, 15]);
+  });
+  it('argmax along an axis', async () => {
+    const { expect } = await import('vitest');
+    const x = ops.tensor([0.1, 0.9, 0.3, 0.7, 0.2, 0.8, 5, -1, 2, 0, 1, 4], [2, 2, 3]);
+    expect(Array.from(await ops.argmax(x, -1).read())).toEqual([1, 2, 0, 2]);
+    expect(Array.from(await ops.argmax(x, 0).read())).toEqual([1, 0, 1, 0, 1, 1]);
+  });
+});
+
+describe('matmul', () => {
+  const cases: [R.Shape, R.Shape, boolean, boolean][] = [
+    [[3, 4], [4, 5], false, false],
+    [[1, 7], [7, 1], false, false],
+    [[4, 3], [4, 5], true, false],
+    [[3, 4], [5, 4], false, true],
+    [[4, 3], [5, 4], true, true],
+    [[33, 17], [17, 35], false, false], // crosses the 4x4 block and 32x32 workgroup edges
+    [[2, 3, 4], [2, 4, 5], false, false], // batched
+    [[2, 4, 3], [2, 5, 4], true, true],
+    [[2, 3, 4], [4, 5], false, false], // leading axes folded into M
+  ];
+  for (const [as, bs, ta, tb] of cases) {
+    const K = ta ? as[as.length - 2]! : as[as.length - 1]!;
+    it(`[${as}]${ta ? 'ᵀ' : ''} · [${bs}]${tb ? 'ᵀ' : ''}`, () =>
+      checkOp({
+        gpu: ([a, b]) => ops.matmul(a!, b!, { transA: ta, transB: tb }),
+        reference: ([a, b]) =>
+          as.length === 3 && bs.length === 2
+            ? R.matmulRef(a!, [as[0]! * as[1]!, as[2]!], b!, bs, ta, tb)
+            : R.matmulRef(a!, as, b!, bs, ta, tb),
+        shapes: [as, bs],
+        // K products summed in float32: error grows with K.
+        forward: [1e-5 * K, 1e-5],
+      }));
+  }
+  it('linear = x·Wᵀ + b', () =>
+    checkOp({
+      gpu: ([x, w, b]) => ops.linear(x!, w!, b!),
+      reference: ([x, w, b]) => R.binaryRef((p, q) => p + q, R.matmulRef(x!, [6, 5], w!, [3, 5], false, true), [6, 3], b!, [3]),
+      shapes: [[6, 5], [3, 5], [3]],
+    }));
+});
+
+describe('shape ops and softmax', () => {
+  it('reshape is differentiable', () =>
+    checkOp({ gpu: ([x]) => ops.reshape(x!, [4, -1]), reference: ([x]) => x!.slice(), shapes: [[2, 6]] }));
+  it('permute [2,3,4] by (2,0,1)', () =>
+    checkOp({ gpu: ([x]) => ops.permute(x!, [2, 0, 1]), reference: ([x]) => R.permuteRef(x!, [2, 3, 4], [2, 0, 1]), shapes: [[2, 3, 4]] }));
+  it('transpose of the last two axes', () =>
+    checkOp({ gpu: ([x]) => ops.transpose(x!), reference: ([x]) => R.permuteRef(x!, [3, 2, 5], [0, 2, 1]), shapes: [[3, 2, 5]] }));
+  for (const shape of [[4, 7], [2, 3, 5], [1, 1]]) {
+    it(`softmax [${shape}]`, () =>
+      checkOp({ gpu: ([x]) => ops.softmax(x!), reference: ([x]) => R.softmaxRef(x!, shape, false), shapes: [shape], range: [-3, 3] }));
+    it(`logSoftmax [${shape}]`, () =>
+      checkOp({ gpu: ([x]) => ops.logSoftmax(x!), reference: ([x]) => R.softmaxRef(x!, shape, true), shapes: [shape], range: [-3, 3] }));
+  }
+  it('softmax is stable for large logits', () =>
+    checkOp({ gpu: ([x]) => ops.softmax(x!), reference: ([x]) => R.softmaxRef(x!, [2, 4], false), shapes: [[2, 4]], range: [500, 600] }));
+});
