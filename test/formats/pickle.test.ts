@@ -61,10 +61,15 @@ describe('unpickling plain data', () => {
   });
 });
 
-describe('what the VM refuses', () => {
-  const pickle = (...ops: (number | string)[]) =>
-    Uint8Array.from(ops.flatMap((op) => (typeof op === 'string' ? [...new TextEncoder().encode(op)] : [op])));
+const pickle = (...ops: (number | string)[]) =>
+  Uint8Array.from(ops.flatMap((op) => (typeof op === 'string' ? [...new TextEncoder().encode(op)] : [op])));
 
+it('reads Python 2 byte strings (SHORT_BINSTRING, BINSTRING) as latin-1 text', () => {
+  const bytes = pickle(0x80, 2, 0x55, 3, 'key', 0x54, 2, 0, 0, 0, 0xe9, 0x21, 0x86, 0x2e);
+  expect(unpickle(bytes, 0, 'py2.pkl', hooks).value).toEqual(['key', '\u00e9!']);
+});
+
+describe('what the VM refuses', () => {
   it('a global the hooks do not allow, named in the error', () => {
     const bytes = pickle(0x80, 2, 0x63, 'subprocess\nrun\n', 0x2e);
     expect(() => unpickle(bytes, 0, 'plain.pkl', hooks)).toThrow(/plain\.pkl: refusing pickle global "subprocess\.run"/);

@@ -20,6 +20,7 @@ const CASES: [file: string, format: string][] = [
   ['conv_bn_no_counter_zip.pth', 'pytorch-zip'],
   ['conv_bn_no_counter_legacy.pth', 'pytorch-legacy'],
   ['checkpoint_zip.pth', 'pytorch-zip'],
+  ['pre_1_0_legacy.pth', 'pytorch-legacy'],
 ];
 
 describe('reading PyTorch .pth files', () => {
