@@ -55,7 +55,7 @@ export async function decodeImageBlob(
   try {
     // Formats whose header is not parsed above (TIFF, AVIF) are checked once decoded.
     checkPixelLimit(path, bitmap.width, bitmap.height, options.maxPixels);
-    const { width, height } = workingSize(bitmap.width, bitmap.height, options.shorterSide);
+    const { width, height } = workingSize(bitmap.width, bitmap.height, options.minShorterSide);
     const context = new OffscreenCanvas(width, height).getContext('2d', { willReadFrequently: true });
     if (context === null) throw new Error('no 2d context on an OffscreenCanvas');
     context.fillStyle = '#000';

@@ -1,8 +1,8 @@
 /**
  * What every decoder (Node's sharp, the browser's createImageBitmap) promises: 8-bit RGB, rows of
  * pixels top to bottom (HWC), upright (EXIF orientation applied), alpha flattened on black, at a
- * "working size" reduced only as far as the GPU augmentation allows, and nothing decoded whose
- * header announces absurd dimensions.
+ * "working size" reduced only where that pays, never below what the GPU augmentation needs, and
+ * nothing decoded whose header announces absurd dimensions.
  */
 import { BadImageError } from './bad-file.js';
 
@@ -19,17 +19,16 @@ export interface DecodeOptions {
   /** Files larger than this are refused before being read. */
   maxFileBytes: number;
   /**
-   * The shorter side of the working size. Larger images are reduced so their shorter side is this
-   * (the validation transform's Resize(256) then has nothing left to do, and RandomResizedCrop(224)
-   * still sees more pixels than it outputs); smaller ones are kept as they are, never enlarged.
+   * The least shorter side a reduced image keeps: 256 lets RandomResizedCrop(224) and the
+   * validation's Resize(256) + CenterCrop(224) work from at least as many pixels as they output.
    */
-  shorterSide: number;
+  minShorterSide: number;
 }
 
 export const DEFAULT_DECODE_OPTIONS: Readonly<DecodeOptions> = {
   maxPixels: 40_000_000,
   maxFileBytes: 128 * 1024 * 1024,
-  shorterSide: 256,
+  minShorterSide: 256,
 };
 
 /** Decodes the image at a path (a file in Node, a URL in the browser); throws BadImageError. */
@@ -53,13 +52,19 @@ export function checkFileSize(path: string, bytes: number, maxFileBytes: number)
   }
 }
 
+/** Images are reduced on the CPU only when their shorter side is at least this many times the minimum. */
+export const REDUCE_FROM = 2;
+
 /**
- * The size to decode to: the shorter side brought down to `shorterSide`, the longer one scaled
- * with it and truncated as torchvision's Resize(int) truncates; never enlarged.
+ * The size to decode to. An image whose shorter side is under REDUCE_FROM x minShorterSide is kept
+ * as it is: for the archive's typical 500x375 JPEG, resampling to 341x256 costs about as much CPU
+ * as decoding (bench/decode.ts), and the GPU resamples anyway. A larger one is reduced so that its
+ * shorter side is minShorterSide (JPEG's DCT scaling does most of it while decoding), the longer
+ * side scaled with it and truncated as torchvision's Resize(int) truncates. Never enlarged.
  */
-export function workingSize(width: number, height: number, shorterSide: number): { width: number; height: number } {
+export function workingSize(width: number, height: number, minShorterSide: number): { width: number; height: number } {
   const short = Math.min(width, height);
-  if (short <= shorterSide) return { width, height };
-  const long = Math.floor((shorterSide * Math.max(width, height)) / short);
-  return width <= height ? { width: shorterSide, height: long } : { width: long, height: shorterSide };
+  if (short < REDUCE_FROM * minShorterSide) return { width, height };
+  const long = Math.floor((minShorterSide * Math.max(width, height)) / short);
+  return width <= height ? { width: minShorterSide, height: long } : { width: long, height: minShorterSide };
 }

@@ -43,7 +43,7 @@ export async function decodeImageBytes(
   options: DecodeOptions = DEFAULT_DECODE_OPTIONS,
 ): Promise<DecodedImage> {
   const header = await readHeader(bytes, path, options);
-  const size = workingSize(header.width, header.height, options.shorterSide);
+  const size = workingSize(header.width, header.height, options.minShorterSide);
   let pipeline = sharp(bytes, { failOn: FAIL_ON, limitInputPixels: options.maxPixels, autoOrient: true });
   if (size.width !== header.width || size.height !== header.height) {
     // 'linear' reduces with a triangle filter as wide as the scale, like PIL's antialiased bilinear.

@@ -137,10 +137,11 @@ export function formatScanReport(report: ScanReport): string {
 
   for (const part of report.parts) {
     part.classes.forEach((name, label) => {
-      if (part.imagesPerClass[label] === 0) lines.push(`warning: class "${name}" has no usable image in ${part.name}`);
+      const where = part.name === 'all' ? '' : ` in ${part.name}`;
+      if (part.imagesPerClass[label] === 0) lines.push(`warning: class "${name}" has no usable image${where}`);
     });
   }
-  if (classNames.length < 2) lines.push(`warning: ${classNames.length} class; a classifier needs at least 2 class folders`);
+  if (classNames.length < 2) lines.push('warning: a classifier needs at least 2 class folders (is DIR one level too high?)');
   if (report.parts.some((part) => part.classes.join('\n') !== report.parts[0]!.classes.join('\n'))) {
     lines.push('warning: train and validation have different classes');
   }

@@ -57,8 +57,8 @@ afterEach(() => {
 
 describe('decodeImageBlob', () => {
   it('draws the oriented bitmap at the working size over black, and returns RGB', async () => {
-    const { canvases, closed } = stubBrowser({ width: 375, height: 500 });
-    const image = await decodeImageBlob(blobOf(await photoLikeJpeg(500, 375, 1)), 'a.jpg');
+    const { canvases, closed } = stubBrowser({ width: 750, height: 1000 });
+    const image = await decodeImageBlob(blobOf(await photoLikeJpeg(1000, 750, 1)), 'a.jpg');
     expect([image.width, image.height]).toEqual([256, 341]);
     expect(canvases).toHaveLength(1);
     expect(canvases[0]).toMatchObject({ width: 256, height: 341, filledFirst: true });

@@ -24,23 +24,37 @@ async function reasonOf(promise: Promise<unknown>): Promise<string> {
 }
 
 describe('workingSize', () => {
-  it('brings the shorter side down to the target, truncating the longer as torchvision does', () => {
-    expect(workingSize(500, 375, 256)).toEqual({ width: 341, height: 256 });
-    expect(workingSize(375, 500, 256)).toEqual({ width: 256, height: 341 });
+  it('reduces an image twice the minimum or more to the minimum shorter side, truncating as torchvision does', () => {
+    expect(workingSize(1000, 750, 256)).toEqual({ width: 341, height: 256 });
+    expect(workingSize(750, 1000, 256)).toEqual({ width: 256, height: 341 });
     expect(workingSize(4000, 3000, 256)).toEqual({ width: 341, height: 256 });
+    expect(workingSize(512, 512, 256)).toEqual({ width: 256, height: 256 });
+  });
+
+  it('keeps an image under twice the minimum as it is, where reducing costs more than it saves', () => {
+    expect(workingSize(500, 375, 256)).toEqual({ width: 500, height: 375 });
+    expect(workingSize(2000, 511, 256)).toEqual({ width: 2000, height: 511 });
   });
 
   it('never enlarges', () => {
     expect(workingSize(200, 150, 256)).toEqual({ width: 200, height: 150 });
-    expect(workingSize(256, 999, 256)).toEqual({ width: 256, height: 999 });
   });
 });
 
 describe('decodeImageBytes', () => {
   it('decodes a JPEG to RGB at the working size', async () => {
-    const image = await decodeImageBytes(await photoLikeJpeg(500, 375, 1), 'photo.jpg');
+    const image = await decodeImageBytes(await photoLikeJpeg(1000, 750, 1), 'photo.jpg');
     expect([image.width, image.height]).toEqual([341, 256]);
     expect(image.pixels.length).toBe(341 * 256 * 3);
+  });
+
+  it('reduces like an antialiased bilinear resize: a reduced image keeps the mean colour', async () => {
+    const jpeg = await photoLikeJpeg(1000, 750, 7);
+    const full = await decodeImageBytes(jpeg, 'photo.jpg', { ...DEFAULT_DECODE_OPTIONS, minShorterSide: 750 });
+    const reduced = await decodeImageBytes(jpeg, 'photo.jpg');
+    const mean = (image: DecodedImage) => image.pixels.reduce((sum, value) => sum + value, 0) / image.pixels.length;
+    expect([full.width, full.height]).toEqual([1000, 750]);
+    expect(Math.abs(mean(full) - mean(reduced))).toBeLessThan(1);
   });
 
   it('keeps a small image at its size, with the colours it had', async () => {
@@ -50,7 +64,7 @@ describe('decodeImageBytes', () => {
   });
 
   it('follows the configured working size', async () => {
-    const image = await decodeImageBytes(await photoLikeJpeg(500, 375, 1), 'photo.jpg', { ...DEFAULT_DECODE_OPTIONS, shorterSide: 100 });
+    const image = await decodeImageBytes(await photoLikeJpeg(500, 375, 1), 'photo.jpg', { ...DEFAULT_DECODE_OPTIONS, minShorterSide: 100 });
     expect([image.width, image.height]).toEqual([133, 100]);
   });
 
