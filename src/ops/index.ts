@@ -5,3 +5,6 @@ export * from './matmul.js';
 export * from './shape.js';
 export * from './softmax.js';
 export * from './grad.js';
+export * from './batchnorm.js';
+export * from './dropout.js';
+export * from './loss.js';
