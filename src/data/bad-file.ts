@@ -14,6 +14,10 @@ export const BAD_FILE_REASONS = [
 ] as const;
 export type BadFileReason = (typeof BAD_FILE_REASONS)[number];
 
+/** The verdicts reached from the first bytes alone, worded once for every place that reaches them. */
+export const EMPTY_FILE_MESSAGE = 'the file has 0 bytes';
+export const NOT_AN_IMAGE_MESSAGE = 'the content is not a known image format';
+
 export interface BadFileReport {
   path: string;
   reason: BadFileReason;

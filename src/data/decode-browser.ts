@@ -6,7 +6,7 @@
  * Browsers decode truncated JPEGs without an error (the missing rows come out grey), so a
  * truncated file is caught only in Node; `webgpu-transfer scan` finds them before training.
  */
-import { BadImageError } from './bad-file.js';
+import { BadImageError, NOT_AN_IMAGE_MESSAGE } from './bad-file.js';
 import {
   checkFileSize,
   checkPixelLimit,
@@ -42,7 +42,7 @@ export async function decodeImageBlob(
   checkFileSize(path, blob.size, options.maxFileBytes);
   const bytes = new Uint8Array(await blob.arrayBuffer());
   const format = sniffImageFormat(bytes);
-  if (format === undefined) throw new BadImageError(path, 'not-an-image', 'the content is not a known image format');
+  if (format === undefined) throw new BadImageError(path, 'not-an-image', NOT_AN_IMAGE_MESSAGE);
   const stored = readStoredSize(bytes, format);
   if (stored !== undefined) checkPixelLimit(path, stored.width, stored.height, options.maxPixels);
 

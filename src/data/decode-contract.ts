@@ -4,7 +4,7 @@
  * "working size" reduced only where that pays, never below what the GPU augmentation needs, and
  * nothing decoded whose header announces absurd dimensions.
  */
-import { BadImageError } from './bad-file.js';
+import { BadImageError, EMPTY_FILE_MESSAGE } from './bad-file.js';
 
 export interface DecodedImage {
   /** width * height * 3 bytes, RGB interleaved, row-major from the top-left pixel. */
@@ -46,7 +46,7 @@ export function checkPixelLimit(path: string, width: number, height: number, max
 }
 
 export function checkFileSize(path: string, bytes: number, maxFileBytes: number): void {
-  if (bytes === 0) throw new BadImageError(path, 'empty', 'the file has 0 bytes');
+  if (bytes === 0) throw new BadImageError(path, 'empty', EMPTY_FILE_MESSAGE);
   if (bytes > maxFileBytes) {
     throw new BadImageError(path, 'too-large', `${bytes} bytes, over the ${maxFileBytes}-byte limit`);
   }

@@ -5,7 +5,7 @@
  */
 import { open } from 'node:fs/promises';
 import sharp from 'sharp';
-import { BadImageError, type BadFileReason } from './bad-file.js';
+import { BadImageError, NOT_AN_IMAGE_MESSAGE, type BadFileReason } from './bad-file.js';
 import { SharedExclusiveLock } from './concurrency.js';
 import {
   checkFileSize,
@@ -76,7 +76,7 @@ export async function checkImageHeader(
 async function readHeader(bytes: Uint8Array, path: string, options: DecodeOptions): Promise<ImageHeader> {
   checkFileSize(path, bytes.length, options.maxFileBytes);
   const format = sniffImageFormat(bytes);
-  if (format === undefined) throw new BadImageError(path, 'not-an-image', 'the content is not a known image format');
+  if (format === undefined) throw new BadImageError(path, 'not-an-image', NOT_AN_IMAGE_MESSAGE);
   if (!SHARP_FORMATS.has(format)) {
     throw new BadImageError(path, 'unsupported-format', `${format.toUpperCase()} cannot be decoded in Node (sharp)`);
   }

@@ -5,7 +5,7 @@
  */
 import { open, readdir, realpath, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { BadFileReport } from './bad-file.js';
+import { EMPTY_FILE_MESSAGE, NOT_AN_IMAGE_MESSAGE, type BadFileReport } from './bad-file.js';
 import { mapConcurrently } from './concurrency.js';
 import type { Sample } from './dataset.js';
 import { DatasetLayoutError } from './layout.js';
@@ -61,7 +61,7 @@ async function isDirectoryFollowingLinks(path: string): Promise<boolean> {
   }
 }
 
-export async function listClassFolders(root: string): Promise<string[]> {
+async function listClassFolders(root: string): Promise<string[]> {
   const entries = await readdir(root, { withFileTypes: true });
   const classes: string[] = [];
   for (const entry of entries) {
@@ -126,8 +126,8 @@ async function sniffFile(path: string): Promise<Sniffed> {
   if (format !== undefined) return { kind: 'image', format };
   if (!claimsImage) return { kind: 'other' };
   return head.length === 0
-    ? { kind: 'bad', report: { path, reason: 'empty', message: 'the file has 0 bytes' } }
-    : { kind: 'bad', report: { path, reason: 'not-an-image', message: 'the content is not a known image format' } };
+    ? { kind: 'bad', report: { path, reason: 'empty', message: EMPTY_FILE_MESSAGE } }
+    : { kind: 'bad', report: { path, reason: 'not-an-image', message: NOT_AN_IMAGE_MESSAGE } };
 }
 
 export async function listImageFolder(root: string, { concurrency = 32 }: ListOptions = {}): Promise<ImageFolder> {

@@ -98,6 +98,25 @@ describe('decodeImageBytes', () => {
     expect(pixel(image, 39, 29)).toEqual([0, 0, 0]);
   });
 
+  it('brings a 16-bit PNG and a gray-with-alpha PNG to 8-bit RGB', async () => {
+    const rgb16 = await sharp(photoLikePixels(20, 10, 4), { raw: { width: 20, height: 10, channels: 3 } })
+      .toColourspace('rgb16')
+      .png()
+      .toBuffer();
+    expect((await sharp(rgb16).metadata()).depth).toBe('ushort');
+    const deep = await decodeImageBytes(rgb16, 'deep.png');
+    expect(deep.pixels.length).toBe(20 * 10 * 3);
+    expect(Math.abs(deep.pixels[0]! - photoLikePixels(20, 10, 4)[0]!)).toBeLessThanOrEqual(1);
+
+    const grayAlpha = await sharp(Buffer.from([200, 255, 200, 0]), { raw: { width: 2, height: 1, channels: 2 } })
+      .toColourspace('b-w')
+      .png()
+      .toBuffer();
+    expect((await sharp(grayAlpha).metadata()).channels).toBe(2);
+    const flattened = await decodeImageBytes(grayAlpha, 'gray-alpha.png');
+    expect([...flattened.pixels]).toEqual([200, 200, 200, 0, 0, 0]);
+  });
+
   it('applies the EXIF orientation: a sideways 60x40 JPEG comes out upright 40x60', async () => {
     const image = await decodeImageBytes(await oddFileBytes('rotated.jpg'), 'rotated.jpg');
     expect([image.width, image.height]).toEqual([40, 60]);
