@@ -1,0 +1,42 @@
+import type { Tensor } from '../autograd/tensor.js';
+import { Module } from './module.js';
+
+/** Runs its children in order; they are named 0, 1, 2... as in torchvision (`features.24`). */
+export class Sequential extends Module {
+  private readonly layers: Module[];
+
+  constructor(...layers: Module[]) {
+    super();
+    this.layers = layers;
+    layers.forEach((layer, i) => this.addModule(String(i), layer));
+  }
+
+  get length(): number {
+    return this.layers.length;
+  }
+
+  at(index: number): Module {
+    const layer = this.layers.at(index);
+    if (!layer) throw new Error(`Sequential of ${this.layers.length} has no layer ${index}`);
+    return layer;
+  }
+
+  forward(x: Tensor): Tensor {
+    return chain(x, this.layers);
+  }
+}
+
+/**
+ * Runs `layers` one after the other, releasing each intermediate as soon as the next layer has
+ * consumed it: what backward needs, each operation has saved for itself, so a frozen layer's
+ * output does not outlive the layer after it. `x` itself is left to the caller.
+ */
+export function chain(x: Tensor, layers: Iterable<Module>): Tensor {
+  let y = x;
+  for (const layer of layers) {
+    const next = layer.forward(y);
+    if (y !== x && next !== y) y.dispose();
+    y = next;
+  }
+  return y;
+}
