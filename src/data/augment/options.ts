@@ -85,8 +85,8 @@ export function resolveOptions(options: AugmenterOptions): ResolvedOptions {
   for (const side of [outHeight, outWidth]) positiveInteger('outputSize', side);
   const resize = options.resize ?? 256;
   positiveInteger('resize', resize);
-  if (!options.train && resize < Math.max(outHeight, outWidth)) {
-    // CenterCrop would pad the resized image; a validation transform never wants that.
+  if (!options.train && resize < Math.min(outHeight, outWidth)) {
+    // CenterCrop would pad every resized image; a validation transform never wants that.
     throw new RangeError(`resize (${resize}) must be at least the output size (${outHeight}x${outWidth})`);
   }
   const normalize = options.normalize ?? NOTEBOOK_NORMALIZE;

@@ -146,6 +146,12 @@ function colorJitter(train: ResolvedTrain, draws: Draws): SampleParams['color'] 
  */
 export function resizeCenterCrop(source: { height: number; width: number }, options: ResolvedOptions): Geometry {
   const resized = resizedSize(source.height, source.width, options.resize);
+  if (resized.height < options.outHeight || resized.width < options.outWidth) {
+    throw new RangeError(
+      `Resize(${options.resize}) makes a ${source.width}x${source.height} image ${resized.width}x${resized.height}, ` +
+        `smaller than the ${options.outWidth}x${options.outHeight} centre crop (torchvision would pad it)`,
+    );
+  }
   const crop: CropBox = {
     top: roundHalfEven((resized.height - options.outHeight) / 2),
     left: roundHalfEven((resized.width - options.outWidth) / 2),
