@@ -85,7 +85,7 @@ async function main(): Promise<void> {
     stages[3]![1] = { wall: stages[3]![1].wall / BATCH, cpu: stages[3]![1].cpu / BATCH };
     // decodeImageBytes reads the header itself: count it once.
     stages[2]![1] = { wall: stages[2]![1].wall - stages[1]![1].wall, cpu: stages[2]![1].cpu - stages[1]![1].cpu };
-    stages[2]![0] = 'decode to RGB, 500x375 kept (less the header)';
+    stages[2]![0] = 'decode to RGB at 500x375 (less the header)';
     const total = stages.reduce((sum, [, t]) => ({ wall: sum.wall + t.wall, cpu: sum.cpu + t.cpu }), { wall: 0, cpu: 0 });
     console.log(`one image at a time, per image:              wall ms  share   CPU ms  share`);
     for (const [name, t] of stages) {
