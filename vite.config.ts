@@ -1,0 +1,76 @@
+// Browser builds of webgpu-transfer (see docs/browser.md):
+//   vite build --mode lib    the engine (src/index.ts) as one ES module: dist-web/webgpu-transfer.js
+//   vite build --mode demo   the demo page and the in-page test runner, static: dist-web/demo/
+//   vite                     the dev server for web/ (demo at /, parity tests at /tests.html)
+// Every mode refuses Node-only modules: a browser bundle that pulls in Dawn, sharp or fs fails
+// to build instead of failing later in a user's page.
+import { builtinModules } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { defineConfig, type Plugin } from 'vite';
+
+const root = fileURLToPath(new URL('.', import.meta.url));
+const webDir = fileURLToPath(new URL('./web', import.meta.url));
+const outDir = fileURLToPath(new URL('./dist-web', import.meta.url));
+
+/**
+ * Packages that only work in Node (native bindings, the file system, browser launchers). Not
+ * `vite`: the page build itself imports `vite/modulepreload-polyfill`.
+ */
+const NODE_ONLY_PACKAGES = ['webgpu', 'sharp', 'puppeteer-core', 'puppeteer', 'vitest'];
+const NODE_BUILTINS = new Set(builtinModules);
+
+/** The Node-only module an import names, or undefined when the import is fine in a browser. */
+export function nodeOnlyModule(id: string): string | undefined {
+  if (id.startsWith('node:')) return id;
+  const bare = id.split('/')[0]!;
+  if (NODE_BUILTINS.has(id) || NODE_BUILTINS.has(bare)) return id;
+  const packageName = id.startsWith('@') ? id.split('/').slice(0, 2).join('/') : bare;
+  if (NODE_ONLY_PACKAGES.includes(packageName) || packageName.startsWith('@img/')) return packageName;
+  return undefined;
+}
+
+/**
+ * Fails the build (and the dev server's transform) on any import of a Node-only module, naming
+ * the file that imports it: vite would otherwise replace `node:fs` with an empty stub and let
+ * the page break at run time.
+ */
+export function forbidNodeModules(): Plugin {
+  return {
+    name: 'webgpu-transfer:forbid-node-modules',
+    enforce: 'pre',
+    resolveId(id, importer) {
+      const offender = nodeOnlyModule(id);
+      if (offender === undefined) return null;
+      const from = importer ? importer.replace(root, '') : 'the entry';
+      this.error(`'${offender}' is Node-only and cannot be in the browser bundle (imported by ${from}). Browser code must import src/index.ts, never src/node.ts.`);
+    },
+  };
+}
+
+export default defineConfig(({ mode }) => {
+  const shared = { root: webDir, plugins: [forbidNodeModules()], publicDir: false as const };
+  if (mode === 'lib') {
+    return {
+      ...shared,
+      build: {
+        outDir,
+        emptyOutDir: false,
+        sourcemap: true,
+        target: 'es2022',
+        lib: { entry: fileURLToPath(new URL('./src/index.ts', import.meta.url)), formats: ['es' as const], fileName: () => 'webgpu-transfer.js' },
+      },
+    };
+  }
+  return {
+    ...shared,
+    // The pages import the engine and the shared checks from src/ and test/ by relative path.
+    server: { fs: { allow: [root] } },
+    build: {
+      outDir: `${outDir}/demo`,
+      emptyOutDir: true,
+      sourcemap: true,
+      target: 'es2022',
+      rolldownOptions: { input: { demo: `${webDir}/index.html`, tests: `${webDir}/tests.html` } },
+    },
+  };
+});
