@@ -1,0 +1,56 @@
+// webgpu-transfer/testing: what other suites use to get a page with the engine loaded.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WebGpuUnavailableError } from '../../src/index.js';
+import { chromiumArgs, launchChromium, launchEnginePage, serveEngine, type EnginePage } from '../../src/testing/index.js';
+
+describe('launchEnginePage', () => {
+  let engine: EnginePage;
+  beforeAll(async () => {
+    engine = await launchEnginePage({ files: { '/data/numbers.json': new TextEncoder().encode('[1, 2, 3, 4]') } });
+  });
+  afterAll(() => engine?.close());
+
+  it('reports the adapter the page got, flagging a software one', () => {
+    expect(engine.adapter.architecture).toBe('swiftshader');
+    expect(engine.adapter.isSoftware).toBe(true);
+    expect(engine.adapterLabel).toMatch(/swiftshader.*\(software adapter\)/);
+    expect(engine.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
+  });
+
+  it('gives the page the engine as window.webgpuTransfer, ready to compute', async () => {
+    const product = await engine.page.evaluate(async () => {
+      const { tensor, matmul } = window.webgpuTransfer;
+      return Array.from(await matmul(tensor([1, 2, 3, 4, 5, 6], [2, 3]), tensor([1, 0, 0, 1, 1, 1], [3, 2])).read());
+    });
+    expect(product).toEqual([4, 5, 10, 11]);
+  });
+
+  it('serves extra files to the page', async () => {
+    const data = await engine.page.evaluate(async () => (await fetch('/data/numbers.json')).json());
+    expect(data).toEqual([1, 2, 3, 4]);
+    expect(engine.pageErrors).toEqual([]);
+  });
+});
+
+describe('failing loudly', () => {
+  it('throws WebGpuUnavailableError, with the reason, when the browser offers no adapter', async () => {
+    const attempt = launchEnginePage({ webgpu: false });
+    await expect(attempt).rejects.toThrow(WebGpuUnavailableError);
+    await expect(attempt).rejects.toThrow(/requestAdapter\(\) returned null/);
+  });
+
+  it('says where Chromium was looked for when it is missing', async () => {
+    await expect(launchChromium({ chromiumPath: '/nonexistent/chromium' })).rejects.toThrow(/Chromium not found at \/nonexistent\/chromium.*WGT_CHROMIUM/);
+  });
+
+  it('says how to build the bundle when it is missing', async () => {
+    await expect(serveEngine({ bundle: '/nonexistent/webgpu-transfer.js' })).rejects.toThrow(/No browser bundle .*vite build --mode lib/);
+  });
+});
+
+it('chromiumArgs: WebGPU on, full headless, nothing reaching the network', () => {
+  const args = chromiumArgs();
+  expect(args).toEqual(expect.arrayContaining(['--enable-unsafe-webgpu', '--headless=new', '--no-sandbox', '--disable-background-networking', '--disable-quic']));
+  expect(chromiumArgs({ webgpu: false, headless: false })).not.toEqual(expect.arrayContaining(['--enable-unsafe-webgpu']));
+  expect(chromiumArgs({ headless: false })).not.toContain('--headless=new');
+});
