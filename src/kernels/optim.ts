@@ -1,0 +1,100 @@
+import type { Tensor } from '../autograd/tensor.js';
+import { bindingChunks, groupsFor, launch } from './launch.js';
+import { WORKGROUP_1D, entry1d, linearIndex } from './wgsl.js';
+
+/**
+ * Optimizer updates: one fused kernel per parameter and step, which reads the gradient and
+ * updates the parameter and its state buffers in place (PyTorch's single-tensor rules, written
+ * out in the same order). Each update is a row: its hyper-parameters (uniforms), its state
+ * buffers (same shape as the parameter) and its body over element i.
+ */
+const UPDATES = {
+  sgd: {
+    uniforms: 'lr: f32, weight_decay: f32',
+    state: [],
+    body: /* wgsl */ `
+  param[i] = param[i] - p.lr * (grad[i] + p.weight_decay * param[i]);`,
+  },
+  // PyTorch starts the momentum buffer as a copy of the first gradient (no dampening then).
+  sgd_momentum: {
+    uniforms: 'lr: f32, weight_decay: f32, momentum: f32, dampening: f32, nesterov: u32, first_step: u32',
+    state: ['momentum_buffer'],
+    body: /* wgsl */ `
+  var d = grad[i] + p.weight_decay * param[i];
+  let buf = select(p.momentum * momentum_buffer[i] + (1.0 - p.dampening) * d, d, p.first_step != 0u);
+  momentum_buffer[i] = buf;
+  d = select(buf, d + p.momentum * buf, p.nesterov != 0u);
+  param[i] = param[i] - p.lr * d;`,
+  },
+  // Adam: L2 weight decay folded into the gradient. step_size = lr / (1 − β1^t) and
+  // bias_correction2_sqrt = √(1 − β2^t) come from the CPU in float64.
+  adam: {
+    uniforms: 'lr: f32, beta1: f32, beta2: f32, eps: f32, weight_decay: f32, step_size: f32, bias_correction2_sqrt: f32',
+    state: ['exp_avg', 'exp_avg_sq'],
+    body: adamBody('let g = grad[i] + p.weight_decay * param[i];\n  let w = param[i];'),
+  },
+  // AdamW: the weight decay is decoupled, a shrink of the parameter before the Adam step.
+  adamw: {
+    uniforms: 'lr: f32, beta1: f32, beta2: f32, eps: f32, weight_decay: f32, step_size: f32, bias_correction2_sqrt: f32',
+    state: ['exp_avg', 'exp_avg_sq'],
+    body: adamBody('let g = grad[i];\n  let w = param[i] * (1.0 - p.lr * p.weight_decay);'),
+  },
+} as const;
+
+function adamBody(gradientAndWeight: string): string {
+  return /* wgsl */ `
+  ${gradientAndWeight}
+  let m = p.beta1 * exp_avg[i] + (1.0 - p.beta1) * g;
+  let v = p.beta2 * exp_avg_sq[i] + (1.0 - p.beta2) * g * g;
+  exp_avg[i] = m;
+  exp_avg_sq[i] = v;
+  let denom = sqrt(v) / p.bias_correction2_sqrt + p.eps;
+  param[i] = w - p.step_size * m / denom;`;
+}
+
+export type UpdateRule = keyof typeof UPDATES;
+
+/** The names of the state buffers a rule keeps per parameter (PyTorch's names). */
+export function stateBuffersOf(rule: UpdateRule): readonly string[] {
+  return UPDATES[rule].state;
+}
+
+function source(rule: UpdateRule) {
+  const { uniforms, state, body } = UPDATES[rule];
+  const stateBindings = state.map((name, k) => `@group(0) @binding(${k + 2}) var<storage, read_write> ${name}: array<f32>;`);
+  return {
+    name: `optim.${rule}`,
+    code: /* wgsl */ `
+struct Params { size: u32, ${uniforms} }
+@group(0) @binding(0) var<storage, read_write> param: array<f32>;
+@group(0) @binding(1) var<storage, read> grad: array<f32>;
+${stateBindings.join('\n')}
+@group(0) @binding(${state.length + 2}) var<uniform> p: Params;
+${linearIndex}
+${entry1d} {
+  let i = linear_index(wg, groups, local);
+  if (i >= p.size) { return; }
+  ${body}
+}`,
+  };
+}
+
+/**
+ * Updates `param` in place with `rule`. A parameter larger than one binding (VGG16's 411 MB
+ * classifier.0.weight) is updated slice by slice: the parameter, its gradient and every state
+ * buffer have the same size, so they share the slices.
+ */
+export function runUpdate(
+  rule: UpdateRule,
+  param: Tensor,
+  grad: Tensor,
+  state: Readonly<Record<string, Tensor>>,
+  hyper: Record<string, number>,
+): void {
+  for (const { offset, count } of bindingChunks(param.ctx, param.size)) {
+    const slice = (tensor: Tensor) => ({ tensor, offset, count });
+    const buffers: Record<string, { tensor: Tensor; offset: number; count: number }> = { param: slice(param), grad: slice(grad) };
+    for (const name of UPDATES[rule].state) buffers[name] = slice(state[name]!);
+    launch(param.ctx, source(rule), { buffers, uniforms: { size: count, ...hyper }, workgroups: groupsFor(count, WORKGROUP_1D) });
+  }
+}
