@@ -11,7 +11,7 @@ import { launch } from '../../kernels/launch.js';
 import { IMAGE_TABLE_STRIDE, type ImageBatch } from '../pack-batch.js';
 import { resolveOptions, type AugmenterOptions, type ResolvedOptions } from './options.js';
 import { augmentDraws, sampleParams, type SampleParams } from './params.js';
-import { augmentKernel, encodeSamples, graySumsKernel, GRAY_PARTS, SAMPLE_BYTES, TILE } from './kernel.js';
+import { augmentKernel, encodeSamples, graySumsKernel, GRAY_PARTS, kernelVariant, SAMPLE_BYTES, TILE } from './kernel.js';
 
 export interface AugmentResult {
   /** float32 [N, 3, outHeight, outWidth], normalised. The caller owns it: dispose it when done. */
@@ -95,19 +95,21 @@ export class Augmenter {
     ctx.recorder.write(this.samples.buffer, 0, encodeSamples(params, byteOffsets, byteBases, { height: outHeight, width: outWidth }));
 
     const fill = this.options.train?.rotationFill ?? [0, 0, 0];
+    const fused = kernelVariant(augmentKernel, params);
+    const graySums = kernelVariant(graySumsKernel, params);
     const size = { out_width: outWidth, out_height: outHeight };
     for (const chunk of chunks) {
       const pixels = { tensor: this.pixels, ...chunk.pixels };
       const first_image = chunk.first;
       const range = params.slice(chunk.first, chunk.first + chunk.count);
       if (range.some((p) => p.color.some((c) => c.op === 'contrast'))) {
-        launch(ctx, graySumsKernel, {
+        launch(ctx, graySums, {
           buffers: { pixels, samples: this.samples, gray_sums: this.graySums },
           uniforms: { ...size, first_image, fill },
           workgroups: [GRAY_PARTS, chunk.count, 1],
         });
       }
-      launch(ctx, augmentKernel, {
+      launch(ctx, fused, {
         buffers: { pixels, samples: this.samples, gray_sums: this.graySums, images: { tensor: images, offset: chunk.out.offset, count: chunk.out.count } },
         uniforms: { ...size, first_image, out_skip: chunk.out.skip, fill, channel_mean: this.options.mean, channel_std: this.options.std },
         workgroups: [Math.ceil(outWidth / TILE), Math.ceil(outHeight / TILE), chunk.count],

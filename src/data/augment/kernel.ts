@@ -16,7 +16,7 @@
  * GRAY_PARTS workgroups per image each sum a strided share of its pixels.
  */
 import { WgslReflect } from 'wgsl_reflect/wgsl_reflect.module.js';
-import { packUniforms, type UniformLayout } from '../../runtime/pipelines.js';
+import { packUniforms, type KernelSource, type UniformLayout } from '../../runtime/pipelines.js';
 import { COLOR_OPS, type SampleParams } from './params.js';
 
 /** Partial grayscale sums per image written by the pre-pass (fixed: the sum order is reproducible). */
@@ -50,6 +50,12 @@ struct Sample {
 const FLIP_X = ${FLIP_X}u;
 const FLIP_Y = ${FLIP_Y}u;
 const ROTATE = ${ROTATE}u;
+
+// Set per batch (see kernelVariant): false when no image of the batch is rotated / colour
+// jittered, so that the code for it compiles away. Software adapters run that code even when
+// no invocation takes the branch; validation and the notebook's transform need neither.
+override ROTATION: bool = true;
+override COLOR: bool = true;
 
 // The RGB bytes starting at byte 'at' of the packed batch (little-endian bytes in u32 words).
 fn texel(at: u32) -> vec3<f32> {
@@ -90,7 +96,7 @@ fn grid_pixel(s: Sample, x: u32, y: u32, size: vec2<u32>) -> vec3<f32> {
 // (bilinear, zero padding). For the fill it samples a mask of ones the same way and returns
 // image * mask + (1 - mask) * fill: near the border the image part is weighted twice, as there.
 fn geometry_pixel(s: Sample, x: u32, y: u32, size: vec2<u32>, fill: vec3<f32>) -> vec3<f32> {
-  if ((s.flags & ROTATE) == 0u) { return grid_pixel(s, x, y, size); }
+  if (!ROTATION || (s.flags & ROTATE) == 0u) { return grid_pixel(s, x, y, size); }
   let half = vec2<f32>(size) * 0.5;
   let d = vec2<f32>(f32(x), f32(y)) + 0.5 - half;
   let c = s.rotation.x;
@@ -229,12 +235,15 @@ fn main(@builtin(global_invocation_id) id: vec3<u32>) {
   if (id.x >= size.x || id.y >= size.y) { return; }
   let image = p.first_image + id.z;
   let s = samples[image];
-  var mean = 0.0;
-  if (s.contrast_step < s.color_count) {
-    for (var k = 0u; k < ${GRAY_PARTS}u; k++) { mean += gray_sums[image * ${GRAY_PARTS}u + k]; }
-    mean /= f32(size.x * size.y);
+  var c = geometry_pixel(s, id.x, id.y, size, p.fill);
+  if (COLOR) {
+    var mean = 0.0;
+    if (s.contrast_step < s.color_count) {
+      for (var k = 0u; k < ${GRAY_PARTS}u; k++) { mean += gray_sums[image * ${GRAY_PARTS}u + k]; }
+      mean /= f32(size.x * size.y);
+    }
+    c = color(c, s, s.color_count, mean);
   }
-  let c = color(geometry_pixel(s, id.x, id.y, size, p.fill), s, s.color_count, mean);
   let normalized = (c - p.channel_mean) / p.channel_std;
   let plane = size.x * size.y;
   let at = p.out_skip + id.z * 3u * plane + id.y * size.x + id.x;
@@ -249,6 +258,13 @@ const sampleLayout: UniformLayout = reflectStruct(augmentKernel.code, 'Sample');
 
 /** Bytes per Sample record (its array stride). */
 export const SAMPLE_BYTES = sampleLayout.byteSize;
+
+/** The kernels specialised to what a batch needs (at most four pipelines per kernel, compiled once each). */
+export function kernelVariant(source: typeof augmentKernel, params: readonly SampleParams[]): KernelSource {
+  const rotation = params.some((p) => p.angle !== 0);
+  const color = params.some((p) => p.color.length > 0);
+  return { ...source, constants: { ROTATION: Number(rotation), COLOR: Number(color) } };
+}
 
 /**
  * The per-image table both kernels read: where each image's bytes are (relative to `byteBase`,
