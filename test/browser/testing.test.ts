@@ -54,3 +54,17 @@ it('chromiumArgs: WebGPU on, full headless, nothing reaching the network', () =>
   expect(chromiumArgs({ webgpu: false, headless: false })).not.toEqual(expect.arrayContaining(['--enable-unsafe-webgpu']));
   expect(chromiumArgs({ headless: false })).not.toContain('--headless=new');
 });
+
+it('serveEngine alone, for a suite that brings its own browser (Playwright, WebDriver)', async () => {
+  const server = await serveEngine();
+  const chromium = await launchChromium();
+  try {
+    const page = await chromium.browser.newPage();
+    await page.goto(server.url);
+    const ready = await page.evaluate(() => window.webgpuTransferReady);
+    expect(ready.ok && ready.adapter.isSoftware).toBe(true);
+  } finally {
+    await chromium.close();
+    await server.close();
+  }
+});
