@@ -1,0 +1,27 @@
+import { numberOption, requiredString, type Command } from '../command.js';
+import { augmentHelp, augmentOptions, trainTransformFrom } from '../augment-options.js';
+import { initNode } from '../../node.js';
+import { writeFolderAugmentGrid } from '../../data/augment/grid-node.js';
+
+export const augment: Command = {
+  name: 'augment',
+  summary: 'Write a grid of augmented samples from an image folder (the validation view, then random training draws).',
+  usage: '--data DIR --out grid.png [--images N] [--variants N] [--size N] [augmentation options]',
+  help: ['  --images N    images shown (default 4)', '  --variants N  training draws per image (default 5)', '  --size N      output size (default 224)', '  --seed N', augmentHelp].join('\n'),
+  options: { data: { type: 'string' }, out: { type: 'string' }, images: { type: 'string' }, variants: { type: 'string' }, size: { type: 'string' }, seed: { type: 'string' }, ...augmentOptions },
+  async run(args) {
+    const ctx = await initNode();
+    const out = requiredString(args, 'out');
+    await writeFolderAugmentGrid(ctx, {
+      data: requiredString(args, 'data'),
+      out,
+      images: numberOption(args, 'images', 4),
+      variants: numberOption(args, 'variants', 5),
+      outputSize: numberOption(args, 'size', 224),
+      seed: numberOption(args, 'seed', 0),
+      train: trainTransformFrom(args),
+    });
+    console.log(`wrote ${out}`);
+    ctx.destroy();
+  },
+};

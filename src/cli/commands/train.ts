@@ -1,0 +1,99 @@
+import { numberOption, requiredString, stringOption, UsageError, type Command } from '../command.js';
+import { augmentHelp, augmentOptions, trainTransformFrom } from '../augment-options.js';
+import { initNode } from '../../node.js';
+import { isModelName, MODELS } from '../../models/registry.js';
+import { isPlanName, NOTEBOOK_PLAN, type SchedulerConfig } from '../../train/plan.js';
+import { trainRun } from '../../train/run-node.js';
+
+export const train: Command = {
+  name: 'train',
+  summary: 'Train on an image folder: freeze the pretrained base and train a new head, then fine-tune (the recipe).',
+  usage: '--data DIR --model vgg16 [--weights FILE] [--plan transfer|finetune|both|scratch] [options]',
+  help: [
+    '  --data DIR           one sub-folder per class (split 80/20 by --seed), or train/ and validation/ folders',
+    `  --model NAME         ${Object.keys(MODELS).join(' | ')}`,
+    '  --weights FILE       pretrained weights (.pth or .safetensors); the head is replaced for your classes',
+    '  --plan NAME          transfer: frozen base, new head | finetune: everything | both: transfer then finetune (default) | scratch',
+    '  --epochs N           epochs per phase (default 10)      --finetune-epochs N   (default: --epochs)',
+    '  --lr F               phase 1 learning rate (default 0.001) --finetune-lr F      (default lr/10)',
+    '  --unfreeze-from PATH fine-tune only from this module on (e.g. features.24)',
+    '  --optimizer NAME     sgd (default) | adam | adamw      --momentum F (0.9)   --weight-decay F (0)',
+    '  --step-size N --gamma F   StepLR per epoch (default 7, 0.1, as the notebook); --cosine for cosine annealing',
+    '  --batch-size N       (default 4, as the notebook)       --seed N (default 0)',
+    '  --image-size N       crop size (default 224)            --resize N  validation Resize (default 256)',
+    '  --val-fraction F     validation share when splitting one folder (default 0.2)',
+    '  --out DIR            run folder: log, checkpoints, best weights, curves (default runs/train)',
+    '  --resume             continue the run in --out from its last checkpoint',
+    '  --progress-every N   read the loss back every N steps for the progress line (default 10; 0: never)',
+    augmentHelp,
+  ].join('\n'),
+  options: {
+    data: { type: 'string' },
+    model: { type: 'string' },
+    weights: { type: 'string' },
+    plan: { type: 'string' },
+    epochs: { type: 'string' },
+    'finetune-epochs': { type: 'string' },
+    lr: { type: 'string' },
+    'finetune-lr': { type: 'string' },
+    'unfreeze-from': { type: 'string' },
+    optimizer: { type: 'string' },
+    momentum: { type: 'string' },
+    'weight-decay': { type: 'string' },
+    'step-size': { type: 'string' },
+    gamma: { type: 'string' },
+    cosine: { type: 'boolean' },
+    'batch-size': { type: 'string' },
+    seed: { type: 'string' },
+    'image-size': { type: 'string' },
+    resize: { type: 'string' },
+    'val-fraction': { type: 'string' },
+    out: { type: 'string' },
+    resume: { type: 'boolean' },
+    'progress-every': { type: 'string' },
+    ...augmentOptions,
+  },
+  async run(args) {
+    const model = stringOption(args, 'model') ?? 'vgg16';
+    if (!isModelName(model)) throw new UsageError(`--model must be one of ${Object.keys(MODELS).join(', ')}; got '${model}'`);
+    const plan = stringOption(args, 'plan') ?? 'both';
+    if (!isPlanName(plan)) throw new UsageError(`--plan must be transfer, finetune, both or scratch; got '${plan}'`);
+    const optimizer = stringOption(args, 'optimizer') ?? 'sgd';
+    if (optimizer !== 'sgd' && optimizer !== 'adam' && optimizer !== 'adamw') throw new UsageError(`--optimizer must be sgd, adam or adamw; got '${optimizer}'`);
+    const scheduler: SchedulerConfig = args.values.cosine
+      ? { kind: 'cosine' }
+      : { kind: 'step', stepSize: numberOption(args, 'step-size', 7), gamma: numberOption(args, 'gamma', 0.1) };
+    const lr = numberOption(args, 'lr', NOTEBOOK_PLAN.lr);
+    const ctx = await initNode();
+    const result = await trainRun(
+      ctx,
+      {
+        data: requiredString(args, 'data'),
+        model,
+        weights: stringOption(args, 'weights'),
+        plan,
+        epochs: numberOption(args, 'epochs', NOTEBOOK_PLAN.epochs),
+        finetuneEpochs: args.values['finetune-epochs'] ? numberOption(args, 'finetune-epochs', 0) : undefined,
+        lr,
+        finetuneLr: numberOption(args, 'finetune-lr', lr / 10),
+        unfreezeFrom: stringOption(args, 'unfreeze-from'),
+        momentum: numberOption(args, 'momentum', NOTEBOOK_PLAN.momentum),
+        weightDecay: numberOption(args, 'weight-decay', 0),
+        optimizer,
+        scheduler,
+        batchSize: numberOption(args, 'batch-size', 4),
+        seed: numberOption(args, 'seed', 0),
+        imageSize: numberOption(args, 'image-size', 224),
+        resize: numberOption(args, 'resize', 256),
+        validationFraction: numberOption(args, 'val-fraction', 0.2),
+        out: stringOption(args, 'out') ?? 'runs/train',
+        augment: trainTransformFrom(args),
+        progressEvery: numberOption(args, 'progress-every', 10),
+      },
+      Boolean(args.values.resume),
+    );
+    console.log(`best validation accuracy ${(100 * result.bestAccuracy).toFixed(2)}%; weights in ${result.runDir}/best.safetensors`);
+    ctx.destroy();
+    return result.stopped ? 130 : 0;
+  },
+};

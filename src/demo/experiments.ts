@@ -1,0 +1,135 @@
+/**
+ * The demo's comparison, on the few-label target task, of the four ways to start:
+ *
+ *   scratch            random weights, everything trains,
+ *   transfer           pretrained base frozen, a new head trains (phase 1 of the recipe),
+ *   transfer+finetune  phase 1, then everything trains at a tenth of the rate (the recipe),
+ *   unfreeze-at-once   pretrained base and a new random head, everything trains from the start.
+ *
+ * Every method trains for the same number of epochs; each keeps the weights of its best
+ * validation epoch and is scored once on the held-out test set. The claims of the method are
+ * then checked against the numbers, whatever they are.
+ */
+import type { GpuContext } from '../runtime/context.js';
+import type { Module } from '../nn/module.js';
+import { Tensor } from '../autograd/tensor.js';
+import { smallVgg } from '../models/vgg.js';
+import { loadWeights } from '../models/load-weights.js';
+import type { WeightFile } from '../models/formats/weight-file.js';
+import { Trainer, type EpochRecord } from '../train/trainer.js';
+import type { PhaseConfig } from '../train/plan.js';
+import type { StateValue } from '../nn/state-dict.js';
+import { memoryBatches } from './memory-source.js';
+import { DRAWN_SIZE, targetTask, taskData } from './tasks.js';
+
+export const DEMO_MODEL = { widths: [16, 32, 64], hidden: 128 } as const;
+
+export type MethodName = 'scratch' | 'transfer' | 'transfer+finetune' | 'unfreeze-at-once';
+
+export interface DemoConfig {
+  seeds: number[];
+  /** Labelled training images per target class. */
+  labelled: number;
+  validationPerClass: number;
+  testPerClass: number;
+  /** Epochs of phase 1; phase 2 of the recipe adds `finetuneEpochs`; the others train for the sum. */
+  headEpochs: number;
+  finetuneEpochs: number;
+  batchSize: number;
+  lr: number;
+}
+
+export const DEMO_CONFIG: DemoConfig = {
+  seeds: [1, 2, 3],
+  labelled: 10,
+  validationPerClass: 10,
+  testPerClass: 50,
+  headEpochs: 8,
+  finetuneEpochs: 8,
+  batchSize: 8,
+  lr: 0.01,
+};
+
+export interface MethodResult {
+  method: MethodName;
+  seed: number;
+  testAccuracy: number;
+  bestValAccuracy: number;
+  history: EpochRecord[];
+  seconds: number;
+}
+
+export const METHODS: MethodName[] = ['scratch', 'transfer', 'transfer+finetune', 'unfreeze-at-once'];
+
+function phasesOf(method: MethodName, c: DemoConfig): PhaseConfig[] {
+  const base = { optimizer: 'sgd' as const, momentum: 0.9, weightDecay: 5e-4, scheduler: { kind: 'none' as const } };
+  const total = c.headEpochs + c.finetuneEpochs;
+  switch (method) {
+    case 'scratch':
+      return [{ ...base, name: 'scratch', epochs: total, lr: c.lr, trainable: { kind: 'all' } }];
+    case 'transfer':
+      return [{ ...base, name: 'transfer', epochs: total, lr: c.lr, trainable: { kind: 'head' } }];
+    case 'transfer+finetune':
+      return [
+        { ...base, name: 'transfer', epochs: c.headEpochs, lr: c.lr, trainable: { kind: 'head' } },
+        { ...base, name: 'finetune', epochs: c.finetuneEpochs, lr: c.lr / 10, trainable: { kind: 'all' } },
+      ];
+    case 'unfreeze-at-once':
+      return [{ ...base, name: 'unfreeze-at-once', epochs: total, lr: c.lr, trainable: { kind: 'all' } }];
+  }
+}
+
+export interface RunMethodOptions {
+  ctx: GpuContext;
+  method: MethodName;
+  seed: number;
+  config: DemoConfig;
+  pretrained: WeightFile;
+  onEpoch?: (record: EpochRecord) => void;
+  /** Lets a caller watch the model (the gradient-flow monitor) before training starts. */
+  onModel?: (model: Module) => void;
+}
+
+export async function runMethod(o: RunMethodOptions): Promise<MethodResult> {
+  const started = performance.now();
+  const { ctx, config, seed } = o;
+  const task = targetTask(config.labelled, config.validationPerClass, config.testPerClass, seed);
+  const model = smallVgg({ ...DEMO_MODEL, numClasses: task.classes.length, seed, ctx });
+  if (o.method !== 'scratch') await loadWeights(model, o.pretrained, { head: 'skip' });
+  o.onModel?.(model);
+  const data = taskData(ctx, task, config.batchSize, seed);
+  let best: Map<string, StateValue> | null = null;
+  const trainer = new Trainer(ctx, model, data, { seed }, {
+    onEpoch: (record) => o.onEpoch?.(record),
+    onBest: async () => {
+      disposeSnapshot(best);
+      best = await snapshot(model);
+    },
+  });
+  const history = await trainer.run(phasesOf(o.method, config));
+  if (best) model.loadStateDict(best, { strict: true });
+  disposeSnapshot(best);
+  const test = await trainer.evaluate(memoryBatches(task.test, DRAWN_SIZE, { batchSize: 64, seed, shuffle: false }));
+  model.dispose();
+  return {
+    method: o.method,
+    seed,
+    testAccuracy: test.accuracy,
+    bestValAccuracy: Math.max(...history.map((h) => h.valAccuracy)),
+    history,
+    seconds: (performance.now() - started) / 1000,
+  };
+}
+
+/** A copy of the model's state on the GPU (the demo's models are small). */
+async function snapshot(model: Module): Promise<Map<string, StateValue>> {
+  const copy = new Map<string, StateValue>();
+  for (const [key, value] of model.stateDict()) {
+    copy.set(key, value instanceof Tensor ? Tensor.fromData(value.ctx, await value.read(), value.shape, 'float32', key) : value);
+  }
+  return copy;
+}
+
+function disposeSnapshot(state: Map<string, StateValue> | null): void {
+  for (const value of state?.values() ?? []) if (value instanceof Tensor) value.dispose();
+}

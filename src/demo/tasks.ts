@@ -1,0 +1,59 @@
+/**
+ * The demo's data: the source task for pretraining and the few-label target task, drawn
+ * procedurally (shapes.ts) at a working size a little above the network's input, so that the GPU
+ * augmentation crops as RandomResizedCrop does on real photos.
+ */
+import type { GpuContext } from '../runtime/context.js';
+import { Augmenter } from '../data/augment/augmenter.js';
+import type { TrainerData } from '../train/trainer.js';
+import { drawTask, SOURCE_CLASSES, TARGET_CLASSES, type ShapeImage } from './shapes.js';
+import { memoryBatches } from './memory-source.js';
+
+/** Network input, and the drawn images' side (the crop's source). */
+export const INPUT_SIZE = 32;
+export const DRAWN_SIZE = 36;
+
+/** Seeds of the two worlds: the target's images never share draws with the source's. */
+const SOURCE_SEED = 1001;
+const TARGET_SEED = 2002;
+
+export interface TaskSplit {
+  classes: string[];
+  train: ShapeImage[];
+  validation: ShapeImage[];
+  test: ShapeImage[];
+}
+
+export function sourceTask(perClass: number, validationPerClass: number): TaskSplit {
+  return {
+    classes: SOURCE_CLASSES.map((c) => c.name),
+    train: drawTask(SOURCE_CLASSES, { size: DRAWN_SIZE, perClass, seed: SOURCE_SEED, stream: 0 }),
+    validation: drawTask(SOURCE_CLASSES, { size: DRAWN_SIZE, perClass: validationPerClass, seed: SOURCE_SEED, stream: 1 }),
+    test: [],
+  };
+}
+
+/**
+ * The target task: `labelled` training images per class (the few labels), a small validation
+ * set for choosing the best epoch, and a larger held-out test set that only the final report
+ * sees. `draw` varies which labelled images a seed gets.
+ */
+export function targetTask(labelled: number, validationPerClass: number, testPerClass: number, draw: number): TaskSplit {
+  return {
+    classes: TARGET_CLASSES.map((c) => c.name),
+    train: drawTask(TARGET_CLASSES, { size: DRAWN_SIZE, perClass: labelled, seed: TARGET_SEED, stream: 10 + draw }),
+    validation: drawTask(TARGET_CLASSES, { size: DRAWN_SIZE, perClass: validationPerClass, seed: TARGET_SEED, stream: 1 }),
+    test: drawTask(TARGET_CLASSES, { size: DRAWN_SIZE, perClass: testPerClass, seed: TARGET_SEED, stream: 2 }),
+  };
+}
+
+/** The notebook's transforms at the demo's scale: RandomResizedCrop + horizontal flip; centre crop. */
+export function taskData(ctx: GpuContext, task: TaskSplit, batchSize: number, seed: number): TrainerData {
+  return {
+    classes: task.classes,
+    train: memoryBatches(task.train, DRAWN_SIZE, { batchSize, seed, shuffle: true }),
+    validation: memoryBatches(task.validation, DRAWN_SIZE, { batchSize: 64, seed, shuffle: false }),
+    trainTransform: new Augmenter(ctx, { outputSize: INPUT_SIZE, train: { scale: [0.5, 1], horizontalFlip: 0.5 } }),
+    evalTransform: new Augmenter(ctx, { outputSize: INPUT_SIZE, resize: DRAWN_SIZE }),
+  };
+}

@@ -1,0 +1,145 @@
+/**
+ * A training run on disk, as `webgpu-transfer train` performs it: the dataset folder through the
+ * loader and the GPU transforms, a model with pretrained weights, the plan's phases, and a run
+ * folder holding what a run leaves behind:
+ *
+ *   options.json         the run's options (a resume must match them)
+ *   log.jsonl            one JSON line per epoch (loss, accuracy, lr, images/s, skipped files)
+ *   checkpoint.safetensors  the last checkpoint, written atomically after every epoch and on Ctrl-C
+ *   best.safetensors     the weights with the best validation accuracy (torchvision's names)
+ *   curves.svg           loss and accuracy curves
+ *   bad-files.txt        every file skipped, with the reason
+ */
+import { existsSync } from 'node:fs';
+import { appendFile, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { GpuContext } from '../runtime/context.js';
+import type { Module } from '../nn/module.js';
+import { createModel } from '../models/registry.js';
+import { loadWeightsFile, saveSafetensors } from '../models/node-weights.js';
+import { loadDataset } from '../data/split.js';
+import { decodeImageFile } from '../data/decode-node.js';
+import { DEFAULT_DECODE_OPTIONS } from '../data/decode-contract.js';
+import { BatchLoader } from '../data/loader.js';
+import { BadFileLog, formatBadFiles } from '../data/bad-file.js';
+import { Augmenter } from '../data/augment/augmenter.js';
+import type { TrainTransformOptions } from '../data/augment/options.js';
+import { Trainer, freshPosition, StoppedError, type EpochRecord, type TrainerData } from './trainer.js';
+import { planPhases, type PlanName, type PlanOptions } from './plan.js';
+import { saveCheckpoint, loadCheckpoint } from './checkpoint-node.js';
+import { curvesSvg } from './curves.js';
+import { ProgressPrinter } from './progress.js';
+
+export interface TrainRunOptions extends PlanOptions {
+  data: string;
+  model: string;
+  weights?: string;
+  plan: PlanName;
+  batchSize: number;
+  seed: number;
+  imageSize: number;
+  resize: number;
+  out: string;
+  augment: TrainTransformOptions;
+  validationFraction: number;
+  progressEvery: number;
+}
+
+export interface TrainRunResult {
+  history: EpochRecord[];
+  bestAccuracy: number;
+  runDir: string;
+  stopped: boolean;
+}
+
+export async function trainRun(ctx: GpuContext, options: TrainRunOptions, resume: boolean, log: (line: string) => void = console.log): Promise<TrainRunResult> {
+  const runDir = options.out;
+  await mkdir(runDir, { recursive: true });
+  const checkpointPath = join(runDir, 'checkpoint.safetensors');
+  const optionsPath = join(runDir, 'options.json');
+  if (resume) {
+    if (!existsSync(checkpointPath)) throw new Error(`--resume: no checkpoint in ${runDir}`);
+    const saved = JSON.parse(await readFile(optionsPath, 'utf8')) as TrainRunOptions;
+    for (const key of ['data', 'model', 'plan', 'seed', 'batchSize'] as const) {
+      if (saved[key] !== options[key]) throw new Error(`--resume: the run in ${runDir} used --${key} ${saved[key]}, not ${options[key]}`);
+    }
+  } else if (existsSync(checkpointPath)) {
+    throw new Error(`${runDir} already holds a run: pass --resume to continue it, or choose another --out`);
+  }
+  await writeFile(optionsPath, JSON.stringify(options, null, 2));
+
+  const dataset = await loadDataset(options.data, { seed: options.seed, validationFraction: options.validationFraction, manifestPath: join(runDir, 'split.json') });
+  log(`data: ${dataset.classes.length} classes (${dataset.classes.join(', ')}), ${dataset.train.length} training and ${dataset.validation.length} validation images (split by ${dataset.splitBy})`);
+  const badFiles = new BadFileLog();
+  for (const report of dataset.badFiles) badFiles.add(report);
+  const decode = (path: string) => decodeImageFile(path, { ...DEFAULT_DECODE_OPTIONS, minShorterSide: Math.max(options.resize, options.imageSize) });
+  const data: TrainerData = {
+    classes: dataset.classes,
+    train: new BatchLoader(dataset.train, decode, { batchSize: options.batchSize, seed: options.seed, shuffle: true, badFiles }),
+    validation: new BatchLoader(dataset.validation, decode, { batchSize: options.batchSize, seed: options.seed, shuffle: false, badFiles }),
+    trainTransform: new Augmenter(ctx, { outputSize: options.imageSize, train: options.augment }),
+    evalTransform: new Augmenter(ctx, { outputSize: options.imageSize, resize: options.resize }),
+  };
+
+  const model = createModel(options.model, { numClasses: dataset.classes.length, seed: options.seed, ctx });
+  let position = freshPosition();
+  let restore;
+  if (resume) {
+    const checkpoint = await loadCheckpoint<TrainRunOptions>(checkpointPath, model);
+    position = checkpoint.meta.position;
+    restore = checkpoint.restore;
+    log(`resuming from ${checkpointPath}: phase ${position.phaseIndex + 1}, epoch ${position.epoch + 1}, batch ${position.batchesDone}`);
+  } else if (options.weights) {
+    const report = await loadWeightsFile(model, options.weights, { head: 'skip', strict: true });
+    log(`weights: ${options.weights} (${report.format}), ${report.loadedKeys.length} tensors loaded, the head kept new for ${dataset.classes.length} classes`);
+  } else if (options.plan !== 'scratch') {
+    log('warning: no --weights: the base is randomly initialised, so freezing it trains a head on random features');
+  }
+
+  const progress = new ProgressPrinter();
+  let stopRequested = false;
+  const onSigint = () => {
+    if (stopRequested) process.exit(130);
+    stopRequested = true;
+    progress.done();
+    log('interrupted: saving a checkpoint (press Ctrl-C again to quit at once)');
+  };
+  process.on('SIGINT', onSigint);
+  const trainer = new Trainer(ctx, model, data, { seed: options.seed, progressEvery: options.progressEvery }, {
+    onStep: (info) => progress.step(info),
+    onEpoch: async (record) => {
+      progress.done();
+      log(formatEpoch(record));
+      await appendFile(join(runDir, 'log.jsonl'), `${JSON.stringify({ ...record, badFiles: badFiles.reports.length })}\n`);
+      if (badFiles.reports.length > 0) await writeFile(join(runDir, 'bad-files.txt'), formatBadFiles(badFiles.reports));
+    },
+    onBest: async () => saveSafetensors(model, join(runDir, 'best.safetensors'), { classes: JSON.stringify(dataset.classes), model: options.model }),
+    checkpoint: (state) => saveCheckpoint(checkpointPath, model, state, options),
+    shouldStop: () => stopRequested,
+  });
+  const phases = planPhases(options.plan, options);
+  let stopped = false;
+  try {
+    await trainer.run(phases, position, restore);
+  } catch (error) {
+    if (!(error instanceof StoppedError)) throw error;
+    log(error.message);
+    stopped = true;
+  } finally {
+    process.off('SIGINT', onSigint);
+  }
+  await writeFile(join(runDir, 'curves.svg'), curvesSvg(position.history, `${options.model} on ${options.data} (${options.plan})`));
+  if (badFiles.reports.length > 0) log(`skipped ${badFiles.reports.length} bad files (listed in ${join(runDir, 'bad-files.txt')})`);
+  model.dispose();
+  return { history: position.history, bestAccuracy: position.bestAccuracy, runDir, stopped };
+}
+
+export function formatEpoch(r: EpochRecord): string {
+  return (
+    `${r.phase} epoch ${r.epoch}: train loss ${r.trainLoss.toFixed(4)} acc ${(100 * r.trainAccuracy).toFixed(1)}% | ` +
+    `val loss ${r.valLoss.toFixed(4)} acc ${(100 * r.valAccuracy).toFixed(1)}% | lr ${r.lr.toExponential(2)} | ` +
+    `${r.imagesPerSecond.toFixed(1)} img/s | ${r.seconds.toFixed(1)} s${r.skippedFiles ? ` | ${r.skippedFiles} files skipped` : ''}`
+  );
+}
+
+export type { Module };

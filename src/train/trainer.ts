@@ -1,0 +1,275 @@
+/**
+ * The training loop: epochs of a training and a validation pass over image batches, phase by
+ * phase (plan.ts). One training step is forward, loss, backward and the optimiser update,
+ * recorded into one command buffer and submitted once; metrics stay on the GPU until the epoch
+ * ends. Browser-safe: files (checkpoints, logs, curves) are the job of hooks (see run-node.ts).
+ */
+import { Tensor } from '../autograd/tensor.js';
+import { noGrad } from '../autograd/graph.js';
+import { tidy } from '../autograd/scope.js';
+import { backward } from '../ops/grad.js';
+import { crossEntropy, accuracy } from '../ops/loss.js';
+import type { Module } from '../nn/module.js';
+import type { GpuContext } from '../runtime/context.js';
+import type { ImageBatch } from '../data/pack-batch.js';
+import { IMAGE_TABLE_STRIDE } from '../data/pack-batch.js';
+import type { BadFileReport } from '../data/bad-file.js';
+import type { Augmenter } from '../data/augment/augmenter.js';
+import { freeze, unfreeze, unfreezeFrom, freezeAllButHead, type FreezeOptions } from '../models/freeze.js';
+import { EpochMetrics } from './metrics.js';
+import type { PhaseConfig } from './plan.js';
+import { createOptimizer, createScheduler, type TrainOptimizer, type TrainScheduler } from './optimizer.js';
+
+/** Where batches come from: the data loader, or anything that yields packed uint8 batches. */
+export interface BatchSource {
+  readonly samples: { length: number };
+  epoch(epoch: number): AsyncIterable<ImageBatch>;
+  readonly badFiles?: { reports: readonly BadFileReport[] };
+}
+
+export interface TrainerData {
+  classes: readonly string[];
+  train: BatchSource;
+  validation: BatchSource;
+  /** GPU transforms: random augmentation for training, Resize + CenterCrop for validation. */
+  trainTransform: Augmenter;
+  evalTransform: Augmenter;
+}
+
+export interface EpochRecord {
+  phase: string;
+  epoch: number;
+  lr: number;
+  trainLoss: number;
+  trainAccuracy: number;
+  valLoss: number;
+  valAccuracy: number;
+  imagesPerSecond: number;
+  seconds: number;
+  skippedFiles: number;
+  trainable: number;
+}
+
+export interface StepInfo {
+  phase: string;
+  epoch: number;
+  batch: number;
+  batches: number;
+  images: number;
+  elapsed: number;
+  /** Present every `progressEvery` steps: reading it costs a GPU sync. */
+  loss?: number;
+}
+
+/** Where a run stands: enough to resume it exactly. */
+export interface TrainerPosition {
+  phaseIndex: number;
+  /** Epoch within the phase (0-based) and batches of it already done. */
+  epoch: number;
+  batchesDone: number;
+  metricSums: { lossSum: number; correct: number; samples: number } | null;
+  history: EpochRecord[];
+  bestAccuracy: number;
+}
+
+export interface TrainerHooks {
+  onStep?(info: StepInfo): void;
+  onEpoch?(record: EpochRecord): void | Promise<void>;
+  /** Called after each epoch and on request (Ctrl-C), with what a checkpoint must hold. */
+  checkpoint?(state: { position: TrainerPosition; optimizer: TrainOptimizer; scheduler: TrainScheduler }): Promise<void>;
+  /** Called when validation accuracy improves: keep these weights (the run's result). */
+  onBest?(record: EpochRecord): void | Promise<void>;
+  /** Polled between steps; true stops the run after a checkpoint. */
+  shouldStop?(): boolean;
+}
+
+export interface TrainerOptions {
+  seed: number;
+  freeze?: FreezeOptions;
+  /** Read the loss back every this many steps for progress (0: never; costs a GPU sync each). */
+  progressEvery?: number;
+}
+
+export class NonFiniteLossError extends Error {
+  override name = 'NonFiniteLossError';
+}
+
+export class StoppedError extends Error {
+  override name = 'StoppedError';
+}
+
+export class Trainer {
+  constructor(
+    readonly ctx: GpuContext,
+    readonly model: Module,
+    readonly data: TrainerData,
+    readonly options: TrainerOptions,
+    readonly hooks: TrainerHooks = {},
+  ) {}
+
+  /** Runs `phases` from `position` (a fresh run, or a checkpoint's). Returns the epoch history. */
+  async run(phases: readonly PhaseConfig[], position: TrainerPosition = freshPosition(), restore?: (o: TrainOptimizer, s: TrainScheduler) => Promise<void>): Promise<EpochRecord[]> {
+    for (let p = position.phaseIndex; p < phases.length; p++) {
+      const phase = phases[p]!;
+      this.applyTrainable(phase);
+      const optimizer = createOptimizer(this.model, phase);
+      const scheduler = createScheduler(optimizer, phase);
+      const resuming = p === position.phaseIndex && (position.epoch > 0 || position.batchesDone > 0);
+      if (resuming && restore) await restore(optimizer, scheduler);
+      const firstEpoch = resuming ? position.epoch : 0;
+      for (let epoch = firstEpoch; epoch < phase.epochs; epoch++) {
+        const skip = resuming && epoch === firstEpoch ? position.batchesDone : 0;
+        const sums = skip > 0 ? position.metricSums : null;
+        const record = await this.runEpoch(phase, p, epoch, optimizer, scheduler, position, skip, sums);
+        position.history.push(record);
+        scheduler.step();
+        Object.assign(position, { phaseIndex: p, epoch: epoch + 1, batchesDone: 0, metricSums: null });
+        if (record.valAccuracy > position.bestAccuracy) {
+          position.bestAccuracy = record.valAccuracy;
+          await this.hooks.onBest?.(record);
+        }
+        await this.hooks.onEpoch?.(record);
+        await this.hooks.checkpoint?.({ position: advance(position, phases, p), optimizer, scheduler });
+      }
+      optimizer.dispose();
+      Object.assign(position, { phaseIndex: p + 1, epoch: 0, batchesDone: 0 });
+    }
+    return position.history;
+  }
+
+  /** Loss and accuracy of the model on a source, evaluation transform, no gradients. */
+  async evaluate(source: BatchSource, transform = this.data.evalTransform): Promise<{ loss: number; accuracy: number; samples: number }> {
+    this.model.eval();
+    const metrics = new EpochMetrics(this.ctx);
+    for await (const batch of source.epoch(0)) {
+      noGrad(() =>
+        tidy(() => {
+          const { images, labels } = this.upload(batch, transform, 0);
+          const logits = this.model.forward(images);
+          metrics.add(crossEntropy(logits, labels), accuracy(logits, labels), batch.size);
+        }),
+      );
+      this.ctx.recorder.flush();
+    }
+    const result = await metrics.read();
+    metrics.dispose();
+    return result;
+  }
+
+  private async runEpoch(
+    phase: PhaseConfig,
+    phaseIndex: number,
+    epoch: number,
+    optimizer: TrainOptimizer,
+    scheduler: TrainScheduler,
+    position: TrainerPosition,
+    skip: number,
+    sums: TrainerPosition['metricSums'],
+  ): Promise<EpochRecord> {
+    const started = performance.now();
+    const metrics = new EpochMetrics(this.ctx);
+    if (sums) metrics.restore(sums.lossSum, sums.correct, sums.samples);
+    const batches = Math.ceil(this.data.train.samples.length / Math.max(1, this.batchSizeHint));
+    const skippedBefore = this.data.train.badFiles?.reports.length ?? 0;
+    // Each epoch of each phase draws its own shuffle and augmentation: the key is global.
+    const dataEpoch = phaseIndex * 10_000 + epoch;
+    let batchIndex = 0;
+    let images = 0;
+    this.model.train();
+    for await (const batch of this.data.train.epoch(dataEpoch)) {
+      this.batchSizeHint = Math.max(this.batchSizeHint, batch.size);
+      if (batchIndex < skip) {
+        batchIndex++;
+        continue; // resumed mid-epoch: these were trained before the interruption
+      }
+      tidy(() => {
+        const { images: x, labels } = this.upload(batch, this.data.trainTransform, dataEpoch);
+        const logits = this.model.forward(x);
+        const loss = crossEntropy(logits, labels);
+        metrics.add(loss, accuracy(logits, labels), batch.size);
+        backward(loss);
+        optimizer.step();
+        optimizer.zeroGrad();
+      });
+      this.ctx.recorder.flush(); // the whole step: one submit
+      batchIndex++;
+      images += batch.size;
+      const every = this.options.progressEvery ?? 0;
+      const info: StepInfo = { phase: phase.name, epoch, batch: batchIndex, batches, images, elapsed: (performance.now() - started) / 1000 };
+      if (every > 0 && batchIndex % every === 0) {
+        const m = await metrics.read();
+        if (!Number.isFinite(m.loss)) throw new NonFiniteLossError(nonFiniteMessage(phase, epoch, batchIndex, m.loss));
+        info.loss = m.loss;
+      }
+      this.hooks.onStep?.(info);
+      if (this.hooks.shouldStop?.()) {
+        const partial: TrainerPosition = { ...position, phaseIndex, epoch, batchesDone: batchIndex, metricSums: await metrics.sums() };
+        await this.hooks.checkpoint?.({ position: partial, optimizer, scheduler });
+        metrics.dispose();
+        throw new StoppedError(`stopped at ${phase.name} epoch ${epoch + 1}, batch ${batchIndex}; a checkpoint was saved`);
+      }
+    }
+    const trainSeconds = (performance.now() - started) / 1000;
+    const train = await metrics.read();
+    metrics.dispose();
+    if (!Number.isFinite(train.loss)) throw new NonFiniteLossError(nonFiniteMessage(phase, epoch, batchIndex, train.loss));
+    const val = await this.evaluate(this.data.validation);
+    return {
+      phase: phase.name,
+      epoch: epoch + 1,
+      lr: scheduler.getLastLr()[0]!,
+      trainLoss: train.loss,
+      trainAccuracy: train.accuracy,
+      valLoss: val.loss,
+      valAccuracy: val.accuracy,
+      imagesPerSecond: images / Math.max(trainSeconds, 1e-9),
+      seconds: (performance.now() - started) / 1000,
+      skippedFiles: (this.data.train.badFiles?.reports.length ?? 0) - skippedBefore,
+      trainable: this.model.parameters().filter((p) => p.requiresGrad).length,
+    };
+  }
+
+  private batchSizeHint = 1;
+
+  /** One upload of the packed bytes, the GPU transform, and the labels as int32. */
+  private upload(batch: ImageBatch, transform: Augmenter, epoch: number): { images: Tensor; labels: Tensor } {
+    const { images } = transform.apply(batch, { seed: this.options.seed, epoch });
+    const labels = new Int32Array(batch.size);
+    for (let i = 0; i < batch.size; i++) labels[i] = batch.table[i * IMAGE_TABLE_STRIDE + 3]!;
+    return { images, labels: Tensor.fromData(this.ctx, labels, [batch.size], 'int32', 'labels') };
+  }
+
+  private applyTrainable(phase: PhaseConfig): void {
+    const options = this.options.freeze ?? {};
+    const all = (name: string) => name.length > 0;
+    switch (phase.trainable.kind) {
+      case 'head':
+        freezeAllButHead(this.model, options);
+        break;
+      case 'all':
+        unfreeze(this.model, all, options);
+        break;
+      case 'from':
+        freeze(this.model, all, options);
+        unfreezeFrom(this.model, phase.trainable.path, options);
+        break;
+    }
+  }
+}
+
+export function freshPosition(): TrainerPosition {
+  return { phaseIndex: 0, epoch: 0, batchesDone: 0, metricSums: null, history: [], bestAccuracy: -1 };
+}
+
+/** The position after an epoch: the next epoch, or the next phase's first. */
+function advance(position: TrainerPosition, phases: readonly PhaseConfig[], p: number): TrainerPosition {
+  if (position.epoch < phases[p]!.epochs) return position;
+  return { ...position, phaseIndex: p + 1, epoch: 0, batchesDone: 0 };
+}
+
+function nonFiniteMessage(phase: PhaseConfig, epoch: number, batch: number, loss: number): string {
+  return (
+    `the training loss became ${loss} in phase '${phase.name}', epoch ${epoch + 1}, by batch ${batch}: ` +
+    `the run stops here and the last good checkpoint is kept. Try a lower learning rate (now ${phase.lr}).`
+  );
+}
