@@ -10,7 +10,8 @@ export interface KernelTiming {
   endNs: number;
 }
 
-const CAPACITY = 4096; // dispatches per submit that can be timed
+// Dispatches per submit that can be timed: two queries each, and WebGPU caps a query set at 4096.
+const CAPACITY = 2048;
 
 export class KernelProfiler {
   private readonly querySet: GPUQuerySet;
