@@ -15,7 +15,7 @@ import { WORKGROUP_1D, entry1d, linearIndex } from './wgsl.js';
  * Both directions need one reduction per channel over N·H·W values (the statistics, then the two
  * gradient sums), done in two passes: `partial` kernels reduce the planes into a few slots per
  * channel, then a `finalize` kernel combines one channel's slots serially. The partial pass comes
- * in two variants (see `BatchNormReduction`). Planes are bound a run of whole images at a time, so
+ * in two variants (see `BatchNormVariant`). Planes are bound a run of whole images at a time, so
  * a tensor larger than one binding is reduced run by run into different slots.
  *
  * Per-channel results live in `ChannelStats` (mean, invstd, scale, shift): the forward's
@@ -23,22 +23,23 @@ import { WORKGROUP_1D, entry1d, linearIndex } from './wgsl.js';
  */
 
 /**
- * How the partial pass is laid out:
- *   tree  - one workgroup per (channel, image) plane; its 64 lanes combine their sums through
- *           workgroup memory (6 barriers) into one slot per plane: the classic GPU reduction,
- *           with N·C workgroups to keep a GPU busy.
- *   lanes - one workgroup per channel (per binding run); every lane sums its share of all the
- *           run's planes and writes its own slot, and the finalize pass adds the 64 slots: no
- *           barriers at all. That suits CPU adapters (lavapipe, SwiftShader), where a barrier
- *           splits the SIMD program and C workgroups already keep every core busy.
+ * Two layouts of the same kernels, chosen per adapter:
+ *   tree  - for GPUs: many small workgroups. The partial pass runs one workgroup per (channel,
+ *           image) plane, whose 64 lanes combine their sums through workgroup memory (6
+ *           barriers) into one slot; element-wise kernels give each invocation one element.
+ *   lanes - for CPU adapters (lavapipe, SwiftShader), where each workgroup costs microseconds
+ *           to launch and a barrier splits the SIMD program: few large workgroups, no barriers.
+ *           The partial pass runs one workgroup per channel, each lane summing its share of all
+ *           planes into its own slot (finalize adds the 64 slots); element-wise kernels run one
+ *           workgroup per plane, each lane looping over it.
  * Lane l always reads elements l, l+64, ... of a plane, so neighbouring lanes read neighbouring
  * addresses (coalesced on a GPU, vector loads on a CPU).
  */
-export type BatchNormReduction = 'tree' | 'lanes';
+export type BatchNormVariant = 'tree' | 'lanes';
 
 const LANES = WORKGROUP_1D;
 
-export function defaultReduction(ctx: GpuContext): BatchNormReduction {
+export function defaultVariant(ctx: GpuContext): BatchNormVariant {
   return ctx.adapter.isSoftware ? 'lanes' : 'tree';
 }
 
@@ -59,8 +60,8 @@ struct Params {
  * The partial pass. `load` turns element k of the plane starting at `base` into the pair of
  * values to sum; `slot` turns the sums and their element count into the vec4 finalize reads.
  */
-function partialKernel(reduction: BatchNormReduction, load: string, slot: string): string {
-  if (reduction === 'tree') {
+function partialKernel(variant: BatchNormVariant, load: string, slot: string): string {
+  if (variant === 'tree') {
     return /* wgsl */ `
 var<workgroup> tree: array<vec2<f32>, ${LANES}>;
 @compute @workgroup_size(${LANES})
@@ -108,22 +109,22 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
 }
 
 /** Partial statistics: per slot (count, shift, Σ(x − shift), Σ(x − shift)²). */
-function partialStatsSource(reduction: BatchNormReduction) {
+function partialStatsSource(variant: BatchNormVariant) {
   return {
-    name: `batchnorm.partial_stats.${reduction}`,
+    name: `batchnorm.partial_stats.${variant}`,
     code: /* wgsl */ `
 ${PARTIAL_PARAMS}
 @group(0) @binding(0) var<storage, read> x: array<f32>;
 @group(0) @binding(1) var<storage, read_write> partials: array<vec4<f32>>;
 @group(0) @binding(2) var<uniform> p: Params;
-${partialKernel(reduction, 'let v = x[base + k] - shift; acc += vec2<f32>(v, v * v);', 'vec4<f32>(count, shift, sums.x, sums.y)')}`,
+${partialKernel(variant, 'let v = x[base + k] - shift; acc += vec2<f32>(v, v * v);', 'vec4<f32>(count, shift, sums.x, sums.y)')}`,
   };
 }
 
 /** Partial gradient sums: per slot (Σ dy, Σ dy·x̂, 0, 0). */
-function partialGradSource(reduction: BatchNormReduction) {
+function partialGradSource(variant: BatchNormVariant) {
   return {
-    name: `batchnorm.partial_grad.${reduction}`,
+    name: `batchnorm.partial_grad.${variant}`,
     code: /* wgsl */ `
 ${PARTIAL_PARAMS}
 ${CHANNEL_STATS}
@@ -133,7 +134,7 @@ ${CHANNEL_STATS}
 @group(0) @binding(3) var<storage, read_write> partials: array<vec4<f32>>;
 @group(0) @binding(4) var<uniform> p: Params;
 ${partialKernel(
-  reduction,
+  variant,
   'let g = dy[base + k]; let xhat = (x[base + k] - stats[c].mean) * stats[c].invstd; acc += vec2<f32>(g, g * xhat);',
   'vec4<f32>(sums, 0.0, 0.0)',
 )}`,
@@ -227,12 +228,13 @@ ${entry1d} {
 };
 
 /**
- * Element-wise kernels over planes: workgroup (x, y) covers elements 64x..64x+63 of plane y
- * (plane = image·C + channel within the binding), so the channel is y mod C, with no division
- * per element. y may have been folded into z for very many planes (runtime/workgroups.ts).
+ * Element-wise kernels over planes: workgroup (x, y) covers elements [x·span, (x+1)·span) of
+ * plane y (plane = image·C + channel within the binding), so the channel is y mod C, with no
+ * division per element. span is 64 (tree layout) or the whole plane (lanes layout). y may have
+ * been folded into z for very many planes (runtime/workgroups.ts).
  */
 const PLANE_PARAMS = /* wgsl */ `
-struct Params { channels: u32, plane: u32, planes: u32, inv_count: f32 }`;
+struct Params { channels: u32, plane: u32, planes: u32, span: u32, inv_count: f32 }`;
 
 function planeKernel(body: string): string {
   return /* wgsl */ `
@@ -240,12 +242,14 @@ function planeKernel(body: string): string {
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>,
         @builtin(local_invocation_index) local: u32) {
   let plane_index = wg.y + wg.z * groups.y;
-  let k = wg.x * ${LANES}u + local;
-  if (plane_index >= p.planes || k >= p.plane) { return; }
+  if (plane_index >= p.planes) { return; }
   let c = plane_index % p.channels;
   let st = stats[c];
-  let i = plane_index * p.plane + k;
-  ${body}
+  let end = min(p.plane, (wg.x + 1u) * p.span);
+  for (var k = wg.x * p.span + local; k < end; k += ${LANES}u) {
+    let i = plane_index * p.plane + k;
+    ${body}
+  }
 }`;
 }
 
@@ -305,20 +309,20 @@ function imageRuns(x: Tensor): { image0: number; images: number; offset: number;
 }
 
 /** Reduces every plane of `x` (and `dy`) into slots per channel; returns the partials. */
-function runPartials(kind: 'stats' | 'grad', x: Tensor, dy: Tensor | null, stats: Tensor | null, reduction: BatchNormReduction): { partials: Tensor; slots: number } {
+function runPartials(kind: 'stats' | 'grad', x: Tensor, dy: Tensor | null, stats: Tensor | null, variant: BatchNormVariant): { partials: Tensor; slots: number } {
   const { images, channels, plane } = dims(x);
   const runs = imageRuns(x);
-  const slots = reduction === 'tree' ? images : runs.length * LANES;
+  const slots = variant === 'tree' ? images : runs.length * LANES;
   const partials = Tensor.empty(x.ctx, [channels, slots, 4], 'float32');
   runs.forEach((run, r) => {
     const bound = { offset: run.offset, count: run.count };
-    launch(x.ctx, kind === 'stats' ? partialStatsSource(reduction) : partialGradSource(reduction), {
+    launch(x.ctx, kind === 'stats' ? partialStatsSource(variant) : partialGradSource(variant), {
       buffers:
         kind === 'stats'
           ? { x: { tensor: x, ...bound }, partials }
           : { x: { tensor: x, ...bound }, dy: { tensor: dy!, ...bound }, stats: stats!, partials },
-      uniforms: { channels, plane, images: run.images, slot0: reduction === 'tree' ? run.image0 : r * LANES, slots },
-      workgroups: [channels, reduction === 'tree' ? run.images : 1, 1],
+      uniforms: { channels, plane, images: run.images, slot0: variant === 'tree' ? run.image0 : r * LANES, slots },
+      workgroups: [channels, variant === 'tree' ? run.images : 1, 1],
     });
   });
   return { partials, slots };
@@ -327,7 +331,7 @@ function runPartials(kind: 'stats' | 'grad', x: Tensor, dy: Tensor | null, stats
 export interface BatchStatsOptions {
   momentum: number;
   eps: number;
-  reduction?: BatchNormReduction;
+  variant?: BatchNormVariant;
 }
 
 /**
@@ -343,7 +347,7 @@ export function runBatchStats(
   options: BatchStatsOptions,
 ): Tensor {
   const { images, channels, plane } = dims(x);
-  const { partials, slots } = runPartials('stats', x, null, null, options.reduction ?? defaultReduction(x.ctx));
+  const { partials, slots } = runPartials('stats', x, null, null, options.variant ?? defaultVariant(x.ctx));
   const stats = Tensor.empty(x.ctx, [channels, 4], 'float32');
   launch(x.ctx, finalizeStatsSource(true, weight !== null, bias !== null), {
     buffers: { running_mean: runningMean, running_var: runningVar, partials, stats, ...affineBuffers(weight, bias) },
@@ -374,29 +378,35 @@ function affineBuffers(weight: Tensor | null, bias: Tensor | null): Record<strin
 }
 
 /** Records one plane kernel per run of images; `bind` names the tensors of the run. */
-function runPlanes(x: Tensor, source: { name: string; code: string }, bind: (run: { offset: number; count: number }) => Record<string, Tensor | { tensor: Tensor; offset: number; count: number }>): void {
+function runPlanes(
+  x: Tensor,
+  variant: BatchNormVariant,
+  source: { name: string; code: string },
+  bind: (run: { offset: number; count: number }) => Record<string, Tensor | { tensor: Tensor; offset: number; count: number }>,
+): void {
   const { images, channels, plane } = dims(x);
+  const span = variant === 'tree' ? LANES : groupsFor(plane, LANES) * LANES;
   for (const run of imageRuns(x)) {
     const planes = run.images * channels;
     launch(x.ctx, source, {
       buffers: bind(run),
-      uniforms: { channels, plane, planes, inv_count: 1 / (images * plane) },
-      workgroups: [groupsFor(plane, LANES), planes, 1],
+      uniforms: { channels, plane, planes, span, inv_count: 1 / (images * plane) },
+      workgroups: [groupsFor(plane, span), planes, 1],
     });
   }
 }
 
 /** y = x·scale[c] + shift[c]. */
-export function runNormalize(x: Tensor, stats: Tensor): Tensor {
+export function runNormalize(x: Tensor, stats: Tensor, variant = defaultVariant(x.ctx)): Tensor {
   const y = Tensor.empty(x.ctx, x.shape, 'float32');
-  runPlanes(x, normalizeSource, (r) => ({ x: { tensor: x, ...r }, stats, y: { tensor: y, ...r } }));
+  runPlanes(x, variant, normalizeSource, (r) => ({ x: { tensor: x, ...r }, stats, y: { tensor: y, ...r } }));
   return y;
 }
 
 /** (Σ dy, Σ dy·x̂) per channel: the bias and weight gradients, and the sums dx needs. */
-export function runGradSums(x: Tensor, dy: Tensor, stats: Tensor, reduction?: BatchNormReduction): { sumDy: Tensor; sumDyXhat: Tensor } {
+export function runGradSums(x: Tensor, dy: Tensor, stats: Tensor, variant = defaultVariant(x.ctx)): { sumDy: Tensor; sumDyXhat: Tensor } {
   const { channels } = dims(x);
-  const { partials, slots } = runPartials('grad', x, dy, stats, reduction ?? defaultReduction(x.ctx));
+  const { partials, slots } = runPartials('grad', x, dy, stats, variant);
   const sumDy = Tensor.empty(x.ctx, [channels], 'float32');
   const sumDyXhat = Tensor.empty(x.ctx, [channels], 'float32');
   launch(x.ctx, finalizeGradSource, {
@@ -409,10 +419,16 @@ export function runGradSums(x: Tensor, dy: Tensor, stats: Tensor, reduction?: Ba
 }
 
 /** The input gradient; `sums` from runGradSums in training mode, null in eval mode. */
-export function runBackwardInput(x: Tensor | null, dy: Tensor, stats: Tensor, sums: { sumDy: Tensor; sumDyXhat: Tensor } | null): Tensor {
+export function runBackwardInput(
+  x: Tensor | null,
+  dy: Tensor,
+  stats: Tensor,
+  sums: { sumDy: Tensor; sumDyXhat: Tensor } | null,
+  variant = defaultVariant(dy.ctx),
+): Tensor {
   const dx = Tensor.empty(dy.ctx, dy.shape, 'float32');
   if (sums) {
-    runPlanes(dy, backwardInputTrainSource, (r) => ({
+    runPlanes(dy, variant, backwardInputTrainSource, (r) => ({
       x: { tensor: x!, ...r },
       dy: { tensor: dy, ...r },
       stats,
@@ -421,7 +437,7 @@ export function runBackwardInput(x: Tensor | null, dy: Tensor, stats: Tensor, su
       dx: { tensor: dx, ...r },
     }));
   } else {
-    runPlanes(dy, backwardInputEvalSource, (r) => ({ dy: { tensor: dy, ...r }, stats, dx: { tensor: dx, ...r } }));
+    runPlanes(dy, variant, backwardInputEvalSource, (r) => ({ dy: { tensor: dy, ...r }, stats, dx: { tensor: dx, ...r } }));
   }
   return dx;
 }

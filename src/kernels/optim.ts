@@ -1,6 +1,7 @@
 import type { Tensor } from '../autograd/tensor.js';
+import type { GpuContext } from '../runtime/context.js';
 import { bindingChunks, groupsFor, launch } from './launch.js';
-import { WORKGROUP_1D, entry1d, linearIndex } from './wgsl.js';
+import { WORKGROUP_1D, entry1d } from './wgsl.js';
 
 /**
  * Optimizer updates: one fused kernel per parameter and step, which reads the gradient and
@@ -65,18 +66,29 @@ function source(rule: UpdateRule) {
   return {
     name: `optim.${rule}`,
     code: /* wgsl */ `
-struct Params { size: u32, ${uniforms} }
+struct Params { size: u32, span: u32, ${uniforms} }
 @group(0) @binding(0) var<storage, read_write> param: array<f32>;
 @group(0) @binding(1) var<storage, read> grad: array<f32>;
 ${stateBindings.join('\n')}
 @group(0) @binding(${state.length + 2}) var<uniform> p: Params;
-${linearIndex}
 ${entry1d} {
-  let i = linear_index(wg, groups, local);
-  if (i >= p.size) { return; }
-  ${body}
+  // This workgroup updates elements [group·span, (group+1)·span), lane by lane.
+  let group = wg.x + (wg.y + wg.z * groups.y) * groups.x;
+  let end = min(p.size, (group + 1u) * p.span);
+  for (var i = group * p.span + local; i < end; i += ${WORKGROUP_1D}u) {
+    ${body.trim().split('\n').join('\n  ')}
+  }
 }`,
   };
+}
+
+/**
+ * Elements one workgroup updates: one per invocation on GPUs; 64 per invocation on CPU adapters,
+ * where launching a workgroup costs microseconds (lavapipe: ~6 µs, measured), so that VGG16's
+ * 103M-element fc6 weight takes 25 thousand workgroups rather than 1.6 million.
+ */
+function spanFor(ctx: GpuContext): number {
+  return ctx.adapter.isSoftware ? 64 * WORKGROUP_1D : WORKGROUP_1D;
 }
 
 /**
@@ -91,10 +103,11 @@ export function runUpdate(
   state: Readonly<Record<string, Tensor>>,
   hyper: Record<string, number>,
 ): void {
+  const span = spanFor(param.ctx);
   for (const { offset, count } of bindingChunks(param.ctx, param.size)) {
     const slice = (tensor: Tensor) => ({ tensor, offset, count });
     const buffers: Record<string, { tensor: Tensor; offset: number; count: number }> = { param: slice(param), grad: slice(grad) };
     for (const name of UPDATES[rule].state) buffers[name] = slice(state[name]!);
-    launch(param.ctx, source(rule), { buffers, uniforms: { size: count, ...hyper }, workgroups: groupsFor(count, WORKGROUP_1D) });
+    launch(param.ctx, source(rule), { buffers, uniforms: { size: count, span, ...hyper }, workgroups: groupsFor(count, span) });
   }
 }

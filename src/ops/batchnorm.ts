@@ -1,6 +1,6 @@
 import type { Tensor } from '../autograd/tensor.js';
 import { record } from '../autograd/graph.js';
-import { runBackwardInput, runBatchStats, runGradSums, runNormalize, runRunningStats, type BatchNormReduction } from '../kernels/batchnorm.js';
+import { runBackwardInput, runBatchStats, runGradSums, runNormalize, runRunningStats, type BatchNormVariant } from '../kernels/batchnorm.js';
 import { ShapeError } from '../runtime/errors.js';
 import { expectFloat, shapeError } from './checks.js';
 
@@ -10,8 +10,8 @@ export interface BatchNormOptions {
   /** Weight of the new batch statistics in the running average (PyTorch's default, 0.1). */
   momentum?: number;
   eps?: number;
-  /** The reduction variant (benchmarks); by default chosen per adapter. */
-  reduction?: BatchNormReduction;
+  /** The kernels' layout (tests, benchmarks); by default chosen per adapter. */
+  variant?: BatchNormVariant;
 }
 
 /**
@@ -49,9 +49,9 @@ export function batchNorm2d(
   }
 
   const stats = training
-    ? runBatchStats(x, weight, bias, runningMean, runningVar, { momentum, eps, reduction: options.reduction })
+    ? runBatchStats(x, weight, bias, runningMean, runningVar, { momentum, eps, variant: options.variant })
     : runRunningStats(weight, bias, runningMean, runningVar, eps);
-  const y = runNormalize(x, stats);
+  const y = runNormalize(x, stats, options.variant);
 
   const inputs = [x, weight, bias].filter((t): t is Tensor => t !== null);
   const slotOf = (t: Tensor | null) => (t ? inputs.indexOf(t) : -1);
@@ -64,9 +64,9 @@ export function batchNorm2d(
     const needWeight = weightSlot >= 0 && needs[weightSlot]!;
     const needBias = biasSlot >= 0 && needs[biasSlot]!;
     // Σ dy and Σ dy·x̂ are the bias and weight gradients, and training-mode dx needs both.
-    const sums = needWeight || needBias || (training && needX) ? runGradSums(xs!, dy, st, options.reduction) : null;
+    const sums = needWeight || needBias || (training && needX) ? runGradSums(xs!, dy, st, options.variant) : null;
     const grads: (Tensor | null)[] = new Array(inputs.length).fill(null);
-    if (needX) grads[xSlot] = runBackwardInput(training ? xs! : null, dy, st, training ? sums : null);
+    if (needX) grads[xSlot] = runBackwardInput(training ? xs! : null, dy, st, training ? sums : null, options.variant);
     if (needWeight) grads[weightSlot] = sums!.sumDyXhat;
     if (needBias) grads[biasSlot] = sums!.sumDy;
     return grads;

@@ -5,7 +5,7 @@ import type { ArrayFixture } from '../helpers/fixtures.js';
 import { fixtures, type BatchNormCase } from '../optim/fixtures.js';
 import { GpuContext, ShapeError, backward, createNodeGpu, randn, sum, mul, tensor, zeroGrad, type Tensor } from '../../src/node.js';
 import { batchNorm2d } from '../../src/ops/batchnorm.js';
-import type { BatchNormReduction } from '../../src/kernels/batchnorm.js';
+import type { BatchNormVariant } from '../../src/kernels/batchnorm.js';
 
 const fromFixture = (f: ArrayFixture, requiresGrad = false, ctx?: GpuContext): Tensor => tensor(f.data, f.shape, { requiresGrad, ctx });
 
@@ -17,7 +17,7 @@ const fromFixture = (f: ArrayFixture, requiresGrad = false, ctx?: GpuContext): T
 const VALUE_TOL = [2e-5, 1e-5] as const;
 const GRAD_TOL = [5e-5, 1e-4] as const;
 
-async function runCase(c: BatchNormCase, reduction: BatchNormReduction): Promise<void> {
+async function runCase(c: BatchNormCase, variant: BatchNormVariant): Promise<void> {
   const weight = c.weight ? fromFixture(c.weight, true) : null;
   const bias = c.bias ? fromFixture(c.bias, true) : null;
   const runningMean = fromFixture(c.running_mean);
@@ -28,7 +28,7 @@ async function runCase(c: BatchNormCase, reduction: BatchNormReduction): Promise
     const what = `${c.name} ${training ? `train step ${index}` : 'eval'}`;
     zeroGrad(params);
     const x = fromFixture(s.x, true);
-    const y = batchNorm2d(x, weight, bias, runningMean, runningVar, { training, momentum: c.momentum, eps: c.eps, reduction });
+    const y = batchNorm2d(x, weight, bias, runningMean, runningVar, { training, momentum: c.momentum, eps: c.eps, variant });
     backward(y, fromFixture(s.grad_output));
     expectClose(await y.read(), s.y.data, ...VALUE_TOL, `${what}: y`);
     expectClose(await x.grad!.read(), s.grad_input.data, ...GRAD_TOL, `${what}: grad input`);
@@ -40,10 +40,10 @@ async function runCase(c: BatchNormCase, reduction: BatchNormReduction): Promise
 }
 
 describe('batchNorm2d against PyTorch', () => {
-  for (const reduction of ['lanes', 'tree'] as const) {
-    it(`matches torch.nn.BatchNorm2d in training and eval (${reduction} reduction)`, async () => {
+  for (const variant of ['lanes', 'tree'] as const) {
+    it(`matches torch.nn.BatchNorm2d in training and eval (${variant} layout)`, async () => {
       await testContext();
-      for (const c of fixtures().batchnorm) await runCase(c, reduction);
+      for (const c of fixtures().batchnorm) await runCase(c, variant);
     });
   }
 });
