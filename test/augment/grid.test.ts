@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { testContext } from '../helpers/gpu.js';
 import { packBatch } from '../../src/data/pack-batch.js';
@@ -37,5 +38,15 @@ describe('augmentation grid', () => {
     }
     result.images.dispose();
     validation.dispose();
+  });
+});
+
+describe('browser bundle', () => {
+  it('imports sharp and Node modules only from grid-node.ts', () => {
+    const dir = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'src', 'data', 'augment');
+    for (const file of readdirSync(dir).filter((f) => f.endsWith('.ts') && f !== 'grid-node.ts')) {
+      const imports = [...readFileSync(join(dir, file), 'utf8').matchAll(/from '([^']+)'/g)].map((m) => m[1]!);
+      expect(imports.filter((i) => i === 'sharp' || i.startsWith('node:') || /-node\.js$/.test(i)), file).toEqual([]);
+    }
   });
 });

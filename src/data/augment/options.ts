@@ -5,6 +5,11 @@
  * -> RandomVerticalFlip(p) -> RandomRotation(degrees, BILINEAR, fill) -> ColorJitter(brightness,
  * contrast, saturation, hue) -> ToTensor -> Normalize(mean, std).
  * Validation: Resize(resize) -> CenterCrop(outputSize) -> ToTensor -> Normalize(mean, std).
+ *
+ * Semantics are torchvision 0.14's on a float tensor image / 255 (its tensor path: bilinear with
+ * antialias=False, half-pixel centres, align_corners=False; rotate through grid_sample with the
+ * fill mask; ColorJitter's ops in a random order per sample, each clamping to [0, 1]). No value is
+ * rounded to uint8 between steps; PIL images would be, and PIL's resize antialiases.
  */
 
 export type Range = readonly [number, number];
