@@ -14,9 +14,9 @@ import { WORKGROUP_1D, entry1d, linearIndex } from './wgsl.js';
  *
  * Both directions need one reduction per channel over N·H·W values (the statistics, then the two
  * gradient sums), done in two passes: `partial` kernels reduce the planes into a few slots per
- * channel, then a `finalize` kernel combines one channel's slots serially. The partial pass comes
- * in two variants (see `BatchNormVariant`). Planes are bound a run of whole images at a time, so
- * a tensor larger than one binding is reduced run by run into different slots.
+ * channel, then a `finalize` kernel combines one channel's slots serially. The kernels come in a
+ * layout for GPUs and one for CPU adapters (see `BatchNormVariant`). Planes are bound a run of
+ * whole images at a time, so a tensor larger than one binding is processed run by run.
  *
  * Per-channel results live in `ChannelStats` (mean, invstd, scale, shift): the forward's
  * normalisation, the eval-mode statistics and the backward all read the same record.
@@ -57,16 +57,18 @@ struct Params {
 }`;
 
 /**
- * The partial pass. `load` turns element k of the plane starting at `base` into the pair of
- * values to sum; `slot` turns the sums and their element count into the vec4 finalize reads.
+ * The partial pass. `prologue` reads what the channel needs, `load` turns element k of the plane
+ * starting at `base` into the pair of values to sum, `slot` turns the sums and their element
+ * count into the vec4 finalize reads.
  */
-function partialKernel(variant: BatchNormVariant, load: string, slot: string): string {
+function partialKernel(variant: BatchNormVariant, prologue: string, load: string, slot: string): string {
   if (variant === 'tree') {
     return /* wgsl */ `
 var<workgroup> tree: array<vec2<f32>, ${LANES}>;
 @compute @workgroup_size(${LANES})
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lane: u32) {
   let c = wg.x;
+  ${prologue}
   let base = (wg.y * p.channels + c) * p.plane;
   // A shift close to the data keeps the sum of squares from cancelling: any value of the plane
   // will do, the same for every lane since their sums are added.
@@ -92,6 +94,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
 @compute @workgroup_size(${LANES})
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lane: u32) {
   let c = wg.x;
+  ${prologue}
   // Each lane shifts by the first value it reads (lanes past a small plane: the plane's last).
   let shift = x[c * p.plane + min(lane, p.plane - 1u)];
   var acc = vec2<f32>(0.0);
@@ -117,7 +120,7 @@ ${PARTIAL_PARAMS}
 @group(0) @binding(0) var<storage, read> x: array<f32>;
 @group(0) @binding(1) var<storage, read_write> partials: array<vec4<f32>>;
 @group(0) @binding(2) var<uniform> p: Params;
-${partialKernel(variant, 'let v = x[base + k] - shift; acc += vec2<f32>(v, v * v);', 'vec4<f32>(count, shift, sums.x, sums.y)')}`,
+${partialKernel(variant, '', 'let v = x[base + k] - shift; acc += vec2<f32>(v, v * v);', 'vec4<f32>(count, shift, sums.x, sums.y)')}`,
   };
 }
 
@@ -135,7 +138,8 @@ ${CHANNEL_STATS}
 @group(0) @binding(4) var<uniform> p: Params;
 ${partialKernel(
   variant,
-  'let g = dy[base + k]; let xhat = (x[base + k] - stats[c].mean) * stats[c].invstd; acc += vec2<f32>(g, g * xhat);',
+  'let st = stats[c];',
+  'let g = dy[base + k]; let xhat = (x[base + k] - st.mean) * st.invstd; acc += vec2<f32>(g, g * xhat);',
   'vec4<f32>(sums, 0.0, 0.0)',
 )}`,
   };
