@@ -3,7 +3,8 @@
 // images. Every panel works from what the engine offers; a browser without WebGPU gets a clear
 // message instead.
 import type { GpuContext } from '../src/index.js';
-import { writeSafetensors, type TensorToWrite } from '../src/models/formats/index.js';
+import { encodeModelSafetensors } from '../src/models/save-weights.js';
+import { SGD } from '../src/optim/index.js';
 import { renderAdapter, renderNoWebGpu, startWebGpu } from './panels/adapter.js';
 import { el } from './panels/dom.js';
 import { showImages, showWeightFile } from './panels/files.js';
@@ -39,10 +40,12 @@ async function main(): Promise<void> {
   renderAdapter($('#adapter'), ctx.adapter);
 
   let model = new TinyMlp();
+  let optimizer = new SGD(model.parameters(), { lr: DEFAULT_TRAINING.lr });
   const showLayers = () => renderLayers($('#layers-panel'), model.namedParameters());
   showLayers();
   const task = circleTask(DEFAULT_TRAINING.samples, DEFAULT_TRAINING.seed);
   const data = circleTensors(task);
+  const step = (): Promise<number> => trainStep(model, optimizer, data.x, data.labels);
   const curve = new LossCurve($('#curve'), DEFAULT_TRAINING.steps);
   const download = el('a', 'Download these weights (.safetensors)');
   download.download = 'tiny-mlp.safetensors';
@@ -54,16 +57,16 @@ async function main(): Promise<void> {
     trainButton.disabled = resetButton.disabled = true;
     curve.reset(DEFAULT_TRAINING.steps);
     const losses: number[] = (window.wgtDemo.losses = []);
-    for (let step = 0; step < DEFAULT_TRAINING.steps; step++) {
-      losses.push(await trainStep(model, data.x, data.y, DEFAULT_TRAINING.lr));
+    for (let i = 0; i < DEFAULT_TRAINING.steps; i++) {
+      losses.push(await step());
       curve.push(losses.at(-1)!);
     }
-    const acc = (window.wgtDemo.accuracy = await accuracy(model, data.x, task.labels));
+    const acc = (window.wgtDemo.accuracy = await accuracy(model, data.x, data.labels));
     $('#training-status').replaceChildren(
       `Loss ${losses[0]!.toFixed(3)} → ${losses.at(-1)!.toFixed(3)}; ${(100 * acc).toFixed(1)}% of the ${task.labels.length} points right. `,
       await refreshDownload(download, model),
     );
-    await timeOneStep(ctx, () => trainStep(model, data.x, data.y, DEFAULT_TRAINING.lr));
+    await timeOneStep(ctx, step);
     trainButton.disabled = resetButton.disabled = false;
     setState('trained');
   };
@@ -72,7 +75,7 @@ async function main(): Promise<void> {
 
   $<HTMLInputElement>('#weights-input').addEventListener('change', async (event) => {
     const file = (event.target as HTMLInputElement).files?.[0];
-    if (file && (await showWeightFile($('#weights'), file, model))) showLayers();
+    if (file) await showWeightFile($('#weights'), file, model);
   });
   $<HTMLInputElement>('#images-input').addEventListener('change', (event) => {
     void showImages($('#images'), Array.from((event.target as HTMLInputElement).files ?? []));
@@ -83,6 +86,7 @@ async function main(): Promise<void> {
     model.dispose();
     model = new TinyMlp(undefined, Date.now() % 1000);
     for (const [name, p] of model.namedParameters()) p.requiresGrad = trainable.get(name) ?? true;
+    optimizer = new SGD(model.parameters(), { lr: DEFAULT_TRAINING.lr });
     showLayers();
   });
   await train();
@@ -103,10 +107,9 @@ async function timeOneStep(ctx: GpuContext, step: () => Promise<unknown>): Promi
 }
 
 async function refreshDownload(link: HTMLAnchorElement, model: TinyMlp): Promise<HTMLAnchorElement> {
-  const state = new Map<string, TensorToWrite>();
-  for (const [name, p] of model.namedParameters()) state.set(name, { dtype: 'F32', shape: p.shape, data: (await p.read()) as Float32Array });
   if (link.href) URL.revokeObjectURL(link.href);
-  link.href = URL.createObjectURL(new Blob([writeSafetensors(state) as Uint8Array<ArrayBuffer>]));
+  // The writers' chunks are ArrayBuffer-backed: Blob's typing only needs to be told.
+  link.href = URL.createObjectURL(new Blob((await encodeModelSafetensors(model)) as Uint8Array<ArrayBuffer>[]));
   return link;
 }
 

@@ -93,6 +93,17 @@ describe('with WebGPU', () => {
     expect(rows.sort()).toEqual(['fc1.bias', 'fc1.weight', 'fc2.bias', 'fc2.weight']);
   });
 
+  it('lists a weight file that does not fit the model, and says why it was not loaded', async () => {
+    const path = join(files, 'other.safetensors');
+    await writeFile(path, writeSafetensors(new Map([['classifier.weight', { dtype: 'F32', shape: [3, 4], data: new Float32Array(12) }]])));
+    const input = await opened.page.$('input#weights-input');
+    await input!.uploadFile(path);
+    await opened.page.waitForFunction(() => document.querySelector('#weights .weights-summary')?.textContent?.startsWith('other.safetensors'), { timeout: 30_000 });
+    const panel = await text(opened.page, '#weights');
+    expect(panel).toMatch(/other\.safetensors: safetensors, 1 tensor,/);
+    expect(panel).toMatch(/Not loaded into the demo model: .*fc1\.weight/s);
+  });
+
   it('decodes images given to its file input, and says why a file is not one', async () => {
     const photo = join(files, 'photo.jpg');
     const notAnImage = join(files, 'notes.jpg');

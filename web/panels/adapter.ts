@@ -52,6 +52,9 @@ export function renderNoWebGpu(panel: HTMLElement, reason: NoWebGpu): void {
         'and open the page over https:// or http://localhost (WebGPU needs a secure context).'
       : 'This browser has WebGPU but offered no adapter. On Linux, Chromium needs --enable-unsafe-webgpu (or chrome://flags/#enable-unsafe-webgpu); ' +
         'the GPU may also be blocklisted.';
-  panel.replaceChildren(el('h2', 'No WebGPU in this browser', 'no-webgpu'), el('p', help), el('p', reason.detail, 'detail'));
+  // The engine's own message is written for Node users (how to install an adapter there): kept, folded.
+  const detail = el('details', '', 'detail');
+  detail.append(el('summary', "The engine's message"), el('p', reason.detail));
+  panel.replaceChildren(el('h2', 'No WebGPU in this browser', 'no-webgpu'), el('p', help), detail);
   panel.dataset.cause = reason.cause;
 }

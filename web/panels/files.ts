@@ -1,14 +1,15 @@
-// Files from the user's disk (File API): a weight file is opened lazily and listed, and loaded
-// into the demo model when its names and shapes match; images are decoded as training decodes
-// them (upright, RGB, at the working size).
+// Files from the user's disk (File API): a weight file is opened lazily and listed, then loaded
+// into the model when its keys and shapes fit (checked from the header before any data is read);
+// images are decoded as training decodes them (upright, RGB, at the working size).
 import { decodeImageBlob } from '../../src/data/decode-browser.js';
 import { blobSource, describeWeights, openWeights } from '../../src/models/formats/index.js';
-import { formatBytes, tensor } from '../../src/index.js';
-import type { TinyMlp } from '../tiny-mlp.js';
+import { loadWeights } from '../../src/models/load-weights.js';
+import type { Module } from '../../src/nn/module.js';
+import { formatBytes } from '../../src/index.js';
 import { el, formatCount, table } from './dom.js';
 
-/** Lists the file's tensors; loads them into `model` if the file has each of its parameters, same shape. */
-export async function showWeightFile(panel: HTMLElement, file: File, model: TinyMlp): Promise<boolean> {
+/** Lists the file's tensors and loads them into `model` (strictly: every key, every shape). */
+export async function showWeightFile(panel: HTMLElement, file: File, model: Module): Promise<void> {
   panel.replaceChildren(el('p', `Opening ${file.name}…`));
   try {
     const weights = await openWeights(blobSource(file));
@@ -20,21 +21,20 @@ export async function showWeightFile(panel: HTMLElement, file: File, model: Tiny
         [3],
       );
       listing.id = 'weight-tensors';
-      const summary = `${file.name}: ${format}, ${totals.tensors} tensors, ${formatCount(totals.numel)} values, ${formatBytes(totals.bytes)}`;
-      const wanted = model.namedParameters();
-      const fits = wanted.every(([name, p]) => weights.entries.get(name)?.shape.join() === p.shape.join());
-      if (fits) for (const [name, p] of wanted) model.set(name, tensor(await weights.read(name), p.shape));
-      const verdict = fits
-        ? `Loaded into the demo model (${wanted.length} tensors).`
-        : `Not loaded: the demo model needs ${wanted.map(([name, p]) => `${name} [${p.shape.join(', ')}]`).join(', ')}.`;
-      panel.replaceChildren(el('p', summary, 'weights-summary'), el('p', verdict, fits ? 'ok' : 'note'), listing);
-      return fits;
+      const summary = `${file.name}: ${format}, ${totals.tensors} tensor${totals.tensors === 1 ? '' : 's'}, ${formatCount(totals.numel)} values, ${formatBytes(totals.bytes)}`;
+      let verdict: HTMLElement;
+      try {
+        const report = await loadWeights(model, weights);
+        verdict = el('p', `Loaded into the demo model (${report.loadedKeys.length} tensors).`, 'ok');
+      } catch (error) {
+        verdict = el('p', `Not loaded into the demo model: ${(error as Error).message}`, 'note');
+      }
+      panel.replaceChildren(el('p', summary, 'weights-summary'), verdict, listing);
     } finally {
       await weights.close();
     }
   } catch (error) {
     panel.replaceChildren(el('p', `${file.name}: ${(error as Error).message}`, 'error'));
-    return false;
   }
 }
 
