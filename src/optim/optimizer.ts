@@ -49,7 +49,8 @@ export abstract class Optimizer<O extends BaseOptions> {
   /** `builtin` are the rule's defaults (PyTorch's), `options` what the caller gave. */
   protected constructor(readonly name: string, params: readonly Tensor[] | readonly ParamGroupSpec<O>[], builtin: O, options: Partial<O>) {
     const defaults = (this.defaults = { ...builtin, ...definedOnly(options) });
-    const specs = params.length > 0 && params[0] instanceof Tensor ? [{ params: params as Tensor[] }] : (params as ParamGroupSpec<O>[]);
+    if (params.length === 0) throw new Error(`${name}: got an empty parameter list`);
+    const specs = params[0] instanceof Tensor ? [{ params: params as Tensor[] }] : (params as ParamGroupSpec<O>[]);
     this.paramGroups = specs.map((spec) => ({ ...defaults, ...definedOnly(spec), params: [...spec.params] }) as ParamGroup<O>);
     const seen = new Set<Tensor>();
     for (const group of this.paramGroups) {

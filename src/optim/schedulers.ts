@@ -4,9 +4,9 @@
  * `step()` is meant to be called once per EPOCH, and every period below (stepSize, milestones,
  * tMax, warmupEpochs) counts epochs, as in torch.optim.lr_scheduler's usual use. This is not a
  * detail: the study notebook this project started from called StepLR(step_size=7, gamma=0.1)'s
- * step() after every batch, so its learning rate fell tenfold every 7 batches, to a millionth of
- * its start within the first epoch and a half, and training stopped moving. Step per batch only
- * with periods counted in batches.
+ * step() after every batch, so its learning rate fell tenfold every 7 batches, to a millionth
+ * of its start after 42 batches, and training stopped moving. Step per batch only with periods
+ * counted in batches.
  *
  * Each group keeps its own base learning rate (the lr it had when the schedule was made) and the
  * schedule scales it, so a base fine-tuned at a tenth of the head's rate stays at a tenth.
