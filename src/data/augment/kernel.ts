@@ -157,17 +157,19 @@ fn adjust_hue(c: vec3<f32>, factor: f32) -> vec3<f32> {
   }
 }
 
-// The first 'steps' colour ops of the sample, in its order (ColorJitter.forward).
+// The first 'steps' colour ops of the sample, in its order (ColorJitter.forward). Brightness,
+// contrast and saturation are all torchvision's _blend, with black, the image's mean gray and
+// the pixel's gray.
 fn color(c: vec3<f32>, s: Sample, steps: u32, contrast_mean: f32) -> vec3<f32> {
   var out = c;
   for (var k = 0u; k < steps; k++) {
     let op = (s.color_ops >> (4u * k)) & 0xfu;
     let factor = s.factors[op];
-    switch (op) {
-      case 0u: { out = blend(out, vec3<f32>(0.0), factor); }          // brightness
-      case 1u: { out = blend(out, vec3<f32>(contrast_mean), factor); } // contrast
-      case 2u: { out = blend(out, vec3<f32>(gray(out)), factor); }     // saturation
-      default: { out = adjust_hue(out, factor); }
+    if (op == ${COLOR_OPS.indexOf('hue')}u) {
+      out = adjust_hue(out, factor);
+    } else {
+      let other = select(select(0.0, contrast_mean, op == ${COLOR_OPS.indexOf('contrast')}u), gray(out), op == ${COLOR_OPS.indexOf('saturation')}u);
+      out = blend(out, vec3<f32>(other), factor);
     }
   }
   return out;
