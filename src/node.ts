@@ -4,6 +4,11 @@ import { createNodeGpu } from './runtime/node-gpu.js';
 
 export * from './index.js';
 export { createNodeGpu } from './runtime/node-gpu.js';
+export { loadWeightsFile, saveSafetensors, savePth, inspectWeightsFile } from './models/node-weights.js';
+export { openFileSource, openWeightsFile } from './models/formats/node-file-source.js';
+export * as nodeData from './data/node.js';
+export { saveCheckpoint, loadCheckpoint } from './train/checkpoint-node.js';
+export { trainRun, type TrainRunOptions } from './train/run-node.js';
 
 export interface NodeInitOptions extends GpuContextOptions {
   /** `lavapipe`, `swiftshader`, or a substring of the adapter name; defaults to WGT_ADAPTER. */

@@ -1,4 +1,5 @@
 import type { Tensor } from './tensor.js';
+import { keep } from './scope.js';
 
 /**
  * A node of the autograd graph: the operation that made a tensor, what it saved for backward,
@@ -40,7 +41,9 @@ export function noGrad<T>(fn: () => T): T {
  */
 export function record(op: string, output: Tensor, inputs: readonly Tensor[], save: readonly Tensor[], rule: BackwardRule): Tensor {
   if (!gradEnabled || !inputs.some((t) => t.requiresGrad)) return output;
-  output.attachGradFn({ op, inputs, saved: save.map((t) => t.share()), backward: rule });
+  // Saved handles belong to the graph, not to the scope the forward ran in: a forward inside
+  // tidy() followed by backward() outside it must still find them.
+  output.attachGradFn({ op, inputs, saved: save.map((t) => keep(t.share())), backward: rule });
   return output;
 }
 

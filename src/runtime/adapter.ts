@@ -68,7 +68,8 @@ export function describeAdapter(adapter: GPUAdapter, device: GPUDevice): Adapter
 
 /** One line naming the adapter, printed beside every figure and test run. */
 export function adapterLabel(d: AdapterDescription): string {
-  const name = d.description || d.device || 'unknown adapter';
+  // Browsers may leave the name fields empty (Chromium does for SwiftShader).
+  const name = d.description || d.device || [d.vendor, d.architecture].filter(Boolean).join(' ') || 'unknown adapter';
   return `${name} [${d.vendor || '?'}/${d.architecture || '?'}]${d.isSoftware ? ' (software adapter)' : ''}`;
 }
 

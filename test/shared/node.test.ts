@@ -2,16 +2,9 @@
 // runs the very same checks in Chromium.
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { GpuContext } from '../../src/index.js';
-import { expectClose } from '../helpers/compare.js';
+import { vitestExpect } from '../helpers/vitest-expect.js';
 import { testContext } from '../helpers/gpu.js';
-import { checksById, suites, type CheckExpect } from './index.js';
-
-/** The shared checks' `expect`, on vitest's: failures show vitest's diffs. */
-const vitestExpect: CheckExpect = {
-  close: (actual, expected, atol, rtol, what) => expectClose(actual, expected, atol, rtol, what),
-  equal: (actual, expected, what) => expect(actual, what).toEqual(expected),
-  ok: (condition, what) => expect(condition, what).toBeTruthy(),
-};
+import { checksById, suites } from './index.js';
 
 let ctx: GpuContext;
 beforeAll(async () => {
