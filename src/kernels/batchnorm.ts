@@ -240,7 +240,8 @@ ${entry1d} {
 const PLANE_PARAMS = /* wgsl */ `
 struct Params { channels: u32, plane: u32, planes: u32, span: u32, inv_count: f32 }`;
 
-function planeKernel(body: string): string {
+/** `prologue` runs once per workgroup (per-channel values), `body` once per element i. */
+function planeKernel(body: string, prologue = ''): string {
   return /* wgsl */ `
 @compute @workgroup_size(${LANES})
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>,
@@ -249,6 +250,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) groups: v
   if (plane_index >= p.planes) { return; }
   let c = plane_index % p.channels;
   let st = stats[c];
+  ${prologue}
   let end = min(p.plane, (wg.x + 1u) * p.span);
   for (var k = wg.x * p.span + local; k < end; k += ${LANES}u) {
     let i = plane_index * p.plane + k;
@@ -282,8 +284,11 @@ ${CHANNEL_STATS}
 @group(0) @binding(4) var<storage, read> sum_dy_xhat: array<f32>;
 @group(0) @binding(5) var<storage, read_write> dx: array<f32>;
 @group(0) @binding(6) var<uniform> p: Params;
-${planeKernel(/* wgsl */ `let xhat = (x[i] - st.mean) * st.invstd;
-  dx[i] = st.scale * (dy[i] - (sum_dy[c] + xhat * sum_dy_xhat[c]) * p.inv_count);`)}`,
+${planeKernel(
+  /* wgsl */ `let xhat = (x[i] - st.mean) * st.invstd;
+    dx[i] = st.scale * (dy[i] - mean_dy - xhat * mean_dy_xhat);`,
+  'let mean_dy = sum_dy[c] * p.inv_count;\n  let mean_dy_xhat = sum_dy_xhat[c] * p.inv_count;',
+)}`,
 };
 
 /** dx in eval mode: the statistics are constants, so batch norm is a per-channel affine map. */
