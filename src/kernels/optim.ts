@@ -55,11 +55,6 @@ function adamBody(gradientAndWeight: string): string {
 
 export type UpdateRule = keyof typeof UPDATES;
 
-/** The names of the state buffers a rule keeps per parameter (PyTorch's names). */
-export function stateBuffersOf(rule: UpdateRule): readonly string[] {
-  return UPDATES[rule].state;
-}
-
 function source(rule: UpdateRule) {
   const { uniforms, state, body } = UPDATES[rule];
   const stateBindings = state.map((name, k) => `@group(0) @binding(${k + 2}) var<storage, read_write> ${name}: array<f32>;`);
