@@ -1,0 +1,276 @@
+import type { GpuContext } from '../runtime/context.js';
+import { Tensor } from '../autograd/tensor.js';
+import { launch, type Binding } from './launch.js';
+import { batchSlices, forwardConv, inputGradConv, unroll, type Conv2dGeometry, type SlidingConv } from './conv2d-common.js';
+
+/**
+ * The convolution forward pass and its input gradient, as an implicit GEMM: output pixels ×
+ * output channels, reducing over (source channel, kh, kw) of a group, with the source read
+ * through the window on the fly (no im2col copy). Both passes are a `SlidingConv` (see
+ * conv2d-common.ts): the input gradient is the transposed convolution of dy.
+ *
+ * Two kernels, chosen per adapter (see `chooseConvVariant`):
+ *   blocked - for CPU adapters (lavapipe, SwiftShader), where each invocation is a SIMD lane,
+ *             a load whose address differs between lanes is a gather and one that is the same
+ *             for all lanes is a cheap scalar load. A lane computes PIX consecutive pixels of one
+ *             output row for CO output channels. The channels are fixed per workgroup, so every
+ *             weight load is uniform; the PIX pixels' windows overlap, so a row of the window
+ *             needs only PIX + KW − 1 source loads (for stride 1) instead of PIX·KW. No workgroup
+ *             memory, no barriers (both expensive on a CPU).
+ *   tiled   - for GPUs: a 64-channel × 64-pixel tile per workgroup of 16×16 invocations, each
+ *             owning 4×4 outputs; every step stages a 64×16 slice of the weight and a 16×64 slice
+ *             of the windowed source in workgroup memory, so each value is read from global
+ *             memory once per workgroup instead of once per output.
+ */
+export type ConvVariant = 'blocked' | 'tiled';
+
+export function chooseConvVariant(ctx: GpuContext, conv: SlidingConv): ConvVariant {
+  if (ctx.adapter.isSoftware) return 'blocked';
+  return conv.outPerGroup >= 32 && conv.images * conv.outH * conv.outW >= 256 ? 'tiled' : 'blocked';
+}
+
+type Role = 'forward' | 'input_grad';
+
+const LANES = 64;
+
+function params(variant: ConvVariant): string {
+  return /* wgsl */ `
+struct Params {
+  images: u32,                       // images in this dispatch (large batches come in runs)
+  src_channels: u32, src_h: u32, src_w: u32,
+  out_channels: u32, out_h: u32, out_w: u32,
+  out_per_group: u32, red_per_group: u32,
+  pad_h: i32, pad_w: i32,
+  w_group_stride: u32, w_out_stride: u32, w_red_stride: u32,
+  src_offset: u32, out_offset: u32,  // where this run starts in the bound slices
+  ${variant === 'blocked' ? 'blocks_w: u32,                     // lanes per output row: ceil(out_w / PIX)' : ''}
+}
+@group(0) @binding(0) var<storage, read> src: array<f32>;
+@group(0) @binding(1) var<storage, read> weight: array<f32>;
+@group(0) @binding(2) var<storage, read_write> dst: array<f32>;
+@group(0) @binding(3) var<uniform> p: Params;`;
+}
+
+/** The window's shape as WGSL constants (each distinct shape is its own pipeline). */
+function windowConstants(c: SlidingConv): string {
+  return /* wgsl */ `
+const KH = ${c.kernelH}u;
+const KW = ${c.kernelW}u;
+const STRIDE_H = ${c.strideH};
+const STRIDE_W = ${c.strideW};
+const DILATION_H = ${c.dilationH};
+const DILATION_W = ${c.dilationW};
+const UP_H = ${c.upH};
+const UP_W = ${c.upW};
+
+// Source row (column) of virtual row (column) v, or -1 where the virtual source is zero:
+// padding outside the source, or a hole between the pixels of an upsampled source.
+fn src_row(v: i32) -> i32 {
+  return select(-1, v / UP_H, v >= 0 && v % UP_H == 0 && v / UP_H < i32(p.src_h));
+}
+fn src_col(v: i32) -> i32 {
+  return select(-1, v / UP_W, v >= 0 && v % UP_W == 0 && v / UP_W < i32(p.src_w));
+}`;
+}
+
+/** The weight tap read for window tap (kh, kw): mirrored for the transposed convolution. */
+function tapExpr(c: SlidingConv, kh: string, kw: string): string {
+  return c.flip ? `(KH - 1u - ${kh}) * KW + (KW - 1u - ${kw})` : `${kh} * KW + ${kw}`;
+}
+
+interface Blocking {
+  pix: number;
+  co: number;
+}
+
+const range = (n: number) => Array.from({ length: n }, (_, i) => i);
+
+function blocking(c: SlidingConv): Blocking {
+  const ladder = (n: number) => (n >= 8 ? 8 : n >= 4 ? 4 : n >= 2 ? 2 : 1);
+  return { pix: ladder(c.outW), co: ladder(c.outPerGroup) };
+}
+
+function blockedSource(role: Role, c: SlidingConv, bias: boolean) {
+  const { pix: PIX, co: CO } = blocking(c);
+  // Pixel j's tap kw reads virtual column v0 + j·STRIDE_W + kw·DILATION_W: collect the distinct
+  // offsets, each loaded once per (row, channel) and shared by every (j, kw) that reads it.
+  const offsetOf = (j: number, kw: number) => j * c.strideW + kw * c.dilationW;
+  const offsets = [...new Set(range(PIX).flatMap((j) => range(c.kernelW).map((kw) => offsetOf(j, kw))))].sort((a, b) => a - b);
+  const column = (j: number, kw: number) => offsets.indexOf(offsetOf(j, kw));
+  const name = `conv2d.${role}.blocked`;
+  const code = /* wgsl */ `${params('blocked')}
+${bias ? '@group(0) @binding(4) var<storage, read> bias: array<f32>;' : ''}
+${windowConstants(c)}
+const PIX = ${PIX}u;  // output pixels per lane, consecutive in a row
+const CO = ${CO}u;    // output channels per lane, the same for the whole workgroup
+
+@compute @workgroup_size(${LANES})
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) local: u32) {
+  // Lane -> (image n, output row oh, first column ow0). Lanes past the end compute a clamped
+  // duplicate (their loads stay in bounds) and store nothing.
+  let lanes = p.images * p.out_h * p.blocks_w;
+  let lane = wg.x * ${LANES}u + local;
+  let l = min(lane, lanes - 1u);
+  let n = l / (p.out_h * p.blocks_w);
+  let oh = (l / p.blocks_w) % p.out_h;
+  let ow0 = (l % p.blocks_w) * PIX;
+  // Workgroup -> group g and its output channels co0 .. co0 + CO - 1 (the last block is clamped).
+  let g = wg.z;
+  let co0 = wg.y * CO;
+  ${unroll(CO, (o) => `let w${o} = g * p.w_group_stride + min(co0 + ${o}u, p.out_per_group - 1u) * p.w_out_stride;`, '\n  ')}
+
+  let src_plane = p.src_h * p.src_w;
+  let src_image = p.src_offset + (n * p.src_channels + g * p.red_per_group) * src_plane;
+  // The source columns under this lane's windows (-1: zero), fixed for the whole reduction.
+  let v0 = i32(ow0) * STRIDE_W - p.pad_w;
+  ${unroll(offsets.length, (i) => `let col${i} = src_col(v0 + ${offsets[i]});`, '\n  ')}
+
+  ${unroll(CO, (o) => unroll(PIX, (j) => `var acc${o}_${j} = 0.0;`, ' '), '\n  ')}
+  for (var kh = 0u; kh < KH; kh++) {
+    let row = src_row(i32(oh) * STRIDE_H + i32(kh) * DILATION_H - p.pad_h);
+    let row_start = src_image + u32(max(row, 0)) * p.src_w;
+    ${unroll(offsets.length, (i) => `let ok${i} = row >= 0 && col${i} >= 0; let at${i} = row_start + u32(max(col${i}, 0));`, '\n    ')}
+    for (var ci = 0u; ci < p.red_per_group; ci++) {
+      let plane = ci * src_plane;
+      ${unroll(offsets.length, (i) => `let x${i} = select(0.0, src[at${i} + plane], ok${i});`, '\n      ')}
+      let taps = ci * p.w_red_stride;
+      ${unroll(c.kernelW, (kw) => `let tap${kw} = taps + ${tapExpr(c, 'kh', `${kw}u`)};`, '\n      ')}
+      ${unroll(CO, (o) => `{
+        ${unroll(c.kernelW, (kw) => `let k${kw} = weight[w${o} + tap${kw}];`, ' ')}
+        ${unroll(PIX, (j) => `acc${o}_${j} += ${unroll(c.kernelW, (kw) => `k${kw} * x${column(j, kw)}`, ' + ')};`, '\n        ')}
+      }`, '\n      ')}
+    }
+  }
+
+  if (lane >= lanes) { return; }
+  ${unroll(CO, (o) => `if (co0 + ${o}u < p.out_per_group) {
+    let channel = g * p.out_per_group + co0 + ${o}u;
+    let out = p.out_offset + ((n * p.out_channels + channel) * p.out_h + oh) * p.out_w + ow0;
+    ${unroll(PIX, (j) => `if (ow0 + ${j}u < p.out_w) { dst[out + ${j}u] = acc${o}_${j}${bias ? ' + bias[channel]' : ''}; }`, '\n    ')}
+  }`, '\n  ')}
+}`;
+  return { source: { name, code }, outputsPerGroup: [LANES * PIX, CO] as const };
+}
+
+const TILE = 64;
+const TILE_K = 16;
+
+function tiledSource(role: Role, c: SlidingConv, bias: boolean) {
+  const name = `conv2d.${role}.tiled`;
+  const code = /* wgsl */ `${params('tiled')}
+${bias ? '@group(0) @binding(4) var<storage, read> bias: array<f32>;' : ''}
+${windowConstants(c)}
+
+var<workgroup> tile_w: array<array<f32, ${TILE_K}>, ${TILE}>;  // [channel][reduction index]
+var<workgroup> tile_x: array<array<f32, ${TILE}>, ${TILE_K}>;  // [reduction index][pixel]
+
+// Reduction index r of a group = (source channel, kh, kw) = r / (KH·KW), then the tap.
+@compute @workgroup_size(16, 16, 1)
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) local: vec3<u32>,
+        @builtin(local_invocation_index) flat: u32) {
+  let g = wg.z;
+  let tile_c = wg.y * ${TILE}u;
+  let tile_p = wg.x * ${TILE}u;
+  let out_plane = p.out_h * p.out_w;
+  let pixels = p.images * out_plane;
+  let reduction = p.red_per_group * KH * KW;
+  let src_plane = p.src_h * p.src_w;
+
+  // Every invocation stages the same pixel (column flat % 64 of tile_x) at each step, so its
+  // window origin is worked out once.
+  let my_pixel = min(tile_p + flat % ${TILE}u, pixels - 1u);
+  let p_n = my_pixel / out_plane;
+  let p_oh = i32((my_pixel % out_plane) / p.out_w);
+  let p_ow = i32(my_pixel % p.out_w);
+  let src_image = p.src_offset + (p_n * p.src_channels + g * p.red_per_group) * src_plane;
+
+  var acc: array<vec4<f32>, 4>;
+  for (var r0 = 0u; r0 < reduction; r0 += ${TILE_K}u) {
+    // 256 invocations stage 1024 values of each tile: 4 each. Values past the edges are zero.
+    for (var e = flat; e < ${TILE * TILE_K}u; e += 256u) {
+      let channel = tile_c + e / ${TILE_K}u;
+      let r = r0 + e % ${TILE_K}u;
+      let tap = r % (KH * KW);
+      let w_index = g * p.w_group_stride + min(channel, p.out_per_group - 1u) * p.w_out_stride
+                  + (min(r, reduction - 1u) / (KH * KW)) * p.w_red_stride + ${tapExpr(c, 'tap / KW', 'tap % KW')};
+      tile_w[e / ${TILE_K}u][e % ${TILE_K}u] = select(0.0, weight[w_index], channel < p.out_per_group && r < reduction);
+
+      let rx = r0 + e / ${TILE}u;
+      let tap_x = rx % (KH * KW);
+      let row = src_row(p_oh * STRIDE_H + i32(tap_x / KW) * DILATION_H - p.pad_h);
+      let col = src_col(p_ow * STRIDE_W + i32(tap_x % KW) * DILATION_W - p.pad_w);
+      let ok = rx < reduction && row >= 0 && col >= 0;
+      let at = src_image + (min(rx, reduction - 1u) / (KH * KW)) * src_plane + u32(max(row, 0)) * p.src_w + u32(max(col, 0));
+      tile_x[e / ${TILE}u][e % ${TILE}u] = select(0.0, src[at], ok);
+    }
+    workgroupBarrier();
+    for (var k = 0u; k < ${TILE_K}u; k++) {
+      let xs = vec4<f32>(tile_x[k][local.x * 4u], tile_x[k][local.x * 4u + 1u], tile_x[k][local.x * 4u + 2u], tile_x[k][local.x * 4u + 3u]);
+      for (var i = 0u; i < 4u; i++) {
+        acc[i] += tile_w[local.y * 4u + i][k] * xs;
+      }
+    }
+    workgroupBarrier();
+  }
+
+  for (var j = 0u; j < 4u; j++) {
+    let pixel = tile_p + local.x * 4u + j;
+    if (pixel >= pixels) { break; }
+    let n = pixel / out_plane;
+    for (var i = 0u; i < 4u; i++) {
+      let co = tile_c + local.y * 4u + i;
+      if (co >= p.out_per_group) { break; }
+      let channel = g * p.out_per_group + co;
+      dst[p.out_offset + (n * p.out_channels + channel) * out_plane + pixel % out_plane] = acc[i][j]${bias ? ' + bias[channel]' : ''};
+    }
+  }
+}`;
+  return { source: { name, code }, outputsPerGroup: [TILE, TILE] as const };
+}
+
+/** Runs one SlidingConv: dst[images, outChannels, outH, outW] from src and weight (+ bias). */
+function runSlidingConv(role: Role, c: SlidingConv, src: Tensor, weight: Tensor, bias: Tensor | undefined, variant: ConvVariant): Tensor {
+  const ctx = src.ctx;
+  const dst = Tensor.empty(ctx, [c.images, c.outChannels, c.outH, c.outW], 'float32');
+  const kernel = variant === 'blocked' ? blockedSource(role, c, bias !== undefined) : tiledSource(role, c, bias !== undefined);
+  const blocksW = Math.ceil(c.outW / blocking(c).pix);
+  // Pixels of one image, in units of the dispatch's x dimension, bound the images per dispatch.
+  const perImageX = variant === 'blocked' ? (c.outH * blocksW) / LANES : (c.outH * c.outW) / TILE;
+  const maxImages = Math.max(1, Math.floor(ctx.limits.maxComputeWorkgroupsPerDimension / Math.max(perImageX, 1e-9)) - 1);
+  for (const slice of batchSlices(ctx, `conv2d ${role.replace('_', ' ')}`, [src, dst], c.images, maxImages)) {
+    const [srcBinding, dstBinding] = slice.bindings as [Binding, Binding];
+    const buffers: Record<string, Binding> = { src: srcBinding, weight, dst: dstBinding };
+    if (bias) buffers.bias = bias;
+    const uniforms: Record<string, number> = {
+      images: slice.images,
+      src_channels: c.srcChannels, src_h: c.srcH, src_w: c.srcW,
+      out_channels: c.outChannels, out_h: c.outH, out_w: c.outW,
+      out_per_group: c.outPerGroup, red_per_group: c.redPerGroup,
+      pad_h: c.padH, pad_w: c.padW,
+      w_group_stride: c.wGroupStride, w_out_stride: c.wOutStride, w_red_stride: c.wRedStride,
+      src_offset: slice.offsets[0]!, out_offset: slice.offsets[1]!,
+    };
+    const [perX, perY] = kernel.outputsPerGroup;
+    let groupsX: number;
+    if (variant === 'blocked') {
+      uniforms.blocks_w = blocksW;
+      groupsX = Math.ceil((slice.images * c.outH * blocksW) / LANES);
+    } else {
+      groupsX = Math.ceil((slice.images * c.outH * c.outW) / perX);
+    }
+    launch(ctx, kernel.source, { buffers, uniforms, workgroups: [groupsX, Math.ceil(c.outPerGroup / perY), c.groups] });
+  }
+  return dst;
+}
+
+/** y = conv2d(x, weight) + bias, NCHW / OIHW. */
+export function runConv2dForward(x: Tensor, weight: Tensor, bias: Tensor | undefined, g: Conv2dGeometry, variant?: ConvVariant): Tensor {
+  const conv = forwardConv(g);
+  return runSlidingConv('forward', conv, x, weight, bias, variant ?? chooseConvVariant(x.ctx, conv));
+}
+
+/** dx from dy: the transposed convolution of dy with the same weight. */
+export function runConv2dInputGrad(dy: Tensor, weight: Tensor, g: Conv2dGeometry, variant?: ConvVariant): Tensor {
+  const conv = inputGradConv(g);
+  return runSlidingConv('input_grad', conv, dy, weight, undefined, variant ?? chooseConvVariant(dy.ctx, conv));
+}
