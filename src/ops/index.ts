@@ -8,3 +8,5 @@ export * from './grad.js';
 export * from './batchnorm.js';
 export * from './dropout.js';
 export * from './loss.js';
+export * from './conv.js';
+export * from './pool.js';

@@ -1,0 +1,220 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { testContext } from '../helpers/gpu.js';
+import { expectClose } from '../helpers/compare.js';
+import { checkOp } from '../helpers/gradcheck.js';
+import { loadFixture, type ArrayFixture } from '../helpers/fixtures.js';
+import { randomArray } from '../helpers/reference.js';
+import {
+  BindingLimitError, GpuContext, ShapeError, backward, conv2d, createNodeGpu, noGrad, tensor, type Tensor,
+} from '../../src/node.js';
+import { runConv2dForward, runConv2dInputGrad, type ConvVariant } from '../../src/kernels/conv2d-implicit-gemm.js';
+import { convOutputSize, type Conv2dGeometry } from '../../src/kernels/conv2d-common.js';
+
+interface ConvCase {
+  name: string;
+  stride: [number, number];
+  padding: [number, number];
+  dilation: [number, number];
+  groups: number;
+  x: ArrayFixture;
+  weight: ArrayFixture;
+  bias: ArrayFixture | null;
+  dy: ArrayFixture;
+  y: ArrayFixture;
+  dx: ArrayFixture;
+  dweight: ArrayFixture;
+  dbias: ArrayFixture | null;
+}
+
+const cases = loadFixture<{ conv2d: ConvCase[] }>('make_conv_pool_fixtures.py', 'conv_pool.json').conv2d;
+
+// Tolerances against PyTorch's float64 (same float32-rounded inputs). Each output is a float32
+// sum of at most 13·1·1 .. 10·3·3 = 90 products (forward, input gradient) or 2·9·9 = 162
+// products (weight gradient) of values below 1; rounding grows with the number of terms, about
+// 1e-7 relative per term in the worst case. Seen: at most 6e-7 absolute. atol 1e-5 + rtol 1e-5
+// leaves a margin without hiding a wrong tap (which is off by a whole product, ~0.1).
+const TOL = [1e-5, 1e-5] as const;
+
+const fromFixture = (f: ArrayFixture, options: { requiresGrad?: boolean; name?: string; ctx?: GpuContext } = {}): Tensor =>
+  tensor(f.data, f.shape, options);
+
+function geometryOf(c: ConvCase): Conv2dGeometry {
+  const [batch, inChannels, inH, inW] = c.x.shape as [number, number, number, number];
+  const [outChannels, , kernelH, kernelW] = c.weight.shape as [number, number, number, number];
+  return {
+    batch, inChannels, inH, inW, outChannels, kernelH, kernelW,
+    outH: convOutputSize(inH, kernelH, c.stride[0], c.padding[0], c.dilation[0]),
+    outW: convOutputSize(inW, kernelW, c.stride[1], c.padding[1], c.dilation[1]),
+    strideH: c.stride[0], strideW: c.stride[1], padH: c.padding[0], padW: c.padding[1],
+    dilationH: c.dilation[0], dilationW: c.dilation[1], groups: c.groups,
+  };
+}
+
+const perKernel = (ctx: GpuContext, prefix: string) =>
+  [...ctx.recorder.stats.perKernel].filter(([name]) => name.startsWith(prefix)).reduce((n, [, count]) => n + count, 0);
+
+let ctx: GpuContext;
+beforeAll(async () => {
+  ctx = await testContext();
+});
+
+describe('conv2d against PyTorch', () => {
+  it.each(cases.map((c) => [c.name, c] as const))('%s: forward and the gradients of x, weight and bias', async (_, c) => {
+    const x = fromFixture(c.x, { requiresGrad: true });
+    const weight = fromFixture(c.weight, { requiresGrad: true });
+    const bias = c.bias ? fromFixture(c.bias, { requiresGrad: true }) : undefined;
+    const y = conv2d(x, weight, bias, { stride: c.stride, padding: c.padding, dilation: c.dilation, groups: c.groups });
+    expect(y.shape).toEqual(c.y.shape);
+    expectClose(await y.read(), c.y.data, ...TOL, 'y');
+    backward(y, fromFixture(c.dy));
+    expectClose(await x.grad!.read(), c.dx.data, ...TOL, 'dx');
+    expectClose(await weight.grad!.read(), c.dweight.data, ...TOL, 'dweight');
+    if (bias) expectClose(await bias.grad!.read(), c.dbias!.data, ...TOL, 'dbias');
+    for (const t of [x, weight, bias, y]) {
+      t?.grad?.dispose();
+      t?.dispose();
+    }
+  });
+
+  // The op picks the variant for the adapter; check the other one directly on the same cases.
+  const other = (): ConvVariant => (ctx.adapter.isSoftware ? 'tiled' : 'blocked');
+  it.each(cases.filter((_, i) => i < 2 || cases[i]!.groups > 1).map((c) => [c.name, c] as const))(
+    '%s: the other kernel variant agrees too (forward and input gradient)',
+    async (_, c) => {
+      const g = geometryOf(c);
+      const x = fromFixture(c.x);
+      const weight = fromFixture(c.weight);
+      const bias = c.bias ? fromFixture(c.bias) : undefined;
+      const y = runConv2dForward(x, weight, bias, g, other());
+      expectClose(await y.read(), c.y.data, ...TOL, `y (${other()})`);
+      const dx = runConv2dInputGrad(fromFixture(c.dy), weight, g, other());
+      expectClose(await dx.read(), c.dx.data, ...TOL, `dx (${other()})`);
+    },
+  );
+});
+
+/** conv2d in float64 on plain arrays, written independently of the kernels (for finite differences). */
+function convReference(x: Float64Array, xShape: readonly number[], w: Float64Array, wShape: readonly number[], b: Float64Array | null, stride: number, pad: number): Float64Array {
+  const [n, c, h, wd] = xShape as [number, number, number, number];
+  const [o, , kh, kw] = wShape as [number, number, number, number];
+  const oh = convOutputSize(h, kh, stride, pad, 1);
+  const ow = convOutputSize(wd, kw, stride, pad, 1);
+  const y = new Float64Array(n * o * oh * ow);
+  for (let b0 = 0; b0 < n; b0++)
+    for (let co = 0; co < o; co++)
+      for (let i = 0; i < oh; i++)
+        for (let j = 0; j < ow; j++) {
+          let s = b ? b[co]! : 0;
+          for (let ci = 0; ci < c; ci++)
+            for (let u = 0; u < kh; u++)
+              for (let v = 0; v < kw; v++) {
+                const r = i * stride - pad + u;
+                const q = j * stride - pad + v;
+                if (r >= 0 && r < h && q >= 0 && q < wd) s += x[((b0 * c + ci) * h + r) * wd + q]! * w[((co * c + ci) * kh + u) * kw + v]!;
+              }
+          y[((b0 * o + co) * oh + i) * ow + j] = s;
+        }
+  return y;
+}
+
+describe('conv2d', () => {
+  it('has gradients that agree with central finite differences (float64 reference, tiny case)', async () => {
+    // The GPU's float32 gradients against finite differences of a float64 reference (step 1e-6,
+    // error ~1e-10): float32 rounding of sums of ~18 terms is the only difference, ~1e-6.
+    const shapes = [[1, 2, 5, 5], [3, 2, 3, 3], [3]];
+    await checkOp({
+      shapes,
+      gpu: ([x, w, b]) => conv2d(x!, w!, b!, { stride: 2, padding: 1 }),
+      reference: ([x, w, b]) => convReference(x!, shapes[0]!, w!, shapes[1]!, b!, 2, 1),
+      forward: [1e-5, 1e-5],
+      gradient: [2e-5, 1e-4],
+    });
+  });
+
+  it('runs only the gradient kernels that are needed, and saves only what they read', async () => {
+    const x = tensor(randomArray(2 * 3 * 6 * 6, 1), [2, 3, 6, 6], { name: 'x' });
+    const weight = tensor(randomArray(4 * 3 * 3 * 3, 2), [4, 3, 3, 3], { name: 'w' });
+    const bias = tensor(randomArray(4, 3), [4], { name: 'b' });
+    const dy = tensor(randomArray(2 * 4 * 6 * 6, 4), [2, 4, 6, 6]);
+    const run = (needX: boolean, needW: boolean, needB: boolean) => {
+      x.requiresGrad = needX;
+      weight.requiresGrad = needW;
+      bias.requiresGrad = needB;
+      const y = conv2d(x, weight, bias, { padding: 1 });
+      const saved = y.gradFn?.saved.map((t) => t.name) ?? [];
+      ctx.recorder.resetStats();
+      if (y.requiresGrad) backward(y, dy);
+      const counts = {
+        input: perKernel(ctx, 'conv2d.input_grad'),
+        weight: perKernel(ctx, 'conv2d.weight_grad'),
+        bias: perKernel(ctx, 'conv2d.bias_grad'),
+      };
+      for (const t of [x, weight, bias]) {
+        t.grad?.dispose();
+        t.grad = null;
+      }
+      y.dispose();
+      return { saved, counts };
+    };
+    // Everything trainable.
+    expect(run(true, true, true)).toEqual({ saved: ['x', 'w'], counts: { input: 1, weight: 1, bias: 1 } });
+    // A frozen layer inside a trainable network: only dx, and x is not kept.
+    expect(run(true, false, false)).toEqual({ saved: ['w'], counts: { input: 1, weight: 0, bias: 0 } });
+    // The first layer (the image needs no gradient): no dx, and the weight is not kept.
+    expect(run(false, true, true)).toEqual({ saved: ['x'], counts: { input: 0, weight: 1, bias: 1 } });
+    // Only the bias trains: nothing saved at all.
+    expect(run(false, false, true)).toEqual({ saved: [], counts: { input: 0, weight: 0, bias: 1 } });
+    // A frozen base: no graph.
+    expect(run(false, false, false)).toEqual({ saved: [], counts: { input: 0, weight: 0, bias: 0 } });
+  });
+
+  it('splits a batch larger than one binding into runs of images, with the same results', async () => {
+    const small = await GpuContext.create(await createNodeGpu(), { maxBindingBytes: 4096 });
+    try {
+      const xShape = [5, 3, 9, 9]; // 972 bytes per image, 4860 in all
+      const wShape = [4, 3, 3, 3];
+      const xs = randomArray(5 * 3 * 9 * 9, 11);
+      const ws = randomArray(4 * 3 * 3 * 3, 12);
+      const bs = randomArray(4, 13);
+      const dys = randomArray(5 * 4 * 9 * 9, 14);
+      const x = tensor(xs, xShape, { ctx: small, requiresGrad: true });
+      const weight = tensor(ws, wShape, { ctx: small, requiresGrad: true });
+      const bias = tensor(bs, [4], { ctx: small, requiresGrad: true });
+      small.recorder.resetStats();
+      const y = conv2d(x, weight, bias, { padding: 1 });
+      backward(y, tensor(dys, [5, 4, 9, 9], { ctx: small }));
+      // Reference: the same layer on the shared context, where everything fits one binding.
+      const xr = tensor(xs, xShape, { requiresGrad: true });
+      const wr = tensor(ws, wShape, { requiresGrad: true });
+      const br = tensor(bs, [4], { requiresGrad: true });
+      const yr = conv2d(xr, wr, br, { padding: 1 });
+      backward(yr, tensor(dys, [5, 4, 9, 9]));
+      expectClose(await y.read(), await yr.read(), 1e-6, 1e-6, 'y');
+      expectClose(await x.grad!.read(), await xr.grad!.read(), 1e-6, 1e-6, 'dx');
+      expectClose(await weight.grad!.read(), await wr.grad!.read(), 1e-5, 1e-5, 'dweight');
+      expectClose(await bias.grad!.read(), await br.grad!.read(), 1e-5, 1e-5, 'dbias');
+      for (const kernel of ['conv2d.forward', 'conv2d.input_grad', 'conv2d.weight_grad', 'conv2d.bias_grad']) {
+        expect(perKernel(small, kernel), kernel).toBeGreaterThan(1);
+      }
+      // One image larger than a binding cannot be split: refused, naming the tensor.
+      const huge = tensor(new Float32Array(2 * 8 * 12 * 12), [2, 8, 12, 12], { ctx: small, name: 'features.3.input' });
+      const w8 = tensor(new Float32Array(4 * 8 * 9), [4, 8, 3, 3], { ctx: small });
+      expect(() => conv2d(huge, w8)).toThrow(BindingLimitError);
+      expect(() => conv2d(huge, w8)).toThrow(/features\.3\.input.*one image at a time|one image at a time.*features\.3\.input/);
+    } finally {
+      small.destroy();
+    }
+  });
+
+  it('refuses bad operands with errors that name the layer and show the shapes', () => {
+    const w = tensor(new Float32Array(8 * 3 * 9), [8, 3, 3, 3], { name: 'features.0.weight' });
+    const image = (shape: number[]) => tensor(new Float32Array(shape.reduce((a, b) => a * b, 1)), shape);
+    expect(() => conv2d(image([1, 4, 8, 8]), w)).toThrow(ShapeError);
+    expect(() => conv2d(image([1, 4, 8, 8]), w)).toThrow(/features\.0\.weight.*\[1, 4, 8, 8\] has 4 channels.*expects 3/);
+    expect(() => conv2d(image([1, 3, 2, 2]), w)).toThrow(/features\.0\.weight.*3x3 kernel.*larger than the padded input 2x2.*\[1, 3, 2, 2\]/);
+    expect(() => conv2d(image([3, 8, 8]), w)).toThrow(/features\.0\.weight.*4-D input.*\[3, 8, 8\]/);
+    expect(() => conv2d(image([1, 6, 8, 8]), w, undefined, { groups: 4 })).toThrow(/8 output channels do not split into|expects 3 × groups 4 = 12/);
+    expect(() => conv2d(image([1, 3, 8, 8]), w, tensor([1, 2], [2]))).toThrow(/bias.*\[2\].*8 output channels/);
+    expect(() => noGrad(() => conv2d(image([1, 3, 8, 8]), w, undefined, { stride: 0 }))).toThrow(/stride/);
+  });
+});
