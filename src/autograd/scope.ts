@@ -6,6 +6,13 @@
 interface Disposable {
   dispose(): void;
   readonly isDisposed: boolean;
+  /** Tensors: the graph node that made them, if any (see graph.ts). */
+  readonly gradFn?: GraphNode | null;
+}
+
+interface GraphNode {
+  readonly inputs: readonly { readonly gradFn: GraphNode | null }[];
+  saved: { dispose(): void }[];
 }
 
 const scopes: Set<Disposable>[] = [];
@@ -33,11 +40,33 @@ export function tidy<T>(fn: () => T): T {
   if (result instanceof Promise) throw new Error('tidy() takes a synchronous function; await outside of it');
   const kept = new Set<unknown>();
   collectDisposables(result, kept);
+  const live = reachableNodes(kept);
   for (const tensor of scope) {
-    if (kept.has(tensor)) track(tensor); // returned: now owned by the enclosing scope
-    else if (!tensor.isDisposed) tensor.dispose();
+    if (kept.has(tensor)) {
+      track(tensor); // returned: now owned by the enclosing scope
+      continue;
+    }
+    if (!tensor.isDisposed) tensor.dispose();
+    // A graph no returned tensor leads to can never be walked backward: free what it saved.
+    const node = tensor.gradFn;
+    if (node && !live.has(node)) {
+      for (const t of node.saved) t.dispose();
+      node.saved = [];
+    }
   }
   return result;
+}
+
+function reachableNodes(roots: Set<unknown>): Set<GraphNode> {
+  const seen = new Set<GraphNode>();
+  const stack = [...roots].map((t) => (t as Disposable).gradFn).filter((n): n is GraphNode => !!n);
+  while (stack.length) {
+    const node = stack.pop()!;
+    if (seen.has(node)) continue;
+    seen.add(node);
+    for (const input of node.inputs) if (input.gradFn) stack.push(input.gradFn);
+  }
+  return seen;
 }
 
 function collectDisposables(value: unknown, into: Set<unknown>): void {

@@ -1,7 +1,7 @@
 import type { GpuContext } from '../runtime/context.js';
 import { Tensor } from '../autograd/tensor.js';
-import { bindingChunks, groupsFor, launch } from './launch.js';
-import { MAX_DIMS, WORKGROUP_1D, dimsType, entry1d, linearIndex } from './wgsl.js';
+import { bindingChunks, groupsFor1d, launch } from './launch.js';
+import { MAX_DIMS, WORKGROUP_1D, dimsType, entry1d, gridStride, linearIndex } from './wgsl.js';
 
 /**
  * Element-wise kernels. Each operation is one WGSL expression over `a` (and `b`, and the scalar
@@ -60,11 +60,12 @@ struct Params { size: u32, alpha: f32 }
 @group(0) @binding(2) var<uniform> p: Params;
 ${helpers}
 ${linearIndex}
+${gridStride}
 ${entry1d} {
-  let i = linear_index(wg, groups, local);
-  if (i >= p.size) { return; }
-  let a = x[i];
-  y[i] = ${UNARY[op]};
+  for (var i = linear_index(wg, groups, local); i < p.size; i += grid_stride(groups)) {
+    let a = x[i];
+    y[i] = ${UNARY[op]};
+  }
 }`,
   };
 }
@@ -76,7 +77,7 @@ export function runUnary(op: UnaryOp, x: Tensor, alpha = 0, out?: Tensor): Tenso
     launch(x.ctx, unarySource(op), {
       buffers: { x: { tensor: x, offset, count }, y: { tensor: y, offset, count } },
       uniforms: { size: count, alpha },
-      workgroups: groupsFor(count, WORKGROUP_1D),
+      workgroups: groupsFor1d(x.ctx, count, WORKGROUP_1D),
     });
   }
   return y;
@@ -116,13 +117,14 @@ struct Params { size: u32, ndim: u32, alpha: f32, shape: ${dimsType}, a_strides:
 @group(0) @binding(2) var<storage, read_write> y: array<f32>;
 @group(0) @binding(3) var<uniform> p: Params;
 ${linearIndex}
+${gridStride}
 ${entry1d} {
-  let i = linear_index(wg, groups, local);
-  if (i >= p.size) { return; }
-  ${INDEXING[indexing]}
-  let a = x[ia];
-  let b = z[ib];
-  y[i] = ${BINARY[op]};
+  for (var i = linear_index(wg, groups, local); i < p.size; i += grid_stride(groups)) {
+    ${INDEXING[indexing]}
+    let a = x[ia];
+    let b = z[ib];
+    y[i] = ${BINARY[op]};
+  }
 }`,
   };
 }
@@ -168,7 +170,7 @@ export function runBinary(op: BinaryOp, a: Tensor, b: Tensor, outShape: readonly
           y: { tensor: y, offset, count },
         },
         uniforms: { size: count, ndim: 0, alpha, shape: [], a_strides: [], b_strides: [] },
-        workgroups: groupsFor(count, WORKGROUP_1D),
+        workgroups: groupsFor1d(ctx, count, WORKGROUP_1D),
       });
     }
     return y;
@@ -184,7 +186,7 @@ export function runBinary(op: BinaryOp, a: Tensor, b: Tensor, outShape: readonly
       a_strides: broadcastStrides(a.shape, outShape),
       b_strides: broadcastStrides(b.shape, outShape),
     },
-    workgroups: groupsFor(size, WORKGROUP_1D),
+    workgroups: groupsFor1d(ctx, size, WORKGROUP_1D),
   });
   return y;
 }

@@ -59,6 +59,18 @@ function lcm(a: number, b: number): number {
   return (a / gcd(a, b)) * b;
 }
 
+/**
+ * Workgroups for a grid-stride 1-D kernel over `count` elements. GPUs get one invocation per
+ * element. CPU adapters pay several microseconds to launch each workgroup (lavapipe about 6 µs,
+ * measured in bench/norm.ts), so there a few dozen workgroups loop over the elements instead.
+ */
+export function groupsFor1d(ctx: GpuContext, count: number, workgroupSize: number): number {
+  const one = Math.ceil(count / workgroupSize);
+  return ctx.adapter.isSoftware ? Math.min(one, SOFTWARE_MAX_WORKGROUPS) : one;
+}
+
+const SOFTWARE_MAX_WORKGROUPS = 64;
+
 /** Workgroups needed to cover `count` invocations with `workgroupSize` each. */
 export function groupsFor(count: number, workgroupSize: number): number {
   return Math.ceil(count / workgroupSize);

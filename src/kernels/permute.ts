@@ -1,6 +1,6 @@
 import { Tensor } from '../autograd/tensor.js';
-import { groupsFor, launch } from './launch.js';
-import { MAX_DIMS, WORKGROUP_1D, dimsType, entry1d, linearIndex } from './wgsl.js';
+import { groupsFor1d, launch } from './launch.js';
+import { MAX_DIMS, WORKGROUP_1D, dimsType, entry1d, gridStride, linearIndex } from './wgsl.js';
 
 const source = {
   name: 'permute',
@@ -12,17 +12,18 @@ struct Params { size: u32, ndim: u32, out_shape: ${dimsType}, in_strides: ${dims
 @group(0) @binding(1) var<storage, read_write> y: array<f32>;
 @group(0) @binding(2) var<uniform> p: Params;
 ${linearIndex}
+${gridStride}
 ${entry1d} {
-  let i = linear_index(wg, groups, local);
-  if (i >= p.size) { return; }
-  var rest = i;
-  var source = 0u;
-  for (var d = i32(p.ndim) - 1; d >= 0; d--) {
-    let extent = p.out_shape[d / 4][d % 4];
-    source += (rest % extent) * p.in_strides[d / 4][d % 4];
-    rest = rest / extent;
+  for (var i = linear_index(wg, groups, local); i < p.size; i += grid_stride(groups)) {
+    var rest = i;
+    var source = 0u;
+    for (var d = i32(p.ndim) - 1; d >= 0; d--) {
+      let extent = p.out_shape[d / 4][d % 4];
+      source += (rest % extent) * p.in_strides[d / 4][d % 4];
+      rest = rest / extent;
+    }
+    y[i] = x[source];
   }
-  y[i] = x[source];
 }`,
 };
 
@@ -34,7 +35,7 @@ export function runPermute(x: Tensor, order: readonly number[]): Tensor {
   launch(x.ctx, source, {
     buffers: { x, y },
     uniforms: { size: y.size, ndim: x.ndim, out_shape: outShape, in_strides: order.map((d) => strides[d]!) },
-    workgroups: groupsFor(y.size, WORKGROUP_1D),
+    workgroups: groupsFor1d(x.ctx, y.size, WORKGROUP_1D),
   });
   return y;
 }

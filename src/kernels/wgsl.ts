@@ -13,6 +13,16 @@ fn linear_index(wg: vec3<u32>, groups: vec3<u32>, local: u32) -> u32 {
   return group * ${WORKGROUP_1D}u + local;
 }`;
 
+/**
+ * The stride of a grid-stride loop: every invocation of the launch, however it was folded.
+ * `for (var i = linear_index(...); i < n; i += grid_stride(groups))` covers n elements with any
+ * number of workgroups (see `groupsFor1d` in launch.ts for why fewer can be better).
+ */
+export const gridStride = /* wgsl */ `
+fn grid_stride(groups: vec3<u32>) -> u32 {
+  return groups.x * groups.y * groups.z * ${WORKGROUP_1D}u;
+}`;
+
 /** The entry point signature of a 1-D kernel; the body reads its element index as `i`. */
 export const entry1d = /* wgsl */ `
 @compute @workgroup_size(${WORKGROUP_1D})

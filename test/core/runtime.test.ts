@@ -219,3 +219,22 @@ describe('runtime mechanics', () => {
     expect(Tensor.prototype).toBeDefined();
   });
 });
+
+describe('scopes and the graph', () => {
+  it('a forward inside tidy() can be differentiated outside it', async () => {
+    const w = tensor([1, 2, 3], [3], { requiresGrad: true });
+    const loss = tidy(() => sum(mul(relu(w), w)));
+    backward(loss);
+    expect(Array.from(await w.grad!.read())).toEqual([2, 4, 6]);
+  });
+
+  it('a graph that tidy() does not return releases what it saved', async () => {
+    const ctx = await testContext();
+    const w = tensor([1, 2, 3], [3], { requiresGrad: true });
+    const before = ctx.pool.stats.live;
+    tidy(() => {
+      sum(mul(relu(w), w)); // recorded, never differentiated, not returned
+    });
+    expect(ctx.pool.stats.live).toBe(before);
+  });
+});
