@@ -76,7 +76,7 @@ function select(model: Module, selector: Selector | readonly Selector[], what: s
   const names = model.namedParameters().map(([n]) => n);
   const selected = new Set<string>();
   for (const s of selectors) {
-    const test = matcher(s);
+    const test = matchSelector(s);
     const hits = names.filter(test);
     if (hits.length === 0) throw new Error(`${what}: ${String(s)} matches no parameter of ${model.constructor.name}`);
     for (const n of hits) selected.add(n);
@@ -85,7 +85,7 @@ function select(model: Module, selector: Selector | readonly Selector[], what: s
 }
 
 /** A selector as a test on parameter names (see the file comment). */
-export function matcher(selector: Selector): (name: string) => boolean {
+export function matchSelector(selector: Selector): (name: string) => boolean {
   if (typeof selector === 'function') return selector;
   if (selector instanceof RegExp) {
     const re = new RegExp(selector.source, selector.flags.replace(/[gy]/g, '')); // no lastIndex state
@@ -129,7 +129,7 @@ export interface TrainableRow {
   trainable: boolean;
 }
 
-export interface Totals {
+export interface ParameterTotals {
   tensors: number;
   numel: number;
   bytes: number;
@@ -138,9 +138,9 @@ export interface Totals {
 export interface TrainableSummary {
   model: string;
   rows: TrainableRow[];
-  trainable: Totals;
-  frozen: Totals;
-  total: Totals;
+  trainable: ParameterTotals;
+  frozen: ParameterTotals;
+  total: ParameterTotals;
   /** BatchNorm layers (by path) normalising with running statistics because their block is frozen. */
   frozenBatchNorm: string[];
   batchNormCount: number;
@@ -149,7 +149,7 @@ export interface TrainableSummary {
 /** What trains and what does not: per parameter, and counted (parameters and bytes). */
 export function trainableSummary(model: Module): TrainableSummary {
   const rows = model.namedParameters().map(([name, p]) => ({ name, shape: p.shape, numel: p.size, bytes: p.byteSize, trainable: p.requiresGrad }));
-  const sum = (list: TrainableRow[]): Totals => ({
+  const sum = (list: TrainableRow[]): ParameterTotals => ({
     tensors: list.length,
     numel: list.reduce((s, r) => s + r.numel, 0),
     bytes: list.reduce((s, r) => s + r.bytes, 0),
@@ -187,7 +187,7 @@ export function formatTrainableSummary(summary: TrainableSummary): string {
     run.push(row);
   }
   flush();
-  const describe = (t: Totals) => `${t.tensors} tensors, ${t.numel.toLocaleString('en-US')} parameters (${formatBytes(t.bytes)})`;
+  const describe = (t: ParameterTotals) => `${t.tensors} tensors, ${t.numel.toLocaleString('en-US')} parameters (${formatBytes(t.bytes)})`;
   const share = summary.total.numel ? ((100 * summary.trainable.numel) / summary.total.numel).toFixed(2) : '0';
   lines.unshift(`${summary.model}: ${summary.trainable.numel.toLocaleString('en-US')} of ${summary.total.numel.toLocaleString('en-US')} parameters trainable (${share}%)`);
   lines.push(`  trainable: ${describe(summary.trainable)}`, `  frozen:    ${describe(summary.frozen)}`);

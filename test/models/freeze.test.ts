@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { testContext } from '../helpers/gpu.js';
 import { Mlp } from './helpers.js';
-import { freeze, freezeAllButHead, matcher, trainableSummary, formatTrainableSummary, unfreeze, unfreezeFrom } from '../../src/models/freeze.js';
+import { freeze, freezeAllButHead, matchSelector, trainableSummary, formatTrainableSummary, unfreeze, unfreezeFrom } from '../../src/models/freeze.js';
 import { BatchNorm2d } from '../../src/nn/batchnorm.js';
 
 const trainable = (m: Mlp) => m.namedParameters().filter(([, p]) => p.requiresGrad).map(([n]) => n);
@@ -9,7 +9,7 @@ const trainable = (m: Mlp) => m.namedParameters().filter(([, p]) => p.requiresGr
 describe('selectors', () => {
   it('match module paths, globs and regular expressions', () => {
     const names = ['features.0.weight', 'features.2.bias', 'features.24.weight', 'features.26.bias', 'classifier.6.weight', 'layer1.0.conv1.weight'];
-    const pick = (s: Parameters<typeof matcher>[0]) => names.filter(matcher(s));
+    const pick = (s: Parameters<typeof matchSelector>[0]) => names.filter(matchSelector(s));
     expect(pick('features')).toEqual(names.slice(0, 4));
     expect(pick('features.2')).toEqual(['features.2.bias']);
     expect(pick('features.2*')).toEqual(['features.2.bias', 'features.24.weight', 'features.26.bias']);

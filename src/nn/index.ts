@@ -1,0 +1,11 @@
+export { Module, type LoadStateDictOptions } from './module.js';
+export { Counter, StateDictError, type LoadReport, type StateDict, type StateValue, type StateSlot, type Mismatch } from './state-dict.js';
+export { Sequential } from './sequential.js';
+export { Linear, type LayerOptions } from './linear.js';
+export { Conv2d, type Conv2dOptions, type Pair } from './conv.js';
+export { BatchNorm2d, type BatchNorm2dOptions } from './batchnorm.js';
+export { MaxPool2d, AdaptiveAvgPool2d } from './pool.js';
+export { Dropout } from './dropout.js';
+export { ReLU, Flatten } from './activation.js';
+export * as init from './init.js';
+export { manualSeed, withSeed, skipInit } from './init.js';
