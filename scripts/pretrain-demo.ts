@@ -17,6 +17,7 @@ const { values } = parseArgs({
     'per-class': { type: 'string', default: '300' },
     out: { type: 'string', default: 'assets/demo/source-smallvgg.safetensors' },
     seed: { type: 'string', default: '1' },
+    lr: { type: 'string', default: '0.02' },
   },
 });
 const epochs = Number(values.epochs);
@@ -28,13 +29,13 @@ const model = smallVgg({ ...DEMO_MODEL, numClasses: task.classes.length, seed, c
 const started = performance.now();
 const trainer = new Trainer(ctx, model, taskData(ctx, task, 32, seed), { seed }, { onEpoch: (r) => console.log(formatEpoch(r)) });
 const history = await trainer.run([
-  { name: 'pretrain', epochs, trainable: { kind: 'all' }, optimizer: 'sgd', lr: 0.05, momentum: 0.9, weightDecay: 5e-4, scheduler: { kind: 'cosine' } },
+  { name: 'pretrain', epochs, trainable: { kind: 'all' }, optimizer: 'sgd', lr: Number(values.lr), momentum: 0.9, weightDecay: 5e-4, scheduler: { kind: 'cosine' } },
 ]);
 const last = history[history.length - 1]!;
 await saveSafetensors(model, values.out!, {
   classes: JSON.stringify(task.classes),
   model: `smallVgg ${JSON.stringify(DEMO_MODEL)}`,
-  command: `npx tsx scripts/pretrain-demo.ts --epochs ${epochs} --per-class ${values['per-class']} --seed ${seed}`,
+  command: `npx tsx scripts/pretrain-demo.ts --epochs ${epochs} --per-class ${values['per-class']} --seed ${seed} --lr ${values.lr}`,
   validation_accuracy: last.valAccuracy.toFixed(4),
   adapter: adapterLabel(ctx.adapter),
 });

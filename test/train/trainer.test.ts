@@ -1,0 +1,122 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { testContext } from '../helpers/gpu.js';
+import { smallVgg, type GpuContext } from '../../src/node.js';
+import { Trainer, freshPosition, NonFiniteLossError, StoppedError, type TrainerPosition } from '../../src/train/trainer.js';
+import type { PhaseConfig } from '../../src/train/plan.js';
+import { saveCheckpoint, loadCheckpoint } from '../../src/train/checkpoint-node.js';
+import { targetTask, taskData } from '../../src/demo/tasks.js';
+import type { Module } from '../../src/nn/module.js';
+
+let ctx: GpuContext;
+let dir: string;
+beforeAll(async () => {
+  ctx = await testContext();
+  dir = await mkdtemp(join(tmpdir(), 'wgt-trainer-'));
+});
+afterAll(() => rm(dir, { recursive: true, force: true }));
+
+const task = targetTask(4, 2, 0, 1); // 16 training images, 8 validation
+const phases: PhaseConfig[] = [
+  { name: 'transfer', epochs: 2, trainable: { kind: 'head' }, optimizer: 'sgd', lr: 0.05, momentum: 0.9, weightDecay: 0, scheduler: { kind: 'step', stepSize: 1, gamma: 0.5 } },
+  { name: 'finetune', epochs: 1, trainable: { kind: 'all' }, optimizer: 'sgd', lr: 0.005, momentum: 0.9, weightDecay: 0, scheduler: { kind: 'none' } },
+];
+const makeModel = () => smallVgg({ widths: [4, 8], hidden: 16, numClasses: 4, seed: 3, ctx });
+
+async function weightsOf(model: Module): Promise<Float32Array[]> {
+  return Promise.all(model.parameters().map(async (p) => (await p.read()) as Float32Array));
+}
+
+function trainerFor(model: Module, checkpointPath?: string, stopAfter?: number) {
+  let steps = 0;
+  return new Trainer(ctx, model, taskData(ctx, task, 4, 7), { seed: 7 }, {
+    onStep: () => void steps++,
+    checkpoint: checkpointPath ? (state) => saveCheckpoint(checkpointPath, model, state, { test: true }) : undefined,
+    shouldStop: () => stopAfter !== undefined && steps >= stopAfter,
+  });
+}
+
+describe('Trainer', () => {
+  let reference: { history: Awaited<ReturnType<Trainer['run']>>; weights: Float32Array[] };
+
+  beforeAll(async () => {
+    const model = makeModel();
+    const history = await trainerFor(model).run(phases);
+    reference = { history, weights: await weightsOf(model) };
+    model.dispose();
+  });
+
+  it('runs the phases with per-epoch learning rates and the recipe\'s freezing', () => {
+    expect(reference.history.map((r) => [r.phase, r.epoch, r.lr])).toEqual([
+      ['transfer', 1, 0.05],
+      ['transfer', 2, 0.025],
+      ['finetune', 1, 0.005],
+    ]);
+    expect(reference.history[0]!.trainable).toBe(2); // the head's weight and bias
+    expect(reference.history[2]!.trainable).toBe(makeModelParameterCount());
+    for (const r of reference.history) {
+      expect(r.trainAccuracy).toBeGreaterThanOrEqual(0);
+      expect(Number.isFinite(r.valLoss)).toBe(true);
+    }
+  });
+
+  it('stopped mid-epoch and resumed from its checkpoint, reaches the same weights and history', async () => {
+    const path = join(dir, 'mid.safetensors');
+    const first = makeModel();
+    // 4 batches per epoch: stop in the middle of the second transfer epoch.
+    await expect(trainerFor(first, path, 6).run(phases)).rejects.toThrow(StoppedError);
+    first.dispose();
+    expect(existsSync(path)).toBe(true);
+
+    const resumed = makeModel();
+    const checkpoint = await loadCheckpoint<{ test: boolean }>(path, resumed);
+    expect(checkpoint.meta.position).toMatchObject({ phaseIndex: 0, epoch: 1, batchesDone: 2 });
+    const history = await trainerFor(resumed, path).run(phases, checkpoint.meta.position, checkpoint.restore);
+    expect(history.map((r) => r.valLoss)).toEqual(reference.history.map((r) => r.valLoss));
+    const weights = await weightsOf(resumed);
+    weights.forEach((w, i) => expect(Array.from(w)).toEqual(Array.from(reference.weights[i]!)));
+    resumed.dispose();
+  });
+
+  it('resumed at a phase boundary, reaches the same weights', async () => {
+    const path = join(dir, 'boundary.safetensors');
+    const first = makeModel();
+    await expect(trainerFor(first, path, 8).run(phases)).rejects.toThrow(StoppedError);
+    first.dispose();
+    const resumed = makeModel();
+    const checkpoint = await loadCheckpoint<{ test: boolean }>(path, resumed);
+    await trainerFor(resumed).run(phases, checkpoint.meta.position, checkpoint.restore);
+    const weights = await weightsOf(resumed);
+    weights.forEach((w, i) => expect(Array.from(w)).toEqual(Array.from(reference.weights[i]!)));
+    resumed.dispose();
+  });
+
+  it('a non-finite loss stops the run with a clear message and keeps the last good checkpoint', async () => {
+    const path = join(dir, 'nan.safetensors');
+    const model = makeModel();
+    const exploding: PhaseConfig[] = [{ ...phases[1]!, name: 'explode', epochs: 3, lr: 1e12, momentum: 0 }];
+    let saved: TrainerPosition | null = null;
+    const trainer = new Trainer(ctx, model, taskData(ctx, task, 4, 7), { seed: 7, progressEvery: 1 }, {
+      checkpoint: async (state) => {
+        saved = state.position;
+        await saveCheckpoint(path, model, state, {});
+      },
+    });
+    await expect(trainer.run(exploding)).rejects.toThrow(NonFiniteLossError);
+    await expect(trainer.run(exploding, freshPosition())).rejects.toThrow(/lower learning rate/);
+    // Whatever was saved before the loss blew up is a loadable checkpoint.
+    if (saved) await expect(loadCheckpoint(path, makeModel())).resolves.toBeDefined();
+    model.dispose();
+  });
+});
+
+function makeModelParameterCount(): number {
+  const m = makeModel();
+  const n = m.parameters().length;
+  m.dispose();
+  return n;
+}
+
