@@ -1,20 +1,24 @@
 import type { GpuContext } from '../runtime/context.js';
 import { Tensor } from '../autograd/tensor.js';
 import { BindingLimitError, ShapeError } from '../runtime/errors.js';
-import { launch, rowChunks, type Binding } from './launch.js';
+import { groupsFor, launch, rowChunks, type Binding } from './launch.js';
+import { entry1d, linearIndex, WORKGROUP_1D } from './wgsl.js';
 
 /**
  * Batched GEMM: C[b] = op(A[b]) · op(B[b]) (+ bias) (+ C[b] when accumulating), where op() is an
  * optional transpose read straight from the untransposed storage (no copy), BLAS-style: every
  * operand has an offset and a leading dimension, so a slice of a larger matrix is just numbers.
  *
- * Three kernels, chosen per adapter and shape (see `chooseVariant`):
- *   simple  - one output per invocation: the baseline, best for tiny matrices.
- *   blocked - a 4x4 block of outputs per invocation held in registers, no workgroup memory and
- *             no barriers: what wins on CPU adapters (lavapipe, SwiftShader), where barriers are
- *             expensive and each invocation is a SIMD lane.
+ * Three kernels, chosen per adapter and shape by `planGemm`:
+ *   simple  - one output per invocation: the reference, for tiny products.
+ *   blocked - a workgroup of 8 invocations shares ROWS rows of C; each invocation holds ROWS x 8
+ *             outputs in registers. No workgroup memory, no barriers, and A's loads are the same
+ *             for the whole workgroup: what wins on CPU adapters (lavapipe, SwiftShader).
  *   tiled   - 64x64 tiles staged through workgroup memory, 4x4 outputs per invocation: the
  *             classic GPU kernel, which cuts global memory traffic 16-fold.
+ * Any of them can also split K across workgroups (split-K): each workgroup sums a range of K into
+ * a partial product and a small second pass adds the partials. That gives a GPU enough
+ * workgroups for the fully connected layers' tall-skinny products (M = batch, K = 25088).
  */
 export type MatmulVariant = 'simple' | 'blocked' | 'tiled';
 
@@ -25,7 +29,58 @@ export interface GemmOptions {
   bias?: Tensor;
   /** Accumulate into this tensor instead of allocating a new result. */
   accumulateInto?: Tensor;
+  /** Force a kernel (tests, benchmarks); by default `planGemm` chooses. */
   variant?: MatmulVariant;
+  /** Force the number of K ranges summed by separate workgroups (1: no split-K). */
+  splitK?: number;
+}
+
+/** How one product runs: which kernel, how many rows per workgroup (blocked), how many K ranges. */
+export interface GemmPlan {
+  variant: MatmulVariant;
+  /** Rows of C per workgroup of the blocked kernel: 4, 8 or 16 (tall-skinny products waste none). */
+  rows: BlockRows;
+  splitK: number;
+}
+
+export type BlockRows = 4 | 8 | 16;
+
+/**
+ * The one place that picks a plan, per adapter and shape. Measured with bench/matmul.ts on the
+ * project's 2-core x86-64 (AVX-512) machine, lavapipe (Mesa 25.0.7) and SwiftShader 5.0.0, in the
+ * same process as tfjs-backend-webgpu 4.22 (see the table in bench/matmul.ts's header):
+ *   - CPU adapters: 'blocked' beats 'simple' and 'tiled' at every size from 64^3 up, and
+ *     tfjs's kernel by about 2x at 256-1024^3; ROWS=16 beats 4 and 8 once M >= 16 (each per-lane
+ *     load of B feeds 16 rows). 'tiled' loses there: barriers are expensive on CPU drivers.
+ *     Split-K does not pay: 2 cores are busy with 16+ workgroups, and a CPU "lane" gains nothing
+ *     from more, smaller workgroups.
+ *   - GPUs: not measured (no GPU on the project's machines). 'tiled' is the textbook choice
+ *     for large products; tall-skinny products get split-K so that a GPU has several hundred
+ *     workgroups instead of N/64 (64 for VGG16's FC layers).
+ *   - tiny products (at most 64 outputs and K <= 64) use 'simple': they are launch-bound, and
+ *     the blocked kernel costs seconds of shader compilation on lavapipe for nothing.
+ */
+export function planGemm(ctx: GpuContext, M: number, N: number, K: number, batch: number): GemmPlan {
+  const rows = blockRowsFor(M);
+  if (M * N <= 64 && K <= 64) return { variant: 'simple', rows, splitK: 1 };
+  if (ctx.adapter.isSoftware) return { variant: 'blocked', rows, splitK: 1 };
+  const variant: MatmulVariant = M >= 32 && N >= 32 ? 'tiled' : 'blocked';
+  const [perM, perN] = outputsPerGroup(variant, rows);
+  const groups = Math.ceil(M / perM) * Math.ceil(N / perN) * batch;
+  const wanted = batch === 1 && groups < SPLIT_BELOW_WORKGROUPS ? Math.ceil(TARGET_WORKGROUPS / groups) : 1;
+  return { variant, rows, splitK: Math.max(1, Math.min(wanted, Math.floor(K / MIN_K_PER_SPLIT))) };
+}
+
+/**
+ * Split-K on GPUs: a product with fewer workgroups than a large GPU has compute units (132 on an
+ * H100) is split into about TARGET_WORKGROUPS, each summing at least MIN_K_PER_SPLIT terms.
+ */
+const SPLIT_BELOW_WORKGROUPS = 128;
+const TARGET_WORKGROUPS = 512;
+const MIN_K_PER_SPLIT = 256;
+
+function blockRowsFor(M: number): BlockRows {
+  return M <= 4 ? 4 : M <= 8 ? 8 : 16;
 }
 
 const PARAMS = /* wgsl */ `
@@ -35,24 +90,47 @@ struct Params {
   a_offset: u32, b_offset: u32, c_offset: u32, bias_offset: u32,
   a_batch: u32, b_batch: u32, c_batch: u32,
   accumulate: u32,
+  splits: u32,       // K ranges per batch entry (split-K); 1 when K is not split
+  k_per_split: u32,  // terms of K per range, a multiple of 4
 }
 @group(0) @binding(0) var<storage, read> a: array<f32>;
-@group(0) @binding(1) var<storage, read> b: array<f32>;
 @group(0) @binding(2) var<storage, read_write> c: array<f32>;
-@group(0) @binding(3) var<uniform> p: Params;`;
+@group(0) @binding(3) var<uniform> p: Params;
+
+// Workgroups along z are (batch entry, K range) pairs; a result 'slot' is one such pair.
+struct Work { batch: u32, k_begin: u32, k_end: u32 }
+fn work_of(slot: u32) -> Work {
+  let k_begin = (slot % p.splits) * p.k_per_split;
+  return Work(slot / p.splits, k_begin, min(p.K, k_begin + p.k_per_split));
+}`;
+
+/** How B is read: element by element, or as vec4 along its contiguous dimension. */
+type BLoad = 'scalar' | 'vec4';
 
 /** Element loads and the result store, specialised at compile time for the transposes. */
-function accessors(transA: boolean, transB: boolean, bias: boolean): string {
+function accessors(transA: boolean, transB: boolean, bias: boolean, bLoad: BLoad): string {
+  const bIndex = `p.b_offset + batch * p.b_batch + ${transB ? 'n * p.ldb + k' : 'k * p.ldb + n'}`;
   return /* wgsl */ `
+@group(0) @binding(1) var<storage, read> b: array<${bLoad === 'vec4' ? 'vec4<f32>' : 'f32'}>;
 ${bias ? '@group(0) @binding(4) var<storage, read> bias: array<f32>;' : ''}
 fn load_a(batch: u32, m: u32, k: u32) -> f32 {
   return a[p.a_offset + batch * p.a_batch + ${transA ? 'k * p.lda + m' : 'm * p.lda + k'}];
 }
 fn load_b(batch: u32, k: u32, n: u32) -> f32 {
-  return b[p.b_offset + batch * p.b_batch + ${transB ? 'n * p.ldb + k' : 'k * p.ldb + n'}];
+  let i = ${bIndex};
+  return ${bLoad === 'vec4' ? 'b[i / 4u][i % 4u]' : 'b[i]'};
 }
-fn store_c(batch: u32, m: u32, n: u32, value: f32) {
-  let index = p.c_offset + batch * p.c_batch + m * p.ldc + n;
+${
+  bLoad === 'vec4'
+    ? `// Four consecutive values of B's storage (4-aligned): ${transB ? 'B[k..k+3, n] of a transposed B' : 'B[k, n..n+3]'}.
+fn load_b4(batch: u32, k: u32, n: u32) -> vec4<f32> {
+  return b[(${bIndex}) / 4u];
+}`
+    : ''
+}
+// Slot: the (batch, K range) pair, whose partial products are c_batch apart.
+fn store_c(slot: u32, m: u32, n: u32, value: f32) {
+  let index = p.c_offset + slot * p.c_batch + m * p.ldc + n;
   var result = value${bias ? ' + bias[p.bias_offset + n]' : ''};
   if (p.accumulate != 0u) { result += c[index]; }
   c[index] = result;
@@ -66,42 +144,89 @@ fn main(@builtin(global_invocation_id) id: vec3<u32>) {
   let n = id.x;
   let m = id.y;
   if (m >= p.M || n >= p.N) { return; }
+  let w = work_of(id.z);
   var acc = 0.0;
-  for (var k = 0u; k < p.K; k++) {
-    acc += load_a(id.z, m, k) * load_b(id.z, k, n);
+  for (var k = w.k_begin; k < w.k_end; k++) {
+    acc += load_a(w.batch, m, k) * load_b(w.batch, k, n);
   }
   store_c(id.z, m, n, acc);
 }`;
 }
 
-function blockedKernel(): string {
+/**
+ * The blocked kernel. On a CPU adapter a workgroup's invocations are the lanes of SIMD registers
+ * (8 on lavapipe), and what costs is memory access, not arithmetic:
+ *  - a load whose address is the same for every lane (it depends only on the workgroup) is one
+ *    scalar load and a broadcast: A's loads, because all lanes share the same ROWS rows;
+ *  - a load that differs per lane is a scalar loop over the lanes with a bounds check per value,
+ *    about 8 instructions per value: B's loads, each of which then feeds ROWS multiply-adds.
+ *    A vec4 load fetches 4 values per lane for one loop, which makes it cheaper per value.
+ * Measured on lavapipe, 256^3-512^3: ROWS x 8 outputs per lane with ROWS=16 runs 2-3x faster
+ * than 4x4 blocks; 16 x 16 is a little faster still but takes 3x longer to compile (seconds).
+ */
+function blockedKernel(rows: BlockRows, transB: boolean, bLoad: BLoad): string {
+  // B's next row, B[k, n0..n0+7], as two vec4. Columns past N are clamped (their results are dropped).
+  const bRow =
+    bLoad === 'vec4' && !transB
+      ? 'array(load_b4(batch, k, n0), load_b4(batch, k, min(n0 + 4u, p.N - 4u)))'
+      : `array(vec4(${cols(0, (n) => `load_b(batch, k, ${n})`)}), vec4(${cols(4, (n) => `load_b(batch, k, ${n})`)}))`;
+  // A transposed B with 4-aligned columns is read as vec4 along K, four rows at a time.
+  const fourRowsAtOnce =
+    bLoad === 'vec4' && transB
+      ? /* wgsl */ `
+  for (; k + 4u <= w.k_end; k += 4u) {
+    // Column n of a transposed B is contiguous along K: one vec4 per column gives rows k..k+3.
+    var column: array<vec4<f32>, 8>;
+    for (var j = 0u; j < 8u; j++) { column[j] = load_b4(w.batch, k, min(n0 + j, p.N - 1u)); }
+    for (var kk = 0u; kk < 4u; kk++) {
+      let row = array(vec4(column[0][kk], column[1][kk], column[2][kk], column[3][kk]),
+                      vec4(column[4][kk], column[5][kk], column[6][kk], column[7][kk]));
+      multiply_add_row(&acc, w.batch, m0, k + kk, row);
+    }
+  }`
+      : '';
   return /* wgsl */ `
-// Each invocation owns rows m0..m0+3 and columns n0..n0+3 of C. Loads past the edge are clamped
-// to the last row/column (valid memory, results discarded) so the inner loop has no branches.
-@compute @workgroup_size(8, 8, 1)
-fn main(@builtin(global_invocation_id) id: vec3<u32>) {
-  let n0 = id.x * 4u;
-  let m0 = id.y * 4u;
-  if (m0 >= p.M || n0 >= p.N) { return; }
-  let batch = id.z;
-  let ms = min(vec4<u32>(m0, m0 + 1u, m0 + 2u, m0 + 3u), vec4<u32>(p.M - 1u));
-  let ns = min(vec4<u32>(n0, n0 + 1u, n0 + 2u, n0 + 3u), vec4<u32>(p.N - 1u));
-  var acc: array<vec4<f32>, 4>;
-  for (var k = 0u; k < p.K; k++) {
-    let bk = vec4<f32>(load_b(batch, k, ns.x), load_b(batch, k, ns.y), load_b(batch, k, ns.z), load_b(batch, k, ns.w));
-    acc[0] += load_a(batch, ms.x, k) * bk;
-    acc[1] += load_a(batch, ms.y, k) * bk;
-    acc[2] += load_a(batch, ms.z, k) * bk;
-    acc[3] += load_a(batch, ms.w, k) * bk;
+const ROWS = ${rows}u;
+alias Block = array<array<vec4<f32>, 2>, ROWS>;
+
+// A workgroup: 8 invocations side by side along N, all on the same ROWS rows of C.
+// An invocation: columns n0..n0+7 of those rows, ROWS x 8 sums in registers.
+@compute @workgroup_size(8, 1, 1)
+fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_id) local: vec3<u32>) {
+  let w = work_of(group.z);
+  let m0 = group.y * ROWS;
+  let n0 = (group.x * 8u + local.x) * 8u;
+  if (n0 >= p.N) { return; }
+  var acc: Block;
+  var k = w.k_begin;${fourRowsAtOnce}
+  for (; k < w.k_end; k++) {
+    multiply_add_row(&acc, w.batch, m0, k, b_row(w.batch, k, n0));
   }
-  for (var i = 0u; i < 4u; i++) {
-    let m = m0 + i;
-    if (m >= p.M) { break; }
-    for (var j = 0u; j < 4u; j++) {
-      if (n0 + j < p.N) { store_c(batch, m, n0 + j, acc[i][j]); }
+  for (var i = 0u; i < ROWS && m0 + i < p.M; i++) {
+    for (var j = 0u; j < 8u; j++) {
+      if (n0 + j < p.N) { store_c(group.z, m0 + i, n0 + j, acc[i][j / 4u][j % 4u]); }
     }
   }
+}
+
+fn b_row(batch: u32, k: u32, n0: u32) -> array<vec4<f32>, 2> {
+  return ${bRow};
+}
+
+// acc[i] += A[m0 + i, k] * row for the ROWS rows: A's address is the same in every lane.
+// Rows past M are clamped to the last row (valid memory; those results are never stored).
+fn multiply_add_row(acc: ptr<function, Block>, batch: u32, m0: u32, k: u32, row: array<vec4<f32>, 2>) {
+  for (var i = 0u; i < ROWS; i++) {
+    let a_ik = load_a(batch, min(m0 + i, p.M - 1u), k);
+    (*acc)[i][0] += a_ik * row[0];
+    (*acc)[i][1] += a_ik * row[1];
+  }
 }`;
+}
+
+/** Four column indices n0+first .. n0+first+3, clamped to the last column, through `load`. */
+function cols(first: number, load: (n: string) => string): string {
+  return [0, 1, 2, 3].map((j) => load(`min(n0 + ${first + j}u, p.N - 1u)`)).join(', ');
 }
 
 const TILE = 64;
@@ -118,21 +243,21 @@ var<workgroup> tile_b: array<array<f32, ${TILE}>, ${TILE_K}>;
 @compute @workgroup_size(16, 16, 1)
 fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_id) local: vec3<u32>,
         @builtin(local_invocation_index) flat: u32) {
-  let batch = group.z;
+  let w = work_of(group.z);
   let tile_m = group.y * ${TILE}u;
   let tile_n = group.x * ${TILE}u;
   var acc: array<vec4<f32>, 4>;
-  for (var k0 = 0u; k0 < p.K; k0 += ${TILE_K}u) {
+  for (var k0 = w.k_begin; k0 < w.k_end; k0 += ${TILE_K}u) {
     // 256 invocations load 1024 values of each slice: 4 each. Out-of-range values are zero.
     for (var e = flat; e < ${TILE * TILE_K}u; e += 256u) {
       let row = e / ${TILE_K}u;
       let col = e % ${TILE_K}u;
       let m = tile_m + row;
       let k = k0 + col;
-      tile_a[row][col] = select(0.0, load_a(batch, min(m, p.M - 1u), min(k, p.K - 1u)), m < p.M && k < p.K);
+      tile_a[row][col] = select(0.0, load_a(w.batch, min(m, p.M - 1u), min(k, p.K - 1u)), m < p.M && k < w.k_end);
       let kb = k0 + e / ${TILE}u;
       let n = tile_n + e % ${TILE}u;
-      tile_b[e / ${TILE}u][e % ${TILE}u] = select(0.0, load_b(batch, min(kb, p.K - 1u), min(n, p.N - 1u)), kb < p.K && n < p.N);
+      tile_b[e / ${TILE}u][e % ${TILE}u] = select(0.0, load_b(w.batch, min(kb, p.K - 1u), min(n, p.N - 1u)), kb < w.k_end && n < p.N);
     }
     workgroupBarrier();
     for (var k = 0u; k < ${TILE_K}u; k++) {
@@ -147,27 +272,59 @@ fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_id) l
     let m = tile_m + local.y * 4u + i;
     for (var j = 0u; j < 4u; j++) {
       let n = tile_n + local.x * 4u + j;
-      if (m < p.M && n < p.N) { store_c(batch, m, n, acc[i][j]); }
+      if (m < p.M && n < p.N) { store_c(group.z, m, n, acc[i][j]); }
     }
   }
 }`;
 }
 
-const KERNELS: Record<MatmulVariant, { code: () => string; outputsPerGroup: [number, number] }> = {
-  simple: { code: simpleKernel, outputsPerGroup: [8, 8] },
-  blocked: { code: blockedKernel, outputsPerGroup: [32, 32] },
-  tiled: { code: tiledKernel, outputsPerGroup: [TILE, TILE] },
-};
-
-function source(variant: MatmulVariant, transA: boolean, transB: boolean, bias: boolean) {
-  const flags = `${transA ? 'T' : 'N'}${transB ? 'T' : 'N'}${bias ? '.bias' : ''}`;
-  return { name: `matmul.${variant}.${flags}`, code: PARAMS + accessors(transA, transB, bias) + KERNELS[variant].code() };
+/** Rows and columns of C that one workgroup of `variant` computes. */
+function outputsPerGroup(variant: MatmulVariant, rows: BlockRows): [number, number] {
+  return variant === 'simple' ? [8, 8] : variant === 'blocked' ? [rows, 64] : [TILE, TILE];
 }
 
-export function chooseVariant(ctx: GpuContext, M: number, N: number, K: number): MatmulVariant {
-  if (M * N <= 64 && K <= 64) return 'simple';
-  if (ctx.adapter.isSoftware) return 'blocked';
-  return M >= 32 && N >= 32 ? 'tiled' : 'blocked';
+interface KernelKey {
+  variant: MatmulVariant;
+  rows: BlockRows;
+  transA: boolean;
+  transB: boolean;
+  bias: boolean;
+  bLoad: BLoad;
+}
+
+function source(key: KernelKey) {
+  const { variant, rows, transA, transB, bias, bLoad } = key;
+  const name = `matmul.${variant}${variant === 'blocked' ? rows : ''}.${transA ? 'T' : 'N'}${transB ? 'T' : 'N'}${bLoad === 'vec4' ? '.vec4' : ''}${bias ? '.bias' : ''}`;
+  const body = variant === 'simple' ? simpleKernel() : variant === 'blocked' ? blockedKernel(rows, transB, bLoad) : tiledKernel();
+  return { name, code: PARAMS + accessors(transA, transB, bias, bLoad) + body };
+}
+
+/**
+ * Split-K's second pass: C = sum of the partial products (+ bias) (+ C when accumulating).
+ * One invocation per output; the partials of one output are M*N apart.
+ */
+function sumPartialsSource(bias: boolean) {
+  return {
+    name: `matmul.sum_partials${bias ? '.bias' : ''}`,
+    code: /* wgsl */ `
+struct Params { M: u32, N: u32, ldc: u32, c_offset: u32, bias_offset: u32, splits: u32, accumulate: u32 }
+@group(0) @binding(0) var<storage, read> partials: array<f32>;
+@group(0) @binding(1) var<storage, read_write> c: array<f32>;
+@group(0) @binding(2) var<uniform> p: Params;
+${bias ? '@group(0) @binding(3) var<storage, read> bias: array<f32>;' : ''}
+${linearIndex}
+${entry1d} {
+  let i = linear_index(wg, groups, local);
+  if (i >= p.M * p.N) { return; }
+  var total = 0.0;
+  for (var s = 0u; s < p.splits; s++) { total += partials[s * p.M * p.N + i]; }
+  let n = i % p.N;
+  let index = p.c_offset + (i / p.N) * p.ldc + n;
+  ${bias ? 'total += bias[p.bias_offset + n];' : ''}
+  if (p.accumulate != 0u) { total += c[index]; }
+  c[index] = total;
+}`,
+  };
 }
 
 interface Operand {
@@ -206,28 +363,56 @@ export function runGemm(a: Tensor, b: Tensor, options: GemmOptions = {}): Tensor
   const outShape = a.ndim === 3 || b.ndim === 3 ? [batch, M, N] : [M, N];
   const c = options.accumulateInto ?? Tensor.empty(ctx, outShape, 'float32');
   if (c.size !== batch * M * N) throw new ShapeError(`matmul: result [${c.shape.join(', ')}] for a [${outShape.join(', ')}] product`);
-  const variant = options.variant ?? chooseVariant(ctx, M, N, K);
-  const kernel = source(variant, transA, transB, options.bias !== undefined);
   const A: Operand = { tensor: a, trans: transA, rows: rowsA, cols: colsA, batchStride: batchA === 1 ? 0 : rowsA * colsA };
   const B: Operand = { tensor: b, trans: transB, rows: rowsB, cols: colsB, batchStride: batchB === 1 ? 0 : rowsB * colsB };
 
   for (const slice of splitForBindings(ctx, A, B, c, M, N, K, batch)) {
-    const [perM, perN] = KERNELS[variant].outputsPerGroup;
-    const buffers: Record<string, Binding> = { a: slice.a, b: slice.b, c: slice.c };
-    if (options.bias) buffers.bias = options.bias;
+    const plan = planGemm(ctx, slice.M, slice.N, slice.K, batch);
+    const variant = options.variant ?? plan.variant;
+    const splits = batch === 1 ? fitSplits(ctx, options.splitK ?? plan.splitK, slice) : 1;
+    // vec4 loads of B need its rows, batches and offset 4-aligned (and, read along N, N too).
+    const aligned = colsB % 4 === 0 && B.batchStride % 4 === 0 && slice.bOffset % 4 === 0 && (transB || slice.N % 4 === 0);
+    const bLoad: BLoad = variant === 'blocked' && aligned ? 'vec4' : 'scalar';
+    const accumulate = options.accumulateInto !== undefined || slice.k0 > 0;
+    const bias = options.bias;
+    const kernel = source({ variant, rows: plan.rows, transA, transB, bias: bias !== undefined && splits === 1, bLoad });
+    const [perM, perN] = outputsPerGroup(variant, plan.rows);
+    const kPerSplit = Math.ceil(slice.K / splits / 4) * 4;
+    const partials = splits > 1 ? Tensor.empty(ctx, [splits, slice.M, slice.N], 'float32', 'matmul.partials') : null;
+    const buffers: Record<string, Binding> = { a: slice.a, b: slice.b, c: partials ?? slice.c };
+    if (bias && !partials) buffers.bias = bias;
     launch(ctx, kernel, {
       buffers,
       uniforms: {
         M: slice.M, N: slice.N, K: slice.K,
-        lda: colsA, ldb: colsB, ldc: N,
-        a_offset: slice.aOffset, b_offset: slice.bOffset, c_offset: slice.cOffset, bias_offset: slice.n0,
-        a_batch: A.batchStride, b_batch: B.batchStride, c_batch: M * N,
-        accumulate: options.accumulateInto || slice.k0 > 0 ? 1 : 0,
+        lda: colsA, ldb: colsB, ldc: partials ? slice.N : N,
+        a_offset: slice.aOffset, b_offset: slice.bOffset,
+        c_offset: partials ? 0 : slice.cOffset, bias_offset: slice.n0,
+        a_batch: A.batchStride, b_batch: B.batchStride, c_batch: slice.M * slice.N,
+        accumulate: !partials && accumulate ? 1 : 0,
+        splits, k_per_split: kPerSplit,
       },
-      workgroups: [Math.ceil(slice.N / perN), Math.ceil(slice.M / perM), batch],
+      workgroups: [Math.ceil(slice.N / perN), Math.ceil(slice.M / perM), batch * splits],
     });
+    if (partials) {
+      const sumBuffers: Record<string, Binding> = { partials, c: slice.c };
+      if (bias) sumBuffers.bias = bias;
+      launch(ctx, sumPartialsSource(bias !== undefined), {
+        buffers: sumBuffers,
+        uniforms: { M: slice.M, N: slice.N, ldc: N, c_offset: slice.cOffset, bias_offset: slice.n0, splits, accumulate: accumulate ? 1 : 0 },
+        workgroups: groupsFor(slice.M * slice.N, WORKGROUP_1D),
+      });
+      partials.dispose();
+    }
   }
   return c;
+}
+
+/** The split-K count actually used: at most one range per 4 terms, partials within one binding. */
+function fitSplits(ctx: GpuContext, wanted: number, slice: Slice): number {
+  const byK = Math.max(1, Math.floor(slice.K / 4));
+  const byBinding = Math.max(1, Math.floor(ctx.maxBindingBytes / (4 * slice.M * slice.N)));
+  return Math.max(1, Math.min(Math.floor(wanted), byK, byBinding));
 }
 
 function as3d(t: Tensor): [number, number, number] {

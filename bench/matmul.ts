@@ -1,0 +1,157 @@
+// Matmul GFLOP/s: each of our kernels next to tfjs-backend-webgpu, same adapter, same process.
+//   npx tsx bench/matmul.ts [--quick] [--shapes=square|fc|all]     (WGT_ADAPTER=lavapipe|swiftshader)
+//
+// Contestants take turns: every round times each of them once, after one untimed warm-up run
+// (which compiles the pipeline), and the best round counts. Two figures per contestant:
+//   wall - GFLOP per second of wall clock;
+//   cpu  - GFLOP per second of this process's CPU time (user + system, all threads). On a
+//          software adapter the kernels run on this process's threads, so this figure barely
+//          moves when other jobs load the machine, where wall-clock figures swing 2x. On
+//          SwiftShader it counts the time its worker threads spin while waiting, too.
+// Compare figures from the same run only.
+import { initNode, adapterLabel, tensor, type Tensor } from '../src/node.js';
+import { runGemm, type GemmOptions } from '../src/kernels/matmul.js';
+import { gflops } from './util/timing.js';
+import { initTfjsWebGPU, randomArray } from './peers/tfjs.js';
+
+const quick = process.argv.includes('--quick');
+const which = process.argv.find((a) => a.startsWith('--shapes='))?.slice('--shapes='.length) ?? 'all';
+const ctx = await initNode();
+const peer = await initTfjsWebGPU();
+console.log(`adapter: ${adapterLabel(ctx.adapter)}; tfjs-backend-webgpu ${peer.tfjsVersion}`);
+const rounds = quick ? 3 : 5;
+
+interface Shape {
+  label: string;
+  m: number;
+  k: number;
+  n: number;
+  /** B stored [N, K] (PyTorch's Linear weight), read transposed in place. */
+  transB: boolean;
+}
+const square = (s: number): Shape => ({ label: `${s}^3`, m: s, k: s, n: s, transB: false });
+const fc = (m: number, k: number, n: number, what: string): Shape => ({ label: `${m}x${k}·(${n}x${k})ᵀ ${what}`, m, k, n, transB: true });
+const shapes: Shape[] = [
+  ...(which === 'fc' ? [] : [square(256), square(512), ...(quick ? [] : [square(1024)])]),
+  ...(which === 'square'
+    ? []
+    : [
+        fc(4, 25088, 4096, 'VGG16 fc6, batch 4 (411 MB weight)'),
+        fc(32, 25088, 4096, 'VGG16 fc6, batch 32'),
+        fc(4, 4096, 4096, 'VGG16 fc7, batch 4'),
+        fc(32, 4096, 4096, 'VGG16 fc7, batch 32'),
+      ]),
+];
+
+interface Contestant {
+  name: string;
+  /** Records one product; `sync` waits for it. */
+  run: () => void;
+  sync: () => Promise<void>;
+}
+
+interface Figures {
+  wall: number;
+  cpu: number;
+}
+
+/** Best of `rounds` turns per contestant, interleaved; an error string for one that failed. */
+async function race(contestants: Contestant[], flops: number): Promise<Record<string, Figures | string>> {
+  const best: Record<string, { wall: number; cpu: number } | string> = {};
+  for (const c of contestants) {
+    try {
+      c.run();
+      await c.sync();
+      best[c.name] = { wall: Infinity, cpu: Infinity };
+    } catch (e) {
+      best[c.name] = `error: ${(e as Error).message.split('\n')[0]!.slice(0, 70)}`;
+    }
+  }
+  for (let r = 0; r < rounds; r++) {
+    for (const c of contestants) {
+      const record = best[c.name];
+      if (typeof record !== 'object') continue;
+      const cpu0 = process.cpuUsage();
+      const t0 = performance.now();
+      c.run();
+      await c.sync();
+      const wall = performance.now() - t0;
+      const cpu = process.cpuUsage(cpu0);
+      record.wall = Math.min(record.wall, wall);
+      record.cpu = Math.min(record.cpu, (cpu.user + cpu.system) / 1000);
+    }
+  }
+  const out: Record<string, Figures | string> = {};
+  for (const [name, r] of Object.entries(best)) out[name] = typeof r === 'string' ? r : { wall: gflops(flops, r.wall), cpu: gflops(flops, r.cpu) };
+  return out;
+}
+
+function ours(name: string, a: Tensor, b: Tensor, options: GemmOptions): Contestant {
+  return { name, run: () => runGemm(a, b, options).dispose(), sync: () => ctx.recorder.sync() };
+}
+
+/** tfjs on the same layout. Its first run is checked for WebGPU errors, which tfjs lets pass silently. */
+async function tfjs(peerData: { a: Float32Array; b: Float32Array }, shape: Shape): Promise<Contestant & { dispose(): void }> {
+  const { tf, device } = peer;
+  const a = tf.tensor2d(peerData.a, [shape.m, shape.k]);
+  const b = tf.tensor2d(peerData.b, shape.transB ? [shape.n, shape.k] : [shape.k, shape.n]);
+  const run = () => tf.matMul(a, b, false, shape.transB).dispose();
+  device.pushErrorScope('validation');
+  run();
+  await peer.sync();
+  const error = await device.popErrorScope();
+  return {
+    name: 'tfjs',
+    run: error
+      ? () => {
+          throw new Error(error.message);
+        }
+      : run,
+    sync: peer.sync,
+    dispose: () => {
+      a.dispose();
+      b.dispose();
+    },
+  };
+}
+
+type Row = { shape: Shape; results: Record<string, Figures | string> };
+const rows: Row[] = [];
+for (const shape of shapes) {
+  const { m, k, n, transB } = shape;
+  const data = { a: randomArray(m * k, 7), b: randomArray(k * n, 11) };
+  const a = tensor(data.a, [m, k]);
+  const b = tensor(data.b, transB ? [n, k] : [k, n], { name: 'B' });
+  const big = m * n * k > 2 ** 28;
+  const contestants: Contestant[] = [
+    ...(big && quick ? [] : [ours('simple', a, b, { transB, variant: 'simple' })]),
+    ours('blocked', a, b, { transB, variant: 'blocked' }),
+    ...(m < 64 ? [ours('blocked+splitK8', a, b, { transB, variant: 'blocked', splitK: 8 })] : []),
+    ...(big && quick && m < 64 ? [] : [ours('tiled', a, b, { transB, variant: 'tiled' })]),
+  ];
+  const peerRun = await tfjs(data, shape);
+  contestants.push(peerRun);
+  const results = await race(contestants, 2 * m * n * k);
+  peerRun.dispose();
+  a.dispose();
+  b.dispose();
+  ctx.pool.trim();
+  rows.push({ shape, results });
+  console.log(shape.label, JSON.stringify(results, (_, v) => (typeof v === 'number' ? Number(v.toFixed(3)) : v)));
+}
+
+const names = [...new Set(rows.flatMap((r) => Object.keys(r.results)))];
+const cell = (v: Figures | string | undefined) => (v === undefined ? '-' : typeof v === 'string' ? v : `${v.wall.toFixed(2)} / ${v.cpu.toFixed(2)}`);
+console.log(`\n## matmul GFLOP/s (wall / per CPU-second), ${adapterLabel(ctx.adapter)}, tfjs-backend-webgpu ${peer.tfjsVersion}\n`);
+console.log(`| shape | ${names.join(' | ')} | best ours / tfjs (wall, cpu) |`);
+console.log(`|---|${names.map(() => '---|').join('')}---|`);
+for (const { shape, results } of rows) {
+  const ourFigures = Object.entries(results).filter((e): e is [string, Figures] => e[0] !== 'tfjs' && typeof e[1] === 'object').map((e) => e[1]);
+  const peerFigures = results.tfjs;
+  const ratio =
+    typeof peerFigures === 'object' && ourFigures.length
+      ? `${(Math.max(...ourFigures.map((f) => f.wall)) / peerFigures.wall).toFixed(2)}, ${(Math.max(...ourFigures.map((f) => f.cpu)) / peerFigures.cpu).toFixed(2)}`
+      : '-';
+  console.log(`| ${shape.label} | ${names.map((nm) => cell(results[nm])).join(' | ')} | ${ratio} |`);
+}
+
