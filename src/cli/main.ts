@@ -40,8 +40,9 @@ async function main(argv: string[]): Promise<number> {
       return 2;
     }
     // Known failures (bad files, no adapter) print their message; only bugs show a stack.
-    const e = error as Error;
-    const known = /Error$/.test(e.name) && e.name !== 'Error' && e.name !== 'TypeError' && e.name !== 'RangeError';
+    const e = error as Error & { code?: unknown };
+    const systemError = typeof e.code === 'string' && /^E[A-Z]+$/.test(e.code); // ENOENT, EACCES...
+    const known = systemError || (/Error$/.test(e.name) && e.name !== 'Error' && e.name !== 'TypeError' && e.name !== 'RangeError');
     console.error(`webgpu-transfer ${name}: ${known ? e.message : e.stack ?? e.message}`);
     return 1;
   }
