@@ -72,8 +72,30 @@ export interface TrainerPosition {
   bestAccuracy: number;
 }
 
+/** Where a training step is: its phase, epoch (0-based) and batch (1-based) within the epoch. */
+export interface StepPosition {
+  phase: string;
+  epoch: number;
+  batch: number;
+}
+
+/**
+ * Watches a training step from the inside (the gradient-flow monitor, train/grad-monitor.ts).
+ * The first two calls run inside the step, so whatever GPU work they record goes into the step's
+ * one submit; `afterStep` runs after that submit and is the one place a watcher may read back.
+ */
+export interface StepWatcher {
+  /** The loss's graph is complete and backward has not run; the parameters are as before the update. */
+  beforeBackward(loss: Tensor, at: StepPosition): void;
+  /** The optimiser has updated the parameters; their gradients are not yet released. */
+  afterUpdate(): void;
+  afterStep(): Promise<void>;
+}
+
 export interface TrainerHooks {
   onStep?(info: StepInfo): void;
+  /** Optional: without it a step is exactly forward, backward, update, one submit. */
+  watch?: StepWatcher;
   onEpoch?(record: EpochRecord): void | Promise<void>;
   /** Called after each epoch and on request (Ctrl-C), with what a checkpoint must hold. */
   checkpoint?(state: { position: TrainerPosition; optimizer: TrainOptimizer; scheduler: TrainScheduler }): Promise<void>;
@@ -182,16 +204,20 @@ export class Trainer {
         batchIndex++;
         continue; // resumed mid-epoch: these were trained before the interruption
       }
+      const watch = this.hooks.watch;
       tidy(() => {
         const { images: x, labels } = this.upload(batch, this.data.trainTransform, dataEpoch);
         const logits = this.model.forward(x);
         const loss = crossEntropy(logits, labels);
         metrics.add(loss, accuracy(logits, labels), batch.size);
+        watch?.beforeBackward(loss, { phase: phase.name, epoch, batch: batchIndex + 1 });
         backward(loss);
         optimizer.step();
+        watch?.afterUpdate();
         optimizer.zeroGrad();
       });
       this.ctx.recorder.flush(); // the whole step: one submit
+      if (watch) await watch.afterStep();
       batchIndex++;
       images += batch.size;
       const every = this.options.progressEvery ?? 0;
