@@ -5,6 +5,9 @@ import { foldWorkgroups } from './workgroups.js';
 import type { KernelProfiler } from './profiler.js';
 import type { BufferPool } from './buffer-pool.js';
 
+/** Writes up to this size into a buffer in use are staged and copied in order, not flushed. */
+const STAGED_WRITE_BYTES = 4096;
+
 /** A range of a GPU buffer bound to one kernel binding. */
 export interface BufferRange {
   buffer: GPUBuffer;
@@ -89,8 +92,19 @@ export class CommandRecorder {
     this.pendingBuffers.add(buffer);
   }
 
-  /** Writes CPU data into a buffer, after any pending command that uses that buffer. */
+  /**
+   * Writes CPU data into a buffer, after any pending command that uses that buffer. A small
+   * write into a buffer that pending commands use (backward's seed gradient lands in a pooled
+   * buffer the forward pass just released) is staged in the uniform arena and recorded as a
+   * copy, so that it keeps its place in the command stream without a submit of its own; a large
+   * one submits what is pending first.
+   */
   write(buffer: GPUBuffer, offset: number, data: ArrayBufferView): void {
+    if (this.pendingBuffers.has(buffer) && data.byteLength <= STAGED_WRITE_BYTES) {
+      const staged = this.uniforms.push(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength) as ArrayBuffer);
+      this.copy(staged.buffer, staged.offset, buffer, offset, data.byteLength);
+      return;
+    }
     if (this.pendingBuffers.has(buffer)) this.flush();
     this.device.queue.writeBuffer(buffer, offset, data.buffer, data.byteOffset, data.byteLength);
   }

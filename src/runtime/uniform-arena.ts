@@ -53,7 +53,8 @@ export class UniformArena {
   private newChunk(): Chunk {
     const buffer = this.device.createBuffer({
       size: CHUNK_BYTES,
-      usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
+      // COPY_SRC: small CPU writes staged here are copied to their tensor (CommandRecorder.write).
+      usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC,
       label: 'uniform-arena',
     });
     return { buffer, staging: new Uint8Array(CHUNK_BYTES), used: 0 };

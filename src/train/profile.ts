@@ -1,0 +1,374 @@
+/**
+ * What a training step costs, kernel by kernel. Browser-safe (profile-node.ts writes the trace).
+ *
+ * `trainStep` is one step as the Trainer runs it: forward, cross-entropy, backward, optimizer
+ * update and zeroGrad, recorded into one command buffer and submitted once. It notes the dispatch
+ * at which each phase begins, so every dispatch can be named forward, backward or optimizer.
+ *
+ * `profileTrainStep` runs a few steps with every dispatch timed by `timestamp-query` (each
+ * dispatch gets its own compute pass with a begin and an end timestamp, see runtime/profiler.ts).
+ * Without that feature it falls back to dispatch counts and wall time, and says so.
+ *
+ * `kernelTable` and `compareTable` print the result; `chromeTrace` turns it into a trace file
+ * that chrome://tracing and Perfetto open: one track of phases, one of kernels, per profile.
+ * Compare a full fine-tune with a frozen base and the frozen one has no convolution weight
+ * gradient at all: backward stops at the first trainable layer.
+ */
+import type { Tensor } from '../autograd/tensor.js';
+import { tidy } from '../autograd/scope.js';
+import { backward } from '../ops/grad.js';
+import { crossEntropy } from '../ops/loss.js';
+import type { Module } from '../nn/module.js';
+import type { GpuContext } from '../runtime/context.js';
+import type { KernelTiming } from '../runtime/profiler.js';
+
+export type Phase = 'forward' | 'backward' | 'optimizer';
+export const PHASES: readonly Phase[] = ['forward', 'backward', 'optimizer'];
+
+export interface TrainStepParts {
+  ctx: GpuContext;
+  model: Module;
+  optimizer: { step(): void; zeroGrad(): void };
+  images: Tensor;
+  /** int32 class indices, one per image. */
+  labels: Tensor;
+}
+
+/** Where each phase of one step begins, counted in dispatches from the step's start; `end` is the total. */
+export type PhaseStarts = Record<Phase | 'end', number>;
+
+export interface StepRecord {
+  starts: PhaseStarts;
+  /** Dispatches per kernel name in each phase. */
+  counts: Record<Phase, Map<string, number>>;
+}
+
+/** One training step, one `queue.submit`, no readback. */
+export function trainStep(parts: TrainStepParts): StepRecord {
+  const { ctx, model, optimizer } = parts;
+  const stats = ctx.recorder.stats;
+  const start = stats.dispatches;
+  const starts: PhaseStarts = { forward: 0, backward: 0, optimizer: 0, end: 0 };
+  const snapshots = [new Map(stats.perKernel)];
+  const mark = (phase: Phase | 'end') => {
+    starts[phase] = stats.dispatches - start;
+    snapshots.push(new Map(stats.perKernel));
+  };
+  tidy(() => {
+    const loss = crossEntropy(model.forward(parts.images), parts.labels);
+    mark('backward');
+    backward(loss);
+    mark('optimizer');
+    optimizer.step();
+    optimizer.zeroGrad();
+  });
+  ctx.recorder.flush();
+  mark('end');
+  const diff = (from: Map<string, number>, to: Map<string, number>) =>
+    new Map([...to].map(([name, n]) => [name, n - (from.get(name) ?? 0)] as const).filter(([, n]) => n > 0));
+  const [s0, s1, s2, s3] = snapshots as [Map<string, number>, Map<string, number>, Map<string, number>, Map<string, number>];
+  return { starts, counts: { forward: diff(s0, s1), backward: diff(s1, s2), optimizer: diff(s2, s3) } };
+}
+
+export function phaseOf(index: number, starts: PhaseStarts): Phase {
+  return index < starts.backward ? 'forward' : index < starts.optimizer ? 'backward' : 'optimizer';
+}
+
+/**
+ * What a kernel does in a training step, from its name (as kernels/ names them) and phase: the
+ * column a reader scans to see which gradients a step computes. Unknown names get ''.
+ */
+const ROLES: readonly [RegExp, Phase | null, string][] = [
+  [/^conv2d\.forward/, null, 'convolution'],
+  [/^conv2d\.input_grad/, null, 'convolution: input gradient'],
+  [/^conv2d\.weight_grad/, null, 'convolution: weight gradient'],
+  [/^conv2d\.bias_grad/, null, 'convolution: bias gradient'],
+  [/^matmul\.\w+\.NT/, 'forward', 'linear: x·Wᵀ + b'],
+  [/^matmul\.\w+\.NN/, 'backward', 'linear: input gradient dy·W'],
+  [/^matmul\.\w+\.TN/, 'backward', 'linear: weight gradient dyᵀ·x'],
+  [/^reduce\.sum/, 'backward', 'linear: bias gradient Σdy'],
+  [/^reduce\.sum/, 'forward', 'loss: mean over the batch'],
+  [/^unary\.relu/, null, 'ReLU'],
+  [/^binary\.relu_backward/, null, 'ReLU: gradient'],
+  [/^pool\.max\.forward/, null, 'max-pool'],
+  [/^pool\.max\.backward/, null, 'max-pool: gradient'],
+  [/^pool\.\w+\.forward/, null, 'average pool'],
+  [/^pool\.\w+\.backward/, null, 'average pool: gradient'],
+  [/^batchnorm\./, null, 'batch norm'],
+  [/^dropout/, null, 'dropout'],
+  [/^cross_entropy\.forward/, null, 'loss: softmax cross-entropy'],
+  [/^cross_entropy\.backward/, null, 'loss: gradient'],
+  [/^binary\.add/, 'backward', 'gradient accumulation'],
+  [/^optim\./, null, 'parameter update'],
+];
+
+export function kernelRole(name: string, phase: Phase): string {
+  return ROLES.find(([re, p]) => re.test(name) && (p === null || p === phase))?.[2] ?? '';
+}
+
+/** Kernels that compute a parameter's gradient (what a frozen layer never runs). */
+export function isParameterGradient(name: string, phase: Phase): boolean {
+  return /(weight|bias) gradient/.test(kernelRole(name, phase));
+}
+
+export interface KernelRow {
+  phase: Phase;
+  name: string;
+  role: string;
+  /** Dispatches per step. */
+  count: number;
+  /** GPU time per step, and per dispatch (null without timestamp-query). */
+  msPerStep: number | null;
+  meanUs: number | null;
+  /** Share of the step's summed kernel time. */
+  share: number | null;
+}
+
+export interface TimedDispatch {
+  step: number;
+  index: number;
+  phase: Phase;
+  name: string;
+  /** On the GPU clock, in ns from the first profiled dispatch. */
+  startNs: number;
+  endNs: number;
+}
+
+export interface StepProfile {
+  label: string;
+  mode: 'timestamp-query' | 'dispatch-counts';
+  steps: number;
+  /** Median wall time of a profiled step, submit to GPU idle (timing every dispatch slows it a little). */
+  wallMsPerStep: number;
+  /** Summed kernel time per step (null without timestamp-query). */
+  gpuMsPerStep: number | null;
+  dispatchesPerStep: number;
+  submitsPerStep: number;
+  readbacksPerStep: number;
+  /** Pool buffers created during the profiled steps (0 once warm). */
+  buffersCreated: number;
+  phases: PhaseStarts;
+  kernels: KernelRow[];
+  dispatches: TimedDispatch[];
+  notes: string[];
+}
+
+export interface ProfileOptions {
+  /** Profiled steps (default 3). */
+  steps?: number;
+  /** Steps first, unprofiled: pipelines compile, the pool and optimizer state fill (default 1). */
+  warmup?: number;
+  /** Time kernels with timestamp-query when the adapter has it (default true). */
+  timestamps?: boolean;
+  label?: string;
+}
+
+/** Runs `steps` training steps and reports each kernel's count and GPU time. */
+export async function profileTrainStep(parts: TrainStepParts, options: ProfileOptions = {}): Promise<StepProfile> {
+  const { ctx } = parts;
+  const steps = Math.max(1, options.steps ?? 3);
+  const timed = (options.timestamps ?? true) && ctx.hasFeature('timestamp-query');
+  for (let i = 0; i < (options.warmup ?? 1); i++) {
+    trainStep(parts);
+    await ctx.recorder.sync();
+  }
+  const stats = ctx.recorder.stats;
+  const before = { submits: stats.submits, readbacks: stats.readbacks, created: ctx.pool.stats.created };
+  const counts = new Map<string, { phase: Phase; name: string; count: number; ns: number }>();
+  const dispatches: TimedDispatch[] = [];
+  const walls: number[] = [];
+  const notes: string[] = [];
+  let phases: PhaseStarts = { forward: 0, backward: 0, optimizer: 0, end: 0 };
+  let origin: number | null = null;
+  const row = (phase: Phase, name: string) => {
+    const key = `${phase} ${name}`;
+    return counts.get(key) ?? counts.set(key, { phase, name, count: 0, ns: 0 }).get(key)!;
+  };
+  for (let step = 1; step <= steps; step++) {
+    if (timed) ctx.startProfiling();
+    const t0 = performance.now();
+    const record = trainStep(parts);
+    const timings: KernelTiming[] = timed ? await ctx.stopProfiling() : [];
+    await ctx.recorder.sync();
+    walls.push(performance.now() - t0);
+    phases = record.starts;
+    for (const phase of PHASES) for (const [name, n] of record.counts[phase]) row(phase, name).count += n;
+    if (timed && timings.length < phases.end) {
+      notes.push(`step ${step}: ${phases.end - timings.length} of ${phases.end} dispatches untimed (more than one query set holds)`);
+    }
+    timings.forEach((t, index) => {
+      const phase = phaseOf(index, phases);
+      origin ??= t.startNs;
+      row(phase, t.name).ns += t.endNs - t.startNs;
+      dispatches.push({ step, index, phase, name: t.name, startNs: t.startNs - origin, endNs: t.endNs - origin });
+    });
+  }
+  const totalNs = [...counts.values()].reduce((s, r) => s + r.ns, 0);
+  const kernels: KernelRow[] = [...counts.values()]
+    .map((r) => ({
+      phase: r.phase,
+      name: r.name,
+      role: kernelRole(r.name, r.phase),
+      count: r.count / steps,
+      msPerStep: timed ? r.ns / steps / 1e6 : null,
+      meanUs: timed ? r.ns / r.count / 1e3 : null,
+      share: timed && totalNs > 0 ? r.ns / totalNs : null,
+    }))
+    .sort((a, b) => PHASES.indexOf(a.phase) - PHASES.indexOf(b.phase) || (b.msPerStep ?? 0) - (a.msPerStep ?? 0) || b.count - a.count);
+  if (!timed) {
+    notes.push(
+      ctx.hasFeature('timestamp-query')
+        ? 'kernel timing was turned off: dispatch counts and wall time only'
+        : `this adapter has no 'timestamp-query': dispatch counts and wall time only, no per-kernel times`,
+    );
+  }
+  return {
+    label: options.label ?? 'training step',
+    mode: timed ? 'timestamp-query' : 'dispatch-counts',
+    steps,
+    wallMsPerStep: median(walls),
+    gpuMsPerStep: timed ? totalNs / steps / 1e6 : null,
+    dispatchesPerStep: phases.end,
+    submitsPerStep: (stats.submits - before.submits) / steps,
+    readbacksPerStep: (stats.readbacks - before.readbacks) / steps,
+    buffersCreated: ctx.pool.stats.created - before.created,
+    phases,
+    kernels,
+    dispatches,
+    notes,
+  };
+}
+
+function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Text tables
+
+const fmt = (x: number | null, digits = 1): string => (x === null ? '-' : x.toFixed(digits));
+const pct = (x: number | null): string => (x === null ? '-' : `${(100 * x).toFixed(1)}%`);
+
+function table(header: string[], rows: string[][], rightAligned: ReadonlySet<number>): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]) => cells.map((c, i) => (rightAligned.has(i) ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ').trimEnd();
+  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
+}
+
+export function profileSummary(p: StepProfile): string {
+  const lines = [
+    `${p.label}: ${p.steps} step(s) profiled, ${p.mode === 'timestamp-query' ? 'kernel times from timestamp-query' : 'NO kernel times (dispatch counts only)'}`,
+    `  wall ${fmt(p.wallMsPerStep)} ms/step` + (p.gpuMsPerStep !== null ? `, kernels ${fmt(p.gpuMsPerStep)} ms/step` : ''),
+    `  per step: ${p.dispatchesPerStep} dispatches (forward ${p.phases.backward}, backward ${p.phases.optimizer - p.phases.backward}, ` +
+      `optimizer ${p.phases.end - p.phases.optimizer}), ${p.submitsPerStep} submit(s), ${p.readbacksPerStep} readback(s); ` +
+      `${p.buffersCreated} buffer(s) created while profiling`,
+  ];
+  for (const note of p.notes) lines.push(`  note: ${note}`);
+  return lines.join('\n');
+}
+
+/** Per-kernel rows, forward then backward then optimizer, slowest first. */
+export function kernelTable(p: StepProfile): string {
+  const rows = p.kernels.map((k) => [k.phase, k.name, k.role, fmt(k.count, k.count % 1 ? 1 : 0), fmt(k.msPerStep), fmt(k.meanUs, 0), pct(k.share)]);
+  const totals = PHASES.map((phase) => {
+    const ks = p.kernels.filter((k) => k.phase === phase);
+    const ms = p.gpuMsPerStep === null ? null : ks.reduce((s, k) => s + (k.msPerStep ?? 0), 0);
+    return [phase, '(all)', '', fmt(ks.reduce((s, k) => s + k.count, 0), 0), fmt(ms), '', pct(ms === null || !p.gpuMsPerStep ? null : ms / p.gpuMsPerStep)];
+  });
+  return table(['phase', 'kernel', 'what it computes', 'count/step', 'ms/step', 'mean µs', 'share'], [...rows, ...totals], new Set([3, 4, 5, 6]));
+}
+
+/**
+ * Two profiles side by side, one row per (phase, kernel): typically a full fine-tune next to a
+ * frozen base. The parameter-gradient lines at the end are the point: a frozen layer runs none.
+ */
+export function compareTable(a: StepProfile, b: StepProfile): string {
+  const keys = new Map<string, { phase: Phase; name: string }>();
+  for (const k of [...a.kernels, ...b.kernels]) keys.set(`${k.phase} ${k.name}`, { phase: k.phase, name: k.name });
+  const find = (p: StepProfile, phase: Phase, name: string) => p.kernels.find((k) => k.phase === phase && k.name === name);
+  const ordered = [...keys.values()].sort(
+    (x, y) =>
+      PHASES.indexOf(x.phase) - PHASES.indexOf(y.phase) ||
+      (find(a, y.phase, y.name)?.msPerStep ?? 0) - (find(a, x.phase, x.name)?.msPerStep ?? 0) ||
+      x.name.localeCompare(y.name),
+  );
+  const cell = (k: KernelRow | undefined) => [k ? fmt(k.count, k.count % 1 ? 1 : 0) : '0', k ? fmt(k.msPerStep) : '-'];
+  const rows = ordered.map(({ phase, name }) => [phase, name, kernelRole(name, phase), ...cell(find(a, phase, name)), ...cell(find(b, phase, name))]);
+  const sum = (p: StepProfile, keep: (k: KernelRow) => boolean) => {
+    const ks = p.kernels.filter(keep);
+    return [fmt(ks.reduce((s, k) => s + k.count, 0), 0), p.gpuMsPerStep === null ? '-' : fmt(ks.reduce((s, k) => s + (k.msPerStep ?? 0), 0))];
+  };
+  const isConvGrad = (k: KernelRow) => /^conv2d\.(weight|bias)_grad/.test(k.name);
+  const isGrad = (k: KernelRow) => isParameterGradient(k.name, k.phase);
+  rows.push(
+    ['backward', '(conv weight/bias gradients)', '', ...sum(a, isConvGrad), ...sum(b, isConvGrad)],
+    ['backward', '(all parameter gradients)', '', ...sum(a, isGrad), ...sum(b, isGrad)],
+    ...PHASES.map((phase) => [phase, '(all)', '', ...sum(a, (k) => k.phase === phase), ...sum(b, (k) => k.phase === phase)]),
+    ['step', 'wall time', '', '', fmt(a.wallMsPerStep), '', fmt(b.wallMsPerStep)],
+  );
+  const header = ['phase', 'kernel', 'what it computes', `${a.label}: n`, 'ms', `${b.label}: n`, 'ms'];
+  return table(header, rows, new Set([3, 4, 5, 6]));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Chrome trace (the JSON "Trace Event Format" that chrome://tracing and ui.perfetto.dev open)
+
+export interface TraceEvent {
+  name: string;
+  ph: 'X' | 'M';
+  pid: number;
+  tid: number;
+  ts?: number;
+  dur?: number;
+  cat?: string;
+  args?: Record<string, unknown>;
+}
+
+export interface ChromeTrace {
+  traceEvents: TraceEvent[];
+  displayTimeUnit: 'ms';
+  otherData: Record<string, unknown>;
+}
+
+/**
+ * One process per profile (e.g. "full fine-tune", "frozen base"), each with a track of phases
+ * (step 1 forward, step 1 backward, ...) above a track of kernels. Times in µs on the GPU clock,
+ * each profile starting at 0 so that two are easy to lay side by side.
+ */
+export function chromeTrace(profiles: readonly StepProfile[], otherData: Record<string, unknown> = {}): ChromeTrace {
+  const events: TraceEvent[] = [];
+  profiles.forEach((p, i) => {
+    const pid = i + 1;
+    events.push(
+      { name: 'process_name', ph: 'M', pid, tid: 0, args: { name: p.label } },
+      { name: 'process_sort_index', ph: 'M', pid, tid: 0, args: { sort_index: i } },
+      { name: 'thread_name', ph: 'M', pid, tid: 1, args: { name: 'phases' } },
+      { name: 'thread_name', ph: 'M', pid, tid: 2, args: { name: 'kernels' } },
+    );
+    for (let step = 1; step <= p.steps; step++) {
+      for (const phase of PHASES) {
+        const ds = p.dispatches.filter((d) => d.step === step && d.phase === phase);
+        if (ds.length === 0) continue;
+        const start = Math.min(...ds.map((d) => d.startNs));
+        const end = Math.max(...ds.map((d) => d.endNs));
+        events.push({ name: `step ${step} ${phase}`, cat: phase, ph: 'X', pid, tid: 1, ts: start / 1e3, dur: (end - start) / 1e3, args: { dispatches: ds.length } });
+      }
+    }
+    for (const d of p.dispatches) {
+      events.push({
+        name: d.name,
+        cat: d.phase,
+        ph: 'X',
+        pid,
+        tid: 2,
+        ts: d.startNs / 1e3,
+        dur: (d.endNs - d.startNs) / 1e3,
+        args: { step: d.step, dispatch: d.index, phase: d.phase, role: kernelRole(d.name, d.phase) },
+      });
+    }
+  });
+  const summaries = profiles.map((p) => ({ label: p.label, mode: p.mode, wallMsPerStep: p.wallMsPerStep, gpuMsPerStep: p.gpuMsPerStep, dispatchesPerStep: p.dispatchesPerStep, notes: p.notes }));
+  return { traceEvents: events, displayTimeUnit: 'ms', otherData: { ...otherData, profiles: summaries } };
+}

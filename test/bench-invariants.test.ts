@@ -1,0 +1,69 @@
+// The step invariants the benchmark reports, asserted on a small VGG: once warm, a training step
+// (forward, loss, backward, SGD update) is one queue.submit, creates no buffer and reads nothing
+// back, with the base trainable and with it frozen.
+import { describe, expect, it } from 'vitest';
+import { testContext } from './helpers/gpu.js';
+import { Tensor } from '../src/autograd/tensor.js';
+import { randn } from '../src/ops/creation.js';
+import { smallVgg } from '../src/models/vgg.js';
+import { freeze } from '../src/models/freeze.js';
+import { SGD } from '../src/optim/sgd.js';
+import { trainStep, type TrainStepParts } from '../src/train/profile.js';
+
+async function stepCosts(parts: TrainStepParts, steps: number) {
+  const { ctx } = parts;
+  for (let i = 0; i < 2; i++) trainStep(parts); // warm-up: pipelines, pool, momentum buffers
+  await ctx.recorder.sync();
+  const stats = ctx.recorder.stats;
+  const before = { submits: stats.submits, readbacks: stats.readbacks, created: ctx.pool.stats.created, live: ctx.pool.stats.live };
+  const submits: number[] = [];
+  for (let i = 0; i < steps; i++) {
+    const s = stats.submits;
+    trainStep(parts);
+    submits.push(stats.submits - s);
+  }
+  const result = {
+    submitsPerStep: submits,
+    readbacks: stats.readbacks - before.readbacks,
+    created: ctx.pool.stats.created - before.created,
+    liveDelta: ctx.pool.stats.live - before.live,
+  };
+  await ctx.recorder.sync();
+  return result;
+}
+
+describe('training-step invariants (small VGG, 16x16, batch 4)', () => {
+  for (const frozenBase of [false, true]) {
+    it(`${frozenBase ? 'frozen base' : 'full fine-tune'}: one submit, no buffer created, no readback per step`, async () => {
+      const ctx = await testContext();
+      const model = smallVgg({ widths: [4, 8, 8], hidden: 16, numClasses: 2, seed: 3 }).train();
+      if (frozenBase) freeze(model, 'features');
+      const optimizer = new SGD(model.parameters(), { lr: 0.01, momentum: 0.9 });
+      const images = randn([4, 3, 16, 16], 5);
+      const labels = Tensor.fromData(ctx, [0, 1, 1, 0], [4], 'int32', 'labels');
+      const costs = await stepCosts({ ctx, model, optimizer, images, labels }, 5);
+      expect(costs.submitsPerStep).toEqual([1, 1, 1, 1, 1]);
+      expect(costs.readbacks).toBe(0);
+      expect(costs.created).toBe(0);
+      expect(costs.liveDelta).toBe(0);
+      optimizer.dispose();
+      model.dispose();
+      images.dispose();
+      labels.dispose();
+    });
+  }
+
+  it('a small write into a buffer that pending work uses is ordered without a submit (the seed gradient)', async () => {
+    const ctx = await testContext();
+    const a = Tensor.fromData(ctx, [1, 2, 3], [3], 'float32');
+    const b = Tensor.empty(ctx, [3]);
+    ctx.recorder.flush();
+    const submits = ctx.recorder.stats.submits;
+    ctx.recorder.copy(a.buffer, 0, b.buffer, 0, 12); // b pending: b = [1, 2, 3]
+    ctx.recorder.write(b.buffer, 4, new Float32Array([7])); // must land after the copy
+    expect(ctx.recorder.stats.submits).toBe(submits);
+    expect(Array.from(await b.read())).toEqual([1, 7, 3]);
+    a.dispose();
+    b.dispose();
+  });
+});
