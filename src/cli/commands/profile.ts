@@ -1,0 +1,90 @@
+import { numberOption, stringOption, UsageError, type Command } from '../command.js';
+import { initNode, adapterLabel } from '../../node.js';
+import { Tensor } from '../../autograd/tensor.js';
+import { randn } from '../../ops/creation.js';
+import { createModel, isModelName, MODELS } from '../../models/registry.js';
+import { freezeAllButHead } from '../../models/freeze.js';
+import { SGD } from '../../optim/sgd.js';
+import { chromeTrace, compareTable, kernelTable, profileSummary, profileTrainStep, type StepProfile } from '../../train/profile.js';
+import { writeChromeTrace } from '../../train/profile-node.js';
+
+export const profile: Command = {
+  name: 'profile',
+  summary: 'Profile a few training steps kernel by kernel (GPU time per kernel, share of the step) and write a Chrome trace.',
+  usage: '[--model small_vgg] [--size N] [--batch N] [--frozen | --compare-frozen] [--steps N] [--trace FILE]',
+  help: [
+    `  --model NAME      ${Object.keys(MODELS).join(' | ')} (default small_vgg)`,
+    '  --size N          input height and width (default 32 for small_vgg; 64 on a software adapter, 224 on a GPU, for the others)',
+    '  --batch N         images per step (default 32 for small_vgg, 4 for the others)',
+    '  --classes N       classes of the head (default 2)',
+    '  --frozen          freeze the base: only the head trains (the transfer step)',
+    '  --compare-frozen  profile a full fine-tune step and a frozen-base step, side by side',
+    '  --steps N         profiled steps (default 3), after --warmup N unprofiled ones (default 2)',
+    '  --counts-only     no timestamp-query, even if the adapter has it: dispatch counts and wall time',
+    '  --trace FILE      Chrome trace to write (default runs/profile/trace.json; chrome://tracing or ui.perfetto.dev)',
+    '  --seed N          initialisation and input seed (default 0)',
+    '  --adapter NAME    lavapipe | swiftshader | a substring of the adapter name (default: WGT_ADAPTER)',
+  ].join('\n'),
+  options: {
+    model: { type: 'string' },
+    size: { type: 'string' },
+    batch: { type: 'string' },
+    classes: { type: 'string' },
+    frozen: { type: 'boolean' },
+    'compare-frozen': { type: 'boolean' },
+    steps: { type: 'string' },
+    warmup: { type: 'string' },
+    'counts-only': { type: 'boolean' },
+    trace: { type: 'string' },
+    seed: { type: 'string' },
+    adapter: { type: 'string' },
+  },
+  async run(args) {
+    const modelName = stringOption(args, 'model') ?? 'small_vgg';
+    if (!isModelName(modelName)) throw new UsageError(`--model must be one of ${Object.keys(MODELS).join(', ')}; got '${modelName}'`);
+    const compare = args.values['compare-frozen'] === true;
+    if (compare && args.values.frozen) throw new UsageError('--frozen and --compare-frozen exclude each other');
+    const small = modelName === 'small_vgg';
+    const positive = (name: string, fallback: number) => {
+      const value = numberOption(args, name, fallback);
+      if (!Number.isInteger(value) || value < 1) throw new UsageError(`--${name} expects a positive integer, got ${value}`);
+      return value;
+    };
+    const ctx = await initNode({ adapter: stringOption(args, 'adapter') });
+    const size = positive('size', small ? 32 : ctx.adapter.isSoftware ? 64 : 224);
+    const batch = positive('batch', small ? 32 : 4);
+    const classes = positive('classes', 2);
+    const seed = numberOption(args, 'seed', 0);
+    const options = { steps: positive('steps', 3), warmup: numberOption(args, 'warmup', 2), timestamps: args.values['counts-only'] !== true };
+    const tracePath = stringOption(args, 'trace') ?? 'runs/profile/trace.json';
+    const config = `${modelName}, ${batch}x3x${size}x${size}, ${classes} classes, SGD momentum 0.9`;
+    console.log(`adapter: ${adapterLabel(ctx.adapter)}`);
+    console.log(`model:   ${config}\n`);
+
+    const model = createModel(modelName, { numClasses: classes, seed }).train();
+    const images = randn([batch, 3, size, size], seed + 1, { name: 'images' });
+    const labels = Tensor.fromData(ctx, Array.from({ length: batch }, (_, i) => i % classes), [batch], 'int32', 'labels');
+    const profileAs = async (label: string): Promise<StepProfile> => {
+      const optimizer = new SGD(model.parameters(), { lr: 0.01, momentum: 0.9 });
+      const result = await profileTrainStep({ ctx, model, optimizer, images, labels }, { ...options, label });
+      optimizer.dispose();
+      return result;
+    };
+
+    const profiles: StepProfile[] = [];
+    if (!args.values.frozen) profiles.push(await profileAs('full fine-tune'));
+    if (args.values.frozen || compare) {
+      freezeAllButHead(model);
+      profiles.push(await profileAs('frozen base'));
+    }
+    for (const p of profiles) console.log(profileSummary(p));
+    console.log('');
+    console.log(compare ? compareTable(profiles[0]!, profiles[1]!) : kernelTable(profiles[0]!));
+    await writeChromeTrace(tracePath, chromeTrace(profiles, { adapter: ctx.adapter, config, date: new Date().toISOString() }));
+    console.log(`\nwrote ${tracePath}: open it in chrome://tracing or https://ui.perfetto.dev`);
+    images.dispose();
+    labels.dispose();
+    model.dispose();
+    ctx.destroy();
+  },
+};

@@ -1,0 +1,112 @@
+// The kernel profiler on a small VGG: what a full fine-tune step and a frozen-base step run,
+// kernel by kernel, the trace file, the fallback without timestamps, and the CLI command.
+import { describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { testContext } from './helpers/gpu.js';
+import { Tensor } from '../src/autograd/tensor.js';
+import { randn } from '../src/ops/creation.js';
+import { smallVgg } from '../src/models/vgg.js';
+import { freeze } from '../src/models/freeze.js';
+import { SGD } from '../src/optim/sgd.js';
+import { chromeTrace, compareTable, kernelTable, profileTrainStep, type ProfileOptions, type StepProfile } from '../src/train/profile.js';
+
+async function profileSmallVgg(frozenBase: boolean, options: ProfileOptions): Promise<StepProfile> {
+  const ctx = await testContext();
+  const model = smallVgg({ widths: [4, 8, 8], hidden: 16, numClasses: 2, seed: 7 }).train();
+  if (frozenBase) freeze(model, 'features');
+  const optimizer = new SGD(model.parameters(), { lr: 0.01, momentum: 0.9 });
+  const images = randn([2, 3, 16, 16], 8);
+  const labels = Tensor.fromData(ctx, [0, 1], [2], 'int32', 'labels');
+  const profile = await profileTrainStep({ ctx, model, optimizer, images, labels }, { warmup: 2, ...options });
+  for (const t of [images, labels]) t.dispose();
+  optimizer.dispose();
+  model.dispose();
+  return profile;
+}
+
+const dispatchesOf = (p: StepProfile, pattern: RegExp, phase?: string) =>
+  p.kernels.filter((k) => pattern.test(k.name) && (!phase || k.phase === phase)).reduce((s, k) => s + k.count, 0);
+
+describe('profileTrainStep', () => {
+  it('times every kernel, and a frozen base runs no convolution gradient at all', async () => {
+    const ctx = await testContext();
+    const full = await profileSmallVgg(false, { steps: 2, label: 'full' });
+    const frozen = await profileSmallVgg(true, { steps: 2, label: 'frozen' });
+    console.log(compareTable(full, frozen));
+    const timed = ctx.hasFeature('timestamp-query');
+    for (const p of [full, frozen]) {
+      expect(p.mode).toBe(timed ? 'timestamp-query' : 'dispatch-counts');
+      expect(p.submitsPerStep).toBe(1);
+      expect(p.readbacksPerStep).toBe(0);
+      expect(p.buffersCreated).toBe(0);
+      expect(p.kernels.reduce((s, k) => s + k.count, 0)).toBe(p.dispatchesPerStep);
+      if (timed) {
+        expect(p.dispatches).toHaveLength(2 * p.dispatchesPerStep);
+        expect(p.kernels.reduce((s, k) => s + k.share!, 0)).toBeCloseTo(1, 5);
+        for (const d of p.dispatches) expect(d.endNs).toBeGreaterThanOrEqual(d.startNs);
+      }
+    }
+    // Six convolutions: the full step computes their weight and bias gradients, the frozen one none.
+    expect(dispatchesOf(full, /^conv2d\.weight_grad/, 'backward')).toBeGreaterThanOrEqual(6);
+    expect(dispatchesOf(full, /^conv2d\.bias_grad/, 'backward')).toBe(6);
+    expect(dispatchesOf(frozen, /^conv2d/, 'backward')).toBe(0);
+    expect(frozen.kernels.filter((k) => k.phase === 'backward' && /convolution/.test(k.role))).toEqual([]);
+    // The same forward, phase by phase (bar max-pool indices, kept only when backward needs them).
+    expect(dispatchesOf(frozen, /^conv2d\.forward/, 'forward')).toBe(dispatchesOf(full, /^conv2d\.forward/, 'forward'));
+    // The optimizer updates the 16 parameters, or the head's 4.
+    expect(dispatchesOf(full, /^optim\./, 'optimizer')).toBe(16);
+    expect(dispatchesOf(frozen, /^optim\./, 'optimizer')).toBe(4);
+    expect(kernelTable(full)).toContain('convolution: weight gradient');
+  });
+
+  it('writes a Chrome trace: one process per profile, a phase track and a kernel track', async () => {
+    const ctx = await testContext();
+    const p = await profileSmallVgg(false, { steps: 1, label: 'full' });
+    const trace = JSON.parse(JSON.stringify(chromeTrace([p, { ...p, label: 'again' }], { adapter: ctx.adapter.description })));
+    const names = trace.traceEvents.filter((e: { name: string }) => e.name === 'process_name').map((e: { args: { name: string } }) => e.args.name);
+    expect(names).toEqual(['full', 'again']);
+    if (!ctx.hasFeature('timestamp-query')) return;
+    const kernels = trace.traceEvents.filter((e: { ph: string; tid: number; pid: number }) => e.ph === 'X' && e.tid === 2 && e.pid === 1);
+    expect(kernels).toHaveLength(p.dispatchesPerStep);
+    const phases = trace.traceEvents.filter((e: { ph: string; tid: number; pid: number }) => e.ph === 'X' && e.tid === 1 && e.pid === 1);
+    expect(phases.map((e: { name: string }) => e.name)).toEqual(['step 1 forward', 'step 1 backward', 'step 1 optimizer']);
+    for (const e of kernels) expect(e.dur).toBeGreaterThanOrEqual(0);
+  });
+
+  it('falls back to dispatch counts without timestamps, and says so', async () => {
+    const p = await profileSmallVgg(true, { steps: 1, timestamps: false });
+    expect(p.mode).toBe('dispatch-counts');
+    expect(p.gpuMsPerStep).toBeNull();
+    expect(p.kernels.every((k) => k.msPerStep === null && k.count > 0)).toBe(true);
+    expect(p.dispatches).toEqual([]);
+    expect(p.notes.join(' ')).toMatch(/dispatch counts/);
+    expect(p.wallMsPerStep).toBeGreaterThan(0);
+  });
+});
+
+describe('webgpu-transfer profile', () => {
+  it('prints frozen and full side by side and writes the trace', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'wgt-profile-'));
+    const trace = join(dir, 'trace.json');
+    const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'profile', '--size', '16', '--batch', '2', '--compare-frozen', '--steps', '1', '--warmup', '1', '--trace', trace], {
+      encoding: 'utf8',
+      timeout: 300_000,
+    });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/full fine-tune: n/);
+    expect(r.stdout).toMatch(/frozen base: n/);
+    expect(r.stdout).toMatch(/conv2d\.weight_grad\S*\s+convolution: weight gradient\s+\d+\s+\S+\s+0\s+-/);
+    const written = JSON.parse(await readFile(trace, 'utf8'));
+    expect(written.traceEvents.length).toBeGreaterThan(10);
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('refuses contradictory options with the usage', () => {
+    const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'profile', '--frozen', '--compare-frozen'], { encoding: 'utf8', timeout: 120_000 });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/exclude each other/);
+  });
+});
