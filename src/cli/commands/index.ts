@@ -7,6 +7,7 @@ import { scan } from './scan.js';
 import { augment } from './augment.js';
 import { info } from './info.js';
 import { demo } from './demo.js';
+import { profile } from './profile.js';
 
 /** Every sub-command, in the order `--help` lists them. */
-export const commands: Command[] = [train, evaluate, predict, inspect, scan, augment, info, demo];
+export const commands: Command[] = [train, evaluate, predict, inspect, scan, augment, info, demo, profile];
