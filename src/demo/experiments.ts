@@ -16,7 +16,7 @@ import { Tensor } from '../autograd/tensor.js';
 import { smallVgg } from '../models/vgg.js';
 import { loadWeights } from '../models/load-weights.js';
 import type { WeightFile } from '../models/formats/weight-file.js';
-import { Trainer, type EpochRecord } from '../train/trainer.js';
+import { Trainer, type EpochRecord, type StepWatcher } from '../train/trainer.js';
 import type { PhaseConfig } from '../train/plan.js';
 import type { StateValue } from '../nn/state-dict.js';
 import { memoryBatches } from './memory-source.js';
@@ -86,8 +86,8 @@ export interface RunMethodOptions {
   config: DemoConfig;
   pretrained: WeightFile;
   onEpoch?: (record: EpochRecord) => void;
-  /** Lets a caller watch the model (the gradient-flow monitor) before training starts. */
-  onModel?: (model: Module) => void;
+  /** Lets a caller see the model before training starts; a watcher it returns watches every step (the gradient-flow monitor). */
+  onModel?: (model: Module) => StepWatcher | void;
 }
 
 export async function runMethod(o: RunMethodOptions): Promise<MethodResult> {
@@ -96,10 +96,11 @@ export async function runMethod(o: RunMethodOptions): Promise<MethodResult> {
   const task = targetTask(config.labelled, config.validationPerClass, config.testPerClass, seed);
   const model = smallVgg({ ...DEMO_MODEL, numClasses: task.classes.length, seed, ctx });
   if (o.method !== 'scratch') await loadWeights(model, o.pretrained, { head: 'skip' });
-  o.onModel?.(model);
+  const watch = o.onModel?.(model) ?? undefined;
   const data = taskData(ctx, task, config.batchSize, seed);
   let best: Map<string, StateValue> | null = null;
   const trainer = new Trainer(ctx, model, data, { seed }, {
+    watch,
     onEpoch: (record) => o.onEpoch?.(record),
     onBest: async () => {
       disposeSnapshot(best);

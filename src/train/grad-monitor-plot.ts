@@ -60,12 +60,12 @@ export function gradFlowSvg(panels: readonly HeatMapPanel[], options: HeatMapOpt
   const { metric } = options;
   const [lo, hi] = options.range ?? metricRange(panels, metric);
   const columns = Math.max(1, ...panels.map((p) => p.records.length));
-  const cellW = Math.max(2, Math.min(28, PLOT_W / columns));
+  const cellW = PLOT_W / columns;
   const plotW = cellW * columns;
   const layersOf = (p: HeatMapPanel) => p.records[0]?.layers.map((l) => l.layer) ?? [];
   const heights = panels.map((p) => layersOf(p).length * CELL_H);
-  const top = options.subtitle ? 62 : 48;
-  const gap = 58;
+  const top = options.subtitle ? 84 : 68;
+  const gap = 78;
   const height = top + heights.reduce((a, h) => a + h + gap, 0) + 10;
   const width = LABEL_W + plotW + 110;
   const parts: string[] = [
@@ -79,7 +79,7 @@ export function gradFlowSvg(panels: readonly HeatMapPanel[], options: HeatMapOpt
   let y = top;
   panels.forEach((panel, k) => {
     const layers = layersOf(panel);
-    parts.push(`<text x="${LABEL_W}" y="${y - 18}" font-size="12" font-weight="bold">${escapeXml(panel.title)}</text>`);
+    parts.push(`<text x="${LABEL_W}" y="${y - 22}" font-size="12" font-weight="bold">${escapeXml(panel.title)}</text>`);
     layers.forEach((name, row) => {
       parts.push(`<text x="${LABEL_W - 6}" y="${y + row * CELL_H + CELL_H - 4}" text-anchor="end">${escapeXml(name)}</text>`);
     });

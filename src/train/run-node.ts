@@ -9,11 +9,14 @@
  *   best.safetensors     the weights with the best validation accuracy (torchvision's names)
  *   curves.svg           loss and accuracy curves
  *   bad-files.txt        every file skipped, with the reason
+ *   grad-flow.jsonl, grad-flow.svg  with --grad-monitor N: per layer and sampled step, gradient
+ *                        and update norms and the backward kernels run; the heat map (layers x steps)
  */
 import { existsSync } from 'node:fs';
 import { appendFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { GpuContext } from '../runtime/context.js';
+import { adapterLabel } from '../runtime/adapter.js';
 import type { Module } from '../nn/module.js';
 import { createModel } from '../models/registry.js';
 import { loadWeightsFile, saveSafetensors } from '../models/node-weights.js';
@@ -29,6 +32,8 @@ import { planPhases, type PlanName, type PlanOptions } from './plan.js';
 import { saveCheckpoint, loadCheckpoint } from './checkpoint-node.js';
 import { curvesSvg } from './curves.js';
 import { ProgressPrinter } from './progress.js';
+import { GradientMonitor } from './grad-monitor.js';
+import { appendGradFlowLog, writeGradFlowHeatMap } from './grad-monitor-node.js';
 
 export interface TrainRunOptions extends PlanOptions {
   data: string;
@@ -43,6 +48,8 @@ export interface TrainRunOptions extends PlanOptions {
   augment: TrainTransformOptions;
   validationFraction: number;
   progressEvery: number;
+  /** Sample the gradient flow every this many steps (0 or absent: off). */
+  gradMonitor?: number;
 }
 
 export interface TrainRunResult {
@@ -105,8 +112,10 @@ export async function trainRun(ctx: GpuContext, options: TrainRunOptions, resume
     log('interrupted: saving a checkpoint (press Ctrl-C again to quit at once)');
   };
   process.on('SIGINT', onSigint);
+  const monitor = options.gradMonitor ? new GradientMonitor(model, { every: options.gradMonitor, onRecord: appendGradFlowLog(join(runDir, 'grad-flow.jsonl')) }) : undefined;
   const trainer = new Trainer(ctx, model, data, { seed: options.seed, progressEvery: options.progressEvery }, {
     onStep: (info) => progress.step(info),
+    watch: monitor,
     onEpoch: async (record) => {
       progress.done();
       log(formatEpoch(record));
@@ -129,6 +138,11 @@ export async function trainRun(ctx: GpuContext, options: TrainRunOptions, resume
     process.off('SIGINT', onSigint);
   }
   await writeFile(join(runDir, 'curves.svg'), curvesSvg(position.history, `${options.model} on ${options.data} (${options.plan})`));
+  if (monitor) {
+    const title = `gradient flow: ${options.model} on ${options.data} (${options.plan}), every ${options.gradMonitor} steps`;
+    await writeGradFlowHeatMap(join(runDir, 'grad-flow'), [{ title, records: monitor.records }], { metric: 'grad', subtitle: `adapter: ${adapterLabel(ctx.adapter)}` });
+    log(`gradient flow: ${monitor.records.length} sampled steps in ${join(runDir, 'grad-flow.jsonl')}, heat map in ${join(runDir, 'grad-flow.svg')}`);
+  }
   if (badFiles.reports.length > 0) log(`skipped ${badFiles.reports.length} bad files (listed in ${join(runDir, 'bad-files.txt')})`);
   model.dispose();
   return { history: position.history, bestAccuracy: position.bestAccuracy, runDir, stopped };

@@ -1,11 +1,12 @@
 import { numberOption, stringOption, UsageError, type Command } from '../command.js';
 import { initNode } from '../../node.js';
+import { gradMonitorOption } from './train.js';
 import { DEMO_CONFIG, DEFAULT_DEMO_WEIGHTS, runDemo } from '../../demo/run-demo.js';
 
 export const demo: Command = {
   name: 'demo',
   summary: 'The embedded transfer-learning demo: scratch vs frozen-base transfer vs transfer+fine-tune vs unfreezing at once, on a few-label task (nothing to download).',
-  usage: '[--quick] [--seeds 1,2,3] [--labelled N] [--out DIR]',
+  usage: '[--quick] [--seeds 1,2,3] [--labelled N] [--out DIR] [--grad-monitor N]',
   help: [
     '  --quick          one seed and fewer epochs (a smoke run, about a minute)',
     '  --seeds LIST     comma-separated seeds (default 1,2,3)',
@@ -13,6 +14,7 @@ export const demo: Command = {
     '  --epochs N       epochs of each phase (default 8; methods without phases train 2N)',
     '  --weights FILE   pretrained source weights (default: the committed ones)',
     '  --out DIR        where the table and curves go (default runs/demo)',
+    '  --grad-monitor N every N steps, log each layer\'s gradient and update norms (grad-flow-*.jsonl, grad-flow.svg)',
   ].join('\n'),
   options: {
     quick: { type: 'boolean' },
@@ -21,6 +23,7 @@ export const demo: Command = {
     epochs: { type: 'string' },
     weights: { type: 'string' },
     out: { type: 'string' },
+    'grad-monitor': { type: 'string' },
   },
   async run(args) {
     const seeds = (stringOption(args, 'seeds') ?? (args.values.quick ? '1' : DEMO_CONFIG.seeds.join(','))).split(',').map((s) => {
@@ -38,7 +41,7 @@ export const demo: Command = {
       testPerClass: args.values.quick ? 20 : DEMO_CONFIG.testPerClass,
     };
     const ctx = await initNode();
-    await runDemo(ctx, { config, weights: stringOption(args, 'weights') ?? DEFAULT_DEMO_WEIGHTS, out: stringOption(args, 'out') ?? 'runs/demo' });
+    await runDemo(ctx, { config, weights: stringOption(args, 'weights') ?? DEFAULT_DEMO_WEIGHTS, out: stringOption(args, 'out') ?? 'runs/demo', gradMonitor: gradMonitorOption(args) });
     ctx.destroy();
   },
 };

@@ -1,4 +1,4 @@
-import { numberOption, requiredString, stringOption, UsageError, type Command } from '../command.js';
+import { numberOption, requiredString, stringOption, UsageError, type Command, type ParsedArgs } from '../command.js';
 import { augmentHelp, augmentOptions, trainTransformFrom } from '../augment-options.js';
 import { initNode } from '../../node.js';
 import { isModelName, MODELS } from '../../models/registry.js';
@@ -25,6 +25,7 @@ export const train: Command = {
     '  --out DIR            run folder: log, checkpoints, best weights, curves (default runs/train)',
     '  --resume             continue the run in --out from its last checkpoint',
     '  --progress-every N   read the loss back every N steps for the progress line (default 10; 0: never)',
+    '  --grad-monitor N     every N steps, log each layer\'s gradient and update norms and backward kernels (grad-flow.jsonl, grad-flow.svg)',
     augmentHelp,
   ].join('\n'),
   options: {
@@ -51,6 +52,7 @@ export const train: Command = {
     out: { type: 'string' },
     resume: { type: 'boolean' },
     'progress-every': { type: 'string' },
+    'grad-monitor': { type: 'string' },
     ...augmentOptions,
   },
   async run(args) {
@@ -89,6 +91,7 @@ export const train: Command = {
         out: stringOption(args, 'out') ?? 'runs/train',
         augment: trainTransformFrom(args),
         progressEvery: numberOption(args, 'progress-every', 10),
+        gradMonitor: gradMonitorOption(args),
       },
       Boolean(args.values.resume),
     );
@@ -97,3 +100,10 @@ export const train: Command = {
     return result.stopped ? 130 : 0;
   },
 };
+
+/** `--grad-monitor N`: a positive whole number of steps, or 0 (off). */
+export function gradMonitorOption(args: ParsedArgs): number {
+  const every = numberOption(args, 'grad-monitor', 0);
+  if (!Number.isInteger(every) || every < 0) throw new UsageError(`--grad-monitor expects a whole number of steps, got '${String(args.values['grad-monitor'])}'`);
+  return every;
+}
