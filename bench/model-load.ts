@@ -33,7 +33,6 @@ async function main(args: string[]): Promise<void> {
   await ctx.recorder.sync();
   const buildMs = performance.now() - built;
   const rssBuilt = process.memoryUsage().rss;
-  const maxBeforeLoad = process.resourceUsage().maxRSS * 1024;
 
   let sampledPeak = 0;
   const started = performance.now();
@@ -52,9 +51,11 @@ async function main(args: string[]): Promise<void> {
   console.log(`${report.file}: ${report.format}, ${report.loadedKeys.length} tensors, ${mib(report.bytesRead)} of data (file ${mib(size)}) into ${modelName}`);
   console.log(`build model (${args.includes('--init') ? 'PyTorch init' : 'skipInit'}): ${buildMs.toFixed(0)} ms; RSS ${mib(rss0)} -> ${mib(rssBuilt)}`);
   console.log(`load: ${loadMs.toFixed(0)} ms (${(report.bytesRead / MiB / (loadMs / 1000)).toFixed(0)} MiB/s)`);
+  const modelBytes = model.parameters().reduce((sum, p) => sum + p.byteSize, 0) + model.namedBuffers().reduce((sum, [, b]) => sum + ('byteSize' in b ? b.byteSize : 0), 0);
+  console.log(`RSS after load ${mib(rssLoaded)}; peak ${mib(peak)} (sampled between tensors: ${mib(sampledPeak)})`);
   console.log(
-    `RSS after load ${mib(rssLoaded)}; peak ${mib(peak)} (before loading: ${mib(maxBeforeLoad)}; sampled between tensors: ${mib(sampledPeak)}); ` +
-      `largest tensor ${mib(largest)}; peak over the loaded model: ${mib(peak - rssLoaded)}`,
+    `peak - (RSS before loading + model ${mib(modelBytes)}) = ${mib(peak - rssBuilt - modelBytes)}, against the largest tensor ${mib(largest)} ` +
+      `(the file held whole would add ${mib(size)})`,
   );
 
   if (args.includes('--forward')) {
