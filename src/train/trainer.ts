@@ -235,8 +235,9 @@ export class Trainer {
         throw new StoppedError(`stopped at ${phase.name} epoch ${epoch + 1}, batch ${batchIndex}; a checkpoint was saved`);
       }
     }
-    const trainSeconds = (performance.now() - started) / 1000;
+    // Reading the sums waits for the GPU: only then is the epoch's training time known.
     const train = await metrics.read();
+    const trainSeconds = (performance.now() - started) / 1000;
     metrics.dispose();
     if (!Number.isFinite(train.loss)) throw new NonFiniteLossError(nonFiniteMessage(phase, epoch, batchIndex, train.loss));
     const val = await this.evaluate(this.data.validation);

@@ -1,0 +1,100 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import { drawTask, TARGET_CLASSES } from '../../src/demo/shapes.js';
+
+const CLI = ['--import', 'tsx', 'src/cli/main.ts'];
+const run = (...args: string[]) => spawnSync(process.execPath, [...CLI, ...args], { encoding: 'utf8', timeout: 300_000 });
+
+let dir: string;
+let data: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'wgt-cli-'));
+  data = join(dir, 'shapes');
+  // Two classes of the demo's target shapes as PNG files, plus the kinds of bad file real folders hold.
+  const images = drawTask(TARGET_CLASSES.slice(0, 2), { size: 36, perClass: 10, seed: 5, stream: 3 });
+  for (const [label, name] of ['star', 'hexagon'].entries()) {
+    await mkdir(join(data, name), { recursive: true });
+    let i = 0;
+    for (const image of images.filter((im) => im.label === label)) {
+      await sharp(Buffer.from(image.pixels), { raw: { width: 36, height: 36, channels: 3 } }).png().toFile(join(data, name, `${i++}.png`));
+    }
+  }
+  await writeFile(join(data, 'star', 'empty.jpg'), '');
+  await writeFile(join(data, 'hexagon', 'notes.jpg'), 'not an image at all');
+  await writeFile(join(data, 'hexagon', 'Thumbs.db'), Buffer.alloc(512));
+});
+afterAll(() => rm(dir, { recursive: true, force: true }));
+
+describe('command line', () => {
+  it('lists its commands', () => {
+    const r = run('--help');
+    expect(r.status).toBe(0);
+    for (const c of ['train', 'eval', 'predict', 'inspect', 'scan', 'augment', 'info', 'demo']) expect(r.stdout).toContain(c);
+  });
+
+  it('bad arguments give the usage and exit code 2, not a stack trace', () => {
+    for (const args of [[], ['frobnicate'], ['train', '--bogus'], ['train', '--data', 'x', '--plan', 'sometimes'], ['train', '--data', 'x', '--lr', 'fast'], ['predict'], ['scan']]) {
+      const r = run(...args);
+      expect(r.status, args.join(' ')).toBe(2);
+      expect(r.stderr + r.stdout, args.join(' ')).toMatch(/Usage: webgpu-transfer/);
+      expect(r.stderr, args.join(' ')).not.toMatch(/\n\s+at /);
+    }
+  });
+
+  it('a missing folder is a one-line error', () => {
+    const r = run('scan', join(dir, 'nowhere'));
+    expect(r.status).toBe(1);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('scan reports class counts and every bad file with its reason', () => {
+    const r = run('scan', data);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/star/);
+    expect(r.stdout).toMatch(/empty\.jpg/);
+    expect(r.stdout).toMatch(/notes\.jpg/);
+  });
+
+  it('train, killed with SIGKILL after a checkpoint, resumes to the same result', { timeout: 900_000 }, async () => {
+    const args = (out: string) => ['train', '--data', data, '--model', 'small_vgg', '--plan', 'both', '--epochs', '2', '--finetune-epochs', '1',
+      '--batch-size', '4', '--image-size', '32', '--resize', '36', '--lr', '0.01', '--seed', '3', '--out', out, '--progress-every', '0'];
+    const straight = join(dir, 'straight');
+    const r = run(...args(straight));
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/2 files skipped|skipped 2 bad files/);
+    const expected = (await readFile(join(straight, 'log.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+    expect(expected).toHaveLength(3);
+    for (const f of ['best.safetensors', 'checkpoint.safetensors', 'curves.svg', 'bad-files.txt']) expect(existsSync(join(straight, f)), f).toBe(true);
+
+    const killed = join(dir, 'killed');
+    const child = spawn(process.execPath, [...CLI, ...args(killed)], { stdio: 'ignore' });
+    await new Promise<void>((resolve, reject) => {
+      const poll = setInterval(() => {
+        if (existsSync(join(killed, 'checkpoint.safetensors'))) {
+          child.kill('SIGKILL');
+          clearInterval(poll);
+          resolve();
+        }
+      }, 20);
+      child.on('exit', (code) => (code === 0 ? (clearInterval(poll), resolve()) : undefined));
+      setTimeout(() => reject(new Error('no checkpoint appeared')), 240_000);
+    });
+    const again = run(...args(killed), '--resume');
+    expect(again.status, again.stderr).toBe(0);
+    const resumed = (await readFile(join(killed, 'log.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+    const last = (rows: { trainLoss: number; valLoss: number; valAccuracy: number }[]) => rows[rows.length - 1]!;
+    expect(last(resumed).trainLoss).toBe(last(expected).trainLoss);
+    expect(last(resumed).valLoss).toBe(last(expected).valLoss);
+    expect(await readFile(join(killed, 'best.safetensors'))).toEqual(await readFile(join(straight, 'best.safetensors')));
+
+    const predicted = run('predict', join(data, 'star', '0.png'), join(data, 'star', 'empty.jpg'), '--weights', join(straight, 'best.safetensors'), '--model', 'small_vgg', '--image-size', '32', '--resize', '36');
+    expect(predicted.stdout).toMatch(/0\.png\t(star|hexagon) \d+\.\d%/);
+    expect(predicted.stdout).toMatch(/empty\.jpg\tskipped: empty/);
+    expect(predicted.status).toBe(1);
+  });
+});
