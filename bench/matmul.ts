@@ -26,11 +26,15 @@ interface Shape {
   m: number;
   k: number;
   n: number;
+  /** A stored [K, M], read transposed in place (a linear layer's weight gradient: gᵀ·x). */
+  transA: boolean;
   /** B stored [N, K] (PyTorch's Linear weight), read transposed in place. */
   transB: boolean;
 }
-const square = (s: number): Shape => ({ label: `${s}^3`, m: s, k: s, n: s, transB: false });
-const fc = (m: number, k: number, n: number, what: string): Shape => ({ label: `${m}x${k}·(${n}x${k})ᵀ ${what}`, m, k, n, transB: true });
+const square = (s: number): Shape => ({ label: `${s}^3`, m: s, k: s, n: s, transA: false, transB: false });
+// Forward of a linear layer, x·Wᵀ, and its weight gradient gᵀ·x (K = batch).
+const fc = (m: number, k: number, n: number, what: string): Shape => ({ label: `${m}x${k}·(${n}x${k})ᵀ ${what}`, m, k, n, transA: false, transB: true });
+const fcGrad = (m: number, k: number, n: number, what: string): Shape => ({ label: `(${k}x${m})ᵀ·${k}x${n} ${what}`, m, k, n, transA: true, transB: false });
 const shapes: Shape[] = [
   ...(which === 'fc' ? [] : [square(256), square(512), ...(quick ? [] : [square(1024)])]),
   ...(which === 'square'
@@ -40,6 +44,8 @@ const shapes: Shape[] = [
         fc(32, 25088, 4096, 'VGG16 fc6, batch 32'),
         fc(4, 4096, 4096, 'VGG16 fc7, batch 4'),
         fc(32, 4096, 4096, 'VGG16 fc7, batch 32'),
+        fcGrad(4096, 4, 4096, 'VGG16 fc7 weight gradient, batch 4'),
+        fcGrad(4096, 4, 25088, 'VGG16 fc6 weight gradient, batch 4 (411 MB result)'),
       ]),
 ];
 
@@ -93,9 +99,9 @@ function ours(name: string, a: Tensor, b: Tensor, options: GemmOptions): Contest
 /** tfjs on the same layout. Its first run is checked for WebGPU errors, which tfjs lets pass silently. */
 async function tfjs(peerData: { a: Float32Array; b: Float32Array }, shape: Shape): Promise<Contestant & { dispose(): void }> {
   const { tf, device } = peer;
-  const a = tf.tensor2d(peerData.a, [shape.m, shape.k]);
+  const a = tf.tensor2d(peerData.a, shape.transA ? [shape.k, shape.m] : [shape.m, shape.k]);
   const b = tf.tensor2d(peerData.b, shape.transB ? [shape.n, shape.k] : [shape.k, shape.n]);
-  const run = () => tf.matMul(a, b, false, shape.transB).dispose();
+  const run = () => tf.matMul(a, b, shape.transA, shape.transB).dispose();
   device.pushErrorScope('validation');
   run();
   await peer.sync();
@@ -118,16 +124,17 @@ async function tfjs(peerData: { a: Float32Array; b: Float32Array }, shape: Shape
 type Row = { shape: Shape; results: Record<string, Figures | string> };
 const rows: Row[] = [];
 for (const shape of shapes) {
-  const { m, k, n, transB } = shape;
+  const { m, k, n, transA, transB } = shape;
   const data = { a: randomArray(m * k, 7), b: randomArray(k * n, 11) };
-  const a = tensor(data.a, [m, k]);
+  const a = tensor(data.a, transA ? [k, m] : [m, k]);
   const b = tensor(data.b, transB ? [n, k] : [k, n], { name: 'B' });
   const big = m * n * k > 2 ** 28;
   const contestants: Contestant[] = [
-    ...(big && quick ? [] : [ours('simple', a, b, { transB, variant: 'simple' })]),
-    ours('blocked', a, b, { transB, variant: 'blocked' }),
-    ...(m < 64 ? [ours('blocked+splitK8', a, b, { transB, variant: 'blocked', splitK: 8 })] : []),
-    ...(big && quick && m < 64 ? [] : [ours('tiled', a, b, { transB, variant: 'tiled' })]),
+    ...(big && quick ? [] : [ours('simple', a, b, { transA, transB, variant: 'simple' })]),
+    ours('blocked', a, b, { transA, transB, variant: 'blocked' }),
+    ...(m < 64 ? [ours('blocked+splitK8', a, b, { transA, transB, variant: 'blocked', splitK: 8 })] : []),
+    // 'tiled' on a tall-skinny product: one row of 64x64 tiles, minutes on a CPU adapter.
+    ...(big && m < 64 ? [] : [ours('tiled', a, b, { transA, transB, variant: 'tiled' })]),
   ];
   const peerRun = await tfjs(data, shape);
   contestants.push(peerRun);

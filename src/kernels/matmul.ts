@@ -94,7 +94,6 @@ struct Params {
   k_per_split: u32,  // terms of K per range, a multiple of 4
 }
 @group(0) @binding(0) var<storage, read> a: array<f32>;
-@group(0) @binding(2) var<storage, read_write> c: array<f32>;
 @group(0) @binding(3) var<uniform> p: Params;
 
 // Workgroups along z are (batch entry, K range) pairs; a result 'slot' is one such pair.
@@ -104,14 +103,20 @@ fn work_of(slot: u32) -> Work {
   return Work(slot / p.splits, k_begin, min(p.K, k_begin + p.k_per_split));
 }`;
 
-/** How B is read: element by element, or as vec4 along its contiguous dimension. */
-type BLoad = 'scalar' | 'vec4';
+/**
+ * How B is read and C written: element by element, or as vec4 along their contiguous dimension
+ * (when it is 4-aligned). On CPU adapters a per-lane access costs a loop over the lanes; a vec4
+ * moves 4 values per trip.
+ */
+type Access = 'scalar' | 'vec4';
 
 /** Element loads and the result store, specialised at compile time for the transposes. */
-function accessors(transA: boolean, transB: boolean, bias: boolean, bLoad: BLoad): string {
+function accessors(transA: boolean, transB: boolean, bias: boolean, bLoad: Access, cStore: Access): string {
   const bIndex = `p.b_offset + batch * p.b_batch + ${transB ? 'n * p.ldb + k' : 'k * p.ldb + n'}`;
+  const cIndex = 'p.c_offset + slot * p.c_batch + m * p.ldc + n';
   return /* wgsl */ `
 @group(0) @binding(1) var<storage, read> b: array<${bLoad === 'vec4' ? 'vec4<f32>' : 'f32'}>;
+@group(0) @binding(2) var<storage, read_write> c: array<${cStore === 'vec4' ? 'vec4<f32>' : 'f32'}>;
 ${bias ? '@group(0) @binding(4) var<storage, read> bias: array<f32>;' : ''}
 fn load_a(batch: u32, m: u32, k: u32) -> f32 {
   return a[p.a_offset + batch * p.a_batch + ${transA ? 'k * p.lda + m' : 'm * p.lda + k'}];
@@ -129,11 +134,21 @@ fn load_b4(batch: u32, k: u32, n: u32) -> vec4<f32> {
     : ''
 }
 // Slot: the (batch, K range) pair, whose partial products are c_batch apart.
-fn store_c(slot: u32, m: u32, n: u32, value: f32) {
-  let index = p.c_offset + slot * p.c_batch + m * p.ldc + n;
+${
+  cStore === 'vec4'
+    ? `// C[m, n..n+3] (n 4-aligned).
+fn store_c4(slot: u32, m: u32, n: u32, value: vec4<f32>) {
+  let index = (${cIndex}) / 4u;
+  var result = value${bias ? ' + vec4(bias[p.bias_offset + n], bias[p.bias_offset + n + 1u], bias[p.bias_offset + n + 2u], bias[p.bias_offset + n + 3u])' : ''};
+  if (p.accumulate != 0u) { result += c[index]; }
+  c[index] = result;
+}`
+    : `fn store_c(slot: u32, m: u32, n: u32, value: f32) {
+  let index = ${cIndex};
   var result = value${bias ? ' + bias[p.bias_offset + n]' : ''};
   if (p.accumulate != 0u) { result += c[index]; }
   c[index] = result;
+}`
 }`;
 }
 
@@ -164,7 +179,7 @@ fn main(@builtin(global_invocation_id) id: vec3<u32>) {
  * Measured on lavapipe, 256^3-512^3: ROWS x 8 outputs per lane with ROWS=16 runs 2-3x faster
  * than 4x4 blocks; 16 x 16 is a little faster still but takes 3x longer to compile (seconds).
  */
-function blockedKernel(rows: BlockRows, transB: boolean, bLoad: BLoad): string {
+function blockedKernel(rows: BlockRows, transB: boolean, bLoad: Access, cStore: Access): string {
   // B's next row, B[k, n0..n0+7], as two vec4. Columns past N are clamped (their results are dropped).
   const bRow =
     bLoad === 'vec4' && !transB
@@ -202,10 +217,16 @@ fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_id) l
   for (; k < w.k_end; k++) {
     multiply_add_row(&acc, w.batch, m0, k, b_row(w.batch, k, n0));
   }
-  for (var i = 0u; i < ROWS && m0 + i < p.M; i++) {
+  for (var i = 0u; i < ROWS && m0 + i < p.M; i++) {${
+    cStore === 'vec4'
+      ? `
+    store_c4(group.z, m0 + i, n0, acc[i][0]);
+    if (n0 + 4u < p.N) { store_c4(group.z, m0 + i, n0 + 4u, acc[i][1]); }`
+      : `
     for (var j = 0u; j < 8u; j++) {
       if (n0 + j < p.N) { store_c(group.z, m0 + i, n0 + j, acc[i][j / 4u][j % 4u]); }
-    }
+    }`
+  }
   }
 }
 
@@ -289,14 +310,16 @@ interface KernelKey {
   transA: boolean;
   transB: boolean;
   bias: boolean;
-  bLoad: BLoad;
+  bLoad: Access;
+  cStore: Access;
 }
 
 function source(key: KernelKey) {
-  const { variant, rows, transA, transB, bias, bLoad } = key;
-  const name = `matmul.${variant}${variant === 'blocked' ? rows : ''}.${transA ? 'T' : 'N'}${transB ? 'T' : 'N'}${bLoad === 'vec4' ? '.vec4' : ''}${bias ? '.bias' : ''}`;
-  const body = variant === 'simple' ? simpleKernel() : variant === 'blocked' ? blockedKernel(rows, transB, bLoad) : tiledKernel();
-  return { name, code: PARAMS + accessors(transA, transB, bias, bLoad) + body };
+  const { variant, rows, transA, transB, bias, bLoad, cStore } = key;
+  const vec4 = (bLoad === 'vec4' ? 'B' : '') + (cStore === 'vec4' ? 'C' : '');
+  const name = `matmul.${variant}${variant === 'blocked' ? rows : ''}.${transA ? 'T' : 'N'}${transB ? 'T' : 'N'}${vec4 ? `.vec4${vec4}` : ''}${bias ? '.bias' : ''}`;
+  const body = variant === 'simple' ? simpleKernel() : variant === 'blocked' ? blockedKernel(rows, transB, bLoad, cStore) : tiledKernel();
+  return { name, code: PARAMS + accessors(transA, transB, bias, bLoad, cStore) + body };
 }
 
 /**
@@ -370,15 +393,17 @@ export function runGemm(a: Tensor, b: Tensor, options: GemmOptions = {}): Tensor
     const plan = planGemm(ctx, slice.M, slice.N, slice.K, batch);
     const variant = options.variant ?? plan.variant;
     const splits = batch === 1 ? fitSplits(ctx, options.splitK ?? plan.splitK, slice) : 1;
-    // vec4 loads of B need its rows, batches and offset 4-aligned (and, read along N, N too).
-    const aligned = colsB % 4 === 0 && B.batchStride % 4 === 0 && slice.bOffset % 4 === 0 && (transB || slice.N % 4 === 0);
-    const bLoad: BLoad = variant === 'blocked' && aligned ? 'vec4' : 'scalar';
+    const partials = splits > 1 ? Tensor.empty(ctx, [splits, slice.M, slice.N], 'float32', 'matmul.partials') : null;
+    // vec4 access needs 4-aligned rows, batches and offsets; along N, a multiple of 4 columns.
+    const bAligned = colsB % 4 === 0 && B.batchStride % 4 === 0 && slice.bOffset % 4 === 0 && (transB || slice.N % 4 === 0);
+    const cAligned = slice.N % 4 === 0 && (partials !== null || (N % 4 === 0 && slice.cOffset % 4 === 0));
+    const bLoad: Access = variant === 'blocked' && bAligned ? 'vec4' : 'scalar';
+    const cStore: Access = variant === 'blocked' && cAligned ? 'vec4' : 'scalar';
     const accumulate = options.accumulateInto !== undefined || slice.k0 > 0;
     const bias = options.bias;
-    const kernel = source({ variant, rows: plan.rows, transA, transB, bias: bias !== undefined && splits === 1, bLoad });
+    const kernel = source({ variant, rows: plan.rows, transA, transB, bias: bias !== undefined && !partials, bLoad, cStore });
     const [perM, perN] = outputsPerGroup(variant, plan.rows);
     const kPerSplit = Math.ceil(slice.K / splits / 4) * 4;
-    const partials = splits > 1 ? Tensor.empty(ctx, [splits, slice.M, slice.N], 'float32', 'matmul.partials') : null;
     const buffers: Record<string, Binding> = { a: slice.a, b: slice.b, c: partials ?? slice.c };
     if (bias && !partials) buffers.bias = bias;
     launch(ctx, kernel, {

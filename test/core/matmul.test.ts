@@ -121,11 +121,12 @@ describe('vec4 loads and their fallback', () => {
     return [...ctx.recorder.stats.perKernel.keys()];
   }
 
-  it('reads B as vec4 only when its rows (and N, for a plain B) are 4-aligned', async () => {
-    expect(await kernelsRun({ M: 8, N: 32, K: 12 })).toEqual(['matmul.blocked8.NN.vec4']);
+  it('reads B and writes C as vec4 only where rows (and N, along N) are 4-aligned', async () => {
+    expect(await kernelsRun({ M: 8, N: 32, K: 12 })).toEqual(['matmul.blocked8.NN.vec4BC']);
     expect(await kernelsRun({ M: 8, N: 30, K: 12 })).toEqual(['matmul.blocked8.NN']);
-    expect(await kernelsRun({ M: 8, N: 30, K: 12, transB: true })).toEqual(['matmul.blocked8.NT.vec4']);
-    expect(await kernelsRun({ M: 8, N: 32, K: 13, transB: true })).toEqual(['matmul.blocked8.NT']);
+    expect(await kernelsRun({ M: 8, N: 30, K: 12, transB: true })).toEqual(['matmul.blocked8.NT.vec4B']);
+    expect(await kernelsRun({ M: 8, N: 32, K: 13, transB: true })).toEqual(['matmul.blocked8.NT.vec4C']);
+    expect(await kernelsRun({ M: 8, N: 32, K: 30, transA: true })).toEqual(['matmul.blocked8.TN.vec4BC']);
   });
 });
 
