@@ -1,0 +1,365 @@
+// The benchmark suite: kernels and training steps of our engine next to tfjs-backend-webgpu on the
+// same adapter in one process (and PyTorch where installed), with the step invariants and the
+// expected memory of each step. Writes bench/results/bench-<adapter>-<time>.{json,md}.
+//
+//   npm run bench -- [options]            (WGT_ADAPTER=lavapipe | swiftshader | <name> picks the adapter)
+//     --quick               fewer shapes and samples: a few minutes on a software adapter
+//     --only REGEX          only benchmarks whose "name shape" matches, e.g. 'train\.smallvgg' or 'conv2d'
+//     --reps N              kernel samples (default 5, quick 2)       --train-reps N   step samples (default 3, quick 2)
+//     --vgg16-size N        VGG16 input size (default 64 on a software adapter, 224 on a GPU)
+//     --vgg16-batch N       VGG16 batch (default 4 on a software adapter, 32 on a GPU)
+//     --no-tfjs             ours only
+//     --torch               also PyTorch on the CPU (bench/peers/torch_cpu.py), where Python has torch
+//     --torch-json FILE     PyTorch figures measured elsewhere (bench/gpu/torch_steps.py, e.g. CUDA)
+//     --out DIR             where results go (default bench/results)
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import { join, resolve } from 'node:path';
+import { initNode, adapterLabel } from '../src/node.js';
+import type { GpuContext } from '../src/runtime/context.js';
+import { initTfjsWebGPU, type TfjsPeer } from './peers/tfjs.js';
+import { runTorchCpu, type TorchResult } from './peers/torch.js';
+import { adapterLine } from './util/timing.js';
+import { adapterSlug } from './util/node-gpu.js';
+import { kernelCases, runKernelCase, type KernelResult } from './kernels.js';
+import {
+  expectedMemory, ourStepRunner, stepName, stepShape, tfjsStepRunner,
+  type MemoryModel, type StepInvariants, type StepRunner, type StepSpec,
+} from './train-step.js';
+
+interface Options {
+  quick: boolean;
+  only: RegExp | null;
+  reps: number;
+  trainReps: number;
+  vgg16Size: number | null;
+  vgg16Batch: number | null;
+  tfjs: boolean;
+  torch: boolean;
+  torchJson: string | null;
+  out: string;
+}
+
+function parseOptions(argv: string[]): Options {
+  const o: Options = { quick: false, only: null, reps: 0, trainReps: 0, vgg16Size: null, vgg16Batch: null, tfjs: true, torch: false, torchJson: null, out: 'bench/results' };
+  for (let i = 0; i < argv.length; i++) {
+    const flag = argv[i]!;
+    const value = (): string => {
+      const v = argv[++i];
+      if (v === undefined) throw new Error(`${flag} needs a value`);
+      return v;
+    };
+    const count = (): number => {
+      const v = Number(value());
+      if (!Number.isInteger(v) || v < 1) throw new Error(`${flag} needs a positive integer`);
+      return v;
+    };
+    if (flag === '--quick') o.quick = true;
+    else if (flag === '--only') o.only = new RegExp(value(), 'i');
+    else if (flag === '--reps') o.reps = count();
+    else if (flag === '--train-reps') o.trainReps = count();
+    else if (flag === '--vgg16-size') o.vgg16Size = count();
+    else if (flag === '--vgg16-batch') o.vgg16Batch = count();
+    else if (flag === '--no-tfjs') o.tfjs = false;
+    else if (flag === '--torch') o.torch = true;
+    else if (flag === '--torch-json') o.torchJson = value();
+    else if (flag === '--out') o.out = value();
+    else throw new Error(`unknown option ${flag} (see the head of bench/run.ts)`);
+  }
+  o.reps ||= o.quick ? 2 : 5;
+  o.trainReps ||= o.quick ? 2 : 3;
+  return o;
+}
+
+export interface TrainResult {
+  name: string;
+  shape: string;
+  batch: number;
+  oursMs: number | null;
+  tfjsMs: number | null;
+  oursImagesPerSec: number | null;
+  tfjsImagesPerSec: number | null;
+  /** tfjs step time / ours: above 1, ours is faster. */
+  speedup: number | null;
+  oursPeakBytes: number | null;
+  tfjsPeakBytes: number | null;
+  expected: MemoryModel;
+  invariants: StepInvariants | null;
+  samples: number;
+  oursSamplesMs: number[];
+  tfjsSamplesMs: number[];
+  notes: string[];
+  error?: string;
+  tfjsError?: string;
+  load1: number;
+}
+
+const load1 = () => Math.round(loadavg()[0]! * 100) / 100;
+const median = (xs: readonly number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length === 0 ? null : s.length % 2 ? s[s.length >> 1]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+const message = (e: unknown) => (e instanceof Error ? e.message : String(e)).split('\n')[0]!.slice(0, 300);
+
+/**
+ * Warms each side up (ours two steps: pipelines, optimizer state and the pool settle; tfjs one),
+ * then alternates one step of ours with one of tfjs's.
+ */
+async function runTrainCase(ctx: GpuContext, peer: TfjsPeer | null, spec: StepSpec, reps: number): Promise<TrainResult> {
+  const result: TrainResult = {
+    name: stepName(spec), shape: stepShape(spec), batch: spec.batch, oursMs: null, tfjsMs: null, oursImagesPerSec: null, tfjsImagesPerSec: null,
+    speedup: null, oursPeakBytes: null, tfjsPeakBytes: null, expected: expectedMemory(spec), invariants: null, samples: 0,
+    oursSamplesMs: [], tfjsSamplesMs: [], notes: [], load1: 0,
+  };
+  let ours: StepRunner | null = null;
+  let tfjs: StepRunner | null = null;
+  const timed = async (runner: StepRunner, into: number[]) => {
+    const t0 = performance.now();
+    await runner.step();
+    into.push(performance.now() - t0);
+  };
+  try {
+    ours = await ourStepRunner(ctx, spec);
+    if (peer && spec.model !== 'vgg16-torchvision') {
+      try {
+        tfjs = await tfjsStepRunner(peer, spec);
+        await tfjs.step();
+      } catch (e) {
+        result.tfjsError = message(e);
+        await tfjs?.dispose();
+        tfjs = null;
+      }
+    }
+    for (let i = 0; i < 2; i++) await ours.step();
+    for (let r = 0; r < reps; r++) {
+      await timed(ours, result.oursSamplesMs);
+      if (tfjs) {
+        try {
+          await timed(tfjs, result.tfjsSamplesMs);
+        } catch (e) {
+          result.tfjsError = message(e);
+          tfjs = null;
+        }
+      }
+    }
+    const mine = ours.finish();
+    result.oursPeakBytes = mine.peakBytes;
+    result.invariants = mine.invariants ?? null;
+    if (mine.notes) result.notes.push(`ours: ${mine.notes}`);
+    if (tfjs) {
+      const theirs = tfjs.finish();
+      result.tfjsPeakBytes = theirs.peakBytes;
+      if (theirs.notes) result.notes.push(`tfjs: ${theirs.notes}`);
+    }
+  } catch (e) {
+    result.error = message(e);
+  } finally {
+    await ours?.dispose().catch(() => undefined);
+    await tfjs?.dispose().catch(() => undefined);
+  }
+  result.samples = result.oursSamplesMs.length;
+  result.oursMs = median(result.oursSamplesMs);
+  result.tfjsMs = median(result.tfjsSamplesMs);
+  result.oursImagesPerSec = result.oursMs ? (spec.batch * 1000) / result.oursMs : null;
+  result.tfjsImagesPerSec = result.tfjsMs ? (spec.batch * 1000) / result.tfjsMs : null;
+  result.speedup = result.oursMs && result.tfjsMs ? result.tfjsMs / result.oursMs : null;
+  result.load1 = load1();
+  return result;
+}
+
+function commitInfo(): { commit: string; dirty: boolean | null } {
+  // On a machine without git (the GPU script), bench/gpu/pack.sh leaves the commit in an environment variable.
+  if (process.env.WGT_COMMIT) return { commit: process.env.WGT_COMMIT, dirty: process.env.WGT_DIRTY === '1' };
+  const head = spawnSync('git', ['rev-parse', '--short=12', 'HEAD'], { encoding: 'utf8' });
+  if (head.status !== 0) return { commit: 'unknown', dirty: null };
+  const status = spawnSync('git', ['status', '--porcelain', '--', 'src', 'bench'], { encoding: 'utf8' });
+  return { commit: head.stdout.trim(), dirty: status.stdout.trim().length > 0 };
+}
+
+function trainSpecs(o: Options, hardware: boolean): StepSpec[] {
+  const size = o.vgg16Size ?? (hardware ? 224 : 64);
+  const batch = o.vgg16Batch ?? (hardware ? 32 : 4);
+  const specs: StepSpec[] = [];
+  for (const frozenBase of [false, true]) specs.push({ model: 'smallvgg', batch: 32, size: 32, classes: 2, frozenBase });
+  for (const frozenBase of [false, true]) specs.push({ model: 'vgg16', batch, size, classes: 2, frozenBase });
+  // torchvision's own VGG16 (25088-input classifier at any size): ours only, for the memory check.
+  if (!o.quick && size !== 224) specs.push({ model: 'vgg16-torchvision', batch, size, classes: 2, frozenBase: false });
+  return specs;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Report
+
+const f = (x: number | null | undefined, digits = 2): string =>
+  x === null || x === undefined || !Number.isFinite(x) ? '-' : Math.abs(x) >= 100 ? x.toFixed(0) : Math.abs(x) >= 10 ? x.toFixed(1) : x.toFixed(digits);
+const mib = (b: number | null | undefined) => (b === null || b === undefined || !Number.isFinite(b) ? '-' : (b / 2 ** 20).toFixed(0));
+const ratio = (x: number | null | undefined) => (x === null || x === undefined || !Number.isFinite(x) ? '-' : `${x.toFixed(2)}x`);
+
+interface Report {
+  meta: Record<string, unknown> & { adapterLine: string; tfjsAdapterLine: string | null };
+  kernels: KernelResult[];
+  train: TrainResult[];
+  torch: { source: string; version: string; device: string; results: TorchResult[] } | null;
+}
+
+function torchRate(report: Report, name: string, shape: string): string {
+  const r = report.torch?.results.find((t) => t.name === name && t.shape === shape);
+  if (!r) return '-';
+  if (r.error) return 'failed';
+  return r.imagesPerSec != null ? f(r.imagesPerSec) : r.gflops != null ? f(r.gflops) : r.gbps != null ? f(r.gbps) : '-';
+}
+
+export function markdown(report: Report): string {
+  const m = report.meta;
+  const lines: string[] = [];
+  lines.push(`## webgpu-transfer benchmarks, ${String(m.date).slice(0, 16).replace('T', ' ')} UTC`, '');
+  lines.push(`- adapter (ours): ${m.adapterLine}`);
+  if (m.tfjsAdapterLine) lines.push(`- adapter (tfjs-backend-webgpu ${m.tfjsVersion}): ${m.tfjsAdapterLine}`);
+  lines.push(`- commit ${m.commit}${m.dirty ? ' (with uncommitted changes)' : ''}; Node ${m.node}; ${m.cpus} CPUs; load average at start ${m.loadAtStart}`);
+  lines.push(`- configuration: ${m.configuration}`);
+  if (report.torch) lines.push(`- PyTorch ${report.torch.version} on ${report.torch.device} (${report.torch.source})`);
+  lines.push('');
+  if (report.train.length) {
+    lines.push('### Training steps (forward, backward, SGD momentum update)', '');
+    lines.push('| step | batch | ours img/s | tfjs img/s | ours / tfjs | PyTorch img/s | ours peak MiB | tfjs peak MiB | expected MiB (+ working set) | ours / expected | submits, buffers created, readbacks per step | load |');
+    lines.push('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|');
+    for (const t of report.train) {
+      const inv = t.invariants ? `${f(t.invariants.submitsPerStep)}, ${f(t.invariants.buffersCreatedPerStep)}, ${f(t.invariants.readbacksPerStep)}` : '-';
+      const err = t.error ? ` **error: ${t.error.replace(/\|/g, '/')}**` : t.tfjsError ? ` (tfjs: ${t.tfjsError.replace(/\|/g, '/')})` : '';
+      lines.push(
+        `| ${t.name}${err} | ${t.shape} | ${f(t.oursImagesPerSec)} | ${f(t.tfjsImagesPerSec)} | ${ratio(t.speedup)} | ${torchRate(report, t.name, t.shape)} | ` +
+          `${mib(t.oursPeakBytes)} | ${mib(t.tfjsPeakBytes)} | ${mib(t.expected.expected)} (+${mib(t.expected.workingSet)}) | ${t.oursPeakBytes ? ratio(t.oursPeakBytes / t.expected.expected) : '-'} | ${inv} | ${t.load1} |`,
+      );
+    }
+    const pairs = new Map<string, { full?: TrainResult; frozen?: TrainResult }>();
+    for (const t of report.train) {
+      const key = `${t.name.replace(/\.(full|frozenBase)$/, '')} ${t.shape}`;
+      const pair = pairs.get(key) ?? pairs.set(key, {}).get(key)!;
+      if (t.name.endsWith('.full')) pair.full = t;
+      else pair.frozen = t;
+    }
+    lines.push('', '| frozen-base step / full step (time) | ours | tfjs |', '|---|---:|---:|');
+    for (const [key, { full, frozen }] of pairs) {
+      if (!full || !frozen) continue;
+      const r = (a: number | null, b: number | null) => (a && b ? `${((100 * a) / b).toFixed(0)}%` : '-');
+      lines.push(`| ${key} | ${r(frozen.oursMs, full.oursMs)} | ${r(frozen.tfjsMs, full.tfjsMs)} |`);
+    }
+    lines.push('');
+  }
+  if (report.kernels.length) {
+    lines.push('### Kernels', '');
+    lines.push('| kernel | shape (NCHW) | ours ms | ours rate | tfjs ms | tfjs rate | ours / tfjs | PyTorch rate | n | load |');
+    lines.push('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|');
+    for (const k of report.kernels) {
+      const err = k.error ? ` **error: ${k.error.replace(/\|/g, '/')}**` : k.tfjsError ? ` (tfjs: ${k.tfjsError.replace(/\|/g, '/').slice(0, 120)})` : '';
+      lines.push(
+        `| ${k.name}${err} | ${k.shape} | ${f(k.oursMs, 1)} | ${f(k.oursRate)} ${k.unit} | ${f(k.tfjsMs, 1)} | ${k.tfjsRate === null ? '-' : `${f(k.tfjsRate)} ${k.unit}`} | ` +
+          `${ratio(k.speedup)} | ${torchRate(report, k.name, k.shape)} | ${k.samples} | ${k.load1} |`,
+      );
+    }
+    lines.push('');
+  }
+  const memory = report.train.filter((t) => t.name.includes('vgg16') && t.name.endsWith('.full'));
+  if (memory.length) {
+    lines.push('### Memory of a VGG16 fine-tune step (MiB)', '');
+    lines.push('| step | parameters | gradients | momentum | saved activations (in-place ReLU) | batch | expected | working set | ours peak | tfjs peak |');
+    lines.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+    for (const t of memory) {
+      const e = t.expected;
+      lines.push(
+        `| ${t.name} ${t.shape} | ${mib(e.parameters)} | ${mib(e.gradients)} | ${mib(e.optimizerState)} | ${mib(e.savedActivations)} (${mib(e.savedActivationsInPlaceRelu)}) | ` +
+          `${mib(e.batch)} | ${mib(e.expected)} | ${mib(e.workingSet)} | ${mib(t.oursPeakBytes)} | ${mib(t.tfjsPeakBytes)} |`,
+      );
+    }
+    lines.push('');
+  }
+  return lines.join('\n');
+}
+
+// ---------------------------------------------------------------------------------------------
+
+async function main(): Promise<void> {
+  const o = parseOptions(process.argv.slice(2));
+  const started = performance.now();
+  const loadAtStart = loadavg().map((x) => x.toFixed(1)).join(' ');
+  const ctx = await initNode();
+  const hardware = !ctx.adapter.isSoftware;
+  let peer: TfjsPeer | null = null;
+  if (o.tfjs) {
+    try {
+      peer = await initTfjsWebGPU();
+    } catch (e) {
+      console.error(`tfjs-backend-webgpu unavailable: ${message(e)}`);
+    }
+  }
+  const wanted = (name: string, shape: string) => !o.only || o.only.test(`${name} ${shape}`);
+  const log = (line: string) => console.error(`[${((performance.now() - started) / 1000).toFixed(0)} s] ${line}`);
+  console.error(`adapter (ours): ${adapterLabel(ctx.adapter)}`);
+  if (peer) console.error(`adapter (tfjs): ${peer.adapter.description || peer.adapter.device}`);
+
+  const specs = trainSpecs(o, hardware).filter((s) => wanted(stepName(s), stepShape(s)));
+  const cases = kernelCases({ quick: o.quick, hardware }).filter((c) => wanted(c.name, c.shape));
+  const report: Report = {
+    meta: {
+      date: new Date().toISOString(),
+      ...commitInfo(),
+      node: process.version,
+      cpus: cpus().length,
+      loadAtStart,
+      adapter: ctx.adapter,
+      adapterLine: adapterLine({ ...ctx.adapter, limits: ctx.adapter.limits }),
+      tfjsAdapterLine: peer ? adapterLine(peer.adapter) : null,
+      tfjsVersion: peer?.tfjsVersion ?? null,
+      configuration:
+        `${o.quick ? 'quick, ' : ''}${o.reps} kernel samples, ${o.trainReps} step samples (medians; ours and tfjs alternating), fp32, SGD lr 0.01 momentum 0.9, 2 classes` +
+        `${o.only ? `, only /${o.only.source}/` : ''}${peer ? '' : ', no tfjs'}`,
+      options: { ...o, only: o.only?.source ?? null },
+    },
+    kernels: [],
+    train: [],
+    torch: null,
+  };
+
+  for (const spec of specs) {
+    log(`${stepName(spec)} ${stepShape(spec)} ...`);
+    const r = await runTrainCase(ctx, peer, spec, o.trainReps);
+    report.train.push(r);
+    log(`  ours ${f(r.oursImagesPerSec)} img/s, tfjs ${f(r.tfjsImagesPerSec)} img/s (${ratio(r.speedup)}); peak ${mib(r.oursPeakBytes)} vs ${mib(r.tfjsPeakBytes)} MiB` +
+      `${r.invariants ? `; ${f(r.invariants.submitsPerStep)} submit(s), ${f(r.invariants.buffersCreatedPerStep)} buffers created, ${f(r.invariants.readbacksPerStep)} readbacks per step` : ''}` +
+      `${r.error ? `; ERROR ${r.error}` : ''}${r.tfjsError ? `; tfjs: ${r.tfjsError}` : ''}`);
+  }
+  for (const c of cases) {
+    log(`${c.name} ${c.shape} ...`);
+    const r = await runKernelCase(ctx, c, peer, o.reps, load1);
+    report.kernels.push(r);
+    log(`  ours ${f(r.oursMs, 1)} ms ${f(r.oursRate)} ${r.unit}, tfjs ${f(r.tfjsMs, 1)} ms (${ratio(r.speedup)})${r.error ? `; ERROR ${r.error}` : ''}${r.tfjsError ? `; tfjs: ${r.tfjsError}` : ''}`);
+  }
+  if (o.torchJson) {
+    const t = JSON.parse(readFileSync(o.torchJson, 'utf8')) as { torchVersion: string; device: string; results: TorchResult[] };
+    report.torch = { source: o.torchJson, version: t.torchVersion, device: t.device, results: t.results };
+  } else if (o.torch) {
+    const t = await runTorchCpu({ ...(o.only ? { only: o.only.source } : {}), reps: o.reps, trainReps: o.trainReps, skipVgg16: o.quick });
+    if (t) report.torch = { source: 'bench/peers/torch_cpu.py', version: t.torchVersion, device: `CPU (${t.threads} threads, BLAS ${t.blas})`, results: t.results };
+    else console.error('PyTorch: not available (no torch for this Python): no reference column');
+  }
+
+  const md = markdown(report);
+  const slug = adapterSlug(ctx.adapter as unknown as GPUAdapterInfo);
+  const stamp = String(report.meta.date).replace(/[:.]/g, '-').slice(0, 19);
+  const dir = resolve(o.out);
+  mkdirSync(dir, { recursive: true });
+  const base = join(dir, `bench-${slug}-${stamp}`);
+  writeFileSync(`${base}.json`, `${JSON.stringify({ ...report, totalSeconds: (performance.now() - started) / 1000 }, null, 2)}\n`);
+  writeFileSync(`${base}.md`, `${md}\n`);
+  console.log(md);
+  console.error(`wrote ${base}.json and .md (${((performance.now() - started) / 1000).toFixed(0)} s)`);
+}
+
+main().then(
+  () => process.exit(0), // tfjs keeps timers alive; the results are written
+  (e) => {
+    console.error(e);
+    process.exit(1);
+  },
+);
