@@ -5,13 +5,13 @@
  */
 import type { GradFlowRecord, LayerFlow } from './grad-monitor.js';
 
-export type GradFlowMetric = 'grad' | 'update' | 'relative-update' | 'drift';
+export type GradFlowMetric = 'grad' | 'update' | 'relative-update' | 'relative-drift';
 
 export const METRIC_LABELS: Record<GradFlowMetric, string> = {
   grad: 'gradient norm ‖g‖',
   update: 'update norm ‖Δp‖',
   'relative-update': 'relative update ‖Δp‖ / ‖p‖',
-  drift: 'distance from the starting weights ‖p − p₀‖',
+  'relative-drift': 'distance from the starting weights ‖p − p₀‖ / ‖p₀‖',
 };
 
 /** One cell's value: null where the layer had no gradient (frozen, or pruned from the graph). */
@@ -23,8 +23,8 @@ export function metricValue(layer: LayerFlow, metric: GradFlowMetric): number | 
       return layer.update;
     case 'relative-update':
       return layer.update === null || layer.weight === 0 ? null : layer.update / layer.weight;
-    case 'drift':
-      return layer.drift;
+    case 'relative-drift':
+      return layer.drift === null || !layer.start ? null : layer.drift / layer.start;
   }
 }
 

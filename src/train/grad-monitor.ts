@@ -8,7 +8,7 @@
  *     backward rule of every graph node that takes a parameter is wrapped so that the kernels it
  *     dispatches are counted for that parameter's layer (ctx.recorder.stats.perKernel deltas);
  *   - after the optimiser's update, the squared norms Σg², Σ(p − p_before)², Σp² (and Σ(p − p_start)²
- *     with `drift`) are computed on the GPU with the engine's own ops and copied into one small
+ *     and Σp_start² with `drift`) are computed on the GPU with the engine's own ops and copied into one small
  *     tensor, read back once after the step's submit.
  * Other steps cost nothing: no copy, no kernel, no readback.
  *
@@ -48,6 +48,8 @@ export interface ParamFlow {
   weight: number;
   /** ‖p − p_start‖₂ (with `drift`), else null. */
   drift: number | null;
+  /** ‖p_start‖₂ (with `drift`), else null: drift / start is how far training moved it, relatively. */
+  start: number | null;
 }
 
 export interface LayerFlow {
@@ -60,6 +62,7 @@ export interface LayerFlow {
   update: number | null;
   weight: number;
   drift: number | null;
+  start: number | null;
   params: ParamFlow[];
   /** The autograd graph held a backward step for this layer (`record()` attached one). */
   inGraph: boolean;
@@ -88,7 +91,7 @@ const WEIGHT_GRAD_KERNEL = /^conv2d\.(weight|bias)_grad|^matmul\.[^.]+\.TN|^batc
 const INPUT_GRAD_KERNEL = /^conv2d\.input_grad|^matmul\.[^.]+\.NN|^batchnorm\.backward_input/;
 
 /** Squared norms per parameter, in `NORMS` columns. */
-const NORMS = ['grad', 'update', 'weight', 'drift'] as const;
+const NORMS = ['grad', 'update', 'weight', 'drift', 'start'] as const;
 
 interface Sample {
   ctx: GpuContext;
@@ -170,7 +173,10 @@ export class GradientMonitor implements StepWatcher {
           if (before) put(sumOfSquares(sub(p, before)), 1);
           put(sumOfSquares(p), 2);
           const start = this.start?.get(p);
-          if (start) put(sumOfSquares(sub(p, start)), 3);
+          if (start) {
+            put(sumOfSquares(sub(p, start)), 3);
+            put(sumOfSquares(start), 4);
+          }
         });
       }),
     );
@@ -205,6 +211,7 @@ export class GradientMonitor implements StepWatcher {
       update: s.before.has(p) ? norm(i, 1) : null,
       weight: norm(i, 2),
       drift: this.start ? norm(i, 3) : null,
+      start: this.start ? norm(i, 4) : null,
     }));
     const layers = this.layers.map((layer): LayerFlow => {
       const own = params.filter((p) => layerPath(p.name) === layer);
@@ -221,7 +228,8 @@ export class GradientMonitor implements StepWatcher {
         update: combined((p) => p.update),
         weight: combined((p) => p.weight) ?? 0,
         drift: combined((p) => p.drift),
-        params: own.map(({ name, grad, update, weight, drift }) => ({ name, grad, update, weight, drift })),
+        start: combined((p) => p.start),
+        params: own.map(({ name, grad, update, weight, drift, start }) => ({ name, grad, update, weight, drift, start })),
         inGraph: kernels !== undefined,
         backwardKernels: Object.fromEntries(kernels ?? []),
         ranWeightGrad: names.some((n) => WEIGHT_GRAD_KERNEL.test(n)),
