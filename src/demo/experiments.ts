@@ -44,8 +44,8 @@ export const DEMO_CONFIG: DemoConfig = {
   labelled: 10,
   validationPerClass: 10,
   testPerClass: 50,
-  headEpochs: 8,
-  finetuneEpochs: 8,
+  headEpochs: 6,
+  finetuneEpochs: 6,
   batchSize: 8,
   lr: 0.01,
 };

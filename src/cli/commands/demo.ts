@@ -11,7 +11,7 @@ export const demo: Command = {
     '  --quick          one seed and fewer epochs (a smoke run, about a minute)',
     '  --seeds LIST     comma-separated seeds (default 1,2,3)',
     '  --labelled N     labelled training images per target class (default 10)',
-    '  --epochs N       epochs of each phase (default 8; methods without phases train 2N)',
+    '  --epochs N       epochs of each phase (default 6; methods without phases train 2N)',
     '  --weights FILE   pretrained source weights (default: the committed ones)',
     '  --out DIR        where the table and curves go (default runs/demo)',
     '  --grad-monitor N every N steps, log each layer\'s gradient and update norms (grad-flow-*.jsonl, grad-flow.svg)',
