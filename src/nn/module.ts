@@ -6,6 +6,7 @@
  */
 import type { Tensor } from '../autograd/tensor.js';
 import { keep } from '../autograd/scope.js';
+import { DTypeError } from '../runtime/errors.js';
 import { checkState, Counter, type IncomingEntry, type LoadReport, type StateDict, type StateSlot, type StateValue } from './state-dict.js';
 
 export interface LoadStateDictOptions {
@@ -136,7 +137,9 @@ export abstract class Module {
     const slots = this.stateSlots();
     const incoming = new Map<string, IncomingEntry>();
     for (const [key, value] of dict) {
-      incoming.set(key, typeof value === 'object' ? { shape: value.shape, integer: value.dtype !== 'float32' } : { shape: [], integer: true });
+      if (typeof value === 'object' && value.dtype !== 'float32') throw new DTypeError(`loadStateDict: '${key}' is ${value.dtype}; state-dict tensors are float32`);
+      // Counters are given as numbers or bigints; a tensor there is refused as non-integer.
+      incoming.set(key, typeof value === 'object' ? { shape: value.shape, integer: false } : { shape: [], integer: true });
     }
     const report = checkState(slots, incoming, { strict: options.strict, source: 'the state dict', target: this.constructor.name });
     for (const key of report.loadedKeys) {

@@ -120,6 +120,7 @@ export function checkState(slots: ReadonlyMap<string, StateSlot>, incoming: Read
 
 function slotProblem(slot: StateSlot, entry: IncomingEntry): string | null {
   if (slot instanceof Counter) {
+    if (!entry.integer) return 'a counter (int64 scalar) cannot take a floating-point value';
     return entry.shape.length === 0 || (entry.shape.length === 1 && entry.shape[0] === 1) ? null : `a counter (scalar) cannot take shape [${entry.shape.join(', ')}]`;
   }
   if (entry.integer) return `stored as an integer tensor, but the model holds float32 [${slot.shape.join(', ')}]`;

@@ -64,6 +64,13 @@ describe('Module', () => {
     bn.forward(x).dispose();
     expect(bn.numBatchesTracked.value).toBe(2);
     expect(Array.from(await bn.runningVar.read()).every((v) => v !== 1)).toBe(true);
+    // Counters load from numbers or bigints; a tensor in their place is refused by name.
+    bn.loadStateDict(new Map([...bn.stateDict(), ['num_batches_tracked', 7n]]));
+    expect(bn.numBatchesTracked.value).toBe(7);
+    expect(() => bn.loadStateDict(new Map([...bn.stateDict(), ['num_batches_tracked', bn.runningMean]]))).toThrow(
+      /num_batches_tracked: a counter \(int64 scalar\) cannot take a floating-point value/,
+    );
+    expect(bn.numBatchesTracked.value).toBe(7);
     x.dispose();
     bn.dispose();
   });

@@ -30,6 +30,10 @@ import { headPathOf } from '../../src/models/head.js';
 import { loadWeightsFile } from '../../src/models/node-weights.js';
 import { openWeightsFile } from '../../src/models/formats/node-file-source.js';
 import type { Linear } from '../../src/nn/linear.js';
+import type { Tensor } from '../../src/autograd/tensor.js';
+import { loadWeights } from '../../src/models/load-weights.js';
+import { inspectWeights, formatWeightInspection } from '../../src/models/inspect.js';
+import type { WeightEntry, WeightFile } from '../../src/models/formats/weight-file.js';
 
 const RELATIVE = 2e-5;
 /** A full-size VGG16 load and forward pass takes 10-40 s on a 2-core software adapter. */
@@ -130,6 +134,43 @@ describe('transfer learning from a 1000-class file', () => {
     for (const key of ['features.28.bias', 'classifier.3.bias']) {
       const slot = model.stateDict().get(key) as { read(): Promise<Float32Array> };
       expect(Array.from(await slot.read()), key).toEqual(Array.from(await file.read(key)));
+    }
+    await file.close();
+    model.dispose();
+  }, SLOW);
+});
+
+describe("timm's VGG16 layout (pre_logits.fc1/fc2 as convolutions, head.fc)", () => {
+  /** The torchvision file seen under timm's names and conv shapes (same bytes). */
+  function asTimm(file: WeightFile): WeightFile {
+    const renames: Record<string, [string, number[] | null]> = {
+      'classifier.0': ['pre_logits.fc1', [4096, 512, 7, 7]],
+      'classifier.3': ['pre_logits.fc2', [4096, 4096, 1, 1]],
+      'classifier.6': ['head.fc', null],
+    };
+    const stored = new Map<string, string>();
+    const entries = new Map<string, WeightEntry>();
+    for (const [key, entry] of file.entries) {
+      const [layer, suffix] = [key.slice(0, key.lastIndexOf('.')), key.slice(key.lastIndexOf('.') + 1)];
+      const rename = renames[layer];
+      const name = rename ? `${rename[0]}.${suffix}` : key;
+      entries.set(name, { ...entry, shape: rename?.[1] && suffix === 'weight' ? rename[1] : entry.shape });
+      stored.set(name, key);
+    }
+    return { ...file, entries, read: (n) => file.read(stored.get(n)!), readRaw: (n) => file.readRaw(stored.get(n)!), close: () => file.close() };
+  }
+
+  it('maps onto torchvision names and loads the same values', async () => {
+    const file = asTimm(await openWeightsFile(`${MODELS_DIR}vgg16.safetensors`));
+    const inspection = inspectWeights(file, 'vgg16');
+    expect(inspection.model).toMatchObject({ loads: 32, mismatched: 0, unexpected: 0, missing: [] });
+    expect(formatWeightInspection(inspection)).toMatch(/pre_logits\.fc1\.weight -> classifier\.0\.weight +\[4096, 512, 7, 7\]  +F32 +392\.0 MiB +loads/);
+    const model = skipInit(() => createModel('vgg16'));
+    await loadWeights(model, file);
+    for (const key of ['classifier.0.weight', 'classifier.3.weight', 'classifier.6.bias']) {
+      const ours = (await (model.stateDict().get(key) as Tensor).read()) as Float32Array;
+      const theirs = await file.read(key.replace('classifier.0', 'pre_logits.fc1').replace('classifier.3', 'pre_logits.fc2').replace('classifier.6', 'head.fc'));
+      expect(Buffer.compare(Buffer.from(ours.buffer), Buffer.from(theirs.buffer, theirs.byteOffset, theirs.byteLength)), key).toBe(0);
     }
     await file.close();
     model.dispose();
