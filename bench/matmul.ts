@@ -1,5 +1,6 @@
 // Matmul GFLOP/s: each of our kernels next to tfjs-backend-webgpu, same adapter, same process.
-//   npx tsx bench/matmul.ts [--quick] [--shapes=square|fc|all]     (WGT_ADAPTER=lavapipe|swiftshader)
+//   npx tsx bench/matmul.ts [--quick] [--shapes=square|fc|all] [--max-gflop=X]   (WGT_ADAPTER=lavapipe|swiftshader)
+// --max-gflop skips products of more than X GFLOP (SwiftShader runs VGG16's fc6 at batch 32 for minutes).
 //
 // Contestants take turns: every round times each of them once, after one untimed warm-up run
 // (which compiles the pipeline), and the best round counts. Two figures per contestant:
@@ -15,7 +16,9 @@ import { gflops } from './util/timing.js';
 import { initTfjsWebGPU, randomArray } from './peers/tfjs.js';
 
 const quick = process.argv.includes('--quick');
-const which = process.argv.find((a) => a.startsWith('--shapes='))?.slice('--shapes='.length) ?? 'all';
+const option = (name: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
+const which = option('shapes') ?? 'all';
+const maxFlop = Number(option('max-gflop') ?? Infinity) * 1e9;
 const ctx = await initNode();
 const peer = await initTfjsWebGPU();
 console.log(`adapter: ${adapterLabel(ctx.adapter)}; tfjs-backend-webgpu ${peer.tfjsVersion}`);
@@ -35,7 +38,7 @@ const square = (s: number): Shape => ({ label: `${s}^3`, m: s, k: s, n: s, trans
 // Forward of a linear layer, x·Wᵀ, and its weight gradient gᵀ·x (K = batch).
 const fc = (m: number, k: number, n: number, what: string): Shape => ({ label: `${m}x${k}·(${n}x${k})ᵀ ${what}`, m, k, n, transA: false, transB: true });
 const fcGrad = (m: number, k: number, n: number, what: string): Shape => ({ label: `(${k}x${m})ᵀ·${k}x${n} ${what}`, m, k, n, transA: true, transB: false });
-const shapes: Shape[] = [
+const allShapes: Shape[] = [
   ...(which === 'fc' ? [] : [square(256), square(512), ...(quick ? [] : [square(1024)])]),
   ...(which === 'square'
     ? []
@@ -48,6 +51,7 @@ const shapes: Shape[] = [
         fcGrad(4096, 4, 25088, 'VGG16 fc6 weight gradient, batch 4 (411 MB result)'),
       ]),
 ];
+const shapes = allShapes.filter((s) => 2 * s.m * s.n * s.k <= maxFlop);
 
 interface Contestant {
   name: string;

@@ -49,14 +49,16 @@ export type BlockRows = 4 | 8 | 16;
  * The one place that picks a plan, per adapter and shape. Measured with bench/matmul.ts on the
  * project's 2-core x86-64 (AVX-512) machine, lavapipe (Mesa 25.0.7) and SwiftShader 5.0.0, in the
  * same process as tfjs-backend-webgpu 4.22 (see the table in bench/matmul.ts's header):
- *   - CPU adapters: 'blocked' beats 'simple' and 'tiled' at every size from 64^3 up, and
- *     tfjs's kernel by about 2x at 256-1024^3; ROWS=16 beats 4 and 8 once M >= 16 (each per-lane
- *     load of B feeds 16 rows). 'tiled' loses there: barriers are expensive on CPU drivers.
- *     Split-K does not pay: 2 cores are busy with 16+ workgroups, and a CPU "lane" gains nothing
- *     from more, smaller workgroups.
- *   - GPUs: not measured (no GPU on the project's machines). 'tiled' is the textbook choice
- *     for large products; tall-skinny products get split-K so that a GPU has several hundred
- *     workgroups instead of N/64 (64 for VGG16's FC layers).
+ *   - CPU adapters: 'blocked' beats 'simple' (5-15x) and 'tiled' (2-3x: barriers are expensive
+ *     on CPU drivers) on every shape measured, and tfjs by 1.4-2.2x at 256-1024^3 (lavapipe)
+ *     and 1.4-1.7x (SwiftShader). ROWS=16 beats 8 and 4 when M allows it (each per-lane load
+ *     of B feeds ROWS multiply-adds); smaller M gets fewer rows, so no row is wasted.
+ *     Split-K does not pay there (VGG16 fc6/fc7 at batch 4 and 32: -15% to +20%, noise):
+ *     2 cores are already busy with 16+ workgroups.
+ *   - GPUs: not measured (no GPU on the project's machines). 'tiled' is the textbook choice;
+ *     'blocked' would leave most of each 32-wide warp idle (8 invocations per workgroup).
+ *     Tall-skinny products get split-K so that a GPU has several hundred workgroups instead
+ *     of N/64 (64 for VGG16's FC layers).
  *   - tiny products (at most 64 outputs and K <= 64) use 'simple': they are launch-bound, and
  *     the blocked kernel costs seconds of shader compilation on lavapipe for nothing.
  */
@@ -64,11 +66,9 @@ export function planGemm(ctx: GpuContext, M: number, N: number, K: number, batch
   const rows = blockRowsFor(M);
   if (M * N <= 64 && K <= 64) return { variant: 'simple', rows, splitK: 1 };
   if (ctx.adapter.isSoftware) return { variant: 'blocked', rows, splitK: 1 };
-  const variant: MatmulVariant = M >= 32 && N >= 32 ? 'tiled' : 'blocked';
-  const [perM, perN] = outputsPerGroup(variant, rows);
-  const groups = Math.ceil(M / perM) * Math.ceil(N / perN) * batch;
+  const groups = Math.ceil(M / TILE) * Math.ceil(N / TILE) * batch;
   const wanted = batch === 1 && groups < SPLIT_BELOW_WORKGROUPS ? Math.ceil(TARGET_WORKGROUPS / groups) : 1;
-  return { variant, rows, splitK: Math.max(1, Math.min(wanted, Math.floor(K / MIN_K_PER_SPLIT))) };
+  return { variant: 'tiled', rows, splitK: Math.max(1, Math.min(wanted, Math.floor(K / MIN_K_PER_SPLIT))) };
 }
 
 /**
@@ -176,8 +176,9 @@ fn main(@builtin(global_invocation_id) id: vec3<u32>) {
  *  - a load that differs per lane is a scalar loop over the lanes with a bounds check per value,
  *    about 8 instructions per value: B's loads, each of which then feeds ROWS multiply-adds.
  *    A vec4 load fetches 4 values per lane for one loop, which makes it cheaper per value.
- * Measured on lavapipe, 256^3-512^3: ROWS x 8 outputs per lane with ROWS=16 runs 2-3x faster
- * than 4x4 blocks; 16 x 16 is a little faster still but takes 3x longer to compile (seconds).
+ * Measured on lavapipe at 256^3 and 512^3 (GFLOP per CPU-second, same runs): 4x4 outputs per
+ * lane ~1.3, 16x8 ~2.8 (vec4 loads of B: +35% over element loads), 16x16 no faster and 3x
+ * slower to compile (~15 s against ~5 s: LLVM spilling hundreds of accumulators).
  */
 function blockedKernel(rows: BlockRows, transB: boolean, bLoad: Access, cStore: Access): string {
   // B's next row, B[k, n0..n0+7], as two vec4. Columns past N are clamped (their results are dropped).

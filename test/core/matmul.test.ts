@@ -143,6 +143,7 @@ describe('plans', () => {
     expect(planGemm(gpu(false), 1024, 1024, 1024, 1)).toEqual({ variant: 'tiled', rows: 16, splitK: 1 });
     const fc6 = planGemm(gpu(false), 32, 4096, 25088, 1);
     expect(fc6.variant).toBe('tiled');
+    expect(planGemm(gpu(false), 4, 4096, 4096, 1).variant).toBe('tiled');
     expect(fc6.splitK).toBeGreaterThanOrEqual(8);
     expect(planGemm(gpu(false), 4, 4096, 25088, 1).splitK).toBeGreaterThan(1);
     expect(planGemm(gpu(false), 4, 4096, 25088, 8).splitK).toBe(1);
