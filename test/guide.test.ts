@@ -14,7 +14,7 @@ const GUIDE = join(REPO, 'docs', 'guide');
 const out = mkdtempSync(join(tmpdir(), 'wgt-guide-'));
 afterAll(() => rmSync(out, { recursive: true, force: true }));
 
-const markers = (text: string) => [...text.matchAll(/<!-- generated:([\w.-]+) -->/g)].map((m) => m[1]!);
+const markers = (text: string) => [...text.matchAll(/<!-- generated:([\w-]+) -->/g)].map((m) => m[1]!);
 
 describe('npm run guide -- --small', () => {
   it('writes every fragment the chapters include, and every figure those link to opens', async () => {
@@ -38,7 +38,7 @@ describe('npm run guide -- --small', () => {
         const file = join(out, link!);
         expect(existsSync(file), link).toBe(true);
         if (/\.json$/.test(file)) expect(() => JSON.parse(readFileSync(file, 'utf8'))).not.toThrow();
-        if (/\.(svg|png)$/.test(file)) expect((await sharp(file).metadata()).width, link).toBeGreaterThan(0);
+        if (/\.(svg|png|jpg)$/.test(file)) expect((await sharp(file).metadata()).width, link).toBeGreaterThan(0);
       }
     }
     expect(readdirSync(join(out, 'figures')).length).toBeGreaterThanOrEqual(10);

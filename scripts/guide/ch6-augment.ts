@@ -10,7 +10,9 @@ import { describeParams, toRgbImages } from '../../src/data/augment/grid.js';
 import { writeGrid, type GridTile } from '../../src/data/augment/grid-node.js';
 import { drawTask, TARGET_CLASSES } from '../../src/demo/shapes.js';
 import { DRAWN_SIZE, INPUT_SIZE } from '../../src/demo/tasks.js';
+import { unlink } from 'node:fs/promises';
 import { join } from 'node:path';
+import sharp from 'sharp';
 import { profileStep } from './measure.js';
 import { median, sig, table, type GuideOutput } from './output.js';
 
@@ -24,6 +26,7 @@ function drawnBatch(size: number, perClass: number, stream: number): ImageBatch 
   return packBatch(drawn.map((d, i) => ({ pixels: d.pixels, width: size, height: size, label: d.label, path: `drawn:${i}`, sampleIndex: i })));
 }
 
+/** Writes the grid as JPEG (the drawn images' noise makes a PNG of it megabytes). */
 async function grid(ctx: GpuContext, path: string, train: TrainTransformOptions, drawnSize: number, outputSize: number): Promise<void> {
   const batch = drawnBatch(drawnSize, 1, 200);
   const validation = new Augmenter(ctx, { outputSize, resize: drawnSize });
@@ -40,7 +43,10 @@ async function grid(ctx: GpuContext, path: string, train: TrainTransformOptions,
   for (const c of columns) c.images.dispose();
   validation.dispose();
   augment.dispose();
-  await writeGrid(path, tiles, columns.length);
+  const png = `${path}.tmp.png`;
+  await writeGrid(png, tiles, columns.length);
+  await sharp(png).jpeg({ quality: 80, mozjpeg: true }).toFile(path);
+  await unlink(png);
 }
 
 export async function chapter6(ctx: GpuContext, out: GuideOutput, o: { repeats: number }): Promise<void> {
@@ -48,9 +54,9 @@ export async function chapter6(ctx: GpuContext, out: GuideOutput, o: { repeats: 
   // reader can see the crops; the parameters are drawn the same way at any size.
   const drawn = 256;
   const size = 224;
-  await grid(ctx, join(out.figuresDir, 'ch6-grid-demo.png'), DEMO_TRAIN, drawn, size);
-  await grid(ctx, join(out.figuresDir, 'ch6-grid-notes.png'), NOTES_TRAIN, drawn, size);
-  out.written.push('figures/ch6-grid-demo.png', 'figures/ch6-grid-notes.png');
+  await grid(ctx, join(out.figuresDir, 'ch6-grid-demo.jpg'), DEMO_TRAIN, drawn, size);
+  await grid(ctx, join(out.figuresDir, 'ch6-grid-notes.jpg'), NOTES_TRAIN, drawn, size);
+  out.written.push('figures/ch6-grid-demo.jpg', 'figures/ch6-grid-notes.jpg');
 
   // GPU time of one batch: the demo's (64 images, 36 -> 32) and the notebook's size (8, 256 -> 224).
   const rows: string[][] = [];
@@ -80,9 +86,9 @@ export async function chapter6(ctx: GpuContext, out: GuideOutput, o: { repeats: 
   await out.fragment(
     'ch6-augment',
     [
-      '![the demo transform: RandomResizedCrop(scale 0.5-1) and horizontal flips](figures/ch6-grid-demo.png)',
+      '![the demo transform: RandomResizedCrop(scale 0.5-1) and horizontal flips](figures/ch6-grid-demo.jpg)',
       '',
-      '![the notes’ other changes: vertical flips, rotation up to 25°, brightness ±40%](figures/ch6-grid-notes.png)',
+      '![the notes’ other changes: vertical flips, rotation up to 25°, brightness ±40%](figures/ch6-grid-notes.jpg)',
       '',
       `(Target-task shapes drawn at ${drawn}×${drawn} and cropped to ${size}×${size} so that the crops can be seen; the demo draws them at ${DRAWN_SIZE}×${DRAWN_SIZE} and crops to ${INPUT_SIZE}×${INPUT_SIZE}. Each row: the validation transform, then the training draws of epochs 0-4 for seed 1.)`,
       '',

@@ -12,7 +12,7 @@ import { writeFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
 
 const LINK = /\[([^\]]*)\]\(([^)\s#]+)(?:#L\d+(?:-L\d+)?)?\s+"([^"]+)"\)/g;
-const MARKER = /<!-- generated:([\w.-]+) -->[\s\S]*?<!-- \/generated:\1 -->/g;
+const MARKER = /<!-- generated:([\w-]+) -->[\s\S]*?<!-- \/generated:\1 -->/g;
 const LINE_TEXT = /^[\w./-]+\.\w+:\d+(-\d+)?$/;
 
 export interface ChapterProblem {

@@ -20,7 +20,7 @@ export function colourOf(names: readonly string[], name: string): string {
 export function stackedBarsSvg(title: string, subtitle: readonly string[], panels: readonly BarPanel[]): string {
   const panelW = 250;
   const plotH = 200;
-  const top = 56 + 15 * subtitle.length;
+  const top = 70 + 15 * subtitle.length;
   const width = 40 + panels.length * (panelW + 30);
   const names = [...new Set(panels.flatMap((p) => p.bars.flatMap((b) => b.segments.map((s) => s.name))))];
   const parts = [
@@ -33,7 +33,7 @@ export function stackedBarsSvg(title: string, subtitle: readonly string[], panel
     const x0 = 60 + k * (panelW + 30);
     const max = Math.max(1e-12, ...panel.bars.map((b) => b.segments.reduce((a, s) => a + s.value, 0)));
     const barW = (panelW - 20) / panel.bars.length - 14;
-    parts.push(`<text x="${x0 + panelW / 2}" y="${top - 12}" text-anchor="middle" font-weight="bold">${escapeXml(panel.title)}</text>`);
+    parts.push(`<text x="${x0 + panelW / 2}" y="${top - 22}" text-anchor="middle" font-weight="bold">${escapeXml(panel.title)}</text>`);
     parts.push(`<line x1="${x0}" x2="${x0 + panelW}" y1="${top + plotH}" y2="${top + plotH}" stroke="#999"/>`);
     parts.push(`<text x="${x0 - 4}" y="${top + 4}" text-anchor="end" fill="#555">${formatValue(max)}</text>`);
     parts.push(`<text x="${x0 - 4}" y="${top + plotH}" text-anchor="end" fill="#555">0</text>`);
@@ -99,7 +99,7 @@ export function timelineSvg(title: string, subtitle: readonly string[], items: r
   const axisY = top + parts.length * rowH + 14;
   for (let i = 0; i <= 4; i++) {
     const t = t0 + ((t1 - t0) * i) / 4;
-    out.push(`<text x="${sx(t)}" y="${axisY}" text-anchor="middle" fill="#555">${(t - t0).toFixed(1)} ms</text>`);
+    out.push(`<text x="${sx(t)}" y="${axisY}" text-anchor="${i === 0 ? 'start' : i === 4 ? 'end' : 'middle'}" fill="#555">${(t - t0).toFixed(1)} ms</text>`);
   }
   out.push(`<text x="${left + plotW / 2}" y="${axisY + 16}" text-anchor="middle" fill="#555">GPU clock, from the step's first dispatch</text>`);
   out.push('</svg>');
