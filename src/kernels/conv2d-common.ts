@@ -177,3 +177,8 @@ export function batchSlices(
 export function unroll(n: number, f: (i: number) => string, separator = '\n'): string {
   return Array.from({ length: n }, (_, i) => f(i)).join(separator);
 }
+
+/** `acc = a0·b0 + a1·b1 + ... + acc` as nested fma() calls: fused multiply-adds on every adapter. */
+export function fmaInto(acc: string, terms: readonly (readonly [string, string])[]): string {
+  return `${acc} = ${terms.reduceRight((inner, [a, b]) => `fma(${a}, ${b}, ${inner})`, acc)};`;
+}

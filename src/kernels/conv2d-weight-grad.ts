@@ -2,7 +2,7 @@ import type { GpuContext } from '../runtime/context.js';
 import { Tensor } from '../autograd/tensor.js';
 import { launch, type Binding } from './launch.js';
 import { runReduce } from './reduce.js';
-import { batchSlices, unroll, type Conv2dGeometry } from './conv2d-common.js';
+import { batchSlices, fmaInto, unroll, type Conv2dGeometry } from './conv2d-common.js';
 
 /**
  * The weight gradient of conv2d, an implicit GEMM reducing over every output pixel:
@@ -92,7 +92,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
       ${unroll(PIX, (j) => `let in${j} = ow0 + ${j}u < p.out_w; let at${j} = dy_row + min(ow0 + ${j}u, p.out_w - 1u);`, '\n      ')}
       ${unroll(CO, (o) => `{
         ${unroll(PIX, (j) => `let d${j} = select(0.0, dy[dy${o} + at${j}], in${j});`, ' ')}
-        ${unroll(g.kernelW, (kw) => `acc${o}_${kw} += ${unroll(PIX, (j) => `d${j} * x${column(j, kw)}`, ' + ')};`, '\n        ')}
+        ${unroll(g.kernelW, (kw) => fmaInto(`acc${o}_${kw}`, Array.from({ length: PIX }, (_, j) => [`d${j}`, `x${column(j, kw)}`] as const)), '\n        ')}
       }`, '\n      ')}
     }
   }
