@@ -1,0 +1,145 @@
+#!/usr/bin/env bash
+# Runs the benchmarks on an NVIDIA machine that has neither Node.js nor network, from the pack
+# that bench/gpu/pack.sh made. From the repository root:
+#
+#   bash bench/gpu/run-gpu.sh [--smoke] [--pack FILE] [-- extra options for bench/run.ts]
+#
+# What it does, each step printed with the time:
+#   1. unpacks node, Dawn's dawn.node and the Vulkan loader into a temporary folder;
+#   2. points the Vulkan loader at NVIDIA's driver manifest (nvidia_icd.json; made from
+#      libGLX_nvidia.so.0 when the machine has the driver but no manifest);
+#   3. prints the adapter, and stops if it is a software one (unless WGT_ALLOW_SOFTWARE=1);
+#   4. PyTorch CUDA fp32 figures for the same steps and kernels, if python3 has torch with CUDA
+#      (bench/gpu/torch_steps.py);
+#   5. the benchmark suite (bench/run.ts): training steps of the small VGG (32x32, batch 32) and of
+#      VGG16 at 224x224 batch 32, full and frozen base, then the kernels, next to tfjs and PyTorch;
+#   6. the profiler on VGG16 224x224 batch 32, frozen vs full, with its Chrome trace.
+# Results go to $OUT (the device tool's output folder) or bench/results/gpu.
+#
+# Environment: WGT_VULKAN_ICD=<manifest> uses that Vulkan driver instead of NVIDIA's (the test here
+# points it at lavapipe); WGT_ALLOW_SOFTWARE=1 runs on a software adapter; WGT_PYTHON (python3) and
+# WGT_TORCH_DEVICE (cuda) pick PyTorch; WGT_STEP_TIMEOUT (s, default 300) bounds each step.
+# --smoke keeps every step tiny (checks the recipe, not the speed).
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+PACK=bench/gpu/out/wgt-gpu-pack.tar.xz
+SMOKE=0
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --smoke) SMOKE=1 ;;
+    --pack) PACK=$2; shift ;;
+    --) shift; break ;;
+    *) echo "run-gpu.sh: unknown option $1" >&2; exit 2 ;;
+  esac
+  shift
+done
+RESULTS=${OUT:-bench/results/gpu}
+mkdir -p "$RESULTS"
+RESULTS=$(cd "$RESULTS" && pwd)
+STEP_TIMEOUT=${WGT_STEP_TIMEOUT:-300}
+WORK=$(mktemp -d /tmp/wgt-gpu.XXXXXX)
+trap 'rm -rf "$WORK"' EXIT
+step() { echo; echo "== $* ($(date -u +%H:%M:%S))"; }
+die() { echo "run-gpu.sh: $*" >&2; exit 1; }
+
+# xz is not everywhere; Python's lzma module reads the same format.
+unxz_to() {
+  if command -v xz >/dev/null; then xz -dc "$1" > "$2"
+  else python3 -c 'import lzma, shutil, sys; shutil.copyfileobj(lzma.open(sys.argv[1]), open(sys.argv[2], "wb"))' "$1" "$2"
+  fi
+}
+
+step "1. unpack $PACK"
+[ -f "$PACK" ] || die "no pack at $PACK: run bench/gpu/pack.sh first (and carry bench/gpu/out)"
+unxz_to "$PACK" "$WORK/pack.tar" && tar -C "$WORK" -xf "$WORK/pack.tar" && rm "$WORK/pack.tar" || die "cannot unpack $PACK"
+unxz_to "$WORK/node.xz" "$WORK/node" && rm "$WORK/node.xz" && chmod +x "$WORK/node"
+DAWN="$WORK/node_modules/webgpu/dist/linux-x64/dawn.node"
+unxz_to "$DAWN.xz" "$DAWN" && rm "$DAWN.xz"
+NODE="$WORK/node"
+"$NODE" --version || die "the packed node does not run here"
+# shellcheck disable=SC1091
+. <(grep -E '^(COMMIT|DIRTY|PACKED|NODE_VERSION)=' "$WORK/MANIFEST")
+export WGT_COMMIT="$COMMIT" WGT_DIRTY="$DIRTY"
+echo "pack of commit $COMMIT$([ "$DIRTY" = 1 ] && echo ' (with uncommitted changes)'), made $PACKED"
+
+step "2. Vulkan driver"
+command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
+ICD=${WGT_VULKAN_ICD:-}
+if [ -z "$ICD" ]; then
+  for f in /usr/share/vulkan/icd.d/nvidia_icd.json /etc/vulkan/icd.d/nvidia_icd.json /usr/share/vulkan/icd.d/nvidia_icd.x86_64.json \
+           /usr/local/share/vulkan/icd.d/nvidia_icd.json /etc/vulkan/icd.d/nvidia_icd.x86_64.json; do
+    [ -f "$f" ] && { ICD=$f; break; }
+  done
+fi
+if [ -z "$ICD" ]; then
+  # The driver's Vulkan ICD is libGLX_nvidia.so.0; containers often mount it without the manifest.
+  GLX=$( (ldconfig -p 2>/dev/null | awk '/libGLX_nvidia\.so\.0/ {print $NF; exit}') ; find /usr/lib /usr/lib64 /usr/local/nvidia -name 'libGLX_nvidia.so.0' 2>/dev/null | head -n1)
+  GLX=$(echo "$GLX" | head -n1)
+  if [ -n "$GLX" ]; then
+    ICD="$WORK/nvidia_icd.json"
+    printf '{ "file_format_version": "1.0.0", "ICD": { "library_path": "%s", "api_version": "1.3.0" } }\n' "$GLX" > "$ICD"
+    echo "made $ICD for $GLX"
+  fi
+fi
+# Without a WebGPU adapter the PyTorch figures are still worth having: only steps 5-6 are skipped.
+WEBGPU=1
+if [ -z "$ICD" ]; then
+  WEBGPU=0
+  echo "run-gpu.sh: no NVIDIA Vulkan driver: neither nvidia_icd.json nor libGLX_nvidia.so.0 (a container started with NVIDIA_DRIVER_CAPABILITIES=compute,utility lacks 'graphics')" >&2
+else
+  echo "Vulkan ICD: $ICD"; cat "$ICD"
+  export VK_ICD_FILENAMES="$ICD" VK_DRIVER_FILES="$ICD"
+  export LD_LIBRARY_PATH="$WORK/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+  export XDG_RUNTIME_DIR="$WORK"
+  unset WGT_ADAPTER
+
+  step "3. adapter"
+  if ! "$NODE" "$WORK/app/cli.mjs" info --json > "$RESULTS/adapter.json"; then
+    WEBGPU=0
+    echo "run-gpu.sh: no WebGPU adapter (see the Vulkan lines above)" >&2
+  elif ! "$NODE" -e 'const a = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")); console.log(`${a.description || a.device} [${a.vendor}/${a.architecture}] software=${a.isSoftware}; maxStorageBufferBindingSize ${a.limits.maxStorageBufferBindingSize}, maxBufferSize ${a.limits.maxBufferSize}; features ${a.features.join(" ")}`); process.exit(a.isSoftware && process.env.WGT_ALLOW_SOFTWARE !== "1" ? 3 : 0)' "$RESULTS/adapter.json"; then
+    WEBGPU=0
+    echo "run-gpu.sh: the adapter is a software one: Dawn did not reach the NVIDIA driver" >&2
+  fi
+fi
+
+if [ "$SMOKE" = 1 ]; then
+  BENCH=(--quick --only 'train\.smallvgg\.frozen|maxpool2x2 4x128' --reps 1 --train-reps 1)
+  PROFILE=(--size 16 --batch 2 --steps 1 --warmup 1)
+  TORCH=(--smoke)
+else
+  BENCH=(--vgg16-size 224 --vgg16-batch 32 --train-reps 3 --reps 3)
+  PROFILE=(--model vgg16 --size 224 --batch 32 --steps 2)
+  TORCH=()
+fi
+
+TORCH_DEVICE=${WGT_TORCH_DEVICE:-cuda}
+step "4. PyTorch ($TORCH_DEVICE, fp32)"
+TORCH_JSON=()
+PY=${WGT_PYTHON:-python3}
+if command -v "$PY" >/dev/null && "$PY" -c 'import sys, torch; sys.exit(0 if sys.argv[1] != "cuda" or torch.cuda.is_available() else 1)' "$TORCH_DEVICE" 2>/dev/null; then
+  if timeout "$STEP_TIMEOUT" "$PY" bench/gpu/torch_steps.py --device "$TORCH_DEVICE" ${TORCH[@]+"${TORCH[@]}"} --out "$RESULTS/torch-$TORCH_DEVICE.json"; then
+    TORCH_JSON=(--torch-json "$RESULTS/torch-$TORCH_DEVICE.json")
+  else
+    echo "PyTorch run failed: no PyTorch column"
+  fi
+else
+  echo "$PY with torch ($TORCH_DEVICE): not here, no PyTorch column"
+fi
+
+if [ "$WEBGPU" = 0 ]; then
+  step "5-6. skipped: no WebGPU adapter on the NVIDIA driver"
+  ls -la "$RESULTS"
+  exit 1
+fi
+
+step "5. benchmarks: bench/run.ts ${BENCH[*]} $*"
+timeout "$STEP_TIMEOUT" "$NODE" "$WORK/app/run.mjs" "${BENCH[@]}" ${TORCH_JSON[@]+"${TORCH_JSON[@]}"} --out "$RESULTS" "$@" 2>&1 | grep -v 'artificially reduced' \
+  || echo "run-gpu.sh: the benchmark stopped early (exit ${PIPESTATUS[0]}); what it wrote is in $RESULTS"
+
+step "6. profile: ${PROFILE[*]} --compare-frozen"
+timeout "$STEP_TIMEOUT" "$NODE" "$WORK/app/cli.mjs" profile "${PROFILE[@]}" --compare-frozen --trace "$RESULTS/trace.json" 2>&1 | grep -v 'artificially reduced' \
+  | tee "$RESULTS/profile.txt"
+
+step "done: $RESULTS"
+ls -la "$RESULTS"
