@@ -2,6 +2,7 @@ import type { GpuContext } from '../runtime/context.js';
 import { Tensor } from '../autograd/tensor.js';
 import { launch, type Binding } from './launch.js';
 import { runReduce } from './reduce.js';
+import { ShapeError } from '../runtime/errors.js';
 import { batchSlices, fmaInto, unroll, type Conv2dGeometry } from './conv2d-common.js';
 
 /**
@@ -10,10 +11,12 @@ import { batchSlices, fmaInto, unroll, type Conv2dGeometry } from './conv2d-comm
  *   dw[co, ci, kh, kw] = Σ_{n, oh, ow} dy[n, co, oh, ow] · x[n, ci, oh·sh − ph + kh·dh, ow·sw − pw + kw·dw]
  *
  * A lane owns one (source channel ci, window row kh) of a group and accumulates CO output
- * channels × KW taps. The output channels are fixed per workgroup and the lanes walk the same
- * output pixels in step, so every dy load is uniform (one scalar load for all lanes); the x row
- * a lane reads is its own, and PIX consecutive output pixels share their overlapping window
- * columns (PIX + KW − 1 loads for stride 1, not PIX·KW). No workgroup memory, no barriers.
+ * channels × KW taps. The x row a lane reads is its own, and PIX consecutive output pixels share
+ * their overlapping window columns (PIX + KW − 1 loads for stride 1, not PIX·KW). The output
+ * channels are fixed per workgroup and the lanes walk the same output pixels in step, so all
+ * lanes read the same dy values: rows of them are staged in workgroup memory (two barriers per
+ * stage of rows), where the PIX values of one channel are two vec4 loads. On lavapipe that is
+ * ~2x faster than every lane reading dy from the storage buffer (a uniform scalar load each).
  *
  * The reduction (N·OH·OW terms) is long and the outputs few, so it can be split: each of S
  * splits reduces a range of output rows (n, oh) into its own slice of a partial [S, ...weight]
@@ -24,6 +27,20 @@ import { batchSlices, fmaInto, unroll, type Conv2dGeometry } from './conv2d-comm
 
 const LANES = 64;
 const PIX = 8;
+/** vec4s of workgroup memory for staged dy rows: 16 KiB, WebGPU's default minimum. */
+const STAGE_QUADS = 1024;
+
+/**
+ * The block: CO output channels per workgroup, as many as fit (≤ 8) while one staged dy row of
+ * the block (CO × the row padded to a multiple of PIX) fits the stage.
+ */
+function channelsPerLane(g: Conv2dGeometry): number {
+  const outPerGroup = g.outChannels / g.groups;
+  const rowQuads = Math.ceil(g.outW / PIX) * (PIX / 4);
+  const co = [8, 4, 2, 1].find((b) => b <= outPerGroup && b * rowQuads <= STAGE_QUADS);
+  if (co === undefined) throw new ShapeError(`conv2d weight grad: output rows of ${g.outW} pixels are wider than the ${STAGE_QUADS * 4} it stages`);
+  return co;
+}
 
 function weightGradSource(g: Conv2dGeometry, CO: number) {
   const offsetOf = (j: number, kw: number) => j * g.strideW + kw * g.dilationW;
@@ -40,6 +57,7 @@ struct Params {
   in_per_group: u32, out_per_group: u32,
   pad_h: i32, pad_w: i32,
   rows_per_split: u32,            // output rows (n, oh) each split reduces
+  rows_per_stage: u32,            // output rows staged in workgroup memory at a time
   x_offset: u32, dy_offset: u32,  // where this run of images starts in the bound slices
   split0: u32,                    // this run's first slice of the partial tensor
   weight_size: u32,               // elements of one slice (the weight's size)
@@ -57,6 +75,11 @@ const DILATION_H = ${g.dilationH};
 const PIX = ${PIX}u;  // output pixels of a row per step
 const CO = ${CO}u;    // output channels per lane, the same for the whole workgroup
 
+// Every lane reads the same dy values: rows of dy for the workgroup's CO channels are staged as
+// [row][channel][column] with each row padded (with zeros) to a multiple of PIX columns, so the
+// PIX values of a step are two vec4 loads from workgroup memory.
+var<workgroup> stage: array<vec4<f32>, ${STAGE_QUADS}>;
+
 @compute @workgroup_size(${LANES})
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) local: u32) {
   // Lane -> (source channel ci, window row kh); lanes past the end compute a duplicate.
@@ -65,7 +88,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
   let l = min(lane, lanes - 1u);
   let ci = l / KH;
   let kh = l % KH;
-  // Workgroup -> group g, output channels co0 .. co0 + CO - 1 (clamped), split of the rows.
+  // Workgroup -> group g, output channels co0 .. co0 + CO - 1, split of the rows.
   let co_blocks = (p.out_per_group + CO - 1u) / CO;
   let g = wg.y / co_blocks;
   let co0 = (wg.y % co_blocks) * CO;
@@ -73,27 +96,43 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
   let row_end = min(p.images * p.out_h, row_begin + p.rows_per_split);
 
   let in_image = p.in_channels * p.in_h * p.in_w;
-  let out_image = p.out_channels * p.out_h * p.out_w;
+  let out_plane = p.out_h * p.out_w;
   let x_plane = p.x_offset + (g * p.in_per_group + ci) * p.in_h * p.in_w;
-  ${unroll(CO, (o) => `let dy${o} = p.dy_offset + (g * p.out_per_group + min(co0 + ${o}u, p.out_per_group - 1u)) * p.out_h * p.out_w;`, '\n  ')}
+  let padded_w = (p.out_w + PIX - 1u) / PIX * PIX;
 
   ${unroll(CO, (o) => unroll(g.kernelW, (kw) => `var acc${o}_${kw} = 0.0;`, ' '), '\n  ')}
-  for (var t = row_begin; t < row_end; t++) {
-    let n = t / p.out_h;
-    let oh = t % p.out_h;
-    let ih = i32(oh) * STRIDE_H + i32(kh) * DILATION_H - p.pad_h;
-    let row_ok = ih >= 0 && ih < i32(p.in_h);
-    let x_row = x_plane + n * in_image + u32(clamp(ih, 0, i32(p.in_h) - 1)) * p.in_w;
-    let dy_row = n * out_image + oh * p.out_w;
-    for (var ow0 = 0u; ow0 < p.out_w; ow0 += PIX) {
-      // The x columns under the window taps of pixels ow0 .. ow0 + PIX - 1 (zero in the padding).
-      let first = i32(ow0) * STRIDE_W - p.pad_w;
-      ${unroll(offsets.length, (i) => `let v${i} = first + ${offsets[i]}; let x${i} = select(0.0, x[x_row + u32(clamp(v${i}, 0, i32(p.in_w) - 1))], row_ok && v${i} >= 0 && v${i} < i32(p.in_w));`, '\n      ')}
-      ${unroll(PIX, (j) => `let in${j} = ow0 + ${j}u < p.out_w; let at${j} = dy_row + min(ow0 + ${j}u, p.out_w - 1u);`, '\n      ')}
-      ${unroll(CO, (o) => `{
-        ${unroll(PIX, (j) => `let d${j} = select(0.0, dy[dy${o} + at${j}], in${j});`, ' ')}
-        ${unroll(g.kernelW, (kw) => fmaInto(`acc${o}_${kw}`, Array.from({ length: PIX }, (_, j) => [`d${j}`, `x${column(j, kw)}`] as const)), '\n        ')}
-      }`, '\n      ')}
+  for (var t0 = row_begin; t0 < row_end; t0 += p.rows_per_stage) {
+    let rows = min(p.rows_per_stage, row_end - t0);
+    // Stage dy rows t0 .. t0 + rows - 1: element e = (r · CO + o) · padded_w + ow.
+    workgroupBarrier();
+    for (var e = local; e < rows * CO * padded_w; e += ${LANES}u) {
+      let ow = e % padded_w;
+      let o = (e / padded_w) % CO;
+      let t = t0 + e / (padded_w * CO);
+      let channel = g * p.out_per_group + min(co0 + o, p.out_per_group - 1u);
+      let at = p.dy_offset + ((t / p.out_h) * p.out_channels + channel) * out_plane + (t % p.out_h) * p.out_w + min(ow, p.out_w - 1u);
+      stage[e / 4u][e % 4u] = select(0.0, dy[at], ow < p.out_w && co0 + o < p.out_per_group);
+    }
+    workgroupBarrier();
+
+    for (var r = 0u; r < rows; r++) {
+      let t = t0 + r;
+      let n = t / p.out_h;
+      let oh = t % p.out_h;
+      let ih = i32(oh) * STRIDE_H + i32(kh) * DILATION_H - p.pad_h;
+      let row_ok = ih >= 0 && ih < i32(p.in_h);
+      let x_row = x_plane + n * in_image + u32(clamp(ih, 0, i32(p.in_h) - 1)) * p.in_w;
+      let staged = r * CO * padded_w / 4u;
+      for (var ow0 = 0u; ow0 < p.out_w; ow0 += PIX) {
+        // The x columns under the window taps of pixels ow0 .. ow0 + PIX - 1 (zero in the padding).
+        let first = i32(ow0) * STRIDE_W - p.pad_w;
+        ${unroll(offsets.length, (i) => `let v${i} = first + ${offsets[i]}; let x${i} = select(0.0, x[x_row + u32(clamp(v${i}, 0, i32(p.in_w) - 1))], row_ok && v${i} >= 0 && v${i} < i32(p.in_w));`, '\n        ')}
+        ${unroll(CO, (o) => `{
+          let d0 = stage[staged + (${o}u * padded_w + ow0) / 4u];
+          let d1 = stage[staged + (${o}u * padded_w + ow0) / 4u + 1u];
+          ${unroll(g.kernelW, (kw) => fmaInto(`acc${o}_${kw}`, Array.from({ length: PIX }, (_, j) => [`d${j >> 2}[${j & 3}]`, `x${column(j, kw)}`] as const)), '\n          ')}
+        }`, '\n        ')}
+      }
     }
   }
 
@@ -122,7 +161,7 @@ export function runConv2dWeightGrad(x: Tensor, dy: Tensor, g: Conv2dGeometry): T
   const ctx = x.ctx;
   const outPerGroup = g.outChannels / g.groups;
   const inPerGroup = g.inChannels / g.groups;
-  const CO = outPerGroup >= 8 ? 8 : outPerGroup >= 4 ? 4 : outPerGroup >= 2 ? 2 : 1;
+  const CO = channelsPerLane(g);
   const weightShape = [g.outChannels, inPerGroup, g.kernelH, g.kernelW];
   const weightSize = weightShape.reduce((a, b) => a * b, 1);
   const source = weightGradSource(g, CO);
@@ -143,6 +182,7 @@ export function runConv2dWeightGrad(x: Tensor, dy: Tensor, g: Conv2dGeometry): T
         in_per_group: inPerGroup, out_per_group: outPerGroup,
         pad_h: g.padH, pad_w: g.padW,
         rows_per_split: Math.ceil(rows / splits[i]!),
+        rows_per_stage: Math.floor(STAGE_QUADS / (CO * Math.ceil(g.outW / PIX) * (PIX / 4))),
         x_offset: slice.offsets[0]!, dy_offset: slice.offsets[1]!,
         split0, weight_size: weightSize,
       },
