@@ -5,6 +5,7 @@
  *   npx tsx bench/peers/tfjs-main.ts [options]
  *     WGT_ADAPTER=lavapipe|swiftshader|<name substring>   adapter (default: Dawn's choice)
  *     --reps N          timed samples per kernel (default 5; 3 on SwiftShader)
+ *     --warmup N        untimed kernel runs, the first one inside error scopes (default 2; 1 on SwiftShader)
  *     --train-reps N    timed training steps (default 3; 2 on SwiftShader)
  *     --skip-vgg16      skip the VGG16 training steps (default on SwiftShader)
  *     --vgg16           run them even on SwiftShader
@@ -25,6 +26,7 @@ import { runTorchCpu } from './torch.js';
 function parseArgs(argv: string[]) {
   const a = {
     reps: undefined as number | undefined,
+    warmup: undefined as number | undefined,
     trainReps: undefined as number | undefined,
     skipVgg16: undefined as boolean | undefined,
     skipFc: false,
@@ -40,6 +42,7 @@ function parseArgs(argv: string[]) {
       return v;
     };
     if (k === '--reps') a.reps = Number(next());
+    else if (k === '--warmup') a.warmup = Number(next());
     else if (k === '--train-reps') a.trainReps = Number(next());
     else if (k === '--skip-vgg16') a.skipVgg16 = true;
     else if (k === '--vgg16') a.skipVgg16 = false;
@@ -65,7 +68,7 @@ async function main(): Promise<void> {
   } as GPUAdapterInfo);
   const slow = slug === 'swiftshader';
   const skipVgg16 = args.skipVgg16 ?? slow;
-  const kernel: BenchOpts = { warmup: 2, reps: args.reps ?? (slow ? 3 : 5), budgetMs: slow ? 15_000 : 20_000 };
+  const kernel: BenchOpts = { warmup: args.warmup ?? (slow ? 1 : 2), reps: args.reps ?? (slow ? 3 : 5), budgetMs: slow ? 15_000 : 20_000 };
   const train: BenchOpts = { warmup: 1, reps: args.trainReps ?? (slow ? 2 : 3), budgetMs: slow ? 120_000 : 90_000 };
 
   console.log(`# tfjs-backend-webgpu ${peer.tfjsVersion} on Dawn (Node ${process.version})`);
