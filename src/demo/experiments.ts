@@ -13,7 +13,7 @@
 import type { GpuContext } from '../runtime/context.js';
 import type { Module } from '../nn/module.js';
 import { Tensor } from '../autograd/tensor.js';
-import { smallVgg } from '../models/vgg.js';
+import { DEMO_VGG, smallVgg } from '../models/vgg.js';
 import { loadWeights } from '../models/load-weights.js';
 import type { WeightFile } from '../models/formats/weight-file.js';
 import { Trainer, type EpochRecord, type StepWatcher } from '../train/trainer.js';
@@ -22,7 +22,7 @@ import type { StateValue } from '../nn/state-dict.js';
 import { memoryBatches } from './memory-source.js';
 import { DRAWN_SIZE, targetTask, taskData } from './tasks.js';
 
-export const DEMO_MODEL = { widths: [16, 32, 64], hidden: 128 } as const;
+export const DEMO_MODEL = DEMO_VGG;
 
 export type MethodName = 'scratch' | 'transfer' | 'transfer+finetune' | 'unfreeze-at-once';
 

@@ -1,6 +1,6 @@
 import type { Module } from '../nn/module.js';
 import { resnet18 } from './resnet.js';
-import { smallVgg, vgg16, vgg16_bn, type ModelOptions } from './vgg.js';
+import { DEMO_VGG, smallVgg, vgg16, vgg16_bn, type ModelOptions } from './vgg.js';
 
 /** The architectures the CLI and `inspectWeights` know by name (torchvision's names). */
 export const MODELS = {
@@ -8,6 +8,7 @@ export const MODELS = {
   vgg16_bn: (options: ModelOptions) => vgg16_bn(options),
   resnet18: (options: ModelOptions) => resnet18(options),
   small_vgg: (options: ModelOptions) => smallVgg(options),
+  demo_vgg: (options: ModelOptions) => smallVgg({ ...DEMO_VGG, ...options }),
 } as const satisfies Record<string, (options: ModelOptions) => Module>;
 
 export type ModelName = keyof typeof MODELS;

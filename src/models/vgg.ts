@@ -124,6 +124,9 @@ export function vgg16_bn(options: Omit<VggOptions, 'batchNorm'> = {}): VGG {
   return vgg16({ ...options, batchNorm: true });
 }
 
+/** The embedded demo's network (src/demo): a small VGG narrow enough to train in minutes on a CPU adapter. */
+export const DEMO_VGG = { widths: [16, 32, 64], hidden: 128 } as const;
+
 export interface SmallVggOptions extends ModelOptions {
   /** Channels of the three conv blocks (two 3x3 convolutions each, then a 2x2 max-pool). */
   widths?: readonly number[];
