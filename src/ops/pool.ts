@@ -51,9 +51,9 @@ export function adaptiveAvgPool2d(x: Tensor, outputSize: IntPair): Tensor {
   const [n, c, inH, inW] = x.shape as [number, number, number, number];
   if (inH < 1 || inW < 1) throw new ShapeError(`adaptiveAvgPool2d: input ${shape} has no pixels`);
   const sizes: PoolSizes = { planes: n * c, inH, inW, outH, outW };
-  const window: PoolWindow = { kernel: [0, 0], stride: [0, 0], padding: [0, 0] }; // the windows follow from the sizes
-  const y = runAvgPoolForward('adaptive_avg', x, sizes, window);
-  return record('adaptiveAvgPool2d', y, [x], [], (dy) => [runAvgPoolBackward('adaptive_avg', dy, x.shape, sizes, window)]);
+  // No window: it follows from the sizes alone.
+  const y = runAvgPoolForward('adaptive_avg', x, sizes, null);
+  return record('adaptiveAvgPool2d', y, [x], [], (dy) => [runAvgPoolBackward('adaptive_avg', dy, x.shape, sizes, null)]);
 }
 
 function pairOf(value: IntPair): [number, number] {
