@@ -1,6 +1,6 @@
 // Kernel benchmarks side by side: our kernels and tfjs-backend-webgpu's on VGG16's shapes at batch
-// 4, same adapter, same process, one sample of ours then one of tfjs's so that both see the same
-// machine load. Every sample ends with the GPU idle. The per-area benches (bench/matmul.ts,
+// 4, same adapter, same process, a round of samples of ours then one of tfjs's so that both see the
+// same machine load. Every sample ends with the GPU idle. The per-area benches (bench/matmul.ts,
 // conv.ts, norm.ts, augment.ts) race variants; this is the suite's one line per kernel.
 import { Tensor } from '../src/autograd/tensor.js';
 import { noGrad } from '../src/autograd/graph.js';
@@ -180,7 +180,7 @@ export function kernelCases(o: KernelSuiteOptions): KernelCase[] {
   ];
 }
 
-/** Warms both up, then alternates one sample of ours with one of tfjs's. */
+/** Warms ours up, then alternates a round of samples of ours with one of tfjs's (its peer function warms itself). */
 export async function runKernelCase(ctx: GpuContext, c: KernelCase, peer: TfjsPeer | null, reps: number, load: () => number): Promise<KernelResult> {
   const unit = c.flops ? 'GFLOP/s' : c.bytes ? 'GB/s' : 'img/s';
   const rate = (ms: number | null) =>
@@ -192,17 +192,20 @@ export async function runKernelCase(ctx: GpuContext, c: KernelCase, peer: TfjsPe
   let tfjs = peer && c.tfjs ? c.tfjs : null;
   try {
     setup = c.setup(ctx);
-    for (let i = 0; i < 2; i++) {
-      setup.run();
-      await ctx.recorder.sync();
-    }
-    for (let r = 0; r < reps; r++) {
+    const once = async () => {
       const t0 = performance.now();
-      setup.run();
+      setup!.run();
       await ctx.recorder.sync();
-      ours.push(performance.now() - t0);
+      return performance.now() - t0;
+    };
+    await once();
+    // Short kernels get several samples per round (each still ending with the GPU idle): one
+    // sample of a few ms says more about the machine's scheduler than about the kernel.
+    const perRound = Math.min(10, Math.max(1, Math.round(200 / (await once()))));
+    for (let r = 0; r < reps; r++) {
+      for (let i = 0; i < perRound; i++) ours.push(await once());
       if (tfjs) {
-        const p = await tfjs(peer!, { warmup: 1, reps: 1 });
+        const p = await tfjs(peer!, { warmup: 1, reps: perRound });
         if (p.medianMs !== null) theirs.push(p.medianMs);
         else {
           result.tfjsError = p.error ?? 'failed';

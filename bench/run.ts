@@ -226,7 +226,7 @@ export function markdown(report: Report): string {
     lines.push('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|');
     for (const t of report.train) {
       const inv = t.invariants ? `${f(t.invariants.submitsPerStep)}, ${f(t.invariants.buffersCreatedPerStep)}, ${f(t.invariants.readbacksPerStep)}` : '-';
-      const err = t.error ? ` **error: ${t.error.replace(/\|/g, '/')}**` : t.tfjsError ? ` (tfjs: ${t.tfjsError.replace(/\|/g, '/')})` : '';
+      const err = t.error ? ` **error: ${t.error.replace(/\|/g, '/')}**` : t.tfjsError ? ` (tfjs failed: ${t.tfjsError.replace(/\|/g, '/').slice(0, 160)})` : '';
       lines.push(
         `| ${t.name}${err} | ${t.shape} | ${f(t.oursImagesPerSec)} | ${f(t.tfjsImagesPerSec)} | ${ratio(t.speedup)} | ${torchRate(report, t.name, t.shape)} | ` +
           `${mib(t.oursPeakBytes)} | ${mib(t.tfjsPeakBytes)} | ${mib(t.expected.expected)} (+${mib(t.expected.workingSet)}) | ${t.oursPeakBytes ? ratio(t.oursPeakBytes / t.expected.expected) : '-'} | ${inv} | ${t.load1} |`,
@@ -249,13 +249,13 @@ export function markdown(report: Report): string {
   }
   if (report.kernels.length) {
     lines.push('### Kernels', '');
-    lines.push('| kernel | shape (NCHW) | ours ms | ours rate | tfjs ms | tfjs rate | ours / tfjs | PyTorch rate | n | load |');
-    lines.push('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|');
+    lines.push('| kernel | shape (NCHW) | ours ms | ours rate | tfjs ms | tfjs rate | ours / tfjs | PyTorch rate | n | load | notes |');
+    lines.push('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|');
     for (const k of report.kernels) {
-      const err = k.error ? ` **error: ${k.error.replace(/\|/g, '/')}**` : k.tfjsError ? ` (tfjs: ${k.tfjsError.replace(/\|/g, '/').slice(0, 120)})` : '';
+      const note = k.error ? `**error: ${k.error}**` : k.tfjsError ? `tfjs failed: ${k.tfjsError.slice(0, 160)}` : '';
       lines.push(
-        `| ${k.name}${err} | ${k.shape} | ${f(k.oursMs, 1)} | ${f(k.oursRate)} ${k.unit} | ${f(k.tfjsMs, 1)} | ${k.tfjsRate === null ? '-' : `${f(k.tfjsRate)} ${k.unit}`} | ` +
-          `${ratio(k.speedup)} | ${torchRate(report, k.name, k.shape)} | ${k.samples} | ${k.load1} |`,
+        `| ${k.name} | ${k.shape} | ${f(k.oursMs, 1)} | ${f(k.oursRate)} ${k.unit} | ${f(k.tfjsMs, 1)} | ${k.tfjsRate === null ? '-' : `${f(k.tfjsRate)} ${k.unit}`} | ` +
+          `${ratio(k.speedup)} | ${torchRate(report, k.name, k.shape)} | ${k.samples} | ${k.load1} | ${note.replace(/\|/g, '/')} |`,
       );
     }
     lines.push('');
