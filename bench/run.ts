@@ -339,7 +339,7 @@ async function main(): Promise<void> {
     const t = JSON.parse(readFileSync(o.torchJson, 'utf8')) as { torchVersion: string; device: string; results: TorchResult[] };
     report.torch = { source: o.torchJson, version: t.torchVersion, device: t.device, results: t.results };
   } else if (o.torch) {
-    const t = await runTorchCpu({ ...(o.only ? { only: o.only.source } : {}), reps: o.reps, trainReps: o.trainReps, skipVgg16: o.quick });
+    const t = await runTorchCpu({ ...(o.only ? { only: o.only.source } : {}), reps: o.reps, trainReps: o.trainReps });
     if (t) report.torch = { source: 'bench/peers/torch_cpu.py', version: t.torchVersion, device: `CPU (${t.threads} threads, BLAS ${t.blas})`, results: t.results };
     else console.error('PyTorch: not available (no torch for this Python): no reference column');
   }
