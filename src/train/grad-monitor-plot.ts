@@ -88,7 +88,7 @@ export function gradFlowSvg(panels: readonly HeatMapPanel[], options: HeatMapOpt
       record.layers.forEach((layer, row) => {
         const v = metricValue(layer, metric);
         const fill = v === null ? 'url(#none)' : colour((Math.log10(Math.max(v, 1e-30)) - lo) / (hi - lo));
-        parts.push(`<rect x="${x.toFixed(2)}" y="${y + row * CELL_H}" width="${(cellW + 0.05).toFixed(2)}" height="${CELL_H}" fill="${fill}"/>`);
+        parts.push(`<rect x="${x.toFixed(2)}" y="${y + row * CELL_H}" width="${(cellW + 0.5).toFixed(2)}" height="${CELL_H}" fill="${fill}"/>`);
       });
       const previous = panel.records[col - 1];
       if (col === 0 || previous!.phase !== record.phase) {
@@ -117,8 +117,9 @@ export function gradFlowSvg(panels: readonly HeatMapPanel[], options: HeatMapOpt
     const ty = barTop + barH - ((v - lo) / (hi - lo)) * barH;
     parts.push(`<text x="${barX + BAR_W + 4}" y="${ty + 4}">${formatPower(v)}</text>`);
   }
-  parts.push(`<rect x="${barX}" y="${barTop + barH + 10}" width="${BAR_W}" height="${BAR_W}" fill="url(#none)" stroke="#bbb"/>`);
-  parts.push(`<text x="${barX}" y="${barTop + barH + 38}">no gradient</text><text x="${barX}" y="${barTop + barH + 51}">(frozen)</text>`);
+  parts.push(`<text x="${barX}" y="${barTop + barH + 16}" fill="#555">(0 and below:</text><text x="${barX}" y="${barTop + barH + 29}" fill="#555">the darkest)</text>`);
+  parts.push(`<rect x="${barX}" y="${barTop + barH + 40}" width="${BAR_W}" height="${BAR_W}" fill="url(#none)" stroke="#bbb"/>`);
+  parts.push(`<text x="${barX}" y="${barTop + barH + 68}">no gradient</text><text x="${barX}" y="${barTop + barH + 81}">(frozen)</text>`);
   parts.push('</svg>');
   return parts.join('\n');
 }
