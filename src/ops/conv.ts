@@ -7,12 +7,12 @@ import { runConv2dWeightGrad } from '../kernels/conv2d-weight-grad.js';
 import { runConv2dBiasGrad } from '../kernels/conv2d-bias-grad.js';
 import { expectFloat } from './checks.js';
 
-export type Pair = number | readonly [number, number];
+export type IntPair = number | readonly [number, number];
 
-export interface Conv2dOptions {
-  stride?: Pair;
-  padding?: Pair;
-  dilation?: Pair;
+export interface ConvOptions {
+  stride?: IntPair;
+  padding?: IntPair;
+  dilation?: IntPair;
   groups?: number;
 }
 
@@ -28,7 +28,7 @@ export interface Conv2dOptions {
  * layer over an input that needs no gradient saves nothing at all, and a frozen layer inside a
  * trainable network keeps its weight but not its activation.
  */
-export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor, options: Conv2dOptions = {}): Tensor {
+export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor, options: ConvOptions = {}): Tensor {
   expectFloat('conv2d', x, weight, ...(bias ? [bias] : []));
   const g = conv2dGeometry(x, weight, bias, options);
   const y = runConv2dForward(x, weight, bias, g);
@@ -39,6 +39,9 @@ export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor, options: Conv2d
   return record('conv2d', y, inputs, save, (dy, saved, needs) => {
     const xs = needW ? saved[0]! : null;
     const ws = needX ? saved[needW ? 1 : 0]! : null;
+    if ((needs[0] && !ws) || (needs[1] && !xs)) {
+      throw new Error(`conv2d (weight '${weight.name}'): requiresGrad was turned on after the forward pass, which saved nothing for it; run the forward again`);
+    }
     const dx = needs[0] ? runConv2dInputGrad(dy, ws!, g) : null;
     const dw = needs[1] ? runConv2dWeightGrad(xs!, dy, g) : null;
     const db = bias && needs[2] ? runConv2dBiasGrad(dy) : null;
@@ -46,7 +49,7 @@ export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor, options: Conv2d
   });
 }
 
-function pair(value: Pair | undefined, fallback: number): [number, number] {
+function pair(value: IntPair | undefined, fallback: number): [number, number] {
   if (value === undefined) return [fallback, fallback];
   return typeof value === 'number' ? [value, value] : [value[0], value[1]];
 }
@@ -54,7 +57,7 @@ function pair(value: Pair | undefined, fallback: number): [number, number] {
 const shapeOf = (t: Tensor) => `[${t.shape.join(', ')}]`;
 
 /** Checks the operands (errors name the layer by its weight and show every shape) and sizes. */
-function conv2dGeometry(x: Tensor, weight: Tensor, bias: Tensor | undefined, options: Conv2dOptions): Conv2dGeometry {
+function conv2dGeometry(x: Tensor, weight: Tensor, bias: Tensor | undefined, options: ConvOptions): Conv2dGeometry {
   const layer = `conv2d (weight '${weight.name}' ${shapeOf(weight)})`;
   if (x.ndim !== 4) throw new ShapeError(`${layer}: expected a 4-D input [N, C, H, W], got '${x.name}' of shape ${shapeOf(x)}`);
   if (weight.ndim !== 4) throw new ShapeError(`${layer}: expected a 4-D weight [out, in / groups, KH, KW]`);
