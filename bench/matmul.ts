@@ -1,15 +1,43 @@
 // Matmul GFLOP/s: each of our kernels next to tfjs-backend-webgpu, same adapter, same process.
 //   npx tsx bench/matmul.ts [--quick] [--shapes=square|fc|all] [--max-gflop=X]   (WGT_ADAPTER=lavapipe|swiftshader)
+// --quick: 3 rounds instead of 5, and no 'simple' beyond 2^28 multiply-adds.
 // --max-gflop skips products of more than X GFLOP (SwiftShader runs VGG16's fc6 at batch 32 for minutes).
 //
 // Contestants take turns: every round times each of them once, after one untimed warm-up run
 // (which compiles the pipeline), and the best round counts. Two figures per contestant:
 //   wall - GFLOP per second of wall clock;
 //   cpu  - GFLOP per second of this process's CPU time (user + system, all threads). On a
-//          software adapter the kernels run on this process's threads, so this figure barely
-//          moves when other jobs load the machine, where wall-clock figures swing 2x. On
-//          SwiftShader it counts the time its worker threads spin while waiting, too.
+//          software adapter the kernels run on this process's threads, so this figure moves
+//          much less (+-20% seen) than wall clock (2x and more) when other jobs load the
+//          machine. On SwiftShader it also counts the time its worker threads spin waiting.
 // Compare figures from the same run only.
+//
+// Results, 2026-11-27, 2-core x86-64 (AVX-512) shared with other jobs (load average 15-20).
+// GFLOP/s as wall / per CPU-second. fc6: x·Wᵀ = Bx25088·(4096x25088)ᵀ, fc7: Bx4096·(4096x4096)ᵀ
+// at batch B; dW: the weight gradient gᵀ·x = (4x4096)ᵀ·(4xIN), K = 4. splitK8: blocked with K in
+// 8 ranges. "fails": tfjs binds the whole 411 MB weight (or result), over lavapipe's 128 MiB.
+//
+// lavapipe (Mesa 25.0.7, LLVM 15), 5 rounds:
+// | shape       | simple      | blocked     | splitK8     | tiled       | tfjs        | blocked/tfjs |
+// |-------------|-------------|-------------|-------------|-------------|-------------|--------------|
+// | 256^3       | 0.10 / 0.33 | 1.03 / 2.80 |             | 0.32 / 1.12 | 0.47 / 1.56 | 2.2 / 1.8    |
+// | 512^3       | 0.05 / 0.24 | 0.48 / 2.26 |             | 0.15 / 0.84 | 0.26 / 1.32 | 1.8 / 1.7    |
+// | 1024^3      | 0.06 / 0.18 | 0.68 / 2.37 |             | 0.24 / 0.84 | 0.47 / 1.19 | 1.4 / 2.0    |
+// | fc6, B=4    | 0.10 / 0.29 | 0.40 / 1.18 | 0.40 / 1.01 |             | fails       |              |
+// | fc6, B=32   | 0.10 / 0.30 | 0.75 / 2.24 | 0.80 / 2.16 |             | fails       |              |
+// | fc7, B=4    | 0.07 / 0.34 | 0.25 / 1.13 | 0.20 / 1.15 | 0.02 / 0.06 | 0.05 / 0.21 | 5.3 / 5.4    |
+// | fc7, B=32   | 0.07 / 0.28 | 0.57 / 1.71 | 0.72 / 2.11 |             | 0.28 / 0.86 | 2.0 / 2.0    |
+// | fc7 dW, B=4 | 0.05 / 0.16 | 0.44 / 1.40 |             | 0.05 / 0.14 | 0.05 / 0.16 | 8.7 / 8.9    |
+// | fc6 dW, B=4 | 0.07 / 0.14 | 0.87 / 1.26 |             | 0.08 / 0.13 | fails       |              |
+//
+// SwiftShader 5.0.0, 3 rounds (its 1 GiB bindings take fc6's weight whole; fc rows: another run):
+// | shape       | simple      | blocked     | splitK8     | tiled       | tfjs        | blocked/tfjs |
+// |-------------|-------------|-------------|-------------|-------------|-------------|--------------|
+// | 256^3       | 0.01 / 0.04 | 0.08 / 0.20 |             | 0.04 / 0.09 | 0.04 / 0.11 | 2.0 / 1.9    |
+// | 512^3       | 0.01 / 0.04 | 0.09 / 0.18 |             | 0.06 / 0.11 | 0.04 / 0.10 | 2.0 / 1.8    |
+// | 1024^3      |             | 0.08 / 0.18 |             | 0.05 / 0.11 | 0.06 / 0.13 | 1.4 / 1.4    |
+// | fc6, B=4    |             | 0.035/0.076 | 0.046/0.105 |             | 0.007/0.018 | 5.0 / 4.2    |
+// | fc7, B=4    | 0.012/0.030 | 0.030/0.065 | 0.030/0.072 | 0.002/0.006 | 0.008/0.019 | 3.8 / 3.4    |
 import { initNode, adapterLabel, tensor, type Tensor } from '../src/node.js';
 import { runGemm, type GemmOptions } from '../src/kernels/matmul.js';
 import { gflops } from './util/timing.js';
@@ -39,7 +67,7 @@ const square = (s: number): Shape => ({ label: `${s}^3`, m: s, k: s, n: s, trans
 const fc = (m: number, k: number, n: number, what: string): Shape => ({ label: `${m}x${k}·(${n}x${k})ᵀ ${what}`, m, k, n, transA: false, transB: true });
 const fcGrad = (m: number, k: number, n: number, what: string): Shape => ({ label: `(${k}x${m})ᵀ·${k}x${n} ${what}`, m, k, n, transA: true, transB: false });
 const allShapes: Shape[] = [
-  ...(which === 'fc' ? [] : [square(256), square(512), ...(quick ? [] : [square(1024)])]),
+  ...(which === 'fc' ? [] : [square(256), square(512), square(1024)]),
   ...(which === 'square'
     ? []
     : [

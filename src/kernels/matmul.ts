@@ -49,12 +49,13 @@ export type BlockRows = 4 | 8 | 16;
  * The one place that picks a plan, per adapter and shape. Measured with bench/matmul.ts on the
  * project's 2-core x86-64 (AVX-512) machine, lavapipe (Mesa 25.0.7) and SwiftShader 5.0.0, in the
  * same process as tfjs-backend-webgpu 4.22 (see the table in bench/matmul.ts's header):
- *   - CPU adapters: 'blocked' beats 'simple' (5-15x) and 'tiled' (2-3x: barriers are expensive
- *     on CPU drivers) on every shape measured, and tfjs by 1.4-2.2x at 256-1024^3 (lavapipe)
- *     and 1.4-1.7x (SwiftShader). ROWS=16 beats 8 and 4 when M allows it (each per-lane load
+ *   - CPU adapters: 'blocked' beats 'simple' (3-15x) and 'tiled' (1.6-16x: barriers are
+ *     expensive on CPU drivers) on every shape measured, and tfjs by 1.4-2.2x at 256-1024^3 (lavapipe)
+ *     and 1.4-2.0x (SwiftShader). ROWS=16 beats 8 and 4 when M allows it (each per-lane load
  *     of B feeds ROWS multiply-adds); smaller M gets fewer rows, so no row is wasted.
- *     Split-K does not pay there (VGG16 fc6/fc7 at batch 4 and 32: -15% to +20%, noise):
- *     2 cores are already busy with 16+ workgroups.
+ *     Split-K does not pay there: on lavapipe, VGG16's fc6/fc7 at batch 4 and 32 ran between
+ *     -20% and +27% with K in 8 ranges, within run-to-run noise (2 cores are already busy
+ *     with 16+ workgroups); on SwiftShader fc6 at batch 4 gained 30%, fc7 nothing (one run).
  *   - GPUs: not measured (no GPU on the project's machines). 'tiled' is the textbook choice;
  *     'blocked' would leave most of each 32-wide warp idle (8 invocations per workgroup).
  *     Tall-skinny products get split-K so that a GPU has several hundred workgroups instead
@@ -177,8 +178,9 @@ fn main(@builtin(global_invocation_id) id: vec3<u32>) {
  *    about 8 instructions per value: B's loads, each of which then feeds ROWS multiply-adds.
  *    A vec4 load fetches 4 values per lane for one loop, which makes it cheaper per value.
  * Measured on lavapipe at 256^3 and 512^3 (GFLOP per CPU-second, same runs): 4x4 outputs per
- * lane ~1.3, 16x8 ~2.8 (vec4 loads of B: +35% over element loads), 16x16 no faster and 3x
- * slower to compile (~15 s against ~5 s: LLVM spilling hundreds of accumulators).
+ * lane ~1.3, 16x8 ~2.8; vec4 loads of B +35-80% over element loads; 16x16 no faster and 3x
+ * slower to compile (~15 s against ~5 s, uncached: LLVM spilling hundreds of accumulators).
+ * Lanes along M instead (B's loads the same for every lane, for tall-skinny products): 3x slower.
  */
 function blockedKernel(rows: BlockRows, transB: boolean, bLoad: Access, cStore: Access): string {
   // B's next row, B[k, n0..n0+7], as two vec4. Columns past N are clamped (their results are dropped).
