@@ -2,6 +2,9 @@
 // next to tfjs-backend-webgpu, on the same adapter, in the same process, samples interleaved so
 // that both see the same machine load.
 //   npx tsx bench/conv.ts [--reps N] [--only REGEX] [--variant blocked|tiled]
+// Besides wall-clock time (with a GPU sync), each sample records the process's CPU time: on a
+// software adapter the "GPU" is this process's threads, and on a shared machine CPU time is the
+// steadier measure of how much work a kernel is (wall time also counts waiting for a core).
 import { loadavg } from 'node:os';
 import { initNode, adapterLabel, tensor, type Tensor } from '../src/node.js';
 import { runConv2dForward, runConv2dInputGrad, type ConvVariant } from '../src/kernels/conv2d-implicit-gemm.js';
@@ -29,11 +32,17 @@ console.log(`adapter (ours): ${adapterLabel(ctx.adapter)}`);
 console.log(`adapter (tfjs-backend-webgpu ${tfjs.tfjsVersion}): ${tfjs.adapter.description || tfjs.adapter.device}`);
 console.log(`${reps} samples each, ours and tfjs alternating; median ms.\n`);
 
-async function timeOne(run: () => Tensor): Promise<number> {
-  const t0 = performance.now();
+const cpuMs = () => {
+  const usage = process.cpuUsage();
+  return (usage.user + usage.system) / 1000;
+};
+
+/** One synced run: [wall ms, CPU ms]. */
+async function timeOne(run: () => Tensor): Promise<[number, number]> {
+  const [t0, c0] = [performance.now(), cpuMs()];
   run().dispose();
   await ctx.recorder.sync();
-  return performance.now() - t0;
+  return [performance.now() - t0, cpuMs() - c0];
 }
 
 interface Row {
@@ -41,29 +50,43 @@ interface Row {
   shape: string;
   ours: number;
   tfjs: number | null;
+  oursCpu: number;
+  tfjsCpu: number | null;
   rate: (ms: number) => number;
   unit: string;
   load: number;
 }
 const rows: Row[] = [];
 
-/** Warms both up, then alternates one sample of ours with one of tfjs's. */
+/**
+ * Warms both up, then alternates one sample of ours with one of tfjs's. A tfjs sample is one
+ * untimed and one timed run on freshly uploaded tensors, so its CPU time is taken as half of
+ * the call's (slightly in tfjs's disfavour: the uploads are counted).
+ */
 async function compare(what: string, shape: string, ours: () => Tensor, peer: () => Promise<PeerResult>, rate: (ms: number) => number, unit: string) {
   if (only && !only.test(`${what} ${shape}`)) return;
   for (let i = 0; i < 2; i++) await timeOne(ours);
-  const mine: number[] = [];
-  const theirs: number[] = [];
+  const mine: [number, number][] = [];
+  const theirs: [number, number][] = [];
   for (let r = 0; r < reps; r++) {
     mine.push(await timeOne(ours));
+    const c0 = cpuMs();
     const p = await peer();
-    if (p.medianMs !== null) theirs.push(p.medianMs);
+    if (p.medianMs !== null) theirs.push([p.medianMs, (cpuMs() - c0) / 2]);
     else if (r === 0) console.log(`  tfjs ${what} failed: ${p.error}`);
   }
-  const row = { what, shape, ours: median(mine), tfjs: theirs.length ? median(theirs) : null, rate, unit, load: loadavg()[0]! };
+  const wall = (xs: [number, number][]) => median(xs.map((x) => x[0]));
+  const cpu = (xs: [number, number][]) => median(xs.map((x) => x[1]));
+  const row: Row = {
+    what, shape, rate, unit, load: loadavg()[0]!,
+    ours: wall(mine), oursCpu: cpu(mine),
+    tfjs: theirs.length ? wall(theirs) : null, tfjsCpu: theirs.length ? cpu(theirs) : null,
+  };
   rows.push(row);
-  const ratio = row.tfjs ? (row.tfjs / row.ours).toFixed(2) : '-';
+  const ratio = (a: number | null, b: number) => (a ? `${(a / b).toFixed(2)}x` : '-');
   console.log(`${what.padEnd(18)} ${shape.padEnd(28)} ours ${row.ours.toFixed(1).padStart(8)} ms ${rate(row.ours).toFixed(2).padStart(7)} ${unit}` +
-    `   tfjs ${row.tfjs?.toFixed(1).padStart(8) ?? '       -'} ms ${row.tfjs ? rate(row.tfjs).toFixed(2).padStart(7) : '      -'} ${unit}   ours/tfjs ${ratio}x   load ${row.load.toFixed(1)}`);
+    `   tfjs ${row.tfjs?.toFixed(1).padStart(8) ?? '       -'} ms ${row.tfjs ? rate(row.tfjs).toFixed(2).padStart(7) : '      -'} ${unit}` +
+    `   ours/tfjs ${ratio(row.tfjs, row.ours)} (CPU time ${ratio(row.tfjsCpu, row.oursCpu)})   load ${row.load.toFixed(1)}`);
 }
 
 const PASSES: [ConvPass, string][] = [['forward', 'forward'], ['inputGrad', 'input grad'], ['filterGrad', 'weight grad']];
@@ -96,9 +119,14 @@ for (const s of ACT_SHAPES) {
   x.dispose();
 }
 
-console.log(`\n| what | shape (NCHW) | ours ms | ours rate | tfjs ms | tfjs rate | ours / tfjs | load |`);
-console.log(`|---|---|---:|---:|---:|---:|---:|---:|`);
+console.log(`\nWall-clock medians (rate from them) and CPU-time medians; speed-ups are tfjs time / ours.`);
+console.log(`| what | shape (NCHW) | ours ms | ours rate | tfjs ms | tfjs rate | speed-up (wall) | ours CPU ms | tfjs CPU ms | speed-up (CPU) | load |`);
+console.log(`|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|`);
 for (const r of rows) {
-  const ratio = r.tfjs ? `${(r.tfjs / r.ours).toFixed(2)}x` : '-';
-  console.log(`| ${r.what} | ${r.shape} | ${r.ours.toFixed(1)} | ${r.rate(r.ours).toFixed(2)} ${r.unit} | ${r.tfjs?.toFixed(1) ?? '-'} | ${r.tfjs ? `${r.rate(r.tfjs).toFixed(2)} ${r.unit}` : '-'} | ${ratio} | ${r.load.toFixed(1)} |`);
+  const ratio = (a: number | null, b: number) => (a ? `${(a / b).toFixed(2)}x` : '-');
+  console.log(
+    `| ${r.what} | ${r.shape} | ${r.ours.toFixed(1)} | ${r.rate(r.ours).toFixed(2)} ${r.unit} | ${r.tfjs?.toFixed(1) ?? '-'} | ` +
+      `${r.tfjs ? `${r.rate(r.tfjs).toFixed(2)} ${r.unit}` : '-'} | ${ratio(r.tfjs, r.ours)} | ${r.oursCpu.toFixed(0)} | ${r.tfjsCpu?.toFixed(0) ?? '-'} | ` +
+      `${ratio(r.tfjsCpu, r.oursCpu)} | ${r.load.toFixed(1)} |`,
+  );
 }

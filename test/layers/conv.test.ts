@@ -166,6 +166,11 @@ describe('conv2d', () => {
     expect(run(false, false, true)).toEqual({ saved: [], counts: { input: 0, weight: 0, bias: 1 } });
     // A frozen base: no graph.
     expect(run(false, false, false)).toEqual({ saved: [], counts: { input: 0, weight: 0, bias: 0 } });
+    // Unfreezing between forward and backward: nothing was saved for it, and the error says so.
+    bias.requiresGrad = true;
+    const y = conv2d(x, weight, bias, { padding: 1 });
+    weight.requiresGrad = true;
+    expect(() => backward(y, dy)).toThrow(/requiresGrad was turned on after the forward pass/);
   });
 
   it('splits a batch larger than one binding into runs of images, with the same results', async () => {
