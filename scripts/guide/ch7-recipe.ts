@@ -79,6 +79,7 @@ export async function chapter7(ctx: GpuContext, out: GuideOutput, o: { config: D
   const claims = judgeClaims(summary, results);
   const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
   const controlMean = controls.reduce((a, r) => a + r.testAccuracy, 0) / controls.length;
+  const meanOf = (m: MethodName) => summary.find((s) => s.method === m)!.mean;
   await out.fragment(
     'ch7-accuracy',
     [
@@ -163,7 +164,8 @@ export async function chapter7(ctx: GpuContext, out: GuideOutput, o: { config: D
       ),
       '',
       `The control, unfreezing at once at the fine-tuning rate: its first step's gradient into the base is ${firstStepControl.map((r) => sig(r)).join(', ')} times unfreeze-at-once's (the same weights and the same batch), ` +
-        `and at the end it had moved the base ${controlDrift.map((r) => sig(r)).join(', ')} times as far as the recipe (per seed); its test accuracy is in the accuracy section.`,
+        `and at the end it had moved the base ${controlDrift.map((r) => sig(r)).join(', ')} times as far as the recipe (per seed). ` +
+        `Mean test accuracy: control ${pct(controlMean)}, unfreeze-at-once ${pct(meanOf('unfreeze-at-once'))}, transfer+finetune ${pct(meanOf('transfer+finetune'))}.`,
     ].join('\n'),
   );
 
