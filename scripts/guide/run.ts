@@ -80,6 +80,14 @@ async function demoWeights(): Promise<{ path: string; note: string }> {
   return { path, note: `Pretrained base: \`${relative(REPO, path)}\`, made by \`${m.command ?? '?'}\` (source-task validation accuracy ${m.validation_accuracy ?? '?'}, on ${m.adapter ?? '?'}).` };
 }
 
+/** The commit the measurements ran on, and whether the working tree differed from it. */
+function codeVersion(): string {
+  const git = (...args: string[]) => spawnSync('git', args, { cwd: REPO, encoding: 'utf8' });
+  const head = git('rev-parse', '--short', 'HEAD').stdout.trim();
+  const dirty = git('status', '--porcelain', '--untracked-files=no', '--', 'src', 'scripts').stdout.trim() !== '';
+  return head ? `commit ${head}${dirty ? ', with uncommitted changes to src/ or scripts/' : ''}` : 'not a git checkout';
+}
+
 const started = performance.now();
 const loadBefore = loadavg();
 const ctx = await initNode();
@@ -119,6 +127,7 @@ if (!only) {
         [
           ['adapter', adapterLabel(ctx.adapter)],
           ['machine', `${cpu.length} × ${cpu[0]?.model ?? 'CPU'}; load average ${loadBefore[0]!.toFixed(1)} when the run began, ${loadavg()[0]!.toFixed(1)} when it ended (other jobs shared the CPU)`],
+          ['code', codeVersion()],
           ['Node.js', process.version],
           ['run', `\`npm run guide${small ? ' -- --small' : ''}\`, ${new Date().toISOString().slice(0, 10)}, ${((performance.now() - started) / 60000).toFixed(0)} minutes`],
         ],
