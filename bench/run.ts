@@ -86,9 +86,19 @@ export interface TrainResult {
   tfjsPeakBytes: number | null;
   expected: MemoryModel;
   invariants: StepInvariants | null;
+  /**
+   * CPU time of this process per step (user + system, all threads: lavapipe's and SwiftShader's
+   * workers run inside it). On a shared machine wall time follows the other jobs' load; CPU time
+   * follows the work, so the ratio of CPU times is the steadier comparison on a software adapter.
+   */
+  oursCpuMs: number | null;
+  tfjsCpuMs: number | null;
+  cpuSpeedup: number | null;
   samples: number;
   oursSamplesMs: number[];
   tfjsSamplesMs: number[];
+  oursCpuSamplesMs: number[];
+  tfjsCpuSamplesMs: number[];
   notes: string[];
   error?: string;
   tfjsError?: string;
@@ -109,15 +119,19 @@ const message = (e: unknown) => (e instanceof Error ? e.message : String(e)).spl
 async function runTrainCase(ctx: GpuContext, peer: TfjsPeer | null, spec: StepSpec, reps: number): Promise<TrainResult> {
   const result: TrainResult = {
     name: stepName(spec), shape: stepShape(spec), batch: spec.batch, oursMs: null, tfjsMs: null, oursImagesPerSec: null, tfjsImagesPerSec: null,
-    speedup: null, oursPeakBytes: null, tfjsPeakBytes: null, expected: expectedMemory(spec), invariants: null, samples: 0,
-    oursSamplesMs: [], tfjsSamplesMs: [], notes: [], load1: 0,
+    speedup: null, oursPeakBytes: null, tfjsPeakBytes: null, expected: expectedMemory(spec), invariants: null,
+    oursCpuMs: null, tfjsCpuMs: null, cpuSpeedup: null, samples: 0,
+    oursSamplesMs: [], tfjsSamplesMs: [], oursCpuSamplesMs: [], tfjsCpuSamplesMs: [], notes: [], load1: 0,
   };
   let ours: StepRunner | null = null;
   let tfjs: StepRunner | null = null;
-  const timed = async (runner: StepRunner, into: number[]) => {
+  const timed = async (runner: StepRunner, wall: number[], cpu: number[]) => {
+    const c0 = process.cpuUsage();
     const t0 = performance.now();
     await runner.step();
-    into.push(performance.now() - t0);
+    wall.push(performance.now() - t0);
+    const c = process.cpuUsage(c0);
+    cpu.push((c.user + c.system) / 1000);
   };
   try {
     ours = await ourStepRunner(ctx, spec);
@@ -133,10 +147,10 @@ async function runTrainCase(ctx: GpuContext, peer: TfjsPeer | null, spec: StepSp
     }
     for (let i = 0; i < 2; i++) await ours.step();
     for (let r = 0; r < reps; r++) {
-      await timed(ours, result.oursSamplesMs);
+      await timed(ours, result.oursSamplesMs, result.oursCpuSamplesMs);
       if (tfjs) {
         try {
-          await timed(tfjs, result.tfjsSamplesMs);
+          await timed(tfjs, result.tfjsSamplesMs, result.tfjsCpuSamplesMs);
         } catch (e) {
           result.tfjsError = message(e);
           tfjs = null;
@@ -164,6 +178,9 @@ async function runTrainCase(ctx: GpuContext, peer: TfjsPeer | null, spec: StepSp
   result.oursImagesPerSec = result.oursMs ? (spec.batch * 1000) / result.oursMs : null;
   result.tfjsImagesPerSec = result.tfjsMs ? (spec.batch * 1000) / result.tfjsMs : null;
   result.speedup = result.oursMs && result.tfjsMs ? result.tfjsMs / result.oursMs : null;
+  result.oursCpuMs = median(result.oursCpuSamplesMs);
+  result.tfjsCpuMs = median(result.tfjsCpuSamplesMs);
+  result.cpuSpeedup = result.oursCpuMs && result.tfjsCpuMs ? result.tfjsCpuMs / result.oursCpuMs : null;
   result.load1 = load1();
   return result;
 }
@@ -222,13 +239,14 @@ export function markdown(report: Report): string {
   lines.push('');
   if (report.train.length) {
     lines.push('### Training steps (forward, backward, SGD momentum update)', '');
-    lines.push('| step | batch | ours img/s | tfjs img/s | ours / tfjs | PyTorch img/s | ours peak MiB | tfjs peak MiB | expected MiB (+ working set) | ours / expected | submits, buffers created, readbacks per step | load |');
-    lines.push('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|');
+    lines.push('| step | batch | ours img/s | tfjs img/s | ours / tfjs | CPU s/step ours, tfjs | ours / tfjs (CPU) | PyTorch img/s | ours peak MiB | tfjs peak MiB | expected MiB (+ working set) | ours / expected | submits, buffers created, readbacks per step | load |');
+    lines.push('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|');
     for (const t of report.train) {
       const inv = t.invariants ? `${f(t.invariants.submitsPerStep)}, ${f(t.invariants.buffersCreatedPerStep)}, ${f(t.invariants.readbacksPerStep)}` : '-';
       const err = t.error ? ` **error: ${t.error.replace(/\|/g, '/')}**` : t.tfjsError ? ` (tfjs failed: ${t.tfjsError.replace(/\|/g, '/').slice(0, 160)})` : '';
       lines.push(
-        `| ${t.name}${err} | ${t.shape} | ${f(t.oursImagesPerSec)} | ${f(t.tfjsImagesPerSec)} | ${ratio(t.speedup)} | ${torchRate(report, t.name, t.shape)} | ` +
+        `| ${t.name}${err} | ${t.shape} | ${f(t.oursImagesPerSec)} | ${f(t.tfjsImagesPerSec)} | ${ratio(t.speedup)} | ` +
+          `${f(t.oursCpuMs === null ? null : t.oursCpuMs / 1000)}, ${f(t.tfjsCpuMs === null ? null : t.tfjsCpuMs / 1000)} | ${ratio(t.cpuSpeedup)} | ${torchRate(report, t.name, t.shape)} | ` +
           `${mib(t.oursPeakBytes)} | ${mib(t.tfjsPeakBytes)} | ${mib(t.expected.expected)} (+${mib(t.expected.workingSet)}) | ${t.oursPeakBytes ? ratio(t.oursPeakBytes / t.expected.expected) : '-'} | ${inv} | ${t.load1} |`,
       );
     }
@@ -239,7 +257,7 @@ export function markdown(report: Report): string {
       if (t.name.endsWith('.full')) pair.full = t;
       else pair.frozen = t;
     }
-    lines.push('', '| frozen-base step / full step (time) | ours | tfjs |', '|---|---:|---:|');
+    lines.push('', '| frozen-base step / full step (wall time) | ours | tfjs |', '|---|---:|---:|');
     for (const [key, { full, frozen }] of pairs) {
       if (!full || !frozen) continue;
       const r = (a: number | null, b: number | null) => (a && b ? `${((100 * a) / b).toFixed(0)}%` : '-');
@@ -325,7 +343,7 @@ async function main(): Promise<void> {
     log(`${stepName(spec)} ${stepShape(spec)} ...`);
     const r = await runTrainCase(ctx, peer, spec, o.trainReps);
     report.train.push(r);
-    log(`  ours ${f(r.oursImagesPerSec)} img/s, tfjs ${f(r.tfjsImagesPerSec)} img/s (${ratio(r.speedup)}); peak ${mib(r.oursPeakBytes)} vs ${mib(r.tfjsPeakBytes)} MiB` +
+    log(`  ours ${f(r.oursImagesPerSec)} img/s, tfjs ${f(r.tfjsImagesPerSec)} img/s (${ratio(r.speedup)}; CPU time ${ratio(r.cpuSpeedup)}); peak ${mib(r.oursPeakBytes)} vs ${mib(r.tfjsPeakBytes)} MiB` +
       `${r.invariants ? `; ${f(r.invariants.submitsPerStep)} submit(s), ${f(r.invariants.buffersCreatedPerStep)} buffers created, ${f(r.invariants.readbacksPerStep)} readbacks per step` : ''}` +
       `${r.error ? `; ERROR ${r.error}` : ''}${r.tfjsError ? `; tfjs: ${r.tfjsError}` : ''}`);
   }
