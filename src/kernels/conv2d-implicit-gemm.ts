@@ -1,6 +1,7 @@
 import type { GpuContext } from '../runtime/context.js';
 import { Tensor } from '../autograd/tensor.js';
 import { launch, type Binding } from './launch.js';
+import { ShapeError } from '../runtime/errors.js';
 import { batchSlices, fmaInto, forwardConv, inputGradConv, unroll, type Conv2dGeometry, type SlidingConv } from './conv2d-common.js';
 
 /**
@@ -88,17 +89,22 @@ interface Blocking {
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 
-/**
- * A lane's block: PIX pixels × CO channels, as large as the layer allows. Measured on lavapipe
- * (VGG16's 3x3 layers): 8×16 and 16×8 about equal, 8×8 ~20% slower, 8×4 or 4×8 ~50% slower.
- */
-function blocking(c: SlidingConv): Blocking {
-  const ladder = (n: number, top: number) => [16, 8, 4, 2, 1].find((b) => b <= top && b <= n)!;
-  return { pix: ladder(c.outW, 8), co: ladder(c.outPerGroup, 16) };
-}
-
 /** Bytes of workgroup memory the blocked kernel stages weights in (WebGPU's default minimum). */
 const WEIGHT_CACHE_BYTES = 16384;
+
+/**
+ * A lane's block: PIX pixels × CO channels, as large as the layer allows (and one source
+ * channel's weights for the block fit the cache). Measured on lavapipe (VGG16's 3x3 layers):
+ * 8×16 and 16×8 about equal, 8×8 ~20% slower, 8×4 or 4×8 ~50% slower.
+ */
+function blocking(c: SlidingConv): Blocking {
+  const sizes = [16, 8, 4, 2, 1];
+  const taps = c.kernelH * c.kernelW;
+  const pix = sizes.find((b) => b <= 8 && b <= c.outW)!;
+  const co = sizes.find((b) => b <= c.outPerGroup && Math.ceil(b / 4) * 16 * taps <= WEIGHT_CACHE_BYTES);
+  if (co === undefined) throw new ShapeError(`conv2d: a ${c.kernelH}x${c.kernelW} kernel is larger than the blocked kernel stages (${WEIGHT_CACHE_BYTES / 16} taps)`);
+  return { pix, co };
+}
 
 function blockedSource(role: Role, c: SlidingConv, bias: boolean) {
   const { pix: PIX, co: CO } = blocking(c);
@@ -291,6 +297,10 @@ function runSlidingConv(role: Role, c: SlidingConv, src: Tensor, weight: Tensor,
       groupsX = Math.ceil((slice.images * c.outH * blocksW) / LANES);
     } else {
       groupsX = Math.ceil((slice.images * c.outH * c.outW) / perX);
+    }
+    // Runs are cut to keep this within one dispatch dimension; only a single huge image is not.
+    if (groupsX > ctx.limits.maxComputeWorkgroupsPerDimension) {
+      throw new ShapeError(`conv2d ${role.replace('_', ' ')}: one ${c.outH}x${c.outW} output image needs ${groupsX} workgroups, more than one dispatch allows`);
     }
     launch(ctx, kernel.source, { buffers, uniforms, workgroups: [groupsX, Math.ceil(c.outPerGroup / perY), c.groups] });
   }
