@@ -339,10 +339,26 @@ async function main(): Promise<void> {
     torch: null,
   };
 
+  const slug = adapterSlug(ctx.adapter as unknown as GPUAdapterInfo);
+  const stamp = String(report.meta.date).replace(/[:.]/g, '-').slice(0, 19);
+  const dir = resolve(o.out);
+  mkdirSync(dir, { recursive: true });
+  const base = join(dir, `bench-${slug}-${stamp}`);
+  // Written after every benchmark: a run stopped by a time limit (the GPU script) keeps what it measured.
+  const save = () => {
+    writeFileSync(`${base}.json`, `${JSON.stringify({ ...report, totalSeconds: (performance.now() - started) / 1000 }, null, 2)}\n`);
+    writeFileSync(`${base}.md`, `${markdown(report)}\n`);
+  };
+
+  if (o.torchJson) {
+    const t = JSON.parse(readFileSync(o.torchJson, 'utf8')) as { torchVersion: string; device: string; results: TorchResult[] };
+    report.torch = { source: o.torchJson, version: t.torchVersion, device: t.device, results: t.results };
+  }
   for (const spec of specs) {
     log(`${stepName(spec)} ${stepShape(spec)} ...`);
     const r = await runTrainCase(ctx, peer, spec, o.trainReps);
     report.train.push(r);
+    save();
     log(`  ours ${f(r.oursImagesPerSec)} img/s, tfjs ${f(r.tfjsImagesPerSec)} img/s (${ratio(r.speedup)}; CPU time ${ratio(r.cpuSpeedup)}); peak ${mib(r.oursPeakBytes)} vs ${mib(r.tfjsPeakBytes)} MiB` +
       `${r.invariants ? `; ${f(r.invariants.submitsPerStep)} submit(s), ${f(r.invariants.buffersCreatedPerStep)} buffers created, ${f(r.invariants.readbacksPerStep)} readbacks per step` : ''}` +
       `${r.error ? `; ERROR ${r.error}` : ''}${r.tfjsError ? `; tfjs: ${r.tfjsError}` : ''}`);
@@ -351,25 +367,17 @@ async function main(): Promise<void> {
     log(`${c.name} ${c.shape} ...`);
     const r = await runKernelCase(ctx, c, peer, o.reps, load1);
     report.kernels.push(r);
+    save();
     log(`  ours ${f(r.oursMs, 1)} ms ${f(r.oursRate)} ${r.unit}, tfjs ${f(r.tfjsMs, 1)} ms (${ratio(r.speedup)})${r.error ? `; ERROR ${r.error}` : ''}${r.tfjsError ? `; tfjs: ${r.tfjsError}` : ''}`);
   }
-  if (o.torchJson) {
-    const t = JSON.parse(readFileSync(o.torchJson, 'utf8')) as { torchVersion: string; device: string; results: TorchResult[] };
-    report.torch = { source: o.torchJson, version: t.torchVersion, device: t.device, results: t.results };
-  } else if (o.torch) {
+  if (o.torch && !o.torchJson) {
     const t = await runTorchCpu({ ...(o.only ? { only: o.only.source } : {}), reps: o.reps, trainReps: o.trainReps });
     if (t) report.torch = { source: 'bench/peers/torch_cpu.py', version: t.torchVersion, device: `CPU (${t.threads} threads, BLAS ${t.blas})`, results: t.results };
     else console.error('PyTorch: not available (no torch for this Python): no reference column');
   }
 
+  save();
   const md = markdown(report);
-  const slug = adapterSlug(ctx.adapter as unknown as GPUAdapterInfo);
-  const stamp = String(report.meta.date).replace(/[:.]/g, '-').slice(0, 19);
-  const dir = resolve(o.out);
-  mkdirSync(dir, { recursive: true });
-  const base = join(dir, `bench-${slug}-${stamp}`);
-  writeFileSync(`${base}.json`, `${JSON.stringify({ ...report, totalSeconds: (performance.now() - started) / 1000 }, null, 2)}\n`);
-  writeFileSync(`${base}.md`, `${md}\n`);
   console.log(md);
   console.error(`wrote ${base}.json and .md (${((performance.now() - started) / 1000).toFixed(0)} s)`);
 }

@@ -18,7 +18,9 @@
 #
 # Environment: WGT_VULKAN_ICD=<manifest> uses that Vulkan driver instead of NVIDIA's (the test here
 # points it at lavapipe); WGT_ALLOW_SOFTWARE=1 runs on a software adapter; WGT_PYTHON (python3) and
-# WGT_TORCH_DEVICE (cuda) pick PyTorch; WGT_STEP_TIMEOUT (s, default 300) bounds each step.
+# WGT_TORCH_DEVICE (cuda) pick PyTorch. Time limits, in seconds, sized to fit the device tool's 600 s
+# per command: WGT_TORCH_TIMEOUT (120), WGT_BENCH_TIMEOUT (300; the bench saves its results after
+# every benchmark, so a cut run keeps what it measured), WGT_PROFILE_TIMEOUT (90).
 # --smoke keeps every step tiny (checks the recipe, not the speed).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -36,7 +38,6 @@ done
 RESULTS=${OUT:-bench/results/gpu}
 mkdir -p "$RESULTS"
 RESULTS=$(cd "$RESULTS" && pwd)
-STEP_TIMEOUT=${WGT_STEP_TIMEOUT:-300}
 WORK=$(mktemp -d /tmp/wgt-gpu.XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
 step() { echo; echo "== $* ($(date -u +%H:%M:%S))"; }
@@ -118,7 +119,7 @@ step "4. PyTorch ($TORCH_DEVICE, fp32)"
 TORCH_JSON=()
 PY=${WGT_PYTHON:-python3}
 if command -v "$PY" >/dev/null && "$PY" -c 'import sys, torch; sys.exit(0 if sys.argv[1] != "cuda" or torch.cuda.is_available() else 1)' "$TORCH_DEVICE" 2>/dev/null; then
-  if timeout "$STEP_TIMEOUT" "$PY" bench/gpu/torch_steps.py --device "$TORCH_DEVICE" ${TORCH[@]+"${TORCH[@]}"} --out "$RESULTS/torch-$TORCH_DEVICE.json"; then
+  if timeout "${WGT_TORCH_TIMEOUT:-120}" "$PY" bench/gpu/torch_steps.py --device "$TORCH_DEVICE" ${TORCH[@]+"${TORCH[@]}"} --out "$RESULTS/torch-$TORCH_DEVICE.json"; then
     TORCH_JSON=(--torch-json "$RESULTS/torch-$TORCH_DEVICE.json")
   else
     echo "PyTorch run failed: no PyTorch column"
@@ -134,11 +135,11 @@ if [ "$WEBGPU" = 0 ]; then
 fi
 
 step "5. benchmarks: bench/run.ts ${BENCH[*]} $*"
-timeout "$STEP_TIMEOUT" "$NODE" "$WORK/app/run.mjs" "${BENCH[@]}" ${TORCH_JSON[@]+"${TORCH_JSON[@]}"} --out "$RESULTS" "$@" 2>&1 | grep -v 'artificially reduced' \
+timeout "${WGT_BENCH_TIMEOUT:-300}" "$NODE" "$WORK/app/run.mjs" "${BENCH[@]}" ${TORCH_JSON[@]+"${TORCH_JSON[@]}"} --out "$RESULTS" "$@" 2>&1 | grep -v 'artificially reduced' \
   || echo "run-gpu.sh: the benchmark stopped early (exit ${PIPESTATUS[0]}); what it wrote is in $RESULTS"
 
 step "6. profile: ${PROFILE[*]} --compare-frozen"
-timeout "$STEP_TIMEOUT" "$NODE" "$WORK/app/cli.mjs" profile "${PROFILE[@]}" --compare-frozen --trace "$RESULTS/trace.json" 2>&1 | grep -v 'artificially reduced' \
+timeout "${WGT_PROFILE_TIMEOUT:-90}" "$NODE" "$WORK/app/cli.mjs" profile "${PROFILE[@]}" --compare-frozen --trace "$RESULTS/trace.json" 2>&1 | grep -v 'artificially reduced' \
   | tee "$RESULTS/profile.txt"
 
 step "done: $RESULTS"

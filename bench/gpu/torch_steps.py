@@ -41,6 +41,13 @@ def main():
     sync = torch.cuda.synchronize if cuda else (lambda: None)
     reps = 1 if a.smoke else a.reps
     out = []
+    name = torch.cuda.get_device_name(dev) if cuda else "CPU"
+
+    def save():
+        if a.out:
+            report = {"torchVersion": torch.__version__, "device": f"{name} ({a.device}, fp32, TF32 off)", "results": out}
+            with open(a.out, "w") as f:
+                f.write(json.dumps(report, indent=1) + "\n")
 
     def timed(fn, warmup=2):
         for _ in range(warmup):
@@ -68,6 +75,7 @@ def main():
         except Exception as e:  # noqa: BLE001
             r = {"name": name, "shape": shape, "medianMs": None, "minMs": None, "samples": 0, "error": f"{type(e).__name__}: {e}"[:300]}
         out.append(r)
+        save()  # after every result: a run cut by a time limit keeps what it measured
         print(f"  torch {name} {shape}: {r.get('imagesPerSec') or r.get('gflops') or r.get('gbps') or r.get('error')}", file=sys.stderr, flush=True)
 
     steps = [("smallvgg", 32, 32)] if a.smoke else [("smallvgg", 32, 32), ("vgg16", 32, 224)]
@@ -115,13 +123,11 @@ def main():
             add("batchnorm.train", shape, lambda: F.batch_norm(x, None, None, g, b, training=True, eps=1e-5), bytes_=3 * x.numel() * 4)
             add("maxpool2x2", shape, lambda: F.max_pool2d(x, 2, 2), bytes_=x.numel() * 4 * 1.25)
 
-    name = torch.cuda.get_device_name(dev) if cuda else "CPU"
-    report = {"torchVersion": torch.__version__, "device": f"{name} ({a.device}, fp32, TF32 off)", "results": out}
-    text = json.dumps(report, indent=1)
     if a.out:
-        with open(a.out, "w") as f:
-            f.write(text + "\n")
-    print(text if not a.out else f"wrote {a.out}")
+        save()
+        print(f"wrote {a.out}")
+    else:
+        print(json.dumps({"torchVersion": torch.__version__, "device": f"{name} ({a.device}, fp32, TF32 off)", "results": out}, indent=1))
 
 
 if __name__ == "__main__":
