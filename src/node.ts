@@ -15,10 +15,18 @@ export interface NodeInitOptions extends GpuContextOptions {
   adapter?: string;
 }
 
+/** WGT_KERNELS=cpu|gpu forces a family of kernel variants (GpuContextOptions.kernelTarget). */
+function kernelTargetFromEnv(): GpuContextOptions['kernelTarget'] {
+  const value = process.env.WGT_KERNELS;
+  if (!value) return undefined;
+  if (value === 'cpu' || value === 'gpu') return value;
+  throw new Error(`WGT_KERNELS=${value}: expected 'cpu' or 'gpu'`);
+}
+
 /** Creates the engine's context on Dawn and makes it the default. */
 export async function initNode(options: NodeInitOptions = {}): Promise<GpuContext> {
   const gpu = await createNodeGpu(options.adapter);
-  const ctx = await GpuContext.create(gpu, options);
+  const ctx = await GpuContext.create(gpu, { kernelTarget: kernelTargetFromEnv(), ...options });
   setDefaultContext(ctx);
   return ctx;
 }

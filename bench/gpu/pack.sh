@@ -34,9 +34,20 @@ mv "$STAGE/app/main.js" "$STAGE/app/cli.mjs"
 mv "$STAGE/app/run.js" "$STAGE/app/run.mjs"
 
 echo "pack: node $(node --version) and Dawn's binding"
-xz -9 -T2 -c "$(command -v node)" > "$STAGE/node.xz"
+# xz -9 of the two binaries takes minutes: kept in $OUT/cache, keyed by their checksums.
+compressed() { # source, destination
+  local key
+  key=$(sha256sum "$1" | cut -c1-16)
+  mkdir -p "$OUT/cache"
+  if [ ! -f "$OUT/cache/$key.xz" ]; then
+    xz -9 -T2 -c "$1" > "$OUT/cache/$key.xz.part"
+    mv -f "$OUT/cache/$key.xz.part" "$OUT/cache/$key.xz"
+  fi
+  cp "$OUT/cache/$key.xz" "$2"
+}
+compressed "$(command -v node)" "$STAGE/node.xz"
 cp node_modules/webgpu/package.json node_modules/webgpu/index.js "$STAGE/node_modules/webgpu/"
-xz -9 -T2 -c node_modules/webgpu/dist/linux-x64/dawn.node > "$STAGE/node_modules/webgpu/dist/linux-x64/dawn.node.xz"
+compressed node_modules/webgpu/dist/linux-x64/dawn.node "$STAGE/node_modules/webgpu/dist/linux-x64/dawn.node.xz"
 
 echo "pack: the Vulkan loader (libvulkan1)"
 DEB_DIR=$(mktemp -d)

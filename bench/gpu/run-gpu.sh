@@ -65,44 +65,48 @@ echo "pack of commit $COMMIT$([ "$DIRTY" = 1 ] && echo ' (with uncommitted chang
 
 step "2. Vulkan driver"
 command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
-ICD=${WGT_VULKAN_ICD:-}
-if [ -z "$ICD" ]; then
-  for f in /usr/share/vulkan/icd.d/nvidia_icd.json /etc/vulkan/icd.d/nvidia_icd.json /usr/share/vulkan/icd.d/nvidia_icd.x86_64.json \
-           /usr/local/share/vulkan/icd.d/nvidia_icd.json /etc/vulkan/icd.d/nvidia_icd.x86_64.json; do
-    [ -f "$f" ] && { ICD=$f; break; }
+# Candidate manifests, tried in turn until Dawn reports a hardware adapter: WGT_VULKAN_ICD, the
+# usual places (/usr/local/nvidia/share/...: where the device machines here mount the driver),
+# and one made here for libGLX_nvidia.so.0 (the driver's Vulkan ICD) by absolute path, for
+# containers that mount the library without a manifest or outside the loader's search path.
+CANDIDATES=()
+if [ -n "${WGT_VULKAN_ICD:-}" ]; then
+  CANDIDATES=("$WGT_VULKAN_ICD")
+else
+  for f in /usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json /usr/share/vulkan/icd.d/nvidia_icd.json /etc/vulkan/icd.d/nvidia_icd.json \
+           /usr/share/vulkan/icd.d/nvidia_icd.x86_64.json /usr/local/share/vulkan/icd.d/nvidia_icd.json /etc/vulkan/icd.d/nvidia_icd.x86_64.json; do
+    [ -f "$f" ] && CANDIDATES+=("$f")
   done
-fi
-if [ -z "$ICD" ]; then
-  # The driver's Vulkan ICD is libGLX_nvidia.so.0; containers often mount it without the manifest.
-  GLX=$( (ldconfig -p 2>/dev/null | awk '/libGLX_nvidia\.so\.0/ {print $NF; exit}') ; find /usr/lib /usr/lib64 /usr/local/nvidia -name 'libGLX_nvidia.so.0' 2>/dev/null | head -n1)
-  GLX=$(echo "$GLX" | head -n1)
+  GLX=$( { ldconfig -p 2>/dev/null | awk '/libGLX_nvidia\.so\.0/ {print $NF}'; find /usr/local/nvidia /usr/lib /usr/lib64 -name 'libGLX_nvidia.so.0' 2>/dev/null; } | head -n1)
   if [ -n "$GLX" ]; then
-    ICD="$WORK/nvidia_icd.json"
-    printf '{ "file_format_version": "1.0.0", "ICD": { "library_path": "%s", "api_version": "1.3.0" } }\n' "$GLX" > "$ICD"
-    echo "made $ICD for $GLX"
+    printf '{ "file_format_version": "1.0.0", "ICD": { "library_path": "%s", "api_version": "1.3.0" } }\n' "$GLX" > "$WORK/nvidia_icd.json"
+    CANDIDATES+=("$WORK/nvidia_icd.json")
   fi
 fi
+# The packed loader first; the driver's own folders so that a manifest naming a bare library resolves.
+LIBS="$WORK/lib"
+for d in /usr/local/nvidia/lib64 /usr/local/nvidia/lib; do [ -d "$d" ] && LIBS="$LIBS:$d"; done
+export LD_LIBRARY_PATH="$LIBS${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+export XDG_RUNTIME_DIR="$WORK"
+unset WGT_ADAPTER
 # Without a WebGPU adapter the PyTorch figures are still worth having: only steps 5-6 are skipped.
-WEBGPU=1
-if [ -z "$ICD" ]; then
-  WEBGPU=0
+WEBGPU=0
+step "3. adapter"
+if [ ${#CANDIDATES[@]} -eq 0 ]; then
   echo "run-gpu.sh: no NVIDIA Vulkan driver: neither nvidia_icd.json nor libGLX_nvidia.so.0 (a container started with NVIDIA_DRIVER_CAPABILITIES=compute,utility lacks 'graphics')" >&2
-else
+fi
+for ICD in ${CANDIDATES[@]+"${CANDIDATES[@]}"}; do
   echo "Vulkan ICD: $ICD"; cat "$ICD"
   export VK_ICD_FILENAMES="$ICD" VK_DRIVER_FILES="$ICD"
-  export LD_LIBRARY_PATH="$WORK/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
-  export XDG_RUNTIME_DIR="$WORK"
-  unset WGT_ADAPTER
-
-  step "3. adapter"
-  if ! "$NODE" "$WORK/app/cli.mjs" info --json > "$RESULTS/adapter.json"; then
-    WEBGPU=0
-    echo "run-gpu.sh: no WebGPU adapter (see the Vulkan lines above)" >&2
+  if ! VK_LOADER_DEBUG=error "$NODE" "$WORK/app/cli.mjs" info --json > "$RESULTS/adapter.json"; then
+    echo "run-gpu.sh: no WebGPU adapter through $ICD" >&2
   elif ! "$NODE" -e 'const a = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")); console.log(`${a.description || a.device} [${a.vendor}/${a.architecture}] software=${a.isSoftware}; maxStorageBufferBindingSize ${a.limits.maxStorageBufferBindingSize}, maxBufferSize ${a.limits.maxBufferSize}; features ${a.features.join(" ")}`); process.exit(a.isSoftware && process.env.WGT_ALLOW_SOFTWARE !== "1" ? 3 : 0)' "$RESULTS/adapter.json"; then
-    WEBGPU=0
-    echo "run-gpu.sh: the adapter is a software one: Dawn did not reach the NVIDIA driver" >&2
+    echo "run-gpu.sh: the adapter through $ICD is a software one: Dawn did not reach the NVIDIA driver" >&2
+  else
+    WEBGPU=1
+    break
   fi
-fi
+done
 
 if [ "$SMOKE" = 1 ]; then
   BENCH=(--quick --only 'train\.smallvgg\.frozen|maxpool2x2 4x128' --reps 1 --train-reps 1)

@@ -40,7 +40,7 @@ export type BatchNormVariant = 'tree' | 'lanes';
 const LANES = WORKGROUP_1D;
 
 export function defaultVariant(ctx: GpuContext): BatchNormVariant {
-  return ctx.adapter.isSoftware ? 'lanes' : 'tree';
+  return ctx.kernelTarget === 'cpu' ? 'lanes' : 'tree';
 }
 
 const CHANNEL_STATS = /* wgsl */ `

@@ -29,7 +29,7 @@ import { batchSlices, fmaInto, forwardConv, inputGradConv, unroll, type Conv2dGe
 export type ConvVariant = 'blocked' | 'tiled';
 
 export function chooseConvVariant(ctx: GpuContext, conv: SlidingConv): ConvVariant {
-  if (ctx.adapter.isSoftware) return 'blocked';
+  if (ctx.kernelTarget === 'cpu') return 'blocked';
   return conv.outPerGroup >= 32 && conv.images * conv.outH * conv.outW >= 256 ? 'tiled' : 'blocked';
 }
 

@@ -150,7 +150,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
 function chooseSplits(ctx: GpuContext, g: Conv2dGeometry, CO: number, rows: number, runs: number): number {
   const inPerGroup = g.inChannels / g.groups;
   const workgroups = Math.ceil((inPerGroup * g.kernelH) / LANES) * g.groups * Math.ceil(g.outChannels / g.groups / CO);
-  const target = ctx.adapter.isSoftware ? 16 : 1024;
+  const target = ctx.kernelTarget === 'cpu' ? 16 : 1024;
   const weightBytes = g.outChannels * inPerGroup * g.kernelH * g.kernelW * 4;
   const bySize = Math.max(1, Math.floor(ctx.maxBindingBytes / weightBytes / runs));
   return Math.max(1, Math.min(Math.ceil(target / workgroups), Math.floor(rows / 4), bySize, ctx.limits.maxComputeWorkgroupsPerDimension));

@@ -66,7 +66,7 @@ function lcm(a: number, b: number): number {
  */
 export function groupsFor1d(ctx: GpuContext, count: number, workgroupSize: number): number {
   const one = Math.ceil(count / workgroupSize);
-  return ctx.adapter.isSoftware ? Math.min(one, SOFTWARE_MAX_WORKGROUPS) : one;
+  return ctx.kernelTarget === 'cpu' ? Math.min(one, SOFTWARE_MAX_WORKGROUPS) : one;
 }
 
 const SOFTWARE_MAX_WORKGROUPS = 64;

@@ -66,7 +66,7 @@ export type BlockRows = 4 | 8 | 16;
 export function planGemm(ctx: GpuContext, M: number, N: number, K: number, batch: number): GemmPlan {
   const rows = blockRowsFor(M);
   if (M * N <= 64 && K <= 64) return { variant: 'simple', rows, splitK: 1 };
-  if (ctx.adapter.isSoftware) return { variant: 'blocked', rows, splitK: 1 };
+  if (ctx.kernelTarget === 'cpu') return { variant: 'blocked', rows, splitK: 1 };
   const groups = Math.ceil(M / TILE) * Math.ceil(N / TILE) * batch;
   const wanted = batch === 1 && groups < SPLIT_BELOW_WORKGROUPS ? Math.ceil(TARGET_WORKGROUPS / groups) : 1;
   return { variant: 'tiled', rows, splitK: Math.max(1, Math.min(wanted, Math.floor(K / MIN_K_PER_SPLIT))) };

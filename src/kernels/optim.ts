@@ -83,7 +83,7 @@ ${entry1d} {
  * 103M-element fc6 weight takes 25 thousand workgroups rather than 1.6 million.
  */
 function spanFor(ctx: GpuContext): number {
-  return ctx.adapter.isSoftware ? 64 * WORKGROUP_1D : WORKGROUP_1D;
+  return ctx.kernelTarget === 'cpu' ? 64 * WORKGROUP_1D : WORKGROUP_1D;
 }
 
 /**

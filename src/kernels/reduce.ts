@@ -106,7 +106,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) groups: v
 export function runReduce(op: ReduceOp, x: Tensor, outer: number, reduced: number, inner: number, outShape: readonly number[], scale = 1): Tensor {
   const y = Tensor.empty(x.ctx, outShape, op === 'argmax' ? 'int32' : 'float32');
   const outputs = outer * inner;
-  const fewOutputs = outputs < (x.ctx.adapter.isSoftware ? 16 : 4096);
+  const fewOutputs = outputs < (x.ctx.kernelTarget === 'cpu' ? 16 : 4096);
   const cooperative = fewOutputs && reduced >= 4 * COOP_SIZE;
   launch(x.ctx, cooperative ? cooperativeSource(op) : serialSource(op), {
     buffers: { x, y },

@@ -11,7 +11,16 @@ export interface GpuContextOptions {
    */
   maxBindingBytes?: number;
   powerPreference?: GPUPowerPreference;
+  /**
+   * Which family of kernel variants to pick: 'cpu' (few workgroups, register blocking, no
+   * workgroup-memory tiles) or 'gpu' (tiled, many workgroups). Default: 'cpu' on a software
+   * adapter, else 'gpu'. Forcing 'gpu' on lavapipe runs the GPU variants where a GPU is missing,
+   * slowly, to check them (WGT_KERNELS=gpu in Node).
+   */
+  kernelTarget?: KernelTarget;
 }
+
+export type KernelTarget = 'cpu' | 'gpu';
 
 /**
  * Everything the engine needs from WebGPU, behind one object: the device, what the adapter is
@@ -24,6 +33,8 @@ export class GpuContext {
   /** The per-binding limit kernels must respect (the adapter's, or a smaller forced one). */
   readonly maxBindingBytes: number;
   readonly maxBufferBytes: number;
+  /** The kernel variants this context picks (see GpuContextOptions.kernelTarget). */
+  readonly kernelTarget: KernelTarget;
 
   private constructor(
     /**
@@ -38,6 +49,7 @@ export class GpuContext {
     const limits = device.limits;
     this.maxBindingBytes = Math.min(limits.maxStorageBufferBindingSize, options.maxBindingBytes ?? Infinity);
     this.maxBufferBytes = limits.maxBufferSize;
+    this.kernelTarget = options.kernelTarget ?? (adapter.isSoftware ? 'cpu' : 'gpu');
     this.pipelines = new PipelineCache(device, limits.maxStorageBuffersPerShaderStage);
     const storageUsage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
     this.pool = new BufferPool(device, storageUsage, limits.maxBufferSize, 'tensor');

@@ -131,7 +131,7 @@ describe('vec4 loads and their fallback', () => {
 });
 
 describe('plans', () => {
-  const gpu = (isSoftware: boolean) => ({ adapter: { isSoftware }, maxBindingBytes: 2 ** 30 }) as unknown as GpuContext;
+  const gpu = (isSoftware: boolean) => ({ kernelTarget: isSoftware ? 'cpu' : 'gpu', maxBindingBytes: 2 ** 30 }) as unknown as GpuContext;
 
   it('CPU adapters: the blocked kernel without split-K; tiny products: simple', () => {
     expect(planGemm(gpu(true), 512, 512, 512, 1)).toEqual({ variant: 'blocked', rows: 16, splitK: 1 });
