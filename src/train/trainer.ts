@@ -93,6 +93,8 @@ export interface StepWatcher {
 }
 
 export interface TrainerHooks {
+  /** A phase begins: its parameters are frozen or trainable as it says, and nothing of it has trained yet. */
+  onPhase?(phase: PhaseConfig, index: number): void | Promise<void>;
   onStep?(info: StepInfo): void;
   /** Optional: without it a step is exactly forward, backward, update, one submit. */
   watch?: StepWatcher;
@@ -134,6 +136,7 @@ export class Trainer {
     for (let p = position.phaseIndex; p < phases.length; p++) {
       const phase = phases[p]!;
       this.applyTrainable(phase);
+      await this.hooks.onPhase?.(phase, p);
       const optimizer = createOptimizer(this.model, phase);
       const scheduler = createScheduler(optimizer, phase);
       const resuming = p === position.phaseIndex && (position.epoch > 0 || position.batchesDone > 0);
