@@ -16,11 +16,11 @@ import { Tensor } from '../autograd/tensor.js';
 import { DEMO_VGG, smallVgg } from '../models/vgg.js';
 import { loadWeights } from '../models/load-weights.js';
 import type { WeightFile } from '../models/formats/weight-file.js';
-import { Trainer, type EpochRecord, type StepWatcher } from '../train/trainer.js';
+import { Trainer, type EpochRecord, type StepInfo, type StepWatcher } from '../train/trainer.js';
 import type { PhaseConfig } from '../train/plan.js';
 import type { StateValue } from '../nn/state-dict.js';
 import { memoryBatches } from './memory-source.js';
-import { DRAWN_SIZE, targetTask, taskData } from './tasks.js';
+import { targetTask, taskData, type TaskSplit } from './tasks.js';
 
 export const DEMO_MODEL = DEMO_VGG;
 
@@ -61,7 +61,8 @@ export interface MethodResult {
 
 export const METHODS: MethodName[] = ['scratch', 'transfer', 'transfer+finetune', 'unfreeze-at-once'];
 
-function phasesOf(method: MethodName, c: DemoConfig): PhaseConfig[] {
+/** The phases a method trains in: which parameters train, at which rate, for how many epochs. */
+export function phasesOf(method: MethodName, c: DemoConfig): PhaseConfig[] {
   const base = { optimizer: 'sgd' as const, momentum: 0.9, weightDecay: 5e-4, scheduler: { kind: 'none' as const } };
   const total = c.headEpochs + c.finetuneEpochs;
   switch (method) {
@@ -85,23 +86,33 @@ export interface RunMethodOptions {
   seed: number;
   config: DemoConfig;
   pretrained: WeightFile;
-  onEpoch?: (record: EpochRecord) => void;
-  /** Lets a caller see the model before training starts; a watcher it returns watches every step (the gradient-flow monitor). */
-  onModel?: (model: Module) => StepWatcher | void;
+  /** The images to train and score on (default: the demo's target task, its labelled images drawn by `seed`). */
+  task?: TaskSplit;
+  onEpoch?: (record: EpochRecord) => void | Promise<void>;
+  /** A phase begins, its parameters frozen or trainable as it says (the trainer's `onPhase`). */
+  onPhase?: (phase: PhaseConfig, index: number) => void | Promise<void>;
+  onStep?: (info: StepInfo) => void;
+  /**
+   * Lets a caller see the model before training starts, its pretrained weights loaded; a watcher
+   * it returns watches every step (the gradient-flow monitor).
+   */
+  onModel?: (model: Module) => StepWatcher | void | Promise<StepWatcher | void>;
 }
 
 export async function runMethod(o: RunMethodOptions): Promise<MethodResult> {
   const started = performance.now();
   const { ctx, config, seed } = o;
-  const task = targetTask(config.labelled, config.validationPerClass, config.testPerClass, seed);
+  const task = o.task ?? targetTask(config.labelled, config.validationPerClass, config.testPerClass, seed);
   const model = smallVgg({ ...DEMO_MODEL, numClasses: task.classes.length, seed, ctx });
   if (o.method !== 'scratch') await loadWeights(model, o.pretrained, { head: 'skip' });
-  const watch = o.onModel?.(model) ?? undefined;
+  const watch = (await o.onModel?.(model)) ?? undefined;
   const data = taskData(ctx, task, config.batchSize, seed);
   let best: Map<string, StateValue> | null = null;
   const trainer = new Trainer(ctx, model, data, { seed }, {
     watch,
-    onEpoch: (record) => o.onEpoch?.(record),
+    onPhase: o.onPhase,
+    onStep: o.onStep,
+    onEpoch: o.onEpoch,
     onBest: async () => {
       disposeSnapshot(best);
       best = await snapshot(model);
@@ -110,8 +121,10 @@ export async function runMethod(o: RunMethodOptions): Promise<MethodResult> {
   const history = await trainer.run(phasesOf(o.method, config));
   if (best) model.loadStateDict(best, { strict: true });
   disposeSnapshot(best);
-  const test = await trainer.evaluate(memoryBatches(task.test, DRAWN_SIZE, { batchSize: 64, seed, shuffle: false }));
+  const test = await trainer.evaluate(memoryBatches(task.test, { batchSize: 64, seed, shuffle: false }));
   model.dispose();
+  data.trainTransform.dispose();
+  data.evalTransform.dispose();
   return {
     method: o.method,
     seed,

@@ -13,8 +13,10 @@ import { randomWords, uniformFloat } from '../data/random.js';
 import { mulberry32 } from '../ops/creation.js';
 
 export interface ShapeImage {
-  /** RGB, row-major, height x width x 3. */
+  /** RGB, row-major, height x width x 3 (square: width = height = the drawn size). */
   pixels: Uint8Array;
+  width: number;
+  height: number;
   label: number;
 }
 
@@ -98,7 +100,7 @@ export function drawTask(classes: ClassSpec[], options: ShapeTaskOptions): Shape
   for (let label = 0; label < classes.length; label++) {
     for (let i = 0; i < options.perClass; i++) {
       const index = (options.stream * 1_000_003 + label * 100_003 + i) >>> 0;
-      images.push({ pixels: drawImage(classes[label]!, options.size, options.seed, index), label });
+      images.push({ pixels: drawImage(classes[label]!, options.size, options.seed, index), width: options.size, height: options.size, label });
     }
   }
   return images;

@@ -6,8 +6,8 @@
 import type { GpuContext } from '../runtime/context.js';
 import { Augmenter } from '../data/augment/augmenter.js';
 import type { TrainerData } from '../train/trainer.js';
-import { drawTask, SOURCE_CLASSES, TARGET_CLASSES, type ShapeImage } from './shapes.js';
-import { memoryBatches } from './memory-source.js';
+import { drawTask, SOURCE_CLASSES, TARGET_CLASSES } from './shapes.js';
+import { memoryBatches, type MemoryImage } from './memory-source.js';
 
 /** Network input, and the drawn images' side (the crop's source). */
 export const INPUT_SIZE = 32;
@@ -17,11 +17,12 @@ export const DRAWN_SIZE = 36;
 const SOURCE_SEED = 1001;
 const TARGET_SEED = 2002;
 
+/** Labelled images in memory, split three ways: the drawn shapes here, or a user's decoded photos (the demo page). */
 export interface TaskSplit {
   classes: string[];
-  train: ShapeImage[];
-  validation: ShapeImage[];
-  test: ShapeImage[];
+  train: MemoryImage[];
+  validation: MemoryImage[];
+  test: MemoryImage[];
 }
 
 export function sourceTask(perClass: number, validationPerClass: number): TaskSplit {
@@ -51,8 +52,8 @@ export function targetTask(labelled: number, validationPerClass: number, testPer
 export function taskData(ctx: GpuContext, task: TaskSplit, batchSize: number, seed: number): TrainerData {
   return {
     classes: task.classes,
-    train: memoryBatches(task.train, DRAWN_SIZE, { batchSize, seed, shuffle: true }),
-    validation: memoryBatches(task.validation, DRAWN_SIZE, { batchSize: 64, seed, shuffle: false }),
+    train: memoryBatches(task.train, { batchSize, seed, shuffle: true }),
+    validation: memoryBatches(task.validation, { batchSize: 64, seed, shuffle: false }),
     trainTransform: new Augmenter(ctx, { outputSize: INPUT_SIZE, train: { scale: [0.5, 1], horizontalFlip: 0.5 } }),
     evalTransform: new Augmenter(ctx, { outputSize: INPUT_SIZE, resize: DRAWN_SIZE }),
   };
