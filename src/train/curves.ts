@@ -14,7 +14,8 @@ export function curvesSvg(history: readonly EpochRecord[], title = 'webgpu-trans
   const colours = { train: '#1f77b4', validation: '#d62728' };
   const n = history.length;
   const parts: string[] = [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="330" font-family="sans-serif" font-size="12">`,
+    // The viewBox lets a page scale the drawing to its column (the demo page draws it live).
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="330" viewBox="0 0 ${width} 330" font-family="sans-serif" font-size="12">`,
     `<rect width="100%" height="100%" fill="white"/>`,
     `<text x="${width / 2}" y="22" text-anchor="middle" font-size="15">${escapeXml(title)}</text>`,
   ];

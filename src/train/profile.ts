@@ -285,6 +285,15 @@ export function kernelTable(p: StepProfile): string {
  * frozen base. The parameter-gradient lines at the end are the point: a frozen layer runs none.
  */
 export function compareTable(a: StepProfile, b: StepProfile): string {
+  const { header, rows } = compareRows(a, b);
+  return table(header, rows, new Set(COMPARE_NUMERIC_COLUMNS));
+}
+
+/** The columns of `compareRows` that hold numbers. */
+export const COMPARE_NUMERIC_COLUMNS = [3, 4, 5, 6] as const;
+
+/** compareTable's cells (the demo page draws them as an HTML table). */
+export function compareRows(a: StepProfile, b: StepProfile): { header: string[]; rows: string[][] } {
   const keys = new Map<string, { phase: Phase; name: string }>();
   for (const k of [...a.kernels, ...b.kernels]) keys.set(`${k.phase} ${k.name}`, { phase: k.phase, name: k.name });
   const find = (p: StepProfile, phase: Phase, name: string) => p.kernels.find((k) => k.phase === phase && k.name === name);
@@ -309,7 +318,7 @@ export function compareTable(a: StepProfile, b: StepProfile): string {
     ['step', 'wall time', '', '', fmt(a.wallMsPerStep), '', fmt(b.wallMsPerStep)],
   );
   const header = ['phase', 'kernel', 'what it computes', `${a.label}: n`, 'ms', `${b.label}: n`, 'ms'];
-  return table(header, rows, new Set([3, 4, 5, 6]));
+  return { header, rows };
 }
 
 // ---------------------------------------------------------------------------------------------
