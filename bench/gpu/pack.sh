@@ -10,6 +10,7 @@
 #                                and the engine inside; sharp replaced by a stub (nothing here decodes)
 #   node_modules/webgpu/         the `webgpu` package's JS and its dist/linux-x64/dawn.node (xz)
 #   lib/libvulkan.so.1           the Vulkan loader from Debian's libvulkan1 (the target may lack one)
+#   gl/*.deb                     glvnd's GL dispatch libraries, which NVIDIA's Vulkan driver needs
 #   MANIFEST                     commit, date, sizes; COMMIT sourced by run-gpu.sh
 # bench/gpu/run-gpu.sh unpacks it and runs everything; see bench/README.md.
 set -euo pipefail
@@ -62,6 +63,13 @@ fi
 cp "$LOADER" "$STAGE/lib/libvulkan.so.1"
 rm -rf "$DEB_DIR"
 
+echo "pack: the GL dispatch libraries (libglvnd0, libegl1, libgl1, libglx0, libopengl0, libgles2)"
+# NVIDIA's Vulkan driver is libGLX_nvidia.so.0, which leans on glvnd's dispatch libraries; the GPU
+# machines here mount the driver without them, and its vk_icdGetInstanceProcAddr then returns null.
+mkdir -p "$STAGE/gl"
+(cd "$STAGE/gl" && apt-get download libvulkan1 libglvnd0 libegl1 libgl1 libglx0 libopengl0 libgles2 >/dev/null 2>&1) \
+  || echo "pack: apt-get download failed: the pack has no GL dispatch libraries" >&2
+
 COMMIT=$(git rev-parse --short=12 HEAD)
 DIRTY=$([ -n "$(git status --porcelain -- src bench)" ] && echo 1 || echo 0)
 cat > "$STAGE/MANIFEST" <<EOF
@@ -73,7 +81,7 @@ VULKAN_LOADER="$SOURCE"
 EOF
 (cd "$STAGE" && find . -type f -printf '%s\t%p\n' | sort -k2 >> MANIFEST)
 
-tar -C "$STAGE" -cf - MANIFEST node.xz app lib node_modules | xz -1 -T2 > "$OUT/wgt-gpu-pack.tar.xz"
+tar -C "$STAGE" -cf - MANIFEST node.xz app lib gl node_modules | xz -1 -T2 > "$OUT/wgt-gpu-pack.tar.xz"
 SIZE=$(stat -c %s "$OUT/wgt-gpu-pack.tar.xz")
 echo "pack: $OUT/wgt-gpu-pack.tar.xz, $((SIZE / 1024 / 1024)) MiB (commit $COMMIT$([ "$DIRTY" = 1 ] && echo ', uncommitted changes'))"
 if [ "$SIZE" -gt $((60 * 1024 * 1024)) ]; then

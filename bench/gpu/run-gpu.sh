@@ -18,7 +18,8 @@
 #
 # Environment: WGT_VULKAN_ICD=<manifest> uses that Vulkan driver instead of NVIDIA's (the test here
 # points it at lavapipe); WGT_ALLOW_SOFTWARE=1 runs on a software adapter; WGT_PYTHON (python3) and
-# WGT_TORCH_DEVICE (cuda) pick PyTorch. Time limits, in seconds, sized to fit the device tool's 600 s
+# WGT_TORCH_DEVICE (cuda) pick PyTorch. WGT_SYSTEM_GL=1 (root, throwaway machines only): when no manifest
+# gives an adapter, unpack the pack's GL libraries into / and try again. Time limits, in seconds, sized to fit the device tool's 600 s
 # per command: WGT_TORCH_TIMEOUT (120), WGT_BENCH_TIMEOUT (300; the bench saves its results after
 # every benchmark, so a cut run keeps what it measured), WGT_PROFILE_TIMEOUT (90).
 # --smoke keeps every step tiny (checks the recipe, not the speed).
@@ -83,8 +84,12 @@ else
     CANDIDATES+=("$WORK/nvidia_icd.json")
   fi
 fi
+# glvnd's dispatch libraries (libGLdispatch and friends), unpacked beside the loader: without them
+# NVIDIA's ICD loads but hands the loader no vkCreateInstance.
+for deb in "$WORK"/gl/*.deb; do [ -f "$deb" ] && dpkg-deb -x "$deb" "$WORK/gl/root"; done
 # The packed loader first; the driver's own folders so that a manifest naming a bare library resolves.
 LIBS="$WORK/lib"
+[ -d "$WORK/gl/root/usr/lib/x86_64-linux-gnu" ] && LIBS="$LIBS:$WORK/gl/root/usr/lib/x86_64-linux-gnu"
 for d in /usr/local/nvidia/lib64 /usr/local/nvidia/lib; do [ -d "$d" ] && LIBS="$LIBS:$d"; done
 export LD_LIBRARY_PATH="$LIBS${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 export XDG_RUNTIME_DIR="$WORK"
@@ -95,6 +100,7 @@ step "3. adapter"
 if [ ${#CANDIDATES[@]} -eq 0 ]; then
   echo "run-gpu.sh: no NVIDIA Vulkan driver: neither nvidia_icd.json nor libGLX_nvidia.so.0 (a container started with NVIDIA_DRIVER_CAPABILITIES=compute,utility lacks 'graphics')" >&2
 fi
+try_adapters() {
 for ICD in ${CANDIDATES[@]+"${CANDIDATES[@]}"}; do
   echo "Vulkan ICD: $ICD"; cat "$ICD"
   export VK_ICD_FILENAMES="$ICD" VK_DRIVER_FILES="$ICD"
@@ -104,9 +110,20 @@ for ICD in ${CANDIDATES[@]+"${CANDIDATES[@]}"}; do
     echo "run-gpu.sh: the adapter through $ICD is a software one: Dawn did not reach the NVIDIA driver" >&2
   else
     WEBGPU=1
-    break
+    return 0
   fi
 done
+return 1
+}
+if ! try_adapters && [ "${WGT_SYSTEM_GL:-0}" = 1 ] && [ "$(id -u)" = 0 ]; then
+  # The device machines' own recipe: the packages unpacked into / and the linker cache rebuilt.
+  # Only for a throwaway machine (WGT_SYSTEM_GL=1): it writes to the system's library folders.
+  echo "run-gpu.sh: WGT_SYSTEM_GL=1: unpacking the GL dispatch libraries and the loader into / and retrying"
+  for deb in "$WORK"/gl/*.deb; do dpkg -x "$deb" /; done
+  ldconfig
+  LD_LIBRARY_PATH=$(echo "$LD_LIBRARY_PATH" | sed "s#$WORK/lib:##")
+  try_adapters || true
+fi
 
 if [ "$SMOKE" = 1 ]; then
   BENCH=(--quick --only 'train\.smallvgg\.frozen|maxpool2x2 4x128' --reps 1 --train-reps 1)
