@@ -1,12 +1,12 @@
-// The demo's model and its training run: a two-layer perceptron (fc1, relu, fc2) learning which
-// points lie inside a circle, trained with plain SGD. It is built from the engine's own modules,
-// loss and optimizer, so the same run is a check in Node and in the browser
-// (test/shared/training.ts) and the live loss curve on the demo page.
-import { accuracy as countCorrect, backward, crossEntropy, noGrad, relu, tensor, tidy, type Tensor } from '../src/index.js';
-import { withSeed } from '../src/nn/init.js';
-import { Linear } from '../src/nn/linear.js';
-import { Module } from '../src/nn/module.js';
-import { SGD } from '../src/optim/index.js';
+// The shared checks' smallest model and training run: a two-layer perceptron (fc1, relu, fc2)
+// learning which points lie inside a circle, trained with plain SGD. It is built from the
+// engine's own modules, loss and optimizer, so the same run is a check in Node and in the browser
+// (training.ts, weights.ts) in well under a second on a software adapter.
+import { accuracy as countCorrect, backward, crossEntropy, noGrad, relu, tensor, tidy, type Tensor } from '../../src/index.js';
+import { withSeed } from '../../src/nn/init.js';
+import { Linear } from '../../src/nn/linear.js';
+import { Module } from '../../src/nn/module.js';
+import { SGD } from '../../src/optim/index.js';
 
 export interface TinyMlpShape {
   inputs: number;

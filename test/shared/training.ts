@@ -1,7 +1,7 @@
-// The demo page's training run (web/tiny-mlp.ts) as a check: its loss must fall, and freezing a
+// A tiny training run (tiny-mlp.ts) as a check: its loss must fall, and freezing a
 // layer must leave that layer's weights exactly as they were while the rest still learns.
 import { check, type CheckSuite } from './check.js';
-import { DEFAULT_TRAINING, TinyMlp, trainTinyMlp } from '../../web/tiny-mlp.js';
+import { DEFAULT_TRAINING, TinyMlp, trainTinyMlp } from './tiny-mlp.js';
 
 export const training: CheckSuite = {
   name: 'training',

@@ -5,7 +5,7 @@ import { noGrad, tensor, tidy, type Tensor } from '../../src/index.js';
 import { blobSource, describeWeights, openWeights } from '../../src/models/formats/index.js';
 import { loadWeights } from '../../src/models/load-weights.js';
 import { encodeModelPth, encodeModelSafetensors, stateDictToWrite } from '../../src/models/save-weights.js';
-import { TinyMlp } from '../../web/tiny-mlp.js';
+import { TinyMlp } from './tiny-mlp.js';
 import { check, type CheckExpect, type CheckSuite } from './check.js';
 
 async function roundTrip(expect: CheckExpect, format: 'safetensors' | 'pytorch-zip'): Promise<void> {
