@@ -1,22 +1,37 @@
-// The demo page: which adapter the browser gave us, a small training run with its loss curve,
-// the layers and whether they train, per-kernel GPU time, and the user's own weight files and
-// images. Every panel works from what the engine offers; a browser without WebGPU gets a clear
-// message instead.
+// The demo page: the embedded transfer-learning demo (`webgpu-transfer demo`) in the browser.
+// The pretrained small VGG is fetched, its base frozen and a new head trained on the few-label
+// target task, then everything fine-tuned at a lower rate, with live curves, the layers' frozen
+// or trainable state phase by phase, a grid of the GPU's augmented samples, and per-kernel
+// timings of one training step of each phase. The user's own weight file and images go through
+// the same recipe. A browser without WebGPU gets a clear message instead.
 import type { GpuContext } from '../src/index.js';
-import { encodeModelSafetensors } from '../src/models/save-weights.js';
-import { SGD } from '../src/optim/index.js';
+import { DEMO_MODEL, type DemoConfig } from '../src/demo/experiments.js';
+import { targetTask, type TaskSplit } from '../src/demo/tasks.js';
+import { blobSource, openWeights, type WeightFile } from '../src/models/formats/index.js';
+import { loadWeights } from '../src/models/load-weights.js';
+import { smallVgg } from '../src/models/vgg.js';
+import demoWeightsUrl from '../assets/demo/source-smallvgg.safetensors?url';
 import { renderAdapter, renderNoWebGpu, startWebGpu } from './panels/adapter.js';
+import { AugmentGrid } from './panels/augment-grid.js';
 import { el } from './panels/dom.js';
-import { showImages, showWeightFile } from './panels/files.js';
+import { ImageClasses, showWeightFile } from './panels/files.js';
 import { renderLayers } from './panels/layers.js';
-import { LossCurve } from './panels/loss-curve.js';
 import { renderTimings } from './panels/timings.js';
-import { accuracy, circleTask, circleTensors, DEFAULT_TRAINING, TinyMlp, trainStep } from './tiny-mlp.js';
+import { PAGE_CONFIG, TrainingPanel } from './panels/training.js';
+import { profileTransferSteps, runTransfer, type TransferRun } from './transfer.js';
 
 /** What the page has done, for people reading the console and for test/browser/demo.test.ts. */
 export interface DemoState {
-  losses: number[];
-  accuracy: number | null;
+  /** The current or last training run, on the demo's task or the user's images. */
+  transfer: TransferRun | null;
+  /** Tiles in the augmented-sample grid. */
+  augmentedTiles: number;
+  /** Dispatches of one training step with the base frozen and with everything training (null until timed). */
+  timings: { mode: string; frozenDispatches: number; fullDispatches: number } | null;
+  /** The user's images: decoded (and used), and files skipped (not images, or not decodable). */
+  files: { images: number; skipped: number };
+  /** The file the next run's pretrained base comes from: the demo's, or the user's. */
+  pretrained: string;
 }
 
 declare global {
@@ -25,9 +40,12 @@ declare global {
   }
 }
 
+type PageState = 'no-webgpu' | 'training' | 'trained' | 'error';
 const $ = <T extends HTMLElement = HTMLElement>(selector: string) => document.querySelector<T>(selector)!;
-const setState = (state: 'no-webgpu' | 'training' | 'trained' | 'error') => (document.body.dataset.state = state);
-window.wgtDemo = { losses: [], accuracy: null };
+const setState = (state: PageState) => (document.body.dataset.state = state);
+window.wgtDemo = { transfer: null, augmentedTiles: 0, timings: null, files: { images: 0, skipped: 0 }, pretrained: '' };
+
+const demoTask = (config: DemoConfig): TaskSplit => targetTask(config.labelled, config.validationPerClass, config.testPerClass, config.seeds[0]!);
 
 async function main(): Promise<void> {
   const started = await startWebGpu();
@@ -38,79 +56,117 @@ async function main(): Promise<void> {
   }
   const ctx = started.ctx;
   renderAdapter($('#adapter'), ctx.adapter);
+  setState('training');
 
-  let model = new TinyMlp();
-  let optimizer = new SGD(model.parameters(), { lr: DEFAULT_TRAINING.lr });
-  const showLayers = () => renderLayers($('#layers-panel'), model.namedParameters());
-  showLayers();
-  const task = circleTask(DEFAULT_TRAINING.samples, DEFAULT_TRAINING.seed);
-  const data = circleTensors(task);
-  const step = (): Promise<number> => trainStep(model, optimizer, data.x, data.labels);
-  const curve = new LossCurve($('#curve'), DEFAULT_TRAINING.steps);
-  const download = el('a', 'Download these weights (.safetensors)');
-  download.download = 'tiny-mlp.safetensors';
+  const demoWeights = await openDemoWeights();
+  let pretrained = demoWeights;
+  window.wgtDemo.pretrained = pretrained.name;
 
+  const grid = new AugmentGrid($('#augment-panel'), ctx, demoTask(PAGE_CONFIG), PAGE_CONFIG.seeds[0]!);
+  await grid.draw();
+  window.wgtDemo.augmentedTiles = document.querySelectorAll('#augment-panel canvas').length;
+
+  const training = new TrainingPanel($('#training'));
   const trainButton = $<HTMLButtonElement>('#train');
-  const resetButton = $<HTMLButtonElement>('#reset');
-  const train = async () => {
+  const filesButton = $<HTMLButtonElement>('#train-files');
+  const classes = new ImageClasses($('#image-classes'), () => showPickedImages());
+  let busy = false;
+
+  /** One run at a time: the buttons wait while one trains. */
+  const train = async (task: TransferRun['task'], images: TaskSplit, what: string, heldOut: string) => {
+    busy = true;
+    trainButton.disabled = filesButton.disabled = true;
     setState('training');
-    trainButton.disabled = resetButton.disabled = true;
-    curve.reset(DEFAULT_TRAINING.steps);
-    const losses: number[] = (window.wgtDemo.losses = []);
-    for (let i = 0; i < DEFAULT_TRAINING.steps; i++) {
-      losses.push(await step());
-      curve.push(losses.at(-1)!);
-    }
-    const acc = (window.wgtDemo.accuracy = await accuracy(model, data.x, data.labels));
-    $('#training-status').replaceChildren(
-      `Loss ${losses[0]!.toFixed(3)} → ${losses.at(-1)!.toFixed(3)}; ${(100 * acc).toFixed(1)}% of the ${task.labels.length} points right. `,
-      await refreshDownload(download, model),
-    );
-    await timeOneStep(ctx, step);
-    trainButton.disabled = resetButton.disabled = false;
+    const { method, config } = training.options();
+    training.start(what, { task, method, trainImages: images.train.length, config });
+    const run = await runTransfer(ctx, { task, images, method, config, pretrained }, {
+      phase: (r, model) => {
+        window.wgtDemo.transfer = r;
+        renderLayers($('#layers-panel'), model.namedParameters(), r.phases);
+      },
+      step: (info) => training.step(info),
+      epoch: (r) => training.epoch(r),
+    });
+    training.finish(run, heldOut);
+    // Once: a training step of each phase, kernel by kernel, on the demo's task.
+    if (!window.wgtDemo.timings) await timeTrainingSteps(ctx, pretrained, demoTask(config), config);
+    busy = false;
+    trainButton.disabled = false;
+    showPickedImages();
     setState('trained');
   };
-  trainButton.textContent = `Train ${DEFAULT_TRAINING.steps} more steps`;
-  trainButton.addEventListener('click', () => void train().catch(fail));
 
-  $<HTMLInputElement>('#weights-input').addEventListener('change', async (event) => {
+  const trainOnDemoTask = () => {
+    const images = demoTask(training.options().config);
+    const what = `The demo's target task: ${images.classes.join(', ')}; ${images.train.length / images.classes.length} labelled images per class.`;
+    return train('demo', images, what, `the ${images.test.length} held-out test images`);
+  };
+  const trainOnUserImages = async () => {
+    await classes.settled();
+    const images = classes.task();
+    const perClass = images.classes.map((name, label) => `${name} (${images.train.filter((i) => i.label === label).length})`);
+    const what = `Your images: ${perClass.join(', ')} to train on; ${images.validation.length} held out.`;
+    await train('files', images, what, `your ${images.test.length} held-out images`);
+  };
+  trainButton.addEventListener('click', () => void trainOnDemoTask().catch(fail));
+  filesButton.addEventListener('click', () => void trainOnUserImages().catch(fail));
+
+  function showPickedImages(): void {
+    const { images, skipped, skippedFiles } = classes.counts();
+    window.wgtDemo.files = { images, skipped };
+    let problem = '';
+    try {
+      classes.task();
+    } catch (error) {
+      problem = ` ${(error as Error).message}`;
+    }
+    filesButton.disabled = busy || problem !== '';
+    const skippedList = skippedFiles.length ? ` Skipped: ${skippedFiles.join('; ')}.` : '';
+    $('#files-status').textContent = `${images} image${images === 1 ? '' : 's'} decoded, ${skipped} file${skipped === 1 ? '' : 's'} skipped.${skippedList}${problem}`;
+  }
+  showPickedImages();
+  $('#add-class').addEventListener('click', () => classes.add());
+
+  $<HTMLInputElement>('#weights-input').addEventListener('change', (event) => {
     const file = (event.target as HTMLInputElement).files?.[0];
-    if (file) await showWeightFile($('#weights'), file, model);
+    if (!file) return;
+    const useAsBase = async (weights: WeightFile) => {
+      const loaded = await loadIntoDemoModel(ctx, weights);
+      if (pretrained !== demoWeights) await pretrained.close();
+      pretrained = weights;
+      window.wgtDemo.pretrained = weights.name;
+      return `Fits the demo's network (${loaded}): it is the pretrained base of the next runs.`;
+    };
+    void showWeightFile($('#weights'), file, useAsBase).catch(fail);
   });
-  $<HTMLInputElement>('#images-input').addEventListener('change', (event) => {
-    void showImages($('#images'), Array.from((event.target as HTMLInputElement).files ?? []));
-  });
-  // A fresh model with new random weights, each layer as trainable as before.
-  resetButton.addEventListener('click', () => {
-    const trainable = new Map(model.namedParameters().map(([name, p]) => [name, p.requiresGrad]));
-    model.dispose();
-    model = new TinyMlp(undefined, Date.now() % 1000);
-    for (const [name, p] of model.namedParameters()) p.requiresGrad = trainable.get(name) ?? true;
-    optimizer = new SGD(model.parameters(), { lr: DEFAULT_TRAINING.lr });
-    showLayers();
-  });
-  await train();
+
+  await trainOnDemoTask();
 }
 
-/** Times one training step kernel by kernel, where the adapter can; a failure stays in its panel. */
-async function timeOneStep(ctx: GpuContext, step: () => Promise<unknown>): Promise<void> {
-  const panel = $('#timings-panel');
-  if (!ctx.hasFeature('timestamp-query')) return renderTimings(panel, '', null);
+/** The committed pretrained weights, a static asset of vite's (dev server and build alike). */
+async function openDemoWeights(): Promise<WeightFile> {
+  const response = await fetch(demoWeightsUrl);
+  if (!response.ok) throw new Error(`could not fetch the pretrained weights (${demoWeightsUrl}): HTTP ${response.status}`);
+  return openWeights(blobSource(await response.blob(), 'source-smallvgg.safetensors'));
+}
+
+/** Loads the file into a fresh demo network, its head skipped as a run skips it; throws why it does not fit. */
+async function loadIntoDemoModel(ctx: GpuContext, weights: WeightFile): Promise<string> {
+  const model = smallVgg({ ...DEMO_MODEL, numClasses: 2, ctx });
   try {
-    ctx.startProfiling();
-    await step();
-    renderTimings(panel, 'One more training step (forward, backward, SGD)', await ctx.stopProfiling());
-  } catch (error) {
-    console.error(error);
-    panel.append(el('p', `Timing failed: ${error instanceof Error ? error.message : String(error)}`, 'error'));
+    const report = await loadWeights(model, weights, { head: 'skip' });
+    return `${report.loadedKeys.length} tensors loaded; the head, ${report.skippedKeys.join(' and ')}, stays new`;
+  } finally {
+    model.dispose();
   }
 }
 
-async function refreshDownload(link: HTMLAnchorElement, model: TinyMlp): Promise<HTMLAnchorElement> {
-  if (link.href) URL.revokeObjectURL(link.href);
-  // The writers' chunks are ArrayBuffer-backed: Blob's typing only needs to be told.
-  link.href = URL.createObjectURL(new Blob((await encodeModelSafetensors(model)) as Uint8Array<ArrayBuffer>[]));
-  return link;
+async function timeTrainingSteps(ctx: GpuContext, pretrained: WeightFile, images: TaskSplit, config: DemoConfig): Promise<void> {
+  const panel = $('#timings-panel');
+  panel.replaceChildren(el('h2', 'Kernel timings'), el('p', 'Timing one training step of each phase…'));
+  const [frozen, full] = await profileTransferSteps(ctx, pretrained, images, config);
+  renderTimings(panel, frozen, full);
+  window.wgtDemo.timings = { mode: frozen.mode, frozenDispatches: frozen.dispatchesPerStep, fullDispatches: full.dispatchesPerStep };
 }
 
 function fail(error: unknown): void {

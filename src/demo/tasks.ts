@@ -5,6 +5,7 @@
  */
 import type { GpuContext } from '../runtime/context.js';
 import { Augmenter } from '../data/augment/augmenter.js';
+import type { TrainTransformOptions } from '../data/augment/options.js';
 import type { TrainerData } from '../train/trainer.js';
 import { drawTask, SOURCE_CLASSES, TARGET_CLASSES } from './shapes.js';
 import { memoryBatches, type MemoryImage } from './memory-source.js';
@@ -48,13 +49,22 @@ export function targetTask(labelled: number, validationPerClass: number, testPer
   };
 }
 
-/** The notebook's transforms at the demo's scale: RandomResizedCrop + horizontal flip; centre crop. */
+/** The notebook's training transform at the demo's scale: RandomResizedCrop + horizontal flip. */
+export const DEMO_TRAIN_TRANSFORM: TrainTransformOptions = { scale: [0.5, 1], horizontalFlip: 0.5 };
+
+/** The demo's GPU transforms: `train` (default the demo's) to the network's input; Resize + CenterCrop for evaluation. */
+export function demoTransforms(ctx: GpuContext, train: TrainTransformOptions = DEMO_TRAIN_TRANSFORM): Pick<TrainerData, 'trainTransform' | 'evalTransform'> {
+  return {
+    trainTransform: new Augmenter(ctx, { outputSize: INPUT_SIZE, train }),
+    evalTransform: new Augmenter(ctx, { outputSize: INPUT_SIZE, resize: DRAWN_SIZE }),
+  };
+}
+
 export function taskData(ctx: GpuContext, task: TaskSplit, batchSize: number, seed: number): TrainerData {
   return {
     classes: task.classes,
     train: memoryBatches(task.train, { batchSize, seed, shuffle: true }),
     validation: memoryBatches(task.validation, { batchSize: 64, seed, shuffle: false }),
-    trainTransform: new Augmenter(ctx, { outputSize: INPUT_SIZE, train: { scale: [0.5, 1], horizontalFlip: 0.5 } }),
-    evalTransform: new Augmenter(ctx, { outputSize: INPUT_SIZE, resize: DRAWN_SIZE }),
+    ...demoTransforms(ctx),
   };
 }

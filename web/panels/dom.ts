@@ -24,3 +24,14 @@ export function table(headers: readonly string[], rows: readonly (readonly strin
 export function formatCount(n: number): string {
   return n.toLocaleString('en');
 }
+
+/** RGB bytes (row-major, height x width x 3) on a canvas of the same size. */
+export function rgbCanvas(rgb: Uint8Array, width: number, height: number): HTMLCanvasElement {
+  const rgba = new Uint8ClampedArray(width * height * 4);
+  for (let i = 0; i < width * height; i++) rgba.set([rgb[3 * i]!, rgb[3 * i + 1]!, rgb[3 * i + 2]!, 255], 4 * i);
+  const canvas = el('canvas');
+  canvas.width = width;
+  canvas.height = height;
+  canvas.getContext('2d')!.putImageData(new ImageData(rgba, width, height), 0, 0);
+  return canvas;
+}

@@ -1,67 +1,148 @@
-// Files from the user's disk (File API): a weight file is opened lazily and listed, then loaded
-// into the model when its keys and shapes fit (checked from the header before any data is read);
-// images are decoded as training decodes them (upright, RGB, at the working size).
+// Files from the user's disk (File API). A weight file is opened lazily and listed; when it fits
+// the demo's network it becomes the pretrained base of the next runs. Images are picked class by
+// class, decoded as training decodes them (upright, RGB, at the working size), and split into
+// training and held-out images for the same recipe; a file that is not a usable image is
+// skipped, and the page says which and why.
+import { BadImageError } from '../../src/data/bad-file.js';
+import type { DecodedImage } from '../../src/data/decode-contract.js';
 import { decodeImageBlob } from '../../src/data/decode-browser.js';
-import { blobSource, describeWeights, openWeights } from '../../src/models/formats/index.js';
-import { loadWeights } from '../../src/models/load-weights.js';
-import type { Module } from '../../src/nn/module.js';
+import type { TaskSplit } from '../../src/demo/tasks.js';
+import { blobSource, describeWeights, openWeights, type WeightFile } from '../../src/models/formats/index.js';
 import { formatBytes } from '../../src/index.js';
-import { el, formatCount, table } from './dom.js';
+import { el, formatCount, rgbCanvas, table } from './dom.js';
 
-/** Lists the file's tensors and loads them into `model` (strictly: every key, every shape). */
-export async function showWeightFile(panel: HTMLElement, file: File, model: Module): Promise<void> {
+/**
+ * Lists the file's tensors, then offers it to `useAsBase`, which either takes it (and from then
+ * on owns it) and says what it loaded, or throws why it does not fit; the file is then closed.
+ */
+export async function showWeightFile(panel: HTMLElement, file: File, useAsBase: (weights: WeightFile) => Promise<string>): Promise<void> {
   panel.replaceChildren(el('p', `Opening ${file.name}…`));
+  let weights: WeightFile;
   try {
-    const weights = await openWeights(blobSource(file));
-    try {
-      const { format, rows, totals } = describeWeights(weights);
-      const listing = table(
-        ['tensor', 'dtype', 'shape', 'values'],
-        rows.map((r) => [r.name, r.dtype, `[${r.shape.join(', ')}]`, formatCount(r.numel)]),
-        [3],
-      );
-      listing.id = 'weight-tensors';
-      const summary = `${file.name}: ${format}, ${totals.tensors} tensor${totals.tensors === 1 ? '' : 's'}, ${formatCount(totals.numel)} values, ${formatBytes(totals.bytes)}`;
-      let verdict: HTMLElement;
-      try {
-        const report = await loadWeights(model, weights);
-        verdict = el('p', `Loaded into the demo model (${report.loadedKeys.length} tensors).`, 'ok');
-      } catch (error) {
-        verdict = el('p', `Not loaded into the demo model: ${(error as Error).message}`, 'note');
-      }
-      panel.replaceChildren(el('p', summary, 'weights-summary'), verdict, listing);
-    } finally {
-      await weights.close();
-    }
+    weights = await openWeights(blobSource(file));
   } catch (error) {
     panel.replaceChildren(el('p', `${file.name}: ${(error as Error).message}`, 'error'));
+    return;
+  }
+  const { format, rows, totals } = describeWeights(weights);
+  const listing = table(
+    ['tensor', 'dtype', 'shape', 'values'],
+    rows.map((r) => [r.name, r.dtype, `[${r.shape.join(', ')}]`, formatCount(r.numel)]),
+    [3],
+  );
+  listing.id = 'weight-tensors';
+  const summary = `${file.name}: ${format}, ${totals.tensors} tensor${totals.tensors === 1 ? '' : 's'}, ${formatCount(totals.numel)} values, ${formatBytes(totals.bytes)}`;
+  let verdict: HTMLElement;
+  try {
+    verdict = el('p', await useAsBase(weights), 'ok');
+  } catch (error) {
+    verdict = el('p', `Not used: ${(error as Error).message}`, 'note');
+    await weights.close();
+  }
+  const scroller = el('div', '', 'scroll');
+  scroller.append(listing);
+  panel.replaceChildren(el('p', summary, 'weights-summary'), verdict, scroller);
+}
+
+interface PickedClass {
+  name: HTMLInputElement;
+  images: { file: string; image: DecodedImage }[];
+  /** BadImageError messages: the file and why it is skipped. */
+  skipped: string[];
+  /** Settles when the last selection is decoded. */
+  decoding: Promise<void>;
+}
+
+const THUMBNAIL = 48;
+
+/** Rows of "class name, its images"; `task()` turns them into the recipe's training and held-out images. */
+export class ImageClasses {
+  private readonly classes: PickedClass[] = [];
+
+  constructor(
+    private readonly host: HTMLElement,
+    private readonly onChange: () => void,
+  ) {
+    this.add('class A');
+    this.add('class B');
+  }
+
+  add(name = `class ${String.fromCharCode(65 + this.classes.length)}`): void {
+    const index = this.classes.length;
+    const row = el('div', '', 'image-class');
+    row.dataset.class = String(index);
+    const nameInput = el('input');
+    nameInput.type = 'text';
+    nameInput.value = name;
+    nameInput.className = 'class-name';
+    nameInput.title = 'class name';
+    const files = el('input');
+    files.type = 'file';
+    files.multiple = true;
+    files.accept = 'image/*';
+    files.id = `class-files-${index}`;
+    const thumbnails = el('div', '', 'thumbnails');
+    const picked: PickedClass = { name: nameInput, images: [], skipped: [], decoding: Promise.resolve() };
+    files.addEventListener('change', () => {
+      picked.decoding = decodeInto(picked, Array.from(files.files ?? []), thumbnails).then(this.onChange);
+    });
+    row.append(nameInput, files, thumbnails);
+    this.host.append(row);
+    this.classes.push(picked);
+  }
+
+  /** Waits for every selection to be decoded. */
+  async settled(): Promise<void> {
+    await Promise.all(this.classes.map((c) => c.decoding));
+  }
+
+  counts(): { images: number; skipped: number; skippedFiles: string[] } {
+    const skippedFiles = this.classes.flatMap((c) => c.skipped);
+    return { images: this.classes.reduce((n, c) => n + c.images.length, 0), skipped: skippedFiles.length, skippedFiles };
+  }
+
+  /**
+   * The classes with images as a task: the last quarter of each class's images (at least one)
+   * held out, scoring the run and choosing its best epoch. Throws when a class has fewer than two.
+   */
+  task(): TaskSplit {
+    const used = this.classes.filter((c) => c.images.length > 0);
+    if (used.length < 2) throw new Error('Pick images for at least two classes.');
+    const names = used.map((c, i) => c.name.value.trim() || `class ${i + 1}`);
+    if (new Set(names).size !== names.length) throw new Error(`Give each class its own name (${names.join(', ')}).`);
+    const task: TaskSplit = { classes: names, train: [], validation: [], test: [] };
+    used.forEach((c, label) => {
+      if (c.images.length < 2) throw new Error(`'${names[label]}' needs at least two images: one to train on, one to score.`);
+      const heldOut = Math.max(1, Math.floor(c.images.length / 4));
+      c.images.forEach(({ image }, i) => (i < c.images.length - heldOut ? task.train : task.validation).push({ ...image, label }));
+    });
+    task.test = task.validation;
+    return task;
   }
 }
 
-const THUMBNAIL = 96;
-
-/** Decodes each image and shows it with its working size, or why it would be skipped. */
-export async function showImages(panel: HTMLElement, files: readonly File[]): Promise<void> {
-  panel.replaceChildren();
+async function decodeInto(picked: PickedClass, files: readonly File[], thumbnails: HTMLElement): Promise<void> {
+  picked.images = [];
+  picked.skipped = [];
+  thumbnails.replaceChildren();
   for (const file of files) {
-    const figure = el('figure');
-    panel.append(figure);
     try {
       const image = await decodeImageBlob(file, file.name);
-      figure.append(thumbnail(image.pixels, image.width, image.height), el('figcaption', `${file.name}: ${image.width}×${image.height}`));
+      picked.images.push({ file: file.name, image });
+      const thumbnail = scaledCanvas(image);
+      thumbnail.title = `${file.name}: ${image.width}×${image.height}`;
+      thumbnails.append(thumbnail);
     } catch (error) {
-      // BadImageError's message names the file and the reason it would be skipped.
-      figure.append(el('figcaption', (error as Error).message, 'error'));
+      if (!(error instanceof BadImageError)) throw error;
+      picked.skipped.push(error.message);
+      thumbnails.append(el('span', `skipped ${error.message}`, 'error skipped'));
     }
   }
 }
 
-/** RGB pixels drawn on a canvas no larger than THUMBNAIL on its longer side. */
-function thumbnail(rgb: Uint8Array, width: number, height: number): HTMLCanvasElement {
-  const rgba = new Uint8ClampedArray(width * height * 4);
-  for (let i = 0; i < width * height; i++) rgba.set([rgb[3 * i]!, rgb[3 * i + 1]!, rgb[3 * i + 2]!, 255], 4 * i);
-  const full = new OffscreenCanvas(width, height);
-  full.getContext('2d')!.putImageData(new ImageData(rgba, width, height), 0, 0);
+/** The image no larger than THUMBNAIL on its longer side. */
+function scaledCanvas({ pixels, width, height }: DecodedImage): HTMLCanvasElement {
+  const full = rgbCanvas(pixels, width, height);
   const scale = Math.min(1, THUMBNAIL / Math.max(width, height));
   const canvas = el('canvas');
   canvas.width = Math.max(1, Math.round(width * scale));

@@ -1,11 +1,18 @@
-// Which layers train and which are frozen, from `named parameters with requiresGrad`: the same
+// Which layers train and which are frozen, phase by phase, from `named parameters`: the same
 // pairs PyTorch's `named_parameters()` gives, so any module that lists its parameters fits.
+// One column per phase begun so far; the run adds a column as each phase starts.
 import { el, formatCount } from './dom.js';
 
 /** What the panel needs of a parameter (a Tensor has it). */
 export interface ParameterLike {
   readonly shape: readonly number[];
-  requiresGrad: boolean;
+}
+
+/** A phase as the panel shows it: its name, rate, and the parameters it trains. */
+export interface PhaseColumn {
+  name: string;
+  lr: number;
+  trainable: readonly string[];
 }
 
 interface Layer {
@@ -27,44 +34,40 @@ function layersOf(named: Iterable<readonly [string, ParameterLike]>): Layer[] {
 
 const count = (p: ParameterLike) => p.shape.reduce((a, d) => a * d, 1);
 
-/**
- * Renders one row per layer with a "trainable" checkbox; toggling it sets `requiresGrad` on the
- * layer's parameters (the next step then neither computes nor applies their gradients).
- */
-export function renderLayers(panel: HTMLElement, named: Iterable<readonly [string, ParameterLike]>, onChange: () => void = () => {}): void {
+/** One row per layer, one column per phase: "trains" or "frozen"; the last phase is the current one. */
+export function renderLayers(panel: HTMLElement, named: Iterable<readonly [string, ParameterLike]>, phases: readonly PhaseColumn[]): void {
   const layers = layersOf(named);
   const table = el('table');
   table.id = 'layers';
   const head = table.createTHead().insertRow();
-  for (const h of ['layer', 'parameters', 'values', 'trainable']) head.append(el('th', h));
+  for (const h of ['layer', 'parameters', 'values']) head.append(el('th', h));
+  phases.forEach((phase, i) => head.append(el('th', `${i + 1}. ${phase.name} (lr ${phase.lr})`, i === phases.length - 1 ? 'current' : '')));
   const body = table.createTBody();
-  const summary = el('p');
-  const summarise = () => {
-    let trainable = 0;
-    let frozen = 0;
-    for (const layer of layers) for (const [, p] of layer.params) (p.requiresGrad ? (trainable += count(p)) : (frozen += count(p)));
-    summary.textContent = `${formatCount(trainable)} trainable values, ${formatCount(frozen)} frozen`;
-  };
+  const sets = phases.map((phase) => new Set(phase.trainable));
   for (const layer of layers) {
     const row = body.insertRow();
     row.dataset.layer = layer.name;
     const shapes = layer.params.map(([name, p]) => `${name.slice(layer.name.length + 1) || name} [${p.shape.join(', ')}]`).join(', ');
     row.append(el('td', layer.name), el('td', shapes), el('td', formatCount(layer.params.reduce((s, [, p]) => s + count(p), 0)), 'num'));
-    const box = el('input');
-    box.type = 'checkbox';
-    box.checked = layer.params.every(([, p]) => p.requiresGrad);
-    box.title = `train ${layer.name}`;
-    box.addEventListener('change', () => {
-      for (const [, p] of layer.params) p.requiresGrad = box.checked;
-      row.classList.toggle('frozen', !box.checked);
-      summarise();
-      onChange();
+    sets.forEach((trainable, i) => {
+      const trains = layer.params.filter(([name]) => trainable.has(name)).length;
+      const state = trains === layer.params.length ? 'trains' : trains === 0 ? 'frozen' : 'partly';
+      const cell = el('td', state, `state ${state}${i === sets.length - 1 ? ' current' : ''}`);
+      row.append(cell);
     });
-    const cell = el('td');
-    cell.append(box, el('span', box.checked ? '' : ' frozen'));
-    row.classList.toggle('frozen', !box.checked);
-    row.append(cell);
   }
-  summarise();
-  panel.replaceChildren(el('h2', 'Layers'), table, summary);
+  const current = sets.at(-1);
+  let summary = 'Not training yet.';
+  if (current) {
+    let trainable = 0;
+    let frozen = 0;
+    for (const layer of layers) for (const [name, p] of layer.params) (current.has(name) ? (trainable += count(p)) : (frozen += count(p)));
+    summary = `Phase ${phases.length} (${phases.at(-1)!.name}): ${formatCount(trainable)} trainable values, ${formatCount(frozen)} frozen.`;
+  }
+  panel.replaceChildren(
+    el('h2', 'Layers'),
+    el('p', 'A frozen layer computes no gradient and keeps no optimiser state: backward stops at the first layer that trains.', 'note'),
+    table,
+    el('p', summary, 'layers-summary'),
+  );
 }
