@@ -1,38 +1,54 @@
-// The demo page in Chromium: it trains with a falling loss curve, lists its layers and their
-// trainable state, times kernels, lists a weight file and decodes images given through its file
-// inputs; without WebGPU it says so. Leaves a screenshot in out/browser/demo.png.
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+// The demo page in Chromium (SwiftShader): the transfer-learning demo runs with a falling loss,
+// phase 1 leaves every base parameter exactly as loaded while the head moves, the layers panel
+// follows the phases, the augmented-sample grid is drawn, one step of each phase is timed kernel
+// by kernel, a weight file becomes the pretrained base, and the recipe trains on images given to
+// its file inputs, skipping a corrupt one. Without WebGPU it says so. Screenshots in out/browser/.
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Page } from 'puppeteer-core';
+import type { ElementHandle, Page } from 'puppeteer-core';
+import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { writeSafetensors, type TensorToWrite } from '../../src/models/formats/index.js';
+import { drawTask, TARGET_CLASSES } from '../../src/demo/shapes.js';
+import { openWeightsFile } from '../../src/models/formats/node-file-source.js';
+import { writePytorchZip, writeSafetensors, type TensorToWrite } from '../../src/models/formats/index.js';
 import { launchChromium, type LaunchedChromium } from '../../src/testing/index.js';
-import { photoLikeJpeg } from '../data/make-images.js';
 import { openPage, root, startDevServer, startPreviewOfBuild, withPageErrors, type OpenedPage, type WebServer } from './harness.js';
 
 const screenshots = join(root, 'out', 'browser');
+const demoWeights = join(root, 'assets', 'demo', 'source-smallvgg.safetensors');
 const text = (page: Page, selector: string) => page.$eval(selector, (node) => node.textContent ?? '');
+const BASE = ['features.0', 'features.2', 'features.5', 'features.7', 'features.10', 'features.12', 'classifier.0'];
+const HEAD = 'classifier.2';
+
+async function screenshot(page: Page, name: string): Promise<void> {
+  await mkdir(screenshots, { recursive: true });
+  await page.setViewport({ width: 1200, height: 900 });
+  await page.screenshot({ path: join(screenshots, name), fullPage: true });
+}
 
 describe('with WebGPU', () => {
   let server: WebServer;
   let chromium: LaunchedChromium;
   let opened: OpenedPage;
   let files: string;
+  let page: Page;
 
   beforeAll(async () => {
     files = await mkdtemp(join(tmpdir(), 'wgt-demo-'));
     server = await startDevServer();
     chromium = await launchChromium();
     opened = await openPage(chromium.browser, server.url);
+    page = opened.page;
     try {
-      await opened.page.waitForSelector('body[data-state="trained"], body[data-state="no-webgpu"], body[data-state="error"]', { timeout: 150_000 });
+      // The demo run (about 40 s on SwiftShader), then one timed step of each phase.
+      await page.waitForSelector('body[data-state="trained"], body[data-state="no-webgpu"], body[data-state="error"]', { timeout: 280_000 });
     } catch (error) {
       throw new Error(withPageErrors(`the demo did not finish training: ${(error as Error).message}`, opened.errors));
     }
-    const state = await opened.page.$eval('body', (body) => body.dataset.state);
-    if (state !== 'trained') throw new Error(withPageErrors(`the demo ended in state '${state}': ${await text(opened.page, '#adapter')}`, opened.errors));
-  });
+    const state = await page.$eval('body', (body) => body.dataset.state);
+    if (state !== 'trained') throw new Error(withPageErrors(`the demo ended in state '${state}': ${await text(page, '#adapter')}`, opened.errors));
+  }, 300_000);
 
   afterAll(async () => {
     await chromium?.close();
@@ -41,87 +57,131 @@ describe('with WebGPU', () => {
   });
 
   it('shows the adapter, with a warning for a software one', async () => {
-    const panel = await text(opened.page, '#adapter');
+    const panel = await text(page, '#adapter');
     expect(panel).toMatch(/swiftshader/i);
     expect(panel).toMatch(/software adapter.*say nothing about how fast any GPU is/);
   });
 
-  it('trains: the loss falls and the curve shows every step', async () => {
-    const { losses, accuracy } = await opened.page.evaluate(() => window.wgtDemo);
-    expect(losses).toHaveLength(60);
-    expect(losses.at(-1)!).toBeLessThan(0.5 * losses[0]!);
-    expect(accuracy).toBeGreaterThanOrEqual(0.9);
-    const points = await opened.page.$eval('#loss-curve polyline', (line) => line.getAttribute('points')!.split(' '));
-    expect(points).toHaveLength(60);
-    // SVG y grows downwards: a falling loss ends lower on screen than it started, i.e. a larger y.
-    const y = (p: string) => Number(p.split(',')[1]);
-    expect(y(points.at(-1)!)).toBeGreaterThan(y(points[0]!));
-    expect(await text(opened.page, '#training-status')).toMatch(/Loss .* → .*% of the 128 points right/);
+  it('runs the transfer demo: head, then fine-tuning; the loss falls and the curves show every epoch', async () => {
+    const run = (await page.evaluate(() => window.wgtDemo.transfer))!;
+    expect(run).toMatchObject({ task: 'demo', method: 'transfer+finetune', classes: ['star', 'hexagon', 'crescent', 'ell'], trainImages: 40, testImages: 200, finished: true });
+    expect(run.history.map((r) => r.phase)).toEqual(['transfer', 'transfer', 'transfer', 'finetune', 'finetune']);
+    expect(run.losses.every(Number.isFinite)).toBe(true);
+    expect(run.losses.at(-1)!).toBeLessThan(0.85 * run.losses[0]!);
+    expect(run.testAccuracy!).toBeGreaterThan(0.35); // four classes: chance is 0.25
+    // curvesSvg: a loss and an accuracy panel, each with a training and a validation line of 5 points.
+    const lines = await page.$$eval('#curves svg polyline', (nodes) => nodes.map((n) => n.getAttribute('points')!.split(' ').length));
+    expect(lines).toEqual([5, 5, 5, 5]);
+    expect(await text(page, '#training-status')).toMatch(/Training loss .* → .*Accuracy on the 200 held-out test images: \d+\.\d%/);
   });
 
-  it('lists layers from their named parameters, and freezing one is shown', async () => {
-    const layers = await opened.page.$$eval('#layers tbody tr', (rows) => rows.map((r) => r.getAttribute('data-layer')));
-    expect(layers).toEqual(['fc1', 'fc2']);
-    expect(await text(opened.page, '#layers-panel')).toMatch(/82 trainable values, 0 frozen/);
-    await opened.page.click('#layers tr[data-layer="fc1"] input[type="checkbox"]');
-    expect(await opened.page.$eval('#layers tr[data-layer="fc1"]', (row) => row.classList.contains('frozen'))).toBe(true);
-    expect(await text(opened.page, '#layers-panel')).toMatch(/34 trainable values, 48 frozen/);
-    await opened.page.click('#layers tr[data-layer="fc1"] input[type="checkbox"]');
+  it('phase 1 leaves every base parameter exactly as loaded (read back from the GPU) while the head learns; phase 2 moves them all', async () => {
+    const [transfer, finetune] = (await page.evaluate(() => window.wgtDemo.transfer!.phases))!;
+    expect(transfer!.trainable).toEqual([`${HEAD}.weight`, `${HEAD}.bias`]);
+    expect(transfer!.frozen).toEqual(BASE.flatMap((layer) => [`${layer}.weight`, `${layer}.bias`]));
+    for (const name of transfer!.frozen) expect(transfer!.changes![name], name).toBe(0);
+    for (const name of transfer!.trainable) expect(transfer!.changes![name], name).toBeGreaterThan(0);
+    expect(finetune!.frozen).toEqual([]);
+    for (const [name, change] of Object.entries(finetune!.changes!)) expect(change, name).toBeGreaterThan(0);
   });
 
-  it('times one training step kernel by kernel (timestamp-query)', async () => {
-    expect(await text(opened.page, '#timings-panel'), 'the timings panel').not.toMatch(/Timing failed/);
-    const kernels = await opened.page.$$eval('#timings tbody tr', (rows) => rows.map((r) => r.cells[0]!.textContent));
-    expect(kernels.length).toBeGreaterThan(3);
-    expect(kernels.some((k) => k!.startsWith('matmul.'))).toBe(true);
+  it('shows each layer frozen or training, phase by phase', async () => {
+    const rows = await page.$$eval('#layers tbody tr', (trs) => trs.map((tr) => [tr.getAttribute('data-layer'), ...Array.from(tr.querySelectorAll('td.state'), (td) => td.textContent)]));
+    expect(rows).toEqual([...BASE.map((layer) => [layer, 'frozen', 'trains']), [HEAD, 'trains', 'trains']]);
+    const phases = await page.$$eval('#layers thead th', (ths) => ths.slice(3).map((th) => th.textContent));
+    expect(phases).toEqual(['1. transfer (lr 0.01)', '2. finetune (lr 0.001)']);
+    expect(await text(page, '#layers-panel .layers-summary')).toMatch(/Phase 2 \(finetune\): 203,796 trainable values, 0 frozen/);
   });
 
-  it('lists a weight file given to its file input, and loads it into the model when it fits', async () => {
-    const state = new Map<string, TensorToWrite>([
-      ['fc1.weight', { dtype: 'F32', shape: [16, 2], data: new Float32Array(32).fill(0.5) }],
-      ['fc1.bias', { dtype: 'F32', shape: [16], data: new Float32Array(16) }],
-      ['fc2.weight', { dtype: 'F32', shape: [2, 16], data: new Float32Array(32).fill(-0.25) }],
-      ['fc2.bias', { dtype: 'F32', shape: [2], data: new Float32Array(2) }],
-    ]);
-    const path = join(files, 'tiny.safetensors');
-    await writeFile(path, writeSafetensors(state));
-    const input = await opened.page.$('input#weights-input');
-    await input!.uploadFile(path);
-    await opened.page.waitForSelector('#weights .weights-summary', { timeout: 30_000 });
-    expect(await text(opened.page, '#weights')).toMatch(/tiny\.safetensors: safetensors, 4 tensors, 82 values.*Loaded into the demo model/);
-    const rows = await opened.page.$$eval('#weight-tensors tbody tr', (trs) => trs.map((tr) => tr.cells[0]!.textContent));
-    expect(rows.sort()).toEqual(['fc1.bias', 'fc1.weight', 'fc2.bias', 'fc2.weight']);
+  it('draws a grid of augmented samples: one image per class, its validation view and five epochs of training crops', async () => {
+    const tiles = await page.$$eval('#augment-panel canvas.tile', (canvases) =>
+      canvases.map((canvas) => {
+        const data = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data;
+        let low = 255;
+        let high = 0;
+        for (let i = 0; i < data.length; i += 4) for (let c = 0; c < 3; c++) [low, high] = [Math.min(low, data[i + c]!), Math.max(high, data[i + c]!)];
+        return { width: canvas.width, title: canvas.title, spread: high - low };
+      }),
+    );
+    expect(tiles).toHaveLength(4 * 6);
+    for (const t of tiles) expect(t.spread, `a tile with a shape on a background: ${t.title}`).toBeGreaterThan(40);
+    expect(tiles.every((t) => t.width === 32)).toBe(true);
+    expect(tiles[0]!.title).toMatch(/^resize 36x36, centre crop/);
+    expect(tiles[1]!.title).toMatch(/^crop \d+x\d+ at/);
   });
 
-  it('lists a weight file that does not fit the model, and says why it was not loaded', async () => {
+  it("times one training step of each phase kernel by kernel: the frozen base's step computes no convolution gradient", async () => {
+    expect(await page.evaluate(() => window.wgtDemo.timings)).toMatchObject({ mode: 'timestamp-query' });
+    const rows = await page.$$eval('#timings tbody tr', (trs) => trs.map((tr) => Array.from(tr.cells, (td) => td.textContent!)));
+    const row = (kernel: string) => rows.find((r) => r[1] === kernel)!;
+    expect(row('(conv weight/bias gradients)')[3]).toBe('0');
+    expect(Number(row('(conv weight/bias gradients)')[5])).toBeGreaterThan(0);
+    expect(Number(row('(all)')[4])).toBeGreaterThan(0); // forward kernel time with the base frozen, in ms
+    expect(rows.some((r) => r[1]!.startsWith('conv2d.forward'))).toBe(true);
+  });
+
+  it('leaves a screenshot of the demo page after its run in out/browser/demo.png', async () => {
+    await screenshot(page, 'demo.png');
+  });
+
+  it('lists a weight file that does not fit the network, and says why it is not used', async () => {
     const path = join(files, 'other.safetensors');
     await writeFile(path, writeSafetensors(new Map([['classifier.weight', { dtype: 'F32', shape: [3, 4], data: new Float32Array(12) }]])));
-    const input = await opened.page.$('input#weights-input');
-    await input!.uploadFile(path);
-    await opened.page.waitForFunction(() => document.querySelector('#weights .weights-summary')?.textContent?.startsWith('other.safetensors'), { timeout: 30_000 });
-    const panel = await text(opened.page, '#weights');
+    await (await page.$('input#weights-input'))!.uploadFile(path);
+    await page.waitForFunction(() => document.querySelector('#weights .weights-summary')?.textContent?.startsWith('other.safetensors'), { timeout: 30_000 });
+    const panel = await text(page, '#weights');
     expect(panel).toMatch(/other\.safetensors: safetensors, 1 tensor,/);
-    expect(panel).toMatch(/Not loaded into the demo model: .*fc1\.weight/s);
+    expect(panel).toMatch(/Not used: .*features\.0\.weight/s);
+    expect(await page.evaluate(() => window.wgtDemo.pretrained)).toBe('source-smallvgg.safetensors');
   });
 
-  it('decodes images given to its file input, and says why a file is not one', async () => {
-    const photo = join(files, 'photo.jpg');
-    const notAnImage = join(files, 'notes.jpg');
-    await writeFile(photo, await photoLikeJpeg(320, 240, 5));
-    await writeFile(notAnImage, 'not a picture at all');
-    const input = await opened.page.$('input#images-input');
-    await input!.uploadFile(photo, notAnImage);
-    await opened.page.waitForFunction(() => document.querySelectorAll('#images figcaption').length === 2, { timeout: 30_000 });
-    const captions = await opened.page.$$eval('#images figcaption', (nodes) => nodes.map((n) => n.textContent));
-    expect(captions[0]).toBe('photo.jpg: 320×240');
-    expect(captions[1]).toMatch(/notes\.jpg: not-an-image/);
-    expect(await opened.page.$$eval('#images canvas', (c) => c.length)).toBe(1);
+  it('takes a PyTorch .pth that fits as the pretrained base of the next runs', async () => {
+    const file = await openWeightsFile(demoWeights);
+    const tensors = new Map<string, TensorToWrite>();
+    for (const name of file.entries.keys()) tensors.set(name, { dtype: 'F32', shape: file.entries.get(name)!.shape, data: await file.read(name) });
+    await file.close();
+    const path = join(files, 'my-base.pth');
+    await writeFile(path, writePytorchZip(tensors));
+    await (await page.$('input#weights-input'))!.uploadFile(path);
+    await page.waitForFunction(() => document.querySelector('#weights .weights-summary')?.textContent?.startsWith('my-base.pth'), { timeout: 30_000 });
+    expect(await text(page, '#weights')).toMatch(/my-base\.pth: pytorch-zip, 16 tensors, 204,570 values.*Fits the demo's network \(14 tensors loaded; the head, classifier\.2\.weight and classifier\.2\.bias, stays new\)/s);
+    expect(await page.$$eval('#weight-tensors tbody tr', (trs) => trs.length)).toBe(16);
+    expect(await page.evaluate(() => window.wgtDemo.pretrained)).toBe('my-base.pth');
   });
 
-  it('leaves a screenshot of the demo page in out/browser/demo.png', async () => {
-    await mkdir(screenshots, { recursive: true });
-    await opened.page.setViewport({ width: 1200, height: 900 });
-    await opened.page.screenshot({ path: join(screenshots, 'demo.png'), fullPage: true });
+  it("trains the recipe on images picked for two classes, skipping and counting a file that is not an image", async () => {
+    const classFiles: string[][] = [[], []];
+    const drawn = drawTask(TARGET_CLASSES.slice(0, 2), { size: 64, perClass: 4, seed: 3, stream: 7 });
+    for (const [i, image] of drawn.entries()) {
+      const path = join(files, `${TARGET_CLASSES[image.label]!.name}-${i}.png`);
+      await writeFile(path, await sharp(Buffer.from(image.pixels), { raw: { width: 64, height: 64, channels: 3 } }).png().toBuffer());
+      classFiles[image.label]!.push(path);
+    }
+    const broken = join(files, 'broken.png');
+    await writeFile(broken, 'not a picture at all');
+    classFiles[1]!.push(broken);
+    for (const [label, paths] of classFiles.entries()) {
+      const name = await page.$(`.image-class[data-class="${label}"] .class-name`);
+      await name!.click({ count: 3 });
+      await name!.type(TARGET_CLASSES[label]!.name);
+      await ((await page.$(`#class-files-${label}`)) as ElementHandle<HTMLInputElement>).uploadFile(...paths);
+    }
+    await page.waitForFunction(() => window.wgtDemo.files.images + window.wgtDemo.files.skipped === 9, { timeout: 30_000 });
+    expect(await page.evaluate(() => window.wgtDemo.files)).toEqual({ images: 8, skipped: 1 });
+    expect(await text(page, '#files-status')).toMatch(/8 images decoded, 1 file skipped\. Skipped: broken\.png: not-an-image/);
+    // A short run: one epoch of each phase.
+    await page.$eval('#head-epochs', (input) => ((input as HTMLInputElement).value = '1'));
+    await page.$eval('#finetune-epochs', (input) => ((input as HTMLInputElement).value = '1'));
+    await page.click('#train-files');
+    await page.waitForFunction(() => window.wgtDemo.transfer?.task === 'files' && window.wgtDemo.transfer.finished, { timeout: 120_000 });
+    const run = (await page.evaluate(() => window.wgtDemo.transfer))!;
+    expect(run).toMatchObject({ classes: ['star', 'hexagon'], trainImages: 6, testImages: 2 });
+    expect(run.history.map((r) => r.phase)).toEqual(['transfer', 'finetune']);
+    expect(run.losses.every(Number.isFinite)).toBe(true);
+    for (const name of run.phases[0]!.frozen) expect(run.phases[0]!.changes![name], name).toBe(0);
+    expect(await text(page, '#training-status')).toMatch(/Accuracy on your 2 held-out images: \d+\.\d%.*chance is 50\.0%/);
+    await page.waitForSelector('body[data-state="trained"]');
+    await screenshot(page, 'demo-your-images.png');
   });
 
   it('logged no errors on the way', () => {
@@ -163,5 +223,16 @@ describe('without WebGPU (the static build, served by vite preview)', () => {
     await page.waitForSelector('body[data-state="no-webgpu"]', { timeout: 30_000 });
     expect(await page.$eval('section#adapter', (panel) => panel.dataset.cause)).toBe('no-api');
     expect(await text(page, '#adapter')).toMatch(/does not offer WebGPU/);
+  });
+
+  it('serves the pretrained weights as a static asset, at the address its script fetches', async () => {
+    const assets = join(root, 'dist-web', 'demo', 'assets');
+    const names = await readdir(assets);
+    const weights = names.find((n) => n.endsWith('.safetensors'))!;
+    expect(weights).toMatch(/^source-smallvgg-.*\.safetensors$/);
+    const scripts = await Promise.all(names.filter((n) => n.endsWith('.js')).map((n) => readFile(join(assets, n), 'utf8')));
+    expect(scripts.some((s) => s.includes(`/assets/${weights}`))).toBe(true);
+    const served = new Uint8Array(await (await fetch(`${server.url}assets/${weights}`)).arrayBuffer());
+    expect(Buffer.from(served).equals(await readFile(demoWeights))).toBe(true);
   });
 });

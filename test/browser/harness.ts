@@ -17,7 +17,8 @@ export interface WebServer {
 const server = { host: '127.0.0.1', port: 0, strictPort: true };
 
 export async function startDevServer(): Promise<WebServer> {
-  const dev = await createServer({ configFile, mode: 'development', server, logLevel: 'warn', clearScreen: false });
+  // No hot reload: an edit elsewhere in the working tree must not reload a page in the middle of a test.
+  const dev = await createServer({ configFile, mode: 'development', server: { ...server, hmr: false }, logLevel: 'warn', clearScreen: false });
   await dev.listen();
   const { port } = dev.httpServer!.address() as AddressInfo;
   return { url: `http://127.0.0.1:${port}/`, close: () => dev.close() };
