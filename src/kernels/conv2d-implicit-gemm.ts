@@ -192,90 +192,120 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
   return { source: { name, code }, outputsPerGroup: [LANES * PIX, CO] as const };
 }
 
-const TILE = 64;
 const TILE_K = 16;
 
-function tiledSource(role: Role, c: SlidingConv, bias: boolean) {
-  const name = `conv2d.${role}.tiled`;
+/**
+ * The tiled kernel's tile: TC output channels × TP output pixels per workgroup of 16×16
+ * invocations, each owning (TC / 16) × (TP / 16) outputs. 128 along a dimension halves the
+ * workgroup-memory loads per multiply-add but wastes work on layers narrower than that; the
+ * override (GpuContextOptions.convTile) is for measuring the choice.
+ */
+export interface ConvTile {
+  channels: 64 | 128;
+  pixels: 64 | 128;
+}
+
+export function chooseConvTile(ctx: GpuContext, c: SlidingConv): ConvTile {
+  if (ctx.convTile) return ctx.convTile;
+  const pixels = c.images * c.outH * c.outW;
+  return { channels: c.outPerGroup >= 128 ? 128 : 64, pixels: pixels >= 128 * 256 ? 128 : 64 };
+}
+
+function tiledSource(role: Role, c: SlidingConv, bias: boolean, tile: ConvTile) {
+  const TC = tile.channels;
+  const TP = tile.pixels;
+  const CQ = TC / 64; // vec4s of channels per invocation (its TC / 16 channels)
+  const PQ = TP / 64; // vec4s of pixels per invocation
+  const name = `conv2d.${role}.tiled${TC}x${TP}`;
   const code = /* wgsl */ `${params('tiled')}
 ${bias ? '@group(0) @binding(4) var<storage, read> bias: array<f32>;' : ''}
 ${windowConstants(c)}
 
-var<workgroup> tile_w: array<array<f32, ${TILE_K}>, ${TILE}>;  // [channel][reduction index]
-var<workgroup> tile_x: array<array<f32, ${TILE}>, ${TILE_K}>;  // [reduction index][pixel]
+// Row k of both operands of the tile's product, as vec4s: [k][channel / 4] and [k][pixel / 4].
+// An invocation's ${TC / 16} channels (${TP / 16} pixels) are adjacent: ${CQ} (${PQ}) vec4 load(s) per k.
+var<workgroup> tile_w: array<vec4<f32>, ${(TILE_K * TC) / 4}>;
+var<workgroup> tile_x: array<vec4<f32>, ${(TILE_K * TP) / 4}>;
 
 // Reduction index r of a group = (source channel, kh, kw) = r / (KH·KW), then the tap.
 @compute @workgroup_size(16, 16, 1)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) local: vec3<u32>,
         @builtin(local_invocation_index) flat: u32) {
   let g = wg.z;
-  let tile_c = wg.y * ${TILE}u;
-  let tile_p = wg.x * ${TILE}u;
+  let tile_c = wg.y * ${TC}u;
+  let tile_p = wg.x * ${TP}u;
   let out_plane = p.out_h * p.out_w;
   let pixels = p.images * out_plane;
   let reduction = p.red_per_group * KH * KW;
   let src_plane = p.src_h * p.src_w;
 
-  // Every invocation stages the same pixel (column flat % 64 of tile_x) at each step, so its
-  // window origin is worked out once.
-  let my_pixel = min(tile_p + flat % ${TILE}u, pixels - 1u);
+  // Every invocation stages the same pixel column (flat % TP) at each step: its window origin is
+  // worked out once.
+  let my_column = flat % ${TP}u;
+  let my_pixel = min(tile_p + my_column, pixels - 1u);
   let p_n = my_pixel / out_plane;
   let p_oh = i32((my_pixel % out_plane) / p.out_w);
   let p_ow = i32(my_pixel % p.out_w);
   let src_image = p.src_offset + (p_n * p.src_channels + g * p.red_per_group) * src_plane;
 
-  var acc: array<vec4<f32>, 4>;
+  var acc: array<vec4<f32>, ${(TC / 16) * PQ}>;  // [channel i][pixel quad] of this invocation
   for (var r0 = 0u; r0 < reduction; r0 += ${TILE_K}u) {
-    // 256 invocations stage 1024 values of each tile: 4 each. Values past the edges are zero.
-    for (var e = flat; e < ${TILE * TILE_K}u; e += 256u) {
+    // The weight tile, read along r (adjacent addresses of a filter) and stored transposed.
+    for (var e = flat; e < ${TC * TILE_K}u; e += 256u) {
       let channel = tile_c + e / ${TILE_K}u;
-      let r = r0 + e % ${TILE_K}u;
+      let k = e % ${TILE_K}u;
+      let r = r0 + k;
       let tap = r % (KH * KW);
       let w_index = g * p.w_group_stride + min(channel, p.out_per_group - 1u) * p.w_out_stride
                   + (min(r, reduction - 1u) / (KH * KW)) * p.w_red_stride + ${tapExpr(c, 'tap / KW', 'tap % KW')};
-      tile_w[e / ${TILE_K}u][e % ${TILE_K}u] = select(0.0, weight[w_index], channel < p.out_per_group && r < reduction);
-
-      let rx = r0 + e / ${TILE}u;
+      let slot = k * ${TC}u + e / ${TILE_K}u;
+      tile_w[slot / 4u][slot % 4u] = select(0.0, weight[w_index], channel < p.out_per_group && r < reduction);
+    }
+    // The windowed source: this invocation's pixel column, at rows k = flat / TP + (256 / TP) · j.
+    for (var k = flat / ${TP}u; k < ${TILE_K}u; k += ${256 / TP}u) {
+      let rx = r0 + k;
       let tap_x = rx % (KH * KW);
       let row = src_row(p_oh * STRIDE_H + i32(tap_x / KW) * DILATION_H - p.pad_h);
       let col = src_col(p_ow * STRIDE_W + i32(tap_x % KW) * DILATION_W - p.pad_w);
       let ok = rx < reduction && row >= 0 && col >= 0;
       let at = src_image + (min(rx, reduction - 1u) / (KH * KW)) * src_plane + u32(max(row, 0)) * p.src_w + u32(max(col, 0));
-      tile_x[e / ${TILE}u][e % ${TILE}u] = select(0.0, src[at], ok);
+      let slot = k * ${TP}u + my_column;
+      tile_x[slot / 4u][slot % 4u] = select(0.0, src[at], ok);
     }
     workgroupBarrier();
     for (var k = 0u; k < ${TILE_K}u; k++) {
-      let xs = vec4<f32>(tile_x[k][local.x * 4u], tile_x[k][local.x * 4u + 1u], tile_x[k][local.x * 4u + 2u], tile_x[k][local.x * 4u + 3u]);
-      for (var i = 0u; i < 4u; i++) {
-        acc[i] += tile_w[local.y * 4u + i][k] * xs;
-      }
+      ${unroll(CQ, (q) => `let w${q} = tile_w[k * ${TC / 4}u + local.y * ${CQ}u + ${q}u];`, ' ')}
+      ${unroll(PQ, (q) => `let x${q} = tile_x[k * ${TP / 4}u + local.x * ${PQ}u + ${q}u];`, ' ')}
+      ${unroll(TC / 16, (i) => unroll(PQ, (q) => `acc[${i * PQ + q}] = fma(vec4<f32>(w${i >> 2}[${i & 3}]), x${q}, acc[${i * PQ + q}]);`, ' '), '\n      ')}
     }
     workgroupBarrier();
   }
 
-  for (var j = 0u; j < 4u; j++) {
-    let pixel = tile_p + local.x * 4u + j;
-    if (pixel >= pixels) { break; }
+  // Unrolled: indices into acc stay constants, so it lives in registers.
+  ${unroll(TP / 16, (j) => `{
+    let pixel = tile_p + local.x * ${TP / 16}u + ${j}u;
     let n = pixel / out_plane;
-    for (var i = 0u; i < 4u; i++) {
-      let co = tile_c + local.y * 4u + i;
-      if (co >= p.out_per_group) { break; }
-      let channel = g * p.out_per_group + co;
-      dst[p.out_offset + (n * p.out_channels + channel) * out_plane + pixel % out_plane] = acc[i][j]${bias ? ' + bias[channel]' : ''};
-    }
-  }
+    let out = p.out_offset + n * p.out_channels * out_plane + pixel % out_plane;
+    ${unroll(TC / 16, (i) => `{
+      let co = tile_c + local.y * ${TC / 16}u + ${i}u;
+      if (pixel < pixels && co < p.out_per_group) {
+        let channel = g * p.out_per_group + co;
+        dst[out + channel * out_plane] = acc[${i * PQ + (j >> 2)}][${j & 3}]${bias ? ' + bias[channel]' : ''};
+      }
+    }`, '\n    ')}
+  }`, '\n  ')}
 }`;
-  return { source: { name, code }, outputsPerGroup: [TILE, TILE] as const };
+  return { source: { name, code }, outputsPerGroup: [TP, TC] as const };
 }
 
 /** Runs one SlidingConv: dst[images, outChannels, outH, outW] from src and weight (+ bias). */
 function runSlidingConv(role: Role, c: SlidingConv, src: Tensor, weight: Tensor, bias: Tensor | undefined, variant: ConvVariant): Tensor {
   const ctx = src.ctx;
   const dst = Tensor.empty(ctx, [c.images, c.outChannels, c.outH, c.outW], 'float32');
-  const kernel = variant === 'blocked' ? blockedSource(role, c, bias !== undefined) : tiledSource(role, c, bias !== undefined);
+  const tile = chooseConvTile(ctx, c);
+  const kernel = variant === 'blocked' ? blockedSource(role, c, bias !== undefined) : tiledSource(role, c, bias !== undefined, tile);
   const blocksW = Math.ceil(c.outW / blocking(c).pix);
   // Pixels of one image, in units of the dispatch's x dimension, bound the images per dispatch.
-  const perImageX = variant === 'blocked' ? (c.outH * blocksW) / LANES : (c.outH * c.outW) / TILE;
+  const perImageX = variant === 'blocked' ? (c.outH * blocksW) / LANES : (c.outH * c.outW) / tile.pixels;
   const maxImages = Math.max(1, Math.floor(ctx.limits.maxComputeWorkgroupsPerDimension / Math.max(perImageX, 1e-9)) - 1);
   for (const slice of batchSlices(ctx, `conv2d ${role.replace('_', ' ')}`, [src, dst], c.images, maxImages)) {
     const [srcBinding, dstBinding] = slice.bindings as [Binding, Binding];

@@ -18,6 +18,12 @@ import { batchSlices, fmaInto, unroll, type Conv2dGeometry } from './conv2d-comm
  * stage of rows), where the PIX values of one channel are two vec4 loads. On lavapipe that is
  * ~2x faster than every lane reading dy from the storage buffer (a uniform scalar load each).
  *
+ * That is the 'blocked' variant, written for CPU adapters. On GPUs ('tiled') the same product is
+ * a GEMM with a long reduction, dw[co, r] = Σ_q dy[co, q] · window[q, r] with r = (ci, kh, kw)
+ * and q = (n, oh, ow): a 64-channel × 64-tap tile per workgroup of 16×16 invocations, each
+ * owning 4×4 outputs, with 16 pixels of dy and of the gathered windows staged per step in
+ * workgroup memory as vec4s (one load gives an invocation its 4 channels or its 4 taps).
+ *
  * The reduction (N·OH·OW terms) is long and the outputs few, so it can be split: each of S
  * splits reduces a range of output rows (n, oh) into its own slice of a partial [S, ...weight]
  * tensor, and one reduction over S adds them. Splits keep a GPU (or several CPU cores) busy when
@@ -146,6 +152,125 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
   };
 }
 
+export type WeightGradVariant = 'blocked' | 'tiled';
+
+export function chooseWeightGradVariant(ctx: GpuContext, g: Conv2dGeometry): WeightGradVariant {
+  const outPerGroup = g.outChannels / g.groups;
+  const taps = (g.inChannels / g.groups) * g.kernelH * g.kernelW;
+  return ctx.kernelTarget === 'gpu' && outPerGroup >= 16 && taps >= 16 ? 'tiled' : 'blocked';
+}
+
+const TILE = 64;
+const TILE_K = 16;
+/** Workgroups the tiled variant aims for: a few waves of a large GPU. */
+const TILED_TARGET_WORKGROUPS = 2048;
+
+function tiledWeightGradSource(g: Conv2dGeometry) {
+  return {
+    name: 'conv2d.weight_grad.tiled',
+    code: /* wgsl */ `
+struct Params {
+  in_channels: u32, in_h: u32, in_w: u32,
+  out_channels: u32, out_h: u32, out_w: u32,
+  in_per_group: u32, out_per_group: u32,
+  pad_h: i32, pad_w: i32,
+  pixels: u32,                    // N·OH·OW of this run
+  pixels_per_split: u32,
+  x_offset: u32, dy_offset: u32,  // where this run of images starts in the bound slices
+  split0: u32,                    // this run's first slice of the partial tensor
+  weight_size: u32,               // elements of one slice (the weight's size)
+}
+@group(0) @binding(0) var<storage, read> x: array<f32>;
+@group(0) @binding(1) var<storage, read> dy: array<f32>;
+@group(0) @binding(2) var<storage, read_write> dw: array<f32>;
+@group(0) @binding(3) var<uniform> p: Params;
+
+const KH = ${g.kernelH}u;
+const KW = ${g.kernelW}u;
+const STRIDE_H = ${g.strideH};
+const STRIDE_W = ${g.strideW};
+const DILATION_H = ${g.dilationH};
+const DILATION_W = ${g.dilationW};
+
+// [pixel k][channel / 4] and [pixel k][tap / 4]: row k of both operands of the tile's product.
+var<workgroup> tile_dy: array<vec4<f32>, ${(TILE_K * TILE) / 4}>;
+var<workgroup> tile_x: array<vec4<f32>, ${(TILE_K * TILE) / 4}>;
+
+@compute @workgroup_size(16, 16, 1)
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) local: vec3<u32>,
+        @builtin(local_invocation_index) flat: u32) {
+  let taps = p.in_per_group * KH * KW;  // r = (ci, kh, kw): one row of a filter
+  let co_tiles = (p.out_per_group + ${TILE - 1}u) / ${TILE}u;
+  let group = wg.y / co_tiles;
+  let tile_co = (wg.y % co_tiles) * ${TILE}u;
+  let tile_r = wg.x * ${TILE}u;
+  let q_begin = wg.z * p.pixels_per_split;
+  let q_end = min(p.pixels, q_begin + p.pixels_per_split);
+  let out_plane = p.out_h * p.out_w;
+  let in_plane = p.in_h * p.in_w;
+
+  // What this invocation stages, fixed for the whole reduction: pixel column k_dy of dy's tile
+  // (for 4 channels), and tap r of the windows' tile (for 4 pixels).
+  let k_dy = flat % ${TILE_K}u;
+  let r = tile_r + flat % ${TILE}u;
+  let r_ok = r < taps;
+  let ci = min(r, taps - 1u) / (KH * KW);
+  let kh = i32((r % (KH * KW)) / KW);
+  let kw = i32(r % KW);
+  let x_channel = p.x_offset + (group * p.in_per_group + ci) * in_plane;
+
+  var acc: array<vec4<f32>, 4>;
+  for (var q0 = q_begin; q0 < q_end; q0 += ${TILE_K}u) {
+    {
+      let q = q0 + k_dy;
+      let q_safe = min(q, q_end - 1u);
+      let dy_pixel = p.dy_offset + (q_safe / out_plane) * p.out_channels * out_plane + q_safe % out_plane;
+      for (var j = 0u; j < 4u; j++) {
+        let co = tile_co + flat / ${TILE_K}u + j * ${256 / TILE_K}u;
+        let channel = group * p.out_per_group + min(co, p.out_per_group - 1u);
+        let v = dy[dy_pixel + channel * out_plane];
+        let e = k_dy * ${TILE}u + co - tile_co;
+        tile_dy[e / 4u][e % 4u] = select(0.0, v, q < q_end && co < p.out_per_group);
+      }
+    }
+    for (var j = 0u; j < 4u; j++) {
+      let k = flat / ${TILE}u + j * ${256 / TILE}u;
+      let q = min(q0 + k, q_end - 1u);
+      let n = q / out_plane;
+      let oh = i32((q % out_plane) / p.out_w);
+      let ow = i32(q % p.out_w);
+      let ih = oh * STRIDE_H - p.pad_h + kh * DILATION_H;
+      let iw = ow * STRIDE_W - p.pad_w + kw * DILATION_W;
+      let ok = r_ok && q0 + k < q_end && ih >= 0 && ih < i32(p.in_h) && iw >= 0 && iw < i32(p.in_w);
+      let v = x[x_channel + n * p.in_channels * in_plane + u32(clamp(ih, 0, i32(p.in_h) - 1)) * p.in_w + u32(clamp(iw, 0, i32(p.in_w) - 1))];
+      let e = k * ${TILE}u + r - tile_r;
+      tile_x[e / 4u][e % 4u] = select(0.0, v, ok);
+    }
+    workgroupBarrier();
+    for (var k = 0u; k < ${TILE_K}u; k++) {
+      let dys = tile_dy[k * ${TILE / 4}u + local.y];
+      let xs = tile_x[k * ${TILE / 4}u + local.x];
+      for (var i = 0u; i < 4u; i++) {
+        acc[i] += dys[i] * xs;
+      }
+    }
+    workgroupBarrier();
+  }
+
+  let slice = (p.split0 + wg.z) * p.weight_size;
+  for (var i = 0u; i < 4u; i++) {
+    let co = tile_co + local.y * 4u + i;
+    if (co >= p.out_per_group) { break; }
+    let row = slice + (group * p.out_per_group + co) * taps;
+    for (var j = 0u; j < 4u; j++) {
+      let tap = tile_r + local.x * 4u + j;
+      if (tap < taps) { dw[row + tap] = acc[i][j]; }
+    }
+  }
+}`,
+  };
+}
+
 /** How many splits of the reduction: enough workgroups to fill the device, each split ≥ 4 rows. */
 function chooseSplits(ctx: GpuContext, g: Conv2dGeometry, CO: number, rows: number, runs: number): number {
   const inPerGroup = g.inChannels / g.groups;
@@ -157,7 +282,8 @@ function chooseSplits(ctx: GpuContext, g: Conv2dGeometry, CO: number, rows: numb
 }
 
 /** dw [outChannels, inChannels / groups, KH, KW] from the layer's input x and dy. */
-export function runConv2dWeightGrad(x: Tensor, dy: Tensor, g: Conv2dGeometry): Tensor {
+export function runConv2dWeightGrad(x: Tensor, dy: Tensor, g: Conv2dGeometry, variant?: WeightGradVariant): Tensor {
+  if ((variant ?? chooseWeightGradVariant(x.ctx, g)) === 'tiled') return runTiledWeightGrad(x, dy, g);
   const ctx = x.ctx;
   const outPerGroup = g.outChannels / g.groups;
   const inPerGroup = g.inChannels / g.groups;
@@ -187,6 +313,51 @@ export function runConv2dWeightGrad(x: Tensor, dy: Tensor, g: Conv2dGeometry): T
         split0, weight_size: weightSize,
       },
       workgroups: [Math.ceil((inPerGroup * g.kernelH) / LANES), g.groups * Math.ceil(outPerGroup / CO), splits[i]!],
+    });
+    split0 += splits[i]!;
+  });
+  if (total === 1) return partial;
+  const dw = runReduce('sum', partial, 1, total, weightSize, weightShape);
+  partial.dispose();
+  return dw;
+}
+
+function runTiledWeightGrad(x: Tensor, dy: Tensor, g: Conv2dGeometry): Tensor {
+  const ctx = x.ctx;
+  const outPerGroup = g.outChannels / g.groups;
+  const inPerGroup = g.inChannels / g.groups;
+  const weightShape = [g.outChannels, inPerGroup, g.kernelH, g.kernelW];
+  const weightSize = weightShape.reduce((a, b) => a * b, 1);
+  const taps = inPerGroup * g.kernelH * g.kernelW;
+  const tiles = [Math.ceil(taps / TILE), g.groups * Math.ceil(outPerGroup / TILE)] as const;
+  const slices = batchSlices(ctx, 'conv2d weight grad', [x, dy], g.batch);
+  // Splits of each run's pixels: enough workgroups to fill the GPU, each split at least 8 steps
+  // of TILE_K pixels, and the partial sums within one binding.
+  const bySize = Math.max(1, Math.floor(ctx.maxBindingBytes / (weightSize * 4) / slices.length));
+  const splits = slices.map((s) => {
+    const pixels = s.images * g.outH * g.outW;
+    const wanted = Math.ceil(TILED_TARGET_WORKGROUPS / (tiles[0] * tiles[1]));
+    return Math.max(1, Math.min(wanted, Math.floor(pixels / (8 * TILE_K)), bySize, ctx.limits.maxComputeWorkgroupsPerDimension));
+  });
+  const total = splits.reduce((a, b) => a + b, 0);
+  const partial = Tensor.empty(ctx, total === 1 ? weightShape : [total, ...weightShape], 'float32');
+  const source = tiledWeightGradSource(g);
+  let split0 = 0;
+  slices.forEach((slice, i) => {
+    const [xBinding, dyBinding] = slice.bindings as [Binding, Binding];
+    const pixels = slice.images * g.outH * g.outW;
+    launch(ctx, source, {
+      buffers: { x: xBinding, dy: dyBinding, dw: partial },
+      uniforms: {
+        in_channels: g.inChannels, in_h: g.inH, in_w: g.inW,
+        out_channels: g.outChannels, out_h: g.outH, out_w: g.outW,
+        in_per_group: inPerGroup, out_per_group: outPerGroup,
+        pad_h: g.padH, pad_w: g.padW,
+        pixels, pixels_per_split: Math.ceil(pixels / splits[i]! / TILE_K) * TILE_K,
+        x_offset: slice.offsets[0]!, dy_offset: slice.offsets[1]!,
+        split0, weight_size: weightSize,
+      },
+      workgroups: [tiles[0], tiles[1], splits[i]!],
     });
     split0 += splits[i]!;
   });

@@ -18,6 +18,8 @@ export interface GpuContextOptions {
    * slowly, to check them (WGT_KERNELS=gpu in Node).
    */
   kernelTarget?: KernelTarget;
+  /** Forces the tiled conv2d kernels' tile (channels × pixels), to measure the choice (WGT_CONV_TILE=128x64 in Node). */
+  convTile?: { channels: 64 | 128; pixels: 64 | 128 };
 }
 
 export type KernelTarget = 'cpu' | 'gpu';
@@ -35,6 +37,7 @@ export class GpuContext {
   readonly maxBufferBytes: number;
   /** The kernel variants this context picks (see GpuContextOptions.kernelTarget). */
   readonly kernelTarget: KernelTarget;
+  readonly convTile: GpuContextOptions['convTile'];
 
   private constructor(
     /**
@@ -50,6 +53,7 @@ export class GpuContext {
     this.maxBindingBytes = Math.min(limits.maxStorageBufferBindingSize, options.maxBindingBytes ?? Infinity);
     this.maxBufferBytes = limits.maxBufferSize;
     this.kernelTarget = options.kernelTarget ?? (adapter.isSoftware ? 'cpu' : 'gpu');
+    this.convTile = options.convTile;
     this.pipelines = new PipelineCache(device, limits.maxStorageBuffersPerShaderStage);
     const storageUsage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
     this.pool = new BufferPool(device, storageUsage, limits.maxBufferSize, 'tensor');

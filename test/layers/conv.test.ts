@@ -8,6 +8,8 @@ import {
   BindingLimitError, GpuContext, ShapeError, backward, conv2d, createNodeGpu, noGrad, tensor, type Tensor,
 } from '../../src/node.js';
 import { runConv2dForward, runConv2dInputGrad, type ConvVariant } from '../../src/kernels/conv2d-implicit-gemm.js';
+import { chooseWeightGradVariant, runConv2dWeightGrad, type WeightGradVariant } from '../../src/kernels/conv2d-weight-grad.js';
+import { runConv2dBiasGrad } from '../../src/kernels/conv2d-bias-grad.js';
 import { convOutputSize, type Conv2dGeometry } from '../../src/kernels/conv2d-common.js';
 
 interface ConvCase {
@@ -91,6 +93,84 @@ describe('conv2d against PyTorch', () => {
       expectClose(await dx.read(), c.dx.data, ...TOL, `dx (${other()})`);
     },
   );
+
+  it('every tile of the tiled kernel agrees (forward and input gradient)', async () => {
+    for (const channels of [64, 128] as const) {
+      for (const pixels of [64, 128] as const) {
+        const tiled = await GpuContext.create(await createNodeGpu(), { kernelTarget: 'gpu', convTile: { channels, pixels } });
+        try {
+          for (const c of cases.filter((_, i) => i < 2 || cases[i]!.groups > 1)) {
+            const g = geometryOf(c);
+            const on = (f: ArrayFixture) => fromFixture(f, { ctx: tiled });
+            const y = runConv2dForward(on(c.x), on(c.weight), c.bias ? on(c.bias) : undefined, g, 'tiled');
+            expectClose(await y.read(), c.y.data, ...TOL, `${c.name}: y (tile ${channels}x${pixels})`);
+            const dx = runConv2dInputGrad(on(c.dy), on(c.weight), g, 'tiled');
+            expectClose(await dx.read(), c.dx.data, ...TOL, `${c.name}: dx (tile ${channels}x${pixels})`);
+          }
+          expect(perKernel(tiled, `conv2d.forward.tiled${channels}x${pixels}`)).toBeGreaterThan(0);
+        } finally {
+          tiled.destroy();
+        }
+      }
+    }
+  });
+
+  it.each(cases.map((c) => [c.name, c] as const))('%s: both weight-gradient variants agree', async (_, c) => {
+    const g = geometryOf(c);
+    for (const variant of ['blocked', 'tiled'] as WeightGradVariant[]) {
+      const dw = runConv2dWeightGrad(fromFixture(c.x), fromFixture(c.dy), g, variant);
+      expectClose(await dw.read(), c.dweight.data, ...TOL, `dweight (${variant})`);
+    }
+  });
+});
+
+describe('conv2d gradients at sizes where the GPU kernels split their work', () => {
+  // A context that picks the GPU variants whatever the adapter: the tiled weight gradient with
+  // partial tiles and split pixels, and the bias gradient cut into pieces of a plane (66x66 >
+  // one piece of 4096), checked against float64 sums written here.
+  const geometries: [string, Conv2dGeometry][] = [
+    ['3x3 pad 1', { batch: 2, inChannels: 18, inH: 66, inW: 66, outChannels: 20, outH: 66, outW: 66, kernelH: 3, kernelW: 3, strideH: 1, strideW: 1, padH: 1, padW: 1, dilationH: 1, dilationW: 1, groups: 1 }],
+    ['3x3 stride 2, dilation 2, 2 groups', { batch: 3, inChannels: 36, inH: 30, inW: 25, outChannels: 40, outH: 13, outW: 11, kernelH: 3, kernelW: 3, strideH: 2, strideW: 2, padH: 1, padW: 1, dilationH: 2, dilationW: 2, groups: 2 }],
+  ];
+  it.each(geometries)('%s', async (_, g) => {
+    const gpu = await GpuContext.create(await createNodeGpu(), { kernelTarget: 'gpu' });
+    try {
+      const xs = randomArray(g.batch * g.inChannels * g.inH * g.inW, 31);
+      const dys = randomArray(g.batch * g.outChannels * g.outH * g.outW, 32);
+      const x = tensor(xs, [g.batch, g.inChannels, g.inH, g.inW], { ctx: gpu });
+      const dy = tensor(dys, [g.batch, g.outChannels, g.outH, g.outW], { ctx: gpu });
+      expect(chooseWeightGradVariant(gpu, g)).toBe('tiled');
+      const dw = await runConv2dWeightGrad(x, dy, g).read();
+      const db = await runConv2dBiasGrad(dy).read();
+      const inPer = g.inChannels / g.groups;
+      const outPer = g.outChannels / g.groups;
+      const wantW = new Float64Array(g.outChannels * inPer * 9);
+      const wantB = new Float64Array(g.outChannels);
+      for (let n = 0; n < g.batch; n++)
+        for (let co = 0; co < g.outChannels; co++)
+          for (let oh = 0; oh < g.outH; oh++)
+            for (let ow = 0; ow < g.outW; ow++) {
+              const d = dys[((n * g.outChannels + co) * g.outH + oh) * g.outW + ow]!;
+              wantB[co]! += d;
+              const group = Math.floor(co / outPer);
+              for (let ci = 0; ci < inPer; ci++)
+                for (let kh = 0; kh < 3; kh++)
+                  for (let kw = 0; kw < 3; kw++) {
+                    const ih = oh * g.strideH - g.padH + kh * g.dilationH;
+                    const iw = ow * g.strideW - g.padW + kw * g.dilationW;
+                    if (ih < 0 || ih >= g.inH || iw < 0 || iw >= g.inW) continue;
+                    wantW[((co * inPer + ci) * 3 + kh) * 3 + kw]! += d * xs[((n * g.inChannels + group * inPer + ci) * g.inH + ih) * g.inW + iw]!;
+                  }
+            }
+      // Sums of up to 2·66·66 = 8712 products of values in [-1, 1): float32 rounding of such a sum
+      // stays far below 1e-3, while one missing pixel or tap changes it by ~0.1-1.
+      expectClose(dw, wantW, 1e-3, 1e-4, 'dweight (tiled)');
+      expectClose(db, wantB, 1e-3, 1e-4, 'dbias (pieces)');
+      expect(perKernel(gpu, 'conv2d.weight_grad.tiled')).toBe(1);
+    } finally {
+      gpu.destroy();
+    }
+  });
 });
 
 /** conv2d in float64 on plain arrays, written independently of the kernels (for finite differences). */
