@@ -29,7 +29,7 @@ export interface LoaderOptions {
 
 export class BatchLoader {
   readonly badFiles: BadFileLog;
-  private readonly batchSize: number;
+  readonly batchSize: number;
   private readonly readAhead: number;
   private readonly concurrency: number;
 

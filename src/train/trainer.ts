@@ -23,6 +23,8 @@ import { createOptimizer, createScheduler, type TrainOptimizer, type TrainSchedu
 /** Where batches come from: the data loader, or anything that yields packed uint8 batches. */
 export interface BatchSource {
   readonly samples: { length: number };
+  /** Images per batch (the last one may hold fewer). */
+  readonly batchSize: number;
   epoch(epoch: number): AsyncIterable<ImageBatch>;
   readonly badFiles?: { reports: readonly BadFileReport[] };
 }
@@ -194,7 +196,7 @@ export class Trainer {
     const started = performance.now();
     const metrics = new EpochMetrics(this.ctx);
     if (sums) metrics.restore(sums.lossSum, sums.correct, sums.samples);
-    const batches = Math.ceil(this.data.train.samples.length / Math.max(1, this.batchSizeHint));
+    const batches = Math.ceil(this.data.train.samples.length / this.data.train.batchSize);
     const skippedBefore = this.data.train.badFiles?.reports.length ?? 0;
     // Each epoch of each phase draws its own shuffle and augmentation: the key is global.
     const dataEpoch = phaseIndex * 10_000 + epoch;
@@ -202,7 +204,6 @@ export class Trainer {
     let images = 0;
     this.model.train();
     for await (const batch of this.data.train.epoch(dataEpoch)) {
-      this.batchSizeHint = Math.max(this.batchSizeHint, batch.size);
       if (batchIndex < skip) {
         batchIndex++;
         continue; // resumed mid-epoch: these were trained before the interruption
@@ -258,8 +259,6 @@ export class Trainer {
       trainable: this.model.parameters().filter((p) => p.requiresGrad).length,
     };
   }
-
-  private batchSizeHint = 1;
 
   /** One upload of the packed bytes, the GPU transform, and the labels as int32. */
   private upload(batch: ImageBatch, transform: Augmenter, epoch: number): { images: Tensor; labels: Tensor } {

@@ -63,25 +63,25 @@ describe('Trainer', () => {
     }
   });
 
-  it('calls onPhase as each phase begins: after its freezing, before its first step', async () => {
+  it('calls onPhase as each phase begins (after its freezing, before its first step); onStep knows the batches per epoch from the first', async () => {
     const model = makeModel();
     const events: string[] = [];
     const trainable = () => model.parameters().filter((p) => p.requiresGrad).length;
     await new Trainer(ctx, model, taskData(ctx, task, 8, 7), { seed: 7 }, {
       onPhase: async (phase, index) => void events.push(`phase ${index} ${phase.name}: ${trainable()} trainable`),
-      onStep: (info) => void events.push(`step ${info.phase} ${info.epoch}.${info.batch}`),
+      onStep: (info) => void events.push(`step ${info.phase} ${info.epoch}.${info.batch} of ${info.batches}`),
     }).run(phases);
     model.dispose();
     const all = makeModelParameterCount();
     expect(events).toEqual([
       'phase 0 transfer: 2 trainable',
-      'step transfer 0.1',
-      'step transfer 0.2',
-      'step transfer 1.1',
-      'step transfer 1.2',
+      'step transfer 0.1 of 2',
+      'step transfer 0.2 of 2',
+      'step transfer 1.1 of 2',
+      'step transfer 1.2 of 2',
       `phase 1 finetune: ${all} trainable`,
-      'step finetune 0.1',
-      'step finetune 0.2',
+      'step finetune 0.1 of 2',
+      'step finetune 0.2 of 2',
     ]);
   });
 
