@@ -77,22 +77,25 @@ async function main(): Promise<void> {
     busy = true;
     trainButton.disabled = filesButton.disabled = true;
     setState('training');
-    const { method, config } = training.options();
-    training.start(what, { task, method, trainImages: images.train.length, config });
-    const run = await runTransfer(ctx, { task, images, method, config, pretrained }, {
-      phase: (r, model) => {
-        window.wgtDemo.transfer = r;
-        renderLayers($('#layers-panel'), model.namedParameters(), r.phases);
-      },
-      step: (info) => training.step(info),
-      epoch: (r) => training.epoch(r),
-    });
-    training.finish(run, heldOut);
-    // Once: a training step of each phase, kernel by kernel, on the demo's task.
-    if (!window.wgtDemo.timings) await timeTrainingSteps(ctx, pretrained, demoTask(config), config);
-    busy = false;
-    trainButton.disabled = false;
-    showPickedImages();
+    try {
+      const { method, config } = training.options();
+      training.start(what, { task, method, trainImages: images.train.length, config });
+      const run = await runTransfer(ctx, { task, images, method, config, pretrained }, {
+        phase: (r, model) => {
+          window.wgtDemo.transfer = r;
+          renderLayers($('#layers-panel'), model.namedParameters(), r.phases);
+        },
+        step: (info) => training.step(info),
+        epoch: (r) => training.epoch(r),
+      });
+      training.finish(run, heldOut);
+      // Once: a training step of each phase, kernel by kernel, on the demo's task.
+      if (!window.wgtDemo.timings) await timeTrainingSteps(ctx, pretrained, demoTask(config), config);
+    } finally {
+      busy = false;
+      trainButton.disabled = false;
+      showPickedImages();
+    }
     setState('trained');
   };
 

@@ -30,7 +30,7 @@ export class TrainingPanel {
     this.method.value = 'transfer+finetune';
     this.headEpochs.value = String(PAGE_CONFIG.headEpochs);
     this.finetuneEpochs.value = String(PAGE_CONFIG.finetuneEpochs);
-    for (const input of [this.method, this.headEpochs, this.finetuneEpochs]) input.addEventListener('change', () => this.showPlan());
+    for (const input of [this.method, this.headEpochs, this.finetuneEpochs]) input.addEventListener('input', () => this.showPlan());
     this.showPlan();
   }
 
@@ -55,6 +55,7 @@ export class TrainingPanel {
 
   /** A run begins: `what` says what it trains on. */
   start(what: string, run: { task: TransferRun['task']; method: MethodName; trainImages: number; config: DemoConfig }): void {
+    this.showPlan();
     const stepsPerEpoch = Math.ceil(run.trainImages / run.config.batchSize);
     this.steps = { done: 0, total: phasesOf(run.method, run.config).reduce((sum, p) => sum + p.epochs * stepsPerEpoch, 0) };
     this.progress.value = 0;
