@@ -4,7 +4,7 @@
 // or trainable state phase by phase, a grid of the GPU's augmented samples, and per-kernel
 // timings of one training step of each phase. The user's own weight file and images go through
 // the same recipe. A browser without WebGPU gets a clear message instead.
-import type { GpuContext } from '../src/index.js';
+import type { GpuContext, Tensor } from '../src/index.js';
 import { DEMO_MODEL, type DemoConfig } from '../src/demo/experiments.js';
 import { targetTask, type TaskSplit } from '../src/demo/tasks.js';
 import { blobSource, openWeights, type WeightFile } from '../src/models/formats/index.js';
@@ -80,13 +80,18 @@ async function main(): Promise<void> {
     try {
       const { method, config } = training.options();
       training.start(what, { task, method, trainImages: images.train.length, config });
+      let parameters: [string, Tensor][] = [];
       const run = await runTransfer(ctx, { task, images, method, config, pretrained }, {
         phase: (r, model) => {
           window.wgtDemo.transfer = r;
-          renderLayers($('#layers-panel'), model.namedParameters(), r.phases);
+          parameters = model.namedParameters();
+          renderLayers($('#layers-panel'), parameters, r.phases);
         },
         step: (info) => training.step(info),
-        epoch: (r) => training.epoch(r),
+        epoch: (r) => {
+          training.epoch(r);
+          renderLayers($('#layers-panel'), parameters, r.phases);
+        },
       });
       training.finish(run, heldOut);
       // Once: a training step of each phase, kernel by kernel, on the demo's task.

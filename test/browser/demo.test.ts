@@ -86,8 +86,13 @@ describe('with WebGPU', () => {
   });
 
   it('shows each layer frozen or training, phase by phase', async () => {
-    const rows = await page.$$eval('#layers tbody tr', (trs) => trs.map((tr) => [tr.getAttribute('data-layer'), ...Array.from(tr.querySelectorAll('td.state'), (td) => td.textContent)]));
+    const rows = await page.$$eval('#layers tbody tr', (trs) => trs.map((tr) => [tr.getAttribute('data-layer'), ...Array.from(tr.querySelectorAll('td.state .state-name'), (td) => td.textContent)]));
     expect(rows).toEqual([...BASE.map((layer) => [layer, 'frozen', 'trains']), [HEAD, 'trains', 'trains']]);
+    // Under each phase, once it ended, how far the layer's values moved: phase 1 left the base exactly as it was.
+    const moved = await page.$$eval('#layers tbody tr', (trs) => trs.map((tr) => Array.from(tr.querySelectorAll('td.state .change'), (span) => span.textContent)));
+    for (const [i, layer] of BASE.entries()) expect(moved[i]![0], layer).toBe('unchanged');
+    expect(moved.at(-1)![0]).toMatch(/^Δ \d/);
+    expect(moved.every((m) => /^Δ \d/.test(m[1]!))).toBe(true);
     const phases = await page.$$eval('#layers thead th', (ths) => ths.slice(3).map((th) => th.textContent));
     expect(phases).toEqual(['1. transfer (lr 0.01)', '2. finetune (lr 0.001)']);
     expect(await text(page, '#layers-panel .layers-summary')).toMatch(/Phase 2 \(finetune\): 203,796 trainable values, 0 frozen/);

@@ -27,7 +27,7 @@ export class AugmentGrid {
   private readonly next = el('button', `Next ${EPOCHS_SHOWN} epochs`);
 
   constructor(
-    private readonly panel: HTMLElement,
+    panel: HTMLElement,
     private readonly ctx: GpuContext,
     private readonly task: TaskSplit,
     private readonly seed: number,

@@ -1,6 +1,7 @@
 // Which layers train and which are frozen, phase by phase, from `named parameters`: the same
 // pairs PyTorch's `named_parameters()` gives, so any module that lists its parameters fits.
-// One column per phase begun so far; the run adds a column as each phase starts.
+// One column per phase begun so far; the run adds a column as each phase starts, and says how far
+// each layer's values moved once the phase has ended.
 import { el, formatCount } from './dom.js';
 
 /** What the panel needs of a parameter (a Tensor has it). */
@@ -8,11 +9,12 @@ export interface ParameterLike {
   readonly shape: readonly number[];
 }
 
-/** A phase as the panel shows it: its name, rate, and the parameters it trains. */
+/** A phase as the panel shows it: its name, rate, the parameters it trains, and how far each moved (once it ended). */
 export interface PhaseColumn {
   name: string;
   lr: number;
   trainable: readonly string[];
+  changes: Readonly<Record<string, number>> | null;
 }
 
 interface Layer {
@@ -40,19 +42,26 @@ export function renderLayers(panel: HTMLElement, named: Iterable<readonly [strin
   const table = el('table');
   table.id = 'layers';
   const head = table.createTHead().insertRow();
-  for (const h of ['layer', 'parameters', 'values']) head.append(el('th', h));
+  for (const h of ['layer', 'shapes', 'values']) head.append(el('th', h));
   phases.forEach((phase, i) => head.append(el('th', `${i + 1}. ${phase.name} (lr ${phase.lr})`, i === phases.length - 1 ? 'current' : '')));
   const body = table.createTBody();
   const sets = phases.map((phase) => new Set(phase.trainable));
   for (const layer of layers) {
     const row = body.insertRow();
     row.dataset.layer = layer.name;
-    const shapes = layer.params.map(([name, p]) => `${name.slice(layer.name.length + 1) || name} [${p.shape.join(', ')}]`).join(', ');
-    row.append(el('td', layer.name), el('td', shapes), el('td', formatCount(layer.params.reduce((s, [, p]) => s + count(p), 0)), 'num'));
+    const shapes = el('td', layer.params.map(([, p]) => `[${p.shape.join(', ')}]`).join(' + '), 'shapes');
+    shapes.title = layer.params.map(([name, p]) => `${name} [${p.shape.join(', ')}]`).join('\n');
+    row.append(el('td', layer.name), shapes, el('td', formatCount(layer.params.reduce((s, [, p]) => s + count(p), 0)), 'num'));
     sets.forEach((trainable, i) => {
       const trains = layer.params.filter(([name]) => trainable.has(name)).length;
       const state = trains === layer.params.length ? 'trains' : trains === 0 ? 'frozen' : 'partly';
-      const cell = el('td', state, `state ${state}${i === sets.length - 1 ? ' current' : ''}`);
+      const cell = el('td', '', `state ${state}${i === sets.length - 1 ? ' current' : ''}`);
+      cell.append(el('span', state, 'state-name'));
+      const changes = phases[i]!.changes;
+      if (changes) {
+        const moved = Math.max(...layer.params.map(([name]) => changes[name] ?? 0));
+        cell.append(el('span', moved === 0 ? 'unchanged' : `Δ ${moved.toPrecision(2)}`, 'change'));
+      }
       row.append(cell);
     });
   }
@@ -66,7 +75,12 @@ export function renderLayers(panel: HTMLElement, named: Iterable<readonly [strin
   }
   panel.replaceChildren(
     el('h2', 'Layers'),
-    el('p', 'A frozen layer computes no gradient and keeps no optimiser state: backward stops at the first layer that trains.', 'note'),
+    el(
+      'p',
+      'A frozen layer computes no gradient and keeps no optimiser state: backward stops at the first layer that trains. ' +
+        "Under each phase, once it has ended: Δ, the largest change of any of the layer's values, read back from the GPU.",
+      'note',
+    ),
     table,
     el('p', summary, 'layers-summary'),
   );
