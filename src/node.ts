@@ -23,13 +23,13 @@ function kernelTargetFromEnv(): GpuContextOptions['kernelTarget'] {
   throw new Error(`WGT_KERNELS=${value}: expected 'cpu' or 'gpu'`);
 }
 
-/** WGT_CONV_TILE=CxP (64 or 128 each) forces the tiled conv2d kernels' tile (GpuContextOptions.convTile). */
+/** WGT_CONV_TILE=CxPxK (C and P 64 or 128, K 16 or 32) forces the tiled conv2d kernels' tile (GpuContextOptions.convTile). */
 function convTileFromEnv(): GpuContextOptions['convTile'] {
   const value = process.env.WGT_CONV_TILE;
   if (!value) return undefined;
-  const match = /^(64|128)x(64|128)$/.exec(value);
-  if (!match) throw new Error(`WGT_CONV_TILE=${value}: expected CxP with C and P each 64 or 128, e.g. 128x64`);
-  return { channels: Number(match[1]) as 64 | 128, pixels: Number(match[2]) as 64 | 128 };
+  const match = /^(64|128)x(64|128)x(16|32)$/.exec(value);
+  if (!match) throw new Error(`WGT_CONV_TILE=${value}: expected CxPxK with C and P each 64 or 128 and K 16 or 32, e.g. 64x64x32`);
+  return { channels: Number(match[1]) as 64 | 128, pixels: Number(match[2]) as 64 | 128, depth: Number(match[3]) as 16 | 32 };
 }
 
 /** Creates the engine's context on Dawn and makes it the default. */

@@ -192,31 +192,38 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
   return { source: { name, code }, outputsPerGroup: [LANES * PIX, CO] as const };
 }
 
-const TILE_K = 16;
-
 /**
- * The tiled kernel's tile: TC output channels × TP output pixels per workgroup of 16×16
- * invocations, each owning (TC / 16) × (TP / 16) outputs. 128 along a dimension halves the
- * workgroup-memory loads per multiply-add but wastes work on layers narrower than that; the
- * override (GpuContextOptions.convTile) is for measuring the choice.
+ * The tiled kernel's tile: `channels` output channels × `pixels` output pixels per workgroup of
+ * 16×16 invocations, each owning (channels / 16) × (pixels / 16) outputs, and `depth` reduction
+ * steps staged per barrier pair. Measured on an H200 (bench/reports/h200-2026-11-27, VGG16
+ * 224x224 batch 32 training step): 64×64 148 img/s, 128×128 120; per kernel at batch 4, 64×64
+ * was as fast or faster on every VGG16 shape (11.7 TFLOP/s at 64 channels 224x224, where 64×128
+ * gave 2.6 and 128×128 5.2). The override (GpuContextOptions.convTile) is there to measure more.
  */
 export interface ConvTile {
   channels: 64 | 128;
   pixels: 64 | 128;
+  depth: 16 | 32;
 }
 
-export function chooseConvTile(ctx: GpuContext, c: SlidingConv): ConvTile {
-  if (ctx.convTile) return ctx.convTile;
-  const pixels = c.images * c.outH * c.outW;
-  return { channels: c.outPerGroup >= 128 ? 128 : 64, pixels: pixels >= 128 * 256 ? 128 : 64 };
+export const DEFAULT_CONV_TILE: ConvTile = { channels: 64, pixels: 64, depth: 16 };
+
+export function chooseConvTile(ctx: GpuContext): ConvTile {
+  const tile = ctx.convTile ?? DEFAULT_CONV_TILE;
+  const bytes = 4 * tile.depth * (tile.channels + tile.pixels);
+  if (bytes > ctx.limits.maxComputeWorkgroupStorageSize) {
+    throw new ShapeError(`conv2d tile ${tile.channels}x${tile.pixels}x${tile.depth} stages ${bytes} bytes; this adapter allows ${ctx.limits.maxComputeWorkgroupStorageSize} per workgroup`);
+  }
+  return tile;
 }
 
 function tiledSource(role: Role, c: SlidingConv, bias: boolean, tile: ConvTile) {
   const TC = tile.channels;
   const TP = tile.pixels;
+  const TILE_K = tile.depth;
   const CQ = TC / 64; // vec4s of channels per invocation (its TC / 16 channels)
   const PQ = TP / 64; // vec4s of pixels per invocation
-  const name = `conv2d.${role}.tiled${TC}x${TP}`;
+  const name = `conv2d.${role}.tiled${TC}x${TP}x${TILE_K}`;
   const code = /* wgsl */ `${params('tiled')}
 ${bias ? '@group(0) @binding(4) var<storage, read> bias: array<f32>;' : ''}
 ${windowConstants(c)}
@@ -301,7 +308,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) loca
 function runSlidingConv(role: Role, c: SlidingConv, src: Tensor, weight: Tensor, bias: Tensor | undefined, variant: ConvVariant): Tensor {
   const ctx = src.ctx;
   const dst = Tensor.empty(ctx, [c.images, c.outChannels, c.outH, c.outW], 'float32');
-  const tile = chooseConvTile(ctx, c);
+  const tile = chooseConvTile(ctx);
   const kernel = variant === 'blocked' ? blockedSource(role, c, bias !== undefined) : tiledSource(role, c, bias !== undefined, tile);
   const blocksW = Math.ceil(c.outW / blocking(c).pix);
   // Pixels of one image, in units of the dispatch's x dimension, bound the images per dispatch.

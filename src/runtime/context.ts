@@ -18,8 +18,8 @@ export interface GpuContextOptions {
    * slowly, to check them (WGT_KERNELS=gpu in Node).
    */
   kernelTarget?: KernelTarget;
-  /** Forces the tiled conv2d kernels' tile (channels × pixels), to measure the choice (WGT_CONV_TILE=128x64 in Node). */
-  convTile?: { channels: 64 | 128; pixels: 64 | 128 };
+  /** Forces the tiled conv2d kernels' tile (channels × pixels × depth), to measure the choice (WGT_CONV_TILE=128x64x16 in Node). */
+  convTile?: { channels: 64 | 128; pixels: 64 | 128; depth: 16 | 32 };
 }
 
 export type KernelTarget = 'cpu' | 'gpu';

@@ -95,22 +95,27 @@ describe('conv2d against PyTorch', () => {
   );
 
   it('every tile of the tiled kernel agrees (forward and input gradient)', async () => {
-    for (const channels of [64, 128] as const) {
-      for (const pixels of [64, 128] as const) {
-        const tiled = await GpuContext.create(await createNodeGpu(), { kernelTarget: 'gpu', convTile: { channels, pixels } });
-        try {
-          for (const c of cases.filter((_, i) => i < 2 || cases[i]!.groups > 1)) {
-            const g = geometryOf(c);
-            const on = (f: ArrayFixture) => fromFixture(f, { ctx: tiled });
-            const y = runConv2dForward(on(c.x), on(c.weight), c.bias ? on(c.bias) : undefined, g, 'tiled');
-            expectClose(await y.read(), c.y.data, ...TOL, `${c.name}: y (tile ${channels}x${pixels})`);
-            const dx = runConv2dInputGrad(on(c.dy), on(c.weight), g, 'tiled');
-            expectClose(await dx.read(), c.dx.data, ...TOL, `${c.name}: dx (tile ${channels}x${pixels})`);
-          }
-          expect(perKernel(tiled, `conv2d.forward.tiled${channels}x${pixels}`)).toBeGreaterThan(0);
-        } finally {
-          tiled.destroy();
+    const tiles = [
+      { channels: 64, pixels: 64, depth: 32 },
+      { channels: 128, pixels: 64, depth: 16 },
+      { channels: 64, pixels: 128, depth: 16 },
+      { channels: 128, pixels: 128, depth: 32 },
+    ] as const;
+    for (const tile of tiles) {
+      const name = `${tile.channels}x${tile.pixels}x${tile.depth}`;
+      const tiled = await GpuContext.create(await createNodeGpu(), { kernelTarget: 'gpu', convTile: tile });
+      try {
+        for (const c of cases.filter((_, i) => i < 2 || cases[i]!.groups > 1)) {
+          const g = geometryOf(c);
+          const on = (f: ArrayFixture) => fromFixture(f, { ctx: tiled });
+          const y = runConv2dForward(on(c.x), on(c.weight), c.bias ? on(c.bias) : undefined, g, 'tiled');
+          expectClose(await y.read(), c.y.data, ...TOL, `${c.name}: y (tile ${name})`);
+          const dx = runConv2dInputGrad(on(c.dy), on(c.weight), g, 'tiled');
+          expectClose(await dx.read(), c.dx.data, ...TOL, `${c.name}: dx (tile ${name})`);
         }
+        expect(perKernel(tiled, `conv2d.forward.tiled${name}`)).toBeGreaterThan(0);
+      } finally {
+        tiled.destroy();
       }
     }
   });
