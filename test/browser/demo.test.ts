@@ -113,6 +113,11 @@ describe('with WebGPU', () => {
     expect(tiles.every((t) => t.width === 32)).toBe(true);
     expect(tiles[0]!.title).toMatch(/^resize 36x36, centre crop/);
     expect(tiles[1]!.title).toMatch(/^crop \d+x\d+ at/);
+    // The other transform adds rotation and colour jitter (left on for the screenshot).
+    await page.select('#augment-transform', 'more');
+    await page.waitForFunction(() => Array.from(document.querySelectorAll<HTMLCanvasElement>('#augment-panel canvas.tile')).some((c) => /rot -?\d/.test(c.title)), { timeout: 30_000 });
+    const titles = await page.$$eval('#augment-panel canvas.tile', (canvases) => canvases.map((c) => c.title));
+    expect(titles.filter((t) => /\bb\d\.\d\d/.test(t) && /\bh-?\d\.\d\d/.test(t)).length).toBeGreaterThan(10); // brightness, hue factors
   });
 
   it("times one training step of each phase kernel by kernel: the frozen base's step computes no convolution gradient", async () => {

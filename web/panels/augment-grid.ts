@@ -34,7 +34,7 @@ export class AugmentGrid {
   ) {
     this.transform.id = 'augment-transform';
     this.transform.append(new Option("the demo's training transform: random resized crop, horizontal flip", 'demo'));
-    this.transform.append(new Option('with more changes: + vertical flip, rotation ±25°, colour jitter (not used for training)', 'more'));
+    this.transform.append(new Option('+ vertical flip, rotation ±25°, colour jitter (not in training)', 'more'));
     const actions = el('span', '', 'actions');
     actions.append(this.next);
     const heading = el('h2', 'Augmented samples');

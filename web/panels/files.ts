@@ -76,6 +76,7 @@ export class ImageClasses {
     nameInput.value = name;
     nameInput.className = 'class-name';
     nameInput.title = 'class name';
+    nameInput.addEventListener('input', () => this.onChange());
     const files = el('input');
     files.type = 'file';
     files.multiple = true;
