@@ -192,8 +192,8 @@ export interface MemoryModel {
   optimizerState: number;
   /** What backward keeps from forward, as this engine's rules save it (see ops/). */
   savedActivations: number;
-  /** The same with PyTorch's in-place ReLU (the next layer's saved input doubles as ReLU's mask). */
-  savedActivationsInPlaceRelu: number;
+  /** The same if ReLU saved its input, as it did before (for comparison: that doubled it at 224x224). */
+  savedActivationsReluInput: number;
   /** Images, labels. */
   batch: number;
   /** parameters + gradients + optimizer state + saved activations + batch. */
@@ -207,17 +207,20 @@ export interface MemoryModel {
 
 /**
  * Walks the architecture: a layer saves its input only if its weight trains (conv, linear), a
- * ReLU its input and a max-pool its int32 indices only if gradient flows through them, and
- * nothing is saved below the first trainable layer (the engine's rules: autograd/graph.ts).
+ * ReLU its output and a max-pool its int32 indices only if gradient flows through them, and
+ * nothing is saved below the first trainable layer (the engine's rules: autograd/graph.ts,
+ * ops/elementwise.ts). A tensor two layers save (a ReLU's output that is the next conv's input)
+ * is one buffer, counted once.
  */
 export function expectedMemory(spec: StepSpec): MemoryModel {
-  const { features, hidden, pooled } = configOf(spec.model);
+  const { features, hidden, pooled, dropout } = configOf(spec.model);
   const n = spec.batch;
   let [c, s] = [3, spec.size];
   let params = 0;
   let trainable = 0;
   let saved = 0;
-  let savedInPlace = 0;
+  let reluSavingInput = 0; // the same under the old rule: ReLU saved its input, a separate buffer
+  let inputSaved = false; // is the activation at this point saved already (a ReLU's output)?
   let largest = n * c * s * s * 4;
   let flowing = false; // does the activation at this point require a gradient?
   const baseTrains = !spec.frozenBase;
@@ -226,33 +229,43 @@ export function expectedMemory(spec: StepSpec): MemoryModel {
       s = Math.floor(s / 2);
       if (flowing) {
         saved += n * c * s * s * 4; // indices
-        savedInPlace += n * c * s * s * 4;
+        reluSavingInput += n * c * s * s * 4;
       }
+      inputSaved = false;
       continue;
     }
     const weights = c * item * 9 + item;
     params += weights;
     if (baseTrains) {
       trainable += weights;
-      saved += n * c * s * s * 4; // conv input, for the weight gradient
-      savedInPlace += n * c * s * s * 4;
+      if (!inputSaved) saved += n * c * s * s * 4; // conv input, for the weight gradient
+      reluSavingInput += n * c * s * s * 4;
     }
     flowing ||= baseTrains;
     c = item;
     largest = Math.max(largest, n * c * s * s * 4);
-    if (flowing) saved += n * c * s * s * 4; // ReLU input (in place: ReLU's output is the next conv's saved input)
+    if (flowing) {
+      saved += n * c * s * s * 4; // ReLU output
+      reluSavingInput += n * c * s * s * 4;
+    }
+    inputSaved = flowing;
   }
   let f = c * (pooled ?? s) * (pooled ?? s);
+  let linearInputSaved = false; // the ReLU's output, when no dropout stands between
   for (const out of [...hidden, spec.classes]) {
     params += f * out + out;
     trainable += f * out + out;
-    saved += n * f * 4; // linear input
-    savedInPlace += n * f * 4;
-    if (out !== spec.classes) saved += n * out * 4; // ReLU input
+    if (!linearInputSaved) saved += n * f * 4; // linear input
+    reluSavingInput += n * f * 4;
+    if (out !== spec.classes) {
+      saved += n * out * 4; // ReLU output
+      reluSavingInput += n * out * 4;
+    }
+    linearInputSaved = out !== spec.classes && !dropout;
     f = out;
   }
   saved += n * spec.classes * 4; // softmax, for the loss gradient
-  savedInPlace += n * spec.classes * 4;
+  reluSavingInput += n * spec.classes * 4;
   const batch = n * 3 * spec.size * spec.size * 4 + n * 4;
   const m = {
     params,
@@ -261,7 +274,7 @@ export function expectedMemory(spec: StepSpec): MemoryModel {
     gradients: trainable * 4,
     optimizerState: trainable * 4,
     savedActivations: saved,
-    savedActivationsInPlaceRelu: savedInPlace,
+    savedActivationsReluInput: reluSavingInput,
     batch,
   };
   return { ...m, expected: m.parameters + m.gradients + m.optimizerState + m.savedActivations + m.batch, workingSet: 2 * largest };

@@ -104,10 +104,10 @@ describe('a frozen base costs nothing in backward (dispatch counts)', () => {
     expect(full.graphOps.filter((op) => op === 'conv2d')).toHaveLength(6);
     // Buffers alive after forward: with the base frozen, the head's saved inputs (pooled features,
     // classifier.0's output, the ReLU's output), the logits, the loss's saved softmax, the loss
-    // and the labels; the trainable base also keeps every conv input, ReLU input and pooling
-    // index alive.
+    // and the labels; the trainable base also keeps its 6 ReLU outputs (3 of them the next conv's
+    // input: one buffer), the 2 pooled inputs of convs 3 and 5, and 3 pooling indices alive.
     expect(frozen.liveAfterForward).toBeLessThanOrEqual(8);
-    expect(full.liveAfterForward).toBeGreaterThan(frozen.liveAfterForward + 12);
+    expect(full.liveAfterForward).toBeGreaterThanOrEqual(frozen.liveAfterForward + 11);
     // And only the head's parameters got gradients.
     expect(model.namedParameters().filter(([, p]) => p.grad).map(([n]) => n)).toEqual([
       'classifier.0.weight',
