@@ -25,7 +25,7 @@ struct Params {
   channels: u32,
   plane: u32,             // H·W of dy
   piece: u32,             // elements of a plane each workgroup sums (≥ plane: whole images)
-  pieces_per_image: u32,  // 1 when a piece is a whole run of images
+  pieces_per_image: u32,  // 0: one piece is the whole run of images (CPU adapters)
   dy_offset: u32,         // where this run of images starts in the bound slice
   partial0: u32,          // this run's first row of the partial sums
 }
