@@ -48,6 +48,21 @@ function channelsPerLane(g: Conv2dGeometry): number {
   return co;
 }
 
+/** What both variants declare after their Params: the bindings and the window's shape. */
+function declarations(g: Conv2dGeometry): string {
+  return /* wgsl */ `@group(0) @binding(0) var<storage, read> x: array<f32>;
+@group(0) @binding(1) var<storage, read> dy: array<f32>;
+@group(0) @binding(2) var<storage, read_write> dw: array<f32>;
+@group(0) @binding(3) var<uniform> p: Params;
+
+const KH = ${g.kernelH}u;
+const KW = ${g.kernelW}u;
+const STRIDE_H = ${g.strideH};
+const STRIDE_W = ${g.strideW};
+const DILATION_H = ${g.dilationH};
+const DILATION_W = ${g.dilationW};`;
+}
+
 function weightGradSource(g: Conv2dGeometry, CO: number) {
   const offsetOf = (j: number, kw: number) => j * g.strideW + kw * g.dilationW;
   const all = Array.from({ length: PIX }, (_, j) => Array.from({ length: g.kernelW }, (_, kw) => offsetOf(j, kw))).flat();
@@ -68,16 +83,7 @@ struct Params {
   split0: u32,                    // this run's first slice of the partial tensor
   weight_size: u32,               // elements of one slice (the weight's size)
 }
-@group(0) @binding(0) var<storage, read> x: array<f32>;
-@group(0) @binding(1) var<storage, read> dy: array<f32>;
-@group(0) @binding(2) var<storage, read_write> dw: array<f32>;
-@group(0) @binding(3) var<uniform> p: Params;
-
-const KH = ${g.kernelH}u;
-const KW = ${g.kernelW}u;
-const STRIDE_H = ${g.strideH};
-const STRIDE_W = ${g.strideW};
-const DILATION_H = ${g.dilationH};
+${declarations(g)}
 const PIX = ${PIX}u;  // output pixels of a row per step
 const CO = ${CO}u;    // output channels per lane, the same for the whole workgroup
 
@@ -180,17 +186,7 @@ struct Params {
   split0: u32,                    // this run's first slice of the partial tensor
   weight_size: u32,               // elements of one slice (the weight's size)
 }
-@group(0) @binding(0) var<storage, read> x: array<f32>;
-@group(0) @binding(1) var<storage, read> dy: array<f32>;
-@group(0) @binding(2) var<storage, read_write> dw: array<f32>;
-@group(0) @binding(3) var<uniform> p: Params;
-
-const KH = ${g.kernelH}u;
-const KW = ${g.kernelW}u;
-const STRIDE_H = ${g.strideH};
-const STRIDE_W = ${g.strideW};
-const DILATION_H = ${g.dilationH};
-const DILATION_W = ${g.dilationW};
+${declarations(g)}
 
 // [pixel k][channel / 4] and [pixel k][tap / 4]: row k of both operands of the tile's product.
 var<workgroup> tile_dy: array<vec4<f32>, ${(TILE_K * TILE) / 4}>;
