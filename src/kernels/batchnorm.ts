@@ -2,6 +2,7 @@ import type { GpuContext } from '../runtime/context.js';
 import { Tensor } from '../autograd/tensor.js';
 import { groupsFor, launch, rowChunks } from './launch.js';
 import { WORKGROUP_1D, entry1d, linearIndex } from './wgsl.js';
+import { cached } from './cached-source.js';
 
 /**
  * Batch normalisation of an NCHW tensor, per channel c over the M = N·H·W values x[n, c, :, :].
@@ -112,7 +113,8 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
 }
 
 /** Partial statistics: per slot (count, shift, Σ(x − shift), Σ(x − shift)²). */
-function partialStatsSource(variant: BatchNormVariant) {
+const partialStatsSource = cached(buildPartialStatsSource);
+function buildPartialStatsSource(variant: BatchNormVariant) {
   return {
     name: `batchnorm.partial_stats.${variant}`,
     code: /* wgsl */ `
@@ -125,7 +127,8 @@ ${partialKernel(variant, '', 'let v = x[base + k] - shift; acc += vec2<f32>(v, v
 }
 
 /** Partial gradient sums: per slot (Σ dy, Σ dy·x̂, 0, 0). */
-function partialGradSource(variant: BatchNormVariant) {
+const partialGradSource = cached(buildPartialGradSource);
+function buildPartialGradSource(variant: BatchNormVariant) {
   return {
     name: `batchnorm.partial_grad.${variant}`,
     code: /* wgsl */ `
@@ -150,7 +153,8 @@ ${partialKernel(
  * formula, exact for shifted sums), write the ChannelStats and update the running statistics in
  * place, with the unbiased variance as PyTorch does. Eval mode reads the running statistics.
  */
-function finalizeStatsSource(training: boolean, hasWeight: boolean, hasBias: boolean) {
+const finalizeStatsSource = cached(buildFinalizeStatsSource);
+function buildFinalizeStatsSource(training: boolean, hasWeight: boolean, hasBias: boolean) {
   const running = training ? 'read_write' : 'read';
   const declarations = [
     training ? 'var<uniform> p: Params' : 'var<uniform> p: EvalParams',

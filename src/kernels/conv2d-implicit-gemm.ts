@@ -3,6 +3,7 @@ import { Tensor } from '../autograd/tensor.js';
 import { launch, type Binding } from './launch.js';
 import { ShapeError } from '../runtime/errors.js';
 import { batchSlices, fmaInto, forwardConv, inputGradConv, unroll, type Conv2dGeometry, type SlidingConv } from './conv2d-common.js';
+import { cached } from './cached-source.js';
 
 /**
  * The convolution forward pass and its input gradient, as an implicit GEMM: output pixels ×
@@ -106,7 +107,8 @@ function blocking(c: SlidingConv): Blocking {
   return { pix, co };
 }
 
-function blockedSource(role: Role, c: SlidingConv, bias: boolean) {
+const blockedSource = cached(buildBlockedSource);
+function buildBlockedSource(role: Role, c: SlidingConv, bias: boolean) {
   const { pix: PIX, co: CO } = blocking(c);
   const QUADS = Math.ceil(CO / 4); // the channel block as vec4s in the weight cache
   const taps = c.kernelH * c.kernelW;
@@ -217,7 +219,8 @@ export function chooseConvTile(ctx: GpuContext): ConvTile {
   return tile;
 }
 
-function tiledSource(role: Role, c: SlidingConv, bias: boolean, tile: ConvTile) {
+const tiledSource = cached(buildTiledSource);
+function buildTiledSource(role: Role, c: SlidingConv, bias: boolean, tile: ConvTile) {
   const TC = tile.channels;
   const TP = tile.pixels;
   const TILE_K = tile.depth;

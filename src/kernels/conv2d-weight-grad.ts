@@ -4,6 +4,7 @@ import { launch, type Binding } from './launch.js';
 import { runReduce } from './reduce.js';
 import { ShapeError } from '../runtime/errors.js';
 import { batchSlices, fmaInto, unroll, type Conv2dGeometry } from './conv2d-common.js';
+import { cached } from './cached-source.js';
 
 /**
  * The weight gradient of conv2d, an implicit GEMM reducing over every output pixel:
@@ -63,7 +64,8 @@ const DILATION_H = ${g.dilationH};
 const DILATION_W = ${g.dilationW};`;
 }
 
-function weightGradSource(g: Conv2dGeometry, CO: number) {
+const weightGradSource = cached(buildWeightGradSource);
+function buildWeightGradSource(g: Conv2dGeometry, CO: number) {
   const offsetOf = (j: number, kw: number) => j * g.strideW + kw * g.dilationW;
   const all = Array.from({ length: PIX }, (_, j) => Array.from({ length: g.kernelW }, (_, kw) => offsetOf(j, kw))).flat();
   const offsets = [...new Set(all)].sort((a, b) => a - b);
@@ -171,7 +173,8 @@ const TILE_K = 16;
 /** Workgroups the tiled variant aims for: a few waves of a large GPU. */
 const TILED_TARGET_WORKGROUPS = 2048;
 
-function tiledWeightGradSource(g: Conv2dGeometry) {
+const tiledWeightGradSource = cached(buildTiledWeightGradSource);
+function buildTiledWeightGradSource(g: Conv2dGeometry) {
   return {
     name: 'conv2d.weight_grad.tiled',
     code: /* wgsl */ `

@@ -2,6 +2,7 @@ import type { GpuContext } from '../runtime/context.js';
 import { Tensor } from '../autograd/tensor.js';
 import { bindingChunks, groupsFor1d, launch } from './launch.js';
 import { MAX_DIMS, WORKGROUP_1D, dimsType, entry1d, gridStride, linearIndex } from './wgsl.js';
+import { cached } from './cached-source.js';
 
 /**
  * Element-wise kernels. Each operation is one WGSL expression over `a` (and `b`, and the scalar
@@ -50,7 +51,8 @@ fn signed_pow(a: f32, e: f32) -> f32 {
   return select(magnitude, -magnitude, a < 0.0 && odd_integer);
 }`;
 
-function unarySource(op: UnaryOp) {
+const unarySource = cached(buildUnarySource);
+function buildUnarySource(op: UnaryOp) {
   return {
     name: `unary.${op}`,
     code: /* wgsl */ `
@@ -107,7 +109,8 @@ const INDEXING: Record<Indexing, string> = {
   }`,
 };
 
-function binarySource(op: BinaryOp, indexing: Indexing) {
+const binarySource = cached(buildBinarySource);
+function buildBinarySource(op: BinaryOp, indexing: Indexing) {
   return {
     name: `binary.${op}${indexing === 'same' ? '' : `.${indexing}`}`,
     code: /* wgsl */ `

@@ -3,6 +3,7 @@ import { Tensor } from '../autograd/tensor.js';
 import { BindingLimitError, ShapeError } from '../runtime/errors.js';
 import { groupsFor, launch, rowChunks, type Binding } from './launch.js';
 import { entry1d, linearIndex, WORKGROUP_1D } from './wgsl.js';
+import { cached } from './cached-source.js';
 
 /**
  * Batched GEMM: C[b] = op(A[b]) · op(B[b]) (+ bias) (+ C[b] when accumulating), where op() is an
@@ -317,7 +318,8 @@ interface KernelKey {
   cStore: Access;
 }
 
-function source(key: KernelKey) {
+const source = cached(buildSource);
+function buildSource(key: KernelKey) {
   const { variant, rows, transA, transB, bias, bLoad, cStore } = key;
   const vec4 = (bLoad === 'vec4' ? 'B' : '') + (cStore === 'vec4' ? 'C' : '');
   const name = `matmul.${variant}${variant === 'blocked' ? rows : ''}.${transA ? 'T' : 'N'}${transB ? 'T' : 'N'}${vec4 ? `.vec4${vec4}` : ''}${bias ? '.bias' : ''}`;
@@ -329,7 +331,8 @@ function source(key: KernelKey) {
  * Split-K's second pass: C = sum of the partial products (+ bias) (+ C when accumulating).
  * One invocation per output; the partials of one output are M*N apart.
  */
-function sumPartialsSource(bias: boolean) {
+const sumPartialsSource = cached(buildSumPartialsSource);
+function buildSumPartialsSource(bias: boolean) {
   return {
     name: `matmul.sum_partials${bias ? '.bias' : ''}`,
     code: /* wgsl */ `

@@ -2,6 +2,7 @@ import type { Tensor } from '../autograd/tensor.js';
 import type { GpuContext } from '../runtime/context.js';
 import { bindingChunks, groupsFor, launch } from './launch.js';
 import { WORKGROUP_1D, entry1d } from './wgsl.js';
+import { cached } from './cached-source.js';
 
 /**
  * Optimizer updates: one fused kernel per parameter and step, which reads the gradient and
@@ -55,7 +56,8 @@ function adamBody(gradientAndWeight: string): string {
 
 export type UpdateRule = keyof typeof UPDATES;
 
-function source(rule: UpdateRule) {
+const source = cached(buildSource);
+function buildSource(rule: UpdateRule) {
   const { uniforms, state, body } = UPDATES[rule];
   const stateBindings = state.map((name, k) => `@group(0) @binding(${k + 2}) var<storage, read_write> ${name}: array<f32>;`);
   return {

@@ -1,5 +1,6 @@
 import { Tensor } from '../autograd/tensor.js';
 import { launchPool, poolSource, type PoolSizes, type PoolWindow } from './pool-common.js';
+import { cached } from './cached-source.js';
 
 /**
  * Average pooling, with the two ways PyTorch places windows. Only the window differs, so each
@@ -34,7 +35,8 @@ fn covering_w(i: i32) -> vec2<i32> { return adaptive(i, i32(p.out_w), i32(p.in_w
 };
 
 /** `window`: the fixed window of `avg` (compiled in as constants); null for `adaptive_avg`. */
-function forwardSource(kind: AvgPoolKind, window: PoolWindow | null) {
+const forwardSource = cached(buildForwardSource);
+function buildForwardSource(kind: AvgPoolKind, window: PoolWindow | null) {
   return poolSource(
     `pool.${kind}.forward`,
     window,
@@ -59,7 +61,8 @@ fn element(i: u32) {
   );
 }
 
-function backwardSource(kind: AvgPoolKind, window: PoolWindow | null) {
+const backwardSource = cached(buildBackwardSource);
+function buildBackwardSource(kind: AvgPoolKind, window: PoolWindow | null) {
   return poolSource(
     `pool.${kind}.backward`,
     window,

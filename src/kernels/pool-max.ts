@@ -1,5 +1,6 @@
 import { Tensor } from '../autograd/tensor.js';
 import { launchPool, poolSource, type PoolSizes, type PoolWindow } from './pool-common.js';
+import { cached } from './cached-source.js';
 
 /**
  * Max pooling. The forward pass also records, when backward will need it, where each maximum
@@ -10,7 +11,8 @@ import { launchPool, poolSource, type PoolSizes, type PoolWindow } from './pool-
  * dy of every window that covers it and took its maximum from it. With stride ≥ kernel that is
  * at most one window; overlapping windows are handled the same way.
  */
-function forwardSource(window: PoolWindow, withIndices: boolean) {
+const forwardSource = cached(buildForwardSource);
+function buildForwardSource(window: PoolWindow, withIndices: boolean) {
   return poolSource(
     withIndices ? 'pool.max.forward_indices' : 'pool.max.forward',
     window,
@@ -48,7 +50,8 @@ fn element(i: u32) {
   );
 }
 
-function backwardSource(window: PoolWindow) {
+const backwardSource = cached(buildBackwardSource);
+function buildBackwardSource(window: PoolWindow) {
   return poolSource(
     'pool.max.backward',
     window,

@@ -1,6 +1,7 @@
 import { Tensor } from '../autograd/tensor.js';
 import { groupsFor, launch } from './launch.js';
 import { WORKGROUP_1D, entry1d, linearIndex, F32_LOWEST } from './wgsl.js';
+import { cached } from './cached-source.js';
 
 /**
  * Reductions over one block of adjacent axes. The input is viewed as [outer, reduced, inner]
@@ -21,7 +22,8 @@ const COMBINE: Record<ReduceOp, { init: string; step: string; result: string; ou
 };
 
 /** One invocation per output element, walking the reduced axis serially: no barriers. */
-function serialSource(op: ReduceOp) {
+const serialSource = cached(buildSerialSource);
+function buildSerialSource(op: ReduceOp) {
   const c = COMBINE[op];
   return {
     name: `reduce.${op}`,
@@ -54,7 +56,8 @@ const COOP_SIZE = 64;
  * a long reduced axis (a loss's mean over a batch); on CPU adapters barriers are expensive, so
  * only there the serial kernel is kept longer.
  */
-function cooperativeSource(op: ReduceOp) {
+const cooperativeSource = cached(buildCooperativeSource);
+function buildCooperativeSource(op: ReduceOp) {
   const c = COMBINE[op];
   const merge =
     op === 'sum'

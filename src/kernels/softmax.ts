@@ -1,12 +1,14 @@
 import { Tensor } from '../autograd/tensor.js';
 import { groupsFor, launch } from './launch.js';
 import { WORKGROUP_1D, entry1d, linearIndex, F32_LOWEST } from './wgsl.js';
+import { cached } from './cached-source.js';
 
 /**
  * Softmax or log-softmax along the last axis, one row per invocation, in three passes over the
  * row: the maximum (subtracted so exp cannot overflow), the sum of exponentials, the result.
  */
-function source(log: boolean) {
+const source = cached(buildSource);
+function buildSource(log: boolean) {
   return {
     name: log ? 'log_softmax' : 'softmax',
     code: /* wgsl */ `

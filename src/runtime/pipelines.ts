@@ -43,6 +43,8 @@ export interface KernelSource {
 /** Compiles each distinct (WGSL source, entry point, constants) once. */
 export class PipelineCache {
   private readonly cache = new Map<string, CompiledKernel>();
+  /** The same kernels by source object: a cached source (kernels/cached-source.ts) is found without building its key. */
+  private readonly bySource = new WeakMap<KernelSource, CompiledKernel>();
 
   constructor(
     private readonly device: GPUDevice,
@@ -54,6 +56,8 @@ export class PipelineCache {
   }
 
   get(source: KernelSource): CompiledKernel {
+    const known = this.bySource.get(source);
+    if (known) return known;
     const entryPoint = source.entryPoint ?? 'main';
     const key = `${entryPoint}\n${JSON.stringify(source.constants ?? {})}\n${source.code}`;
     let kernel = this.cache.get(key);
@@ -61,6 +65,7 @@ export class PipelineCache {
       kernel = this.compile(source, entryPoint);
       this.cache.set(key, kernel);
     }
+    this.bySource.set(source, kernel);
     return kernel;
   }
 
