@@ -9,6 +9,7 @@ export { openFileSource, openWeightsFile } from './models/formats/node-file-sour
 export * as nodeData from './data/node.js';
 export { saveCheckpoint, loadCheckpoint } from './train/checkpoint-node.js';
 export { trainRun, type TrainRunOptions } from './train/run-node.js';
+export { appendGradFlowLog, readGradFlowLog, writeGradFlowHeatMap } from './train/grad-monitor-node.js';
 
 export interface NodeInitOptions extends GpuContextOptions {
   /** `lavapipe`, `swiftshader`, or a substring of the adapter name; defaults to WGT_ADAPTER. */

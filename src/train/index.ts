@@ -4,3 +4,4 @@ export { planPhases, isPlanName, NOTEBOOK_PLAN, type PlanName, type PlanOptions,
 export { curvesSvg } from './curves.js';
 export { EpochMetrics } from './metrics.js';
 export { createOptimizer, createScheduler } from './optimizer.js';
+export { GradientMonitor, layerPath, type GradMonitorOptions, type GradFlowRecord, type LayerFlow, type ParamFlow } from './grad-monitor.js';
