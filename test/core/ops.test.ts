@@ -3,28 +3,13 @@ import { testContext } from '../helpers/gpu.js';
 import { checkOp } from '../helpers/gradcheck.js';
 import * as R from '../helpers/reference.js';
 import * as ops from '../../src/node.js';
+import { binaryCases, broadcastShapes, matmulCases, reductionCases, unaryCases } from '../shared/op-cases.js';
 
 beforeAll(testContext);
 
 // Forward: float32 element-wise math matches float64 to ~1e-6 relative. Gradients: finite
 // differences are exact to ~1e-8 in float64; the GPU's float32 gradients to ~1e-6 relative,
 // so 2e-4 absolute / 1e-3 relative leaves room only for rounding, not for a wrong rule.
-
-const binaryCases: [string, (a: ops.Tensor, b: ops.Tensor) => ops.Tensor, (a: number, b: number) => number, [number, number]?][] = [
-  ['add', ops.add, (a, b) => a + b],
-  ['sub', ops.sub, (a, b) => a - b],
-  ['mul', ops.mul, (a, b) => a * b],
-  ['div', ops.div, (a, b) => a / b, [0.5, 2]],
-];
-
-const broadcastShapes: [R.Shape, R.Shape][] = [
-  [[3, 5], [3, 5]], // same shape
-  [[2, 3, 5], [5]], // trailing broadcast
-  [[4, 1, 3], [1, 5, 1]], // both broadcast
-  [[7], [1]], // scalar operand
-  [[1], [2, 3]], // scalar on the left
-  [[2, 1, 3, 1], [1, 4, 1, 2]],
-];
 
 describe('element-wise binary ops with broadcasting', () => {
   for (const [name, op, f, range] of binaryCases) {
@@ -40,21 +25,6 @@ describe('element-wise binary ops with broadcasting', () => {
   }
 });
 
-const unaryCases: [string, (x: ops.Tensor) => ops.Tensor, (x: number) => number, { range?: [number, number]; avoid?: number }][] = [
-  ['neg', ops.neg, (x) => -x, {}],
-  ['exp', ops.exp, Math.exp, {}],
-  ['log', ops.log, Math.log, { range: [0.2, 3] }],
-  ['sqrt', ops.sqrt, Math.sqrt, { range: [0.2, 3] }],
-  ['relu', ops.relu, (x) => Math.max(x, 0), { avoid: 0.01 }],
-  ['sigmoid', ops.sigmoid, (x) => 1 / (1 + Math.exp(-x)), { range: [-4, 4] }],
-  ['tanh', ops.tanh, Math.tanh, { range: [-3, 3] }],
-  ['scale by -2.5', (x) => ops.scale(x, -2.5), (x) => -2.5 * x, {}],
-  ['add 0.75', (x) => ops.addScalar(x, 0.75), (x) => x + 0.75, {}],
-  ['pow 3', (x) => ops.powScalar(x, 3), (x) => x ** 3, {}],
-  ['pow 0.5', (x) => ops.powScalar(x, 0.5), Math.sqrt, { range: [0.2, 3] }],
-  ['pow -2', (x) => ops.powScalar(x, -2), (x) => x ** -2, { range: [0.5, 2] }],
-];
-
 describe('element-wise unary ops', () => {
   for (const [name, op, f, opts] of unaryCases) {
     for (const shape of [[1], [13], [3, 1, 7]]) {
@@ -67,16 +37,7 @@ describe('element-wise unary ops', () => {
 });
 
 describe('reductions over chosen axes', () => {
-  const cases: [R.Shape, number[] | undefined][] = [
-    [[5], undefined],
-    [[3, 4], [1]],
-    [[3, 4], [0]],
-    [[2, 3, 4], [0, 2]], // non-adjacent axes
-    [[2, 3, 4, 5], [1, 2]],
-    [[1, 7, 1], [1]],
-    [[300], [0]], // long reduced axis (cooperative kernel on GPUs)
-  ];
-  for (const [shape, axes] of cases) {
+  for (const [shape, axes] of reductionCases) {
     const all = axes ?? shape.map((_, i) => i);
     for (const kind of ['sum', 'mean', 'max'] as const) {
       it(`${kind} of [${shape}] over ${axes ? `[${axes}]` : 'all axes'}`, () =>
@@ -104,18 +65,7 @@ describe('reductions over chosen axes', () => {
 });
 
 describe('matmul', () => {
-  const cases: [R.Shape, R.Shape, boolean, boolean][] = [
-    [[3, 4], [4, 5], false, false],
-    [[1, 7], [7, 1], false, false],
-    [[4, 3], [4, 5], true, false],
-    [[3, 4], [5, 4], false, true],
-    [[4, 3], [5, 4], true, true],
-    [[33, 17], [17, 35], false, false], // crosses the 4x4 block and 32x32 workgroup edges
-    [[2, 3, 4], [2, 4, 5], false, false], // batched
-    [[2, 4, 3], [2, 5, 4], true, true],
-    [[2, 3, 4], [4, 5], false, false], // leading axes folded into M
-  ];
-  for (const [as, bs, ta, tb] of cases) {
+  for (const [as, bs, ta, tb] of matmulCases) {
     const K = ta ? as[as.length - 2]! : as[as.length - 1]!;
     it(`[${as}]${ta ? 'ᵀ' : ''} · [${bs}]${tb ? 'ᵀ' : ''}`, () =>
       checkOp({

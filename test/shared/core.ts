@@ -1,53 +1,21 @@
 // The core ops against float64 references: element-wise with broadcasting, reductions, matmul
 // with transposes (and each matmul kernel variant), shape ops, softmax, and a composite
-// backward. The same cases as test/core/ops.test.ts, runnable in a browser page too.
+// backward: the browser subset of the cases in op-cases.ts (test/core/ops.test.ts runs them all).
 import * as ops from '../../src/index.js';
 import { runGemm, type MatmulVariant } from '../../src/kernels/matmul.js';
 import * as R from '../helpers/reference.js';
 import { check, type Check, type CheckSuite } from './check.js';
 import { checkOp } from './op-check.js';
+import {
+  binaryCases as allBinaryCases, broadcastShapes as allBroadcastShapes, browserOnly, matmulCases as allMatmulCases,
+  reductionCases as allReductionCases, unaryCases as allUnaryCases,
+} from './op-cases.js';
 
-const binaryCases: [string, (a: ops.Tensor, b: ops.Tensor) => ops.Tensor, (a: number, b: number) => number, [number, number]?][] = [
-  ['add', ops.add, (a, b) => a + b],
-  ['sub', ops.sub, (a, b) => a - b],
-  ['mul', ops.mul, (a, b) => a * b],
-  ['div', ops.div, (a, b) => a / b, [0.5, 2]],
-];
-
-const broadcastShapes: [R.Shape, R.Shape][] = [
-  [[3, 5], [3, 5]],
-  [[2, 3, 5], [5]],
-  [[4, 1, 3], [1, 5, 1]],
-  [[1], [2, 3]],
-];
-
-const unaryCases: [string, (x: ops.Tensor) => ops.Tensor, (x: number) => number, { range?: [number, number]; avoid?: number }][] = [
-  ['neg', ops.neg, (x) => -x, {}],
-  ['exp', ops.exp, Math.exp, {}],
-  ['log', ops.log, Math.log, { range: [0.2, 3] }],
-  ['sqrt', ops.sqrt, Math.sqrt, { range: [0.2, 3] }],
-  ['relu', ops.relu, (x) => Math.max(x, 0), { avoid: 0.01 }],
-  ['sigmoid', ops.sigmoid, (x) => 1 / (1 + Math.exp(-x)), { range: [-4, 4] }],
-  ['tanh', ops.tanh, Math.tanh, { range: [-3, 3] }],
-  ['pow -2', (x) => ops.powScalar(x, -2), (x) => x ** -2, { range: [0.5, 2] }],
-];
-
-const reductionCases: [R.Shape, number[] | undefined][] = [
-  [[5], undefined],
-  [[3, 4], [1]],
-  [[2, 3, 4], [0, 2]], // non-adjacent axes
-  [[300], [0]], // long reduced axis
-];
-
-const matmulCases: [R.Shape, R.Shape, boolean, boolean][] = [
-  [[3, 4], [4, 5], false, false],
-  [[4, 3], [4, 5], true, false],
-  [[3, 4], [5, 4], false, true],
-  [[4, 3], [5, 4], true, true],
-  [[33, 17], [17, 35], false, false], // crosses the 4x4 block and 32x32 workgroup edges
-  [[2, 4, 3], [2, 5, 4], true, true], // batched
-  [[2, 3, 4], [4, 5], false, false], // leading axes folded into M
-];
+const binaryCases = browserOnly(allBinaryCases);
+const broadcastShapes = browserOnly(allBroadcastShapes);
+const unaryCases = browserOnly(allUnaryCases);
+const reductionCases = browserOnly(allReductionCases);
+const matmulCases = browserOnly(allMatmulCases);
 
 const softmaxShapes: R.Shape[] = [[4, 7], [2, 3, 5]];
 
