@@ -56,16 +56,24 @@ function adamBody(gradientAndWeight: string): string {
 
 export type UpdateRule = keyof typeof UPDATES;
 
+/**
+ * Width 4 reads and writes every buffer as vec4s (the bodies are the same text: the uniforms are
+ * scalars, which WGSL broadcasts): a quarter of the loads, stores and loop steps. Used whenever
+ * the slice's length is a multiple of 4, which every weight of VGG16 and ResNet18 is.
+ */
+type Width = 1 | 4;
+
 const source = cached(buildSource);
-function buildSource(rule: UpdateRule) {
+function buildSource(rule: UpdateRule, width: Width) {
   const { uniforms, state, body } = UPDATES[rule];
-  const stateBindings = state.map((name, k) => `@group(0) @binding(${k + 2}) var<storage, read_write> ${name}: array<f32>;`);
+  const element = width === 4 ? 'vec4<f32>' : 'f32';
+  const stateBindings = state.map((name, k) => `@group(0) @binding(${k + 2}) var<storage, read_write> ${name}: array<${element}>;`);
   return {
-    name: `optim.${rule}`,
+    name: `optim.${rule}${width === 4 ? '.vec4' : ''}`,
     code: /* wgsl */ `
-struct Params { size: u32, span: u32, ${uniforms} }
-@group(0) @binding(0) var<storage, read_write> param: array<f32>;
-@group(0) @binding(1) var<storage, read> grad: array<f32>;
+struct Params { size: u32, span: u32, ${uniforms} }  // size and span in ${element}s
+@group(0) @binding(0) var<storage, read_write> param: array<${element}>;
+@group(0) @binding(1) var<storage, read> grad: array<${element}>;
 ${stateBindings.join('\n')}
 @group(0) @binding(${state.length + 2}) var<uniform> p: Params;
 ${entry1d} {
@@ -105,6 +113,8 @@ export function runUpdate(
     const slice = (tensor: Tensor) => ({ tensor, offset, count });
     const buffers: Record<string, { tensor: Tensor; offset: number; count: number }> = { param: slice(param), grad: slice(grad) };
     for (const name of UPDATES[rule].state) buffers[name] = slice(state[name]!);
-    launch(param.ctx, source(rule), { buffers, uniforms: { size: count, span, ...hyper }, workgroups: groupsFor(count, span) });
+    const width: Width = count % 4 === 0 ? 4 : 1;
+    const units = count / width;
+    launch(param.ctx, source(rule, width), { buffers, uniforms: { size: units, span, ...hyper }, workgroups: groupsFor(units, span) });
   }
 }

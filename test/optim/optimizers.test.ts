@@ -19,7 +19,8 @@ function makeOptimizer(c: OptimizerCase, params: Tensor[]): Optimizer<BaseOption
 
 describe('optimizers against torch.optim', () => {
   it('match SGD (momentum, dampening, nesterov, weight decay), Adam and AdamW over 5 steps with a changing lr', async () => {
-    await testContext();
+    const ctx = await testContext();
+    ctx.recorder.resetStats();
     for (const c of fixtures().optimizers) {
       const params = c.initial.map((f) => tensor(f.data, f.shape, { requiresGrad: true }));
       const optimizer = makeOptimizer(c, params);
@@ -38,6 +39,12 @@ describe('optimizers against torch.optim', () => {
         else expectClose(await state.buffers[name]!.read(), expected.data, 1e-6, 1e-5, `${c.name}: ${name}`);
       }
       expect(Object.keys(state.buffers).sort(), c.name).toEqual(Object.keys(c.final_state).filter((k) => k !== 'step').sort());
+    }
+    // Both kernel widths were checked: the fixtures' [5, 3] and [7] take the scalar kernels, [4, 6] the vec4 ones.
+    const kernels = [...ctx.recorder.stats.perKernel.keys()].filter((name) => name.startsWith('optim.'));
+    for (const rule of ['sgd_momentum', 'adam', 'adamw']) {
+      expect(kernels, rule).toContain(`optim.${rule}`);
+      expect(kernels, rule).toContain(`optim.${rule}.vec4`);
     }
   });
 });
