@@ -5,22 +5,19 @@
 // step's peak; gradients and optimiser state.
 import type { GpuContext } from '../../src/runtime/context.js';
 import { adapterLabel } from '../../src/runtime/adapter.js';
-import { tidy } from '../../src/autograd/scope.js';
-import { backward } from '../../src/ops/grad.js';
-import { crossEntropy } from '../../src/ops/loss.js';
 import { trainableSummary } from '../../src/models/freeze.js';
-import { applyState, demoBatch, demoModel, recordStep, sgdFor, STATES } from './common.js';
+import { applyState, demoBatch, demoModel, recordStep, sgdFor, STATES, type StepPart } from './common.js';
 import { profileStep, trackLiveBytes } from './measure.js';
 import { stackedBarsSvg } from './charts.js';
 import { median, mib, sig, table, type GuideOutput } from './output.js';
 
-const PARTS = ['forward', 'backward', 'update'] as const;
+const PARTS: readonly StepPart[] = ['forward', 'backward', 'update'];
 
 export interface FreezingResult {
   state: string;
   trainableParams: number;
-  dispatches: Record<(typeof PARTS)[number], number>;
-  gpuMs: Record<(typeof PARTS)[number], number> | null;
+  dispatches: Record<StepPart, number>;
+  gpuMs: Record<StepPart, number> | null;
   wallMs: number;
   liveAfterForward: number;
   peakDuringStep: number;
@@ -46,16 +43,7 @@ export async function chapter5(ctx: GpuContext, out: GuideOutput, o: { batch: nu
     bytes.resetPeak();
     let liveAfterForward = 0;
     let gradientBytes = 0;
-    const step = (mark: (part: (typeof PARTS)[number]) => void) =>
-      tidy(() => {
-        const loss = crossEntropy(model.forward(images), labels);
-        mark('forward');
-        backward(loss);
-        mark('backward');
-        optimizer.step();
-        mark('update');
-        optimizer.zeroGrad();
-      });
+    const step = (mark: (part: StepPart) => void) => recordStep(model, optimizer, images, labels, mark);
     let last = ctx.recorder.stats.dispatches;
     step((part) => {
       dispatches[part] = ctx.recorder.stats.dispatches - last;

@@ -4,9 +4,6 @@
 // and the wall clock beside them.
 import type { GpuContext } from '../../src/runtime/context.js';
 import { adapterLabel } from '../../src/runtime/adapter.js';
-import { tidy } from '../../src/autograd/scope.js';
-import { backward } from '../../src/ops/grad.js';
-import { crossEntropy } from '../../src/ops/loss.js';
 import { applyState, demoBatch, demoModel, recordStep, sgdFor } from './common.js';
 import { profileStep, type ProfiledPart } from './measure.js';
 import { timelineSvg } from './charts.js';
@@ -30,17 +27,7 @@ export async function chapter8(ctx: GpuContext, out: GuideOutput, o: { batch: nu
     await ctx.recorder.sync();
     wallOff.push(performance.now() - started);
     started = performance.now();
-    profile = await profileStep(ctx, (mark) =>
-      tidy(() => {
-        const loss = crossEntropy(model.forward(images), labels);
-        mark('forward');
-        backward(loss);
-        mark('backward');
-        optimizer.step();
-        mark('update');
-        optimizer.zeroGrad();
-      }),
-    );
+    profile = await profileStep(ctx, (mark) => recordStep(model, optimizer, images, labels, mark));
     wallOn.push(performance.now() - started);
   }
   images.dispose();

@@ -1,5 +1,6 @@
 // The guide's two kinds of chart as plain SVG: stacked bars (one panel per measure) and a
 // timeline of a step's dispatches on the GPU clock.
+import { escapeXml, svgHeader } from '../../src/svg.js';
 export interface Segment {
   name: string;
   value: number;
@@ -23,12 +24,7 @@ export function stackedBarsSvg(title: string, subtitle: readonly string[], panel
   const top = 70 + 15 * subtitle.length;
   const width = 40 + panels.length * (panelW + 30);
   const names = [...new Set(panels.flatMap((p) => p.bars.flatMap((b) => b.segments.map((s) => s.name))))];
-  const parts = [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${top + plotH + 110}" font-family="sans-serif" font-size="11">`,
-    `<rect width="100%" height="100%" fill="white"/>`,
-    `<text x="${width / 2}" y="20" text-anchor="middle" font-size="14">${escapeXml(title)}</text>`,
-    ...subtitle.map((line, i) => `<text x="${width / 2}" y="${37 + 15 * i}" text-anchor="middle" fill="#555">${escapeXml(line)}</text>`),
-  ];
+  const parts = svgHeader(width, top + plotH + 110, title, subtitle);
   panels.forEach((panel, k) => {
     const x0 = 60 + k * (panelW + 30);
     const max = Math.max(1e-12, ...panel.bars.map((b) => b.segments.reduce((a, s) => a + s.value, 0)));
@@ -80,12 +76,7 @@ export function timelineSvg(title: string, subtitle: readonly string[], items: r
   const t0 = Math.min(...items.map((i) => i.startMs));
   const t1 = Math.max(...items.map((i) => i.endMs));
   const sx = (t: number) => left + ((t - t0) / Math.max(t1 - t0, 1e-9)) * plotW;
-  const out = [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${top + parts.length * rowH + 50}" font-family="sans-serif" font-size="11">`,
-    `<rect width="100%" height="100%" fill="white"/>`,
-    `<text x="${width / 2}" y="20" text-anchor="middle" font-size="14">${escapeXml(title)}</text>`,
-    ...subtitle.map((line, i) => `<text x="${width / 2}" y="${37 + 15 * i}" text-anchor="middle" fill="#555">${escapeXml(line)}</text>`),
-  ];
+  const out = svgHeader(width, top + parts.length * rowH + 50, title, subtitle);
   parts.forEach((part, row) => {
     out.push(`<text x="${left - 6}" y="${top + row * rowH + 16}" text-anchor="end">${escapeXml(part)}</text>`);
     out.push(`<rect x="${left}" y="${top + row * rowH + 2}" width="${plotW}" height="${rowH - 4}" fill="#f4f4f4"/>`);
@@ -108,8 +99,4 @@ export function timelineSvg(title: string, subtitle: readonly string[], items: r
 
 function formatValue(v: number): string {
   return v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toPrecision(2);
-}
-
-function escapeXml(s: string): string {
-  return s.replace(/[<>&"]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;' })[c]!);
 }

@@ -65,12 +65,21 @@ export function sgdFor(model: VGG): SGD {
   return new SGD(model.parameters(), { lr: 0.01, momentum: 0.9, weightDecay: 5e-4 });
 }
 
-/** One training step as the Trainer runs it (forward, loss, backward, update), not yet submitted. */
-export function recordStep(model: VGG, optimizer: SGD, images: Tensor, labels: number[]): void {
+/** The parts of a step, in order; `recordStep` calls `mark` as each one ends. */
+export type StepPart = 'forward' | 'backward' | 'update';
+
+/**
+ * One training step as the Trainer runs it (forward, loss, backward, update), not yet submitted.
+ * `mark` is called at the end of each part (the chapters measure memory and dispatches there).
+ */
+export function recordStep(model: VGG, optimizer: SGD, images: Tensor, labels: number[], mark: (part: StepPart) => void = () => {}): void {
   tidy(() => {
     const loss = crossEntropy(model.forward(images), labels);
+    mark('forward');
     backward(loss);
+    mark('backward');
     optimizer.step();
+    mark('update');
     optimizer.zeroGrad();
   });
 }

@@ -1,4 +1,5 @@
 import type { EpochRecord } from './trainer.js';
+import { escapeXml } from '../svg.js';
 
 /**
  * Loss and accuracy curves of a run as an SVG document (no dependencies; opens in any browser):
@@ -48,8 +49,4 @@ export function curvesSvg(history: readonly EpochRecord[], title = 'webgpu-trans
   parts.push(`<text x="50" y="318" fill="${colours.train}">— train</text><text x="120" y="318" fill="${colours.validation}">— validation</text>`);
   parts.push('</svg>');
   return parts.join('\n');
-}
-
-function escapeXml(s: string): string {
-  return s.replace(/[<>&"]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;' })[c]!);
 }

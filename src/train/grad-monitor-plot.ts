@@ -4,6 +4,7 @@
  * so that "unfreeze at once" and "head first" are compared cell for cell.
  */
 import type { GradFlowRecord, LayerFlow } from './grad-monitor.js';
+import { escapeXml, svgHeader } from '../svg.js';
 
 export type GradFlowMetric = 'grad' | 'update' | 'relative-update' | 'relative-drift';
 
@@ -68,14 +69,11 @@ export function gradFlowSvg(panels: readonly HeatMapPanel[], options: HeatMapOpt
   const gap = 78;
   const height = top + heights.reduce((a, h) => a + h + gap, 0) + 10;
   const width = LABEL_W + plotW + 110;
-  const parts: string[] = [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${width.toFixed(0)}" height="${height}" font-family="sans-serif" font-size="11">`,
+  const parts = svgHeader(width, height, options.title ?? METRIC_LABELS[metric], options.subtitle ? [options.subtitle] : []);
+  parts.push(
     `<defs><pattern id="none" width="6" height="6" patternUnits="userSpaceOnUse" patternTransform="rotate(45)">` +
       `<rect width="6" height="6" fill="#f2f2f2"/><line x1="0" y1="0" x2="0" y2="6" stroke="#cfcfcf" stroke-width="2"/></pattern></defs>`,
-    `<rect width="100%" height="100%" fill="white"/>`,
-    `<text x="${width / 2}" y="20" text-anchor="middle" font-size="14">${escapeXml(options.title ?? METRIC_LABELS[metric])}</text>`,
-  ];
-  if (options.subtitle) parts.push(`<text x="${width / 2}" y="36" text-anchor="middle" fill="#555">${escapeXml(options.subtitle)}</text>`);
+  );
   let y = top;
   panels.forEach((panel, k) => {
     const layers = layersOf(panel);
@@ -145,8 +143,4 @@ function colour(t: number): string {
   const f = x - i;
   const c = RAMP[i]!.map((a, k) => Math.round(a + (RAMP[i + 1]![k]! - a) * f));
   return `rgb(${c.join(',')})`;
-}
-
-function escapeXml(s: string): string {
-  return s.replace(/[<>&"]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;' })[c]!);
 }

@@ -11,6 +11,7 @@ import { packBatch, type LabeledImage } from '../pack-batch.js';
 import { Augmenter, type AugmentResult } from './augmenter.js';
 import type { AugmenterOptions, TrainTransformOptions } from './options.js';
 import { describeParams, toRgbImages } from './grid.js';
+import { escapeXml } from '../../svg.js';
 
 export interface GridTile {
   /** HWC RGB bytes. */
@@ -123,8 +124,4 @@ export async function writeFolderAugmentGrid(ctx: GpuContext, options: AugmentGr
   validation.dispose();
   train.dispose();
   await writeGrid(options.out, tiles, variants + 1);
-}
-
-function escapeXml(text: string): string {
-  return text.replace(/[<>&"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
