@@ -36,7 +36,17 @@ export function chooseConvVariant(ctx: GpuContext, conv: SlidingConv): ConvVaria
 
 type Role = 'forward' | 'input_grad';
 
-const LANES = 64;
+/**
+ * Lanes per workgroup of the blocked kernel: 64, or fewer when the layer has fewer lanes of work
+ * (VGG16's last block at 64x64, batch 4, is 16 lanes: 4 images × 4 rows × one block of 4 pixels).
+ * lavapipe runs a workgroup as one thread looping over 8-lane SIMD slices, so a 64-lane
+ * workgroup with 16 lanes of work computed 48 clamped duplicates: those layers ran at a quarter
+ * of the speed of the large ones. At least 8: one SIMD slice.
+ */
+function blockedLanes(c: SlidingConv): number {
+  const work = c.images * c.outH * Math.ceil(c.outW / blocking(c).pix);
+  return Math.min(64, Math.max(8, 2 ** Math.ceil(Math.log2(work))));
+}
 
 function params(variant: ConvVariant): string {
   return /* wgsl */ `
@@ -110,6 +120,7 @@ function blocking(c: SlidingConv): Blocking {
 const blockedSource = cached(buildBlockedSource);
 function buildBlockedSource(role: Role, c: SlidingConv, bias: boolean) {
   const { pix: PIX, co: CO } = blocking(c);
+  const LANES = blockedLanes(c);
   const QUADS = Math.ceil(CO / 4); // the channel block as vec4s in the weight cache
   const taps = c.kernelH * c.kernelW;
   const CHUNK = Math.max(1, Math.floor(WEIGHT_CACHE_BYTES / (16 * QUADS * taps)));
@@ -315,7 +326,8 @@ function runSlidingConv(role: Role, c: SlidingConv, src: Tensor, weight: Tensor,
   const kernel = variant === 'blocked' ? blockedSource(role, c, bias !== undefined) : tiledSource(role, c, bias !== undefined, tile);
   const blocksW = Math.ceil(c.outW / blocking(c).pix);
   // Pixels of one image, in units of the dispatch's x dimension, bound the images per dispatch.
-  const perImageX = variant === 'blocked' ? (c.outH * blocksW) / LANES : (c.outH * c.outW) / tile.pixels;
+  const lanes = blockedLanes(c);
+  const perImageX = variant === 'blocked' ? (c.outH * blocksW) / lanes : (c.outH * c.outW) / tile.pixels;
   const maxImages = Math.max(1, Math.floor(ctx.limits.maxComputeWorkgroupsPerDimension / Math.max(perImageX, 1e-9)) - 1);
   for (const slice of batchSlices(ctx, `conv2d ${role.replace('_', ' ')}`, [src, dst], c.images, maxImages)) {
     const [srcBinding, dstBinding] = slice.bindings as [Binding, Binding];
@@ -334,7 +346,7 @@ function runSlidingConv(role: Role, c: SlidingConv, src: Tensor, weight: Tensor,
     let groupsX: number;
     if (variant === 'blocked') {
       uniforms.blocks_w = blocksW;
-      groupsX = Math.ceil((slice.images * c.outH * blocksW) / LANES);
+      groupsX = Math.ceil((slice.images * c.outH * blocksW) / lanes);
     } else {
       groupsX = Math.ceil((slice.images * c.outH * c.outW) / perX);
     }

@@ -16,7 +16,7 @@ import { cached } from './cached-source.js';
  * their overlapping window columns (PIX + KW − 1 loads for stride 1, not PIX·KW). The output
  * channels are fixed per workgroup and the lanes walk the same output pixels in step, so all
  * lanes read the same dy values: rows of them are staged in workgroup memory (two barriers per
- * stage of rows), where the PIX values of one channel are two vec4 loads. On lavapipe that is
+ * stage of rows), where the PIX values of one channel are one or two vec4 loads. On lavapipe that is
  * ~2x faster than every lane reading dy from the storage buffer (a uniform scalar load each).
  *
  * That is the 'blocked' variant, written for CPU adapters. On GPUs ('tiled') the same product is
@@ -33,7 +33,13 @@ import { cached } from './cached-source.js';
  */
 
 const LANES = 64;
-const PIX = 8;
+/**
+ * Output pixels of a row per step: 8, or 4 for rows of 4 or fewer (VGG16's last block at 64x64),
+ * whose rows padded to 8 made half the multiply-adds zeros.
+ */
+function pixelsPerStep(g: Conv2dGeometry): number {
+  return g.outW <= 4 ? 4 : 8;
+}
 /** vec4s of workgroup memory for staged dy rows: 16 KiB, WebGPU's default minimum. */
 const STAGE_QUADS = 1024;
 
@@ -43,10 +49,16 @@ const STAGE_QUADS = 1024;
  */
 function channelsPerLane(g: Conv2dGeometry): number {
   const outPerGroup = g.outChannels / g.groups;
-  const rowQuads = Math.ceil(g.outW / PIX) * (PIX / 4);
+  const rowQuads = stagedRowQuads(g);
   const co = [8, 4, 2, 1].find((b) => b <= outPerGroup && b * rowQuads <= STAGE_QUADS);
   if (co === undefined) throw new ShapeError(`conv2d weight grad: output rows of ${g.outW} pixels are wider than the ${STAGE_QUADS * 4} it stages`);
   return co;
+}
+
+/** vec4s of one staged dy row: the row padded with zeros to a multiple of the step's pixels. */
+function stagedRowQuads(g: Conv2dGeometry): number {
+  const pix = pixelsPerStep(g);
+  return Math.ceil(g.outW / pix) * (pix / 4);
 }
 
 /** What both variants declare after their Params: the bindings and the window's shape. */
@@ -66,6 +78,7 @@ const DILATION_W = ${g.dilationW};`;
 
 const weightGradSource = cached(buildWeightGradSource);
 function buildWeightGradSource(g: Conv2dGeometry, CO: number) {
+  const PIX = pixelsPerStep(g);
   const offsetOf = (j: number, kw: number) => j * g.strideW + kw * g.dilationW;
   const all = Array.from({ length: PIX }, (_, j) => Array.from({ length: g.kernelW }, (_, kw) => offsetOf(j, kw))).flat();
   const offsets = [...new Set(all)].sort((a, b) => a - b);
@@ -91,7 +104,7 @@ const CO = ${CO}u;    // output channels per lane, the same for the whole workgr
 
 // Every lane reads the same dy values: rows of dy for the workgroup's CO channels are staged as
 // [row][channel][column] with each row padded (with zeros) to a multiple of PIX columns, so the
-// PIX values of a step are two vec4 loads from workgroup memory.
+// PIX values of a step are PIX / 4 vec4 loads from workgroup memory.
 var<workgroup> stage: array<vec4<f32>, ${STAGE_QUADS}>;
 
 @compute @workgroup_size(${LANES})
@@ -142,8 +155,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
         let first = i32(ow0) * STRIDE_W - p.pad_w;
         ${unroll(offsets.length, (i) => `let v${i} = first + ${offsets[i]}; let x${i} = select(0.0, x[x_row + u32(clamp(v${i}, 0, i32(p.in_w) - 1))], row_ok && v${i} >= 0 && v${i} < i32(p.in_w));`, '\n        ')}
         ${unroll(CO, (o) => `{
-          let d0 = stage[staged + (${o}u * padded_w + ow0) / 4u];
-          let d1 = stage[staged + (${o}u * padded_w + ow0) / 4u + 1u];
+          ${unroll(PIX / 4, (q) => `let d${q} = stage[staged + (${o}u * padded_w + ow0) / 4u + ${q}u];`, '\n          ')}
           ${unroll(g.kernelW, (kw) => fmaInto(`acc${o}_${kw}`, Array.from({ length: PIX }, (_, j) => [`d${j >> 2}[${j & 3}]`, `x${column(j, kw)}`] as const)), '\n          ')}
         }`, '\n        ')}
       }
@@ -307,7 +319,7 @@ export function runConv2dWeightGrad(x: Tensor, dy: Tensor, g: Conv2dGeometry, va
         in_per_group: inPerGroup, out_per_group: outPerGroup,
         pad_h: g.padH, pad_w: g.padW,
         rows_per_split: Math.ceil(rows / splits[i]!),
-        rows_per_stage: Math.floor(STAGE_QUADS / (CO * Math.ceil(g.outW / PIX) * (PIX / 4))),
+        rows_per_stage: Math.floor(STAGE_QUADS / (CO * stagedRowQuads(g))),
         x_offset: slice.offsets[0]!, dy_offset: slice.offsets[1]!,
         split0, weight_size: weightSize,
       },

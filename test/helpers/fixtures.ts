@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,11 +12,15 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const generatedDir = join(root, 'test', 'fixtures', 'generated');
 export const TORCH_PYTHON = process.env.WGT_TORCH_PYTHON ?? '/usr/bin/python3';
 
-/** Runs `scripts/fixtures/<script>` (once) unless `output` already exists, then returns its path. */
+/**
+ * Runs `scripts/fixtures/<script>` unless `output` exists and is newer than the script (an edited
+ * script, e.g. a new case, regenerates), then returns its path.
+ */
 export function ensureGenerated(script: string, output: string): string {
   const path = join(generatedDir, output);
-  if (existsSync(path)) return path;
-  const result = spawnSync(TORCH_PYTHON, [join(root, 'scripts', 'fixtures', script), generatedDir], { encoding: 'utf8', timeout: 600_000 });
+  const scriptPath = join(root, 'scripts', 'fixtures', script);
+  if (existsSync(path) && statSync(path).mtimeMs >= statSync(scriptPath).mtimeMs) return path;
+  const result = spawnSync(TORCH_PYTHON, [scriptPath, generatedDir], { encoding: 'utf8', timeout: 600_000 });
   if (result.status !== 0) {
     throw new Error(
       `fixture script ${script} failed (is python3-torch installed? run scripts/setup-system.sh):\n${result.stderr || result.error?.message}`,
