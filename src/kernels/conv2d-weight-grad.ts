@@ -40,17 +40,20 @@ const LANES = 64;
 function pixelsPerStep(g: Conv2dGeometry): number {
   return g.outW <= 4 ? 4 : 8;
 }
+
 /** vec4s of workgroup memory for staged dy rows: 16 KiB, WebGPU's default minimum. */
 const STAGE_QUADS = 1024;
 
 /**
- * The block: CO output channels per workgroup, as many as fit (≤ 8) while one staged dy row of
- * the block (CO × the row padded to a multiple of PIX) fits the stage.
+ * The block: CO output channels per workgroup, as many as fit (≤ 16) while one staged dy row of
+ * the block (CO × the row padded to a multiple of PIX) fits the stage. Measured on lavapipe
+ * (VGG16's layers at 64x64, batch 4): 16 is 1.2-1.8x faster than 8 (each gathered x value feeds
+ * twice the multiply-adds); 32 is faster on 4x4 maps but ~1.7x slower on 64x64 ones.
  */
 function channelsPerLane(g: Conv2dGeometry): number {
   const outPerGroup = g.outChannels / g.groups;
   const rowQuads = stagedRowQuads(g);
-  const co = [8, 4, 2, 1].find((b) => b <= outPerGroup && b * rowQuads <= STAGE_QUADS);
+  const co = [16, 8, 4, 2, 1].find((b) => b <= outPerGroup && b * rowQuads <= STAGE_QUADS);
   if (co === undefined) throw new ShapeError(`conv2d weight grad: output rows of ${g.outW} pixels are wider than the ${STAGE_QUADS * 4} it stages`);
   return co;
 }
