@@ -1,6 +1,7 @@
 // The step invariants the benchmark reports, asserted on a small VGG: once warm, a training step
 // (forward, loss, backward, SGD update) is one queue.submit, creates no buffer and reads nothing
-// back, with the base trainable and with it frozen.
+// back, with the base trainable and with it frozen; and it binds exactly what the previous step
+// bound, so every bind group comes from the cache (runtime/bind-group-cache.ts).
 import { describe, expect, it } from 'vitest';
 import { testContext } from './helpers/gpu.js';
 import { Tensor } from '../src/autograd/tensor.js';
@@ -15,7 +16,10 @@ async function stepCosts(parts: TrainStepParts, steps: number) {
   for (let i = 0; i < 2; i++) trainStep(parts); // warm-up: pipelines, pool, momentum buffers
   await ctx.recorder.sync();
   const stats = ctx.recorder.stats;
-  const before = { submits: stats.submits, readbacks: stats.readbacks, created: ctx.pool.stats.created, live: ctx.pool.stats.live };
+  const before = {
+    submits: stats.submits, readbacks: stats.readbacks, created: ctx.pool.stats.created, live: ctx.pool.stats.live,
+    bindGroups: ctx.recorder.bindGroups.misses, reused: ctx.recorder.bindGroups.hits,
+  };
   const submits: number[] = [];
   for (let i = 0; i < steps; i++) {
     const s = stats.submits;
@@ -27,6 +31,8 @@ async function stepCosts(parts: TrainStepParts, steps: number) {
     readbacks: stats.readbacks - before.readbacks,
     created: ctx.pool.stats.created - before.created,
     liveDelta: ctx.pool.stats.live - before.live,
+    bindGroupsCreated: ctx.recorder.bindGroups.misses - before.bindGroups,
+    bindGroupsReused: ctx.recorder.bindGroups.hits - before.reused,
   };
   await ctx.recorder.sync();
   return result;
@@ -34,7 +40,7 @@ async function stepCosts(parts: TrainStepParts, steps: number) {
 
 describe('training-step invariants (small VGG, 16x16, batch 4)', () => {
   for (const frozenBase of [false, true]) {
-    it(`${frozenBase ? 'frozen base' : 'full fine-tune'}: one submit, no buffer created, no readback per step`, async () => {
+    it(`${frozenBase ? 'frozen base' : 'full fine-tune'}: one submit, no buffer or bind group created, no readback per step`, async () => {
       const ctx = await testContext();
       const model = smallVgg({ widths: [4, 8, 8], hidden: 16, numClasses: 2, seed: 3 }).train();
       if (frozenBase) freeze(model, 'features');
@@ -46,6 +52,8 @@ describe('training-step invariants (small VGG, 16x16, batch 4)', () => {
       expect(costs.readbacks).toBe(0);
       expect(costs.created).toBe(0);
       expect(costs.liveDelta).toBe(0);
+      expect(costs.bindGroupsCreated).toBe(0);
+      expect(costs.bindGroupsReused).toBeGreaterThan(5 * 10);
       optimizer.dispose();
       model.dispose();
       images.dispose();

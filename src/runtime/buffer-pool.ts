@@ -3,6 +3,11 @@
  *
  * Buckets are 8 steps per power of two (at most 12.5% rounding waste), which keeps a VGG16's
  * 411 MB weight from being rounded up to 512 MB as a power-of-two pool would.
+ *
+ * A bucket hands out its oldest free buffer (the lowest serial number), not the last released:
+ * then a step that makes the same requests as the previous one gets the same buffers, whatever
+ * order the previous step released them in, and its bind groups can be reused
+ * (bind-group-cache.ts). Last-in-first-out let the assignment drift from step to step.
  */
 export interface PoolStats {
   /** Buffers ever created by this pool. */
@@ -33,6 +38,7 @@ export function bucketSize(byteSize: number): number {
 export class BufferPool {
   private readonly freeLists = new Map<number, GPUBuffer[]>();
   private readonly sizes = new WeakMap<GPUBuffer, number>();
+  private readonly serials = new WeakMap<GPUBuffer, number>();
   readonly stats: PoolStats = { created: 0, reused: 0, live: 0, free: 0, bytesAllocated: 0, peakBytesAllocated: 0 };
 
   constructor(
@@ -55,6 +61,7 @@ export class BufferPool {
     }
     const buffer = this.device.createBuffer({ size, usage: this.usage, label: `${this.label}:${size}` });
     this.sizes.set(buffer, size);
+    this.serials.set(buffer, this.stats.created);
     this.stats.created++;
     this.stats.bytesAllocated += size;
     this.stats.peakBytesAllocated = Math.max(this.stats.peakBytesAllocated, this.stats.bytesAllocated);
@@ -66,7 +73,11 @@ export class BufferPool {
     if (size === undefined) throw new Error(`BufferPool(${this.label}): released a buffer it did not create`);
     let list = this.freeLists.get(size);
     if (!list) this.freeLists.set(size, (list = []));
-    list.push(buffer);
+    // Sorted by serial, descending: pop() takes the oldest.
+    const serial = this.serials.get(buffer)!;
+    let at = list.length;
+    while (at > 0 && this.serials.get(list[at - 1]!)! < serial) at--;
+    list.splice(at, 0, buffer);
     this.stats.live--;
     this.stats.free++;
   }

@@ -1,6 +1,7 @@
 import type { CompiledKernel } from './pipelines.js';
 import { packUniforms } from './pipelines.js';
 import { UniformArena } from './uniform-arena.js';
+import { BindGroupCache } from './bind-group-cache.js';
 import { foldWorkgroups } from './workgroups.js';
 import type { KernelProfiler } from './profiler.js';
 import type { BufferPool } from './buffer-pool.js';
@@ -34,6 +35,8 @@ export class CommandRecorder {
   /** Buffers that pending commands touch: a CPU write to one of them must wait for a flush. */
   private readonly pendingBuffers = new Set<GPUBuffer>();
   private readonly uniforms: UniformArena;
+  /** Bind groups of earlier steps, reused when a dispatch binds exactly the same ranges. */
+  readonly bindGroups: BindGroupCache;
   profiler: KernelProfiler | null = null;
   /** The first error WebGPU reported; every later readback throws it. */
   failed: Error | null = null;
@@ -46,6 +49,7 @@ export class CommandRecorder {
     uniformAlignment: number,
   ) {
     this.uniforms = new UniformArena(device, uniformAlignment);
+    this.bindGroups = new BindGroupCache(device);
   }
 
   dispatch(
@@ -67,7 +71,7 @@ export class CommandRecorder {
     for (const name of Object.keys(buffers)) {
       if (!kernel.bindings.some((b) => b.name === name)) throw new Error(`kernel ${kernel.name}: it has no binding named '${name}'`);
     }
-    const bindGroup = this.device.createBindGroup({ layout: kernel.layout, entries });
+    const bindGroup = this.bindGroups.get(kernel.layout, entries);
     const [x, y, z] = foldWorkgroups(workgroups, this.maxWorkgroupsPerDimension);
     if (x * y * z === 0) return;
     const pass = this.computePass(kernel.name);
