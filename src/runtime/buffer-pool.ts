@@ -39,7 +39,11 @@ export class BufferPool {
   private readonly freeLists = new Map<number, GPUBuffer[]>();
   private readonly sizes = new WeakMap<GPUBuffer, number>();
   private readonly serials = new WeakMap<GPUBuffer, number>();
+  /** Buffers handed out, per size. */
+  private readonly liveCounts = new Map<number, number>();
   readonly stats: PoolStats = { created: 0, reused: 0, live: 0, free: 0, bytesAllocated: 0, peakBytesAllocated: 0 };
+  /** Told of every hand-out and return, with the buffer's (bucket) size: for memory analyses (bench/memory.ts). */
+  observer: ((event: 'acquire' | 'release', size: number) => void) | null = null;
 
   constructor(
     private readonly device: GPUDevice,
@@ -54,9 +58,11 @@ export class BufferPool {
     const list = this.freeLists.get(size);
     const reused = list?.pop();
     this.stats.live++;
+    this.liveCounts.set(size, (this.liveCounts.get(size) ?? 0) + 1);
     if (reused) {
       this.stats.reused++;
       this.stats.free--;
+      this.observer?.('acquire', size);
       return reused;
     }
     const buffer = this.device.createBuffer({ size, usage: this.usage, label: `${this.label}:${size}` });
@@ -65,6 +71,7 @@ export class BufferPool {
     this.stats.created++;
     this.stats.bytesAllocated += size;
     this.stats.peakBytesAllocated = Math.max(this.stats.peakBytesAllocated, this.stats.bytesAllocated);
+    this.observer?.('acquire', size);
     return buffer;
   }
 
@@ -79,7 +86,19 @@ export class BufferPool {
     while (at > 0 && this.serials.get(list[at - 1]!)! < serial) at--;
     list.splice(at, 0, buffer);
     this.stats.live--;
+    this.liveCounts.set(size, this.liveCounts.get(size)! - 1);
     this.stats.free++;
+    this.observer?.('release', size);
+  }
+
+  /** Free buffers per size: size in bytes -> count. */
+  freeBySize(): Map<number, number> {
+    return new Map([...this.freeLists].filter(([, list]) => list.length > 0).map(([size, list]) => [size, list.length]));
+  }
+
+  /** Buffers handed out per size: size in bytes -> count. */
+  liveBySize(): Map<number, number> {
+    return new Map([...this.liveCounts].filter(([, n]) => n > 0));
   }
 
   /** Destroys every free buffer (live ones stay). Useful between unrelated workloads. */

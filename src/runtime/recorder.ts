@@ -38,6 +38,12 @@ export class CommandRecorder {
   /** Bind groups of earlier steps, reused when a dispatch binds exactly the same ranges. */
   readonly bindGroups: BindGroupCache;
   profiler: KernelProfiler | null = null;
+  /**
+   * Record and drop: flush() discards the commands instead of submitting them. Allocation happens
+   * at record time, so this replays a step's memory use without running it (bench/memory.ts:
+   * VGG16 at 224x224 batch 32 on a CPU adapter). Results are garbage while it is set.
+   */
+  dryRun = false;
   /** The first error WebGPU reported; every later readback throws it. */
   failed: Error | null = null;
   readonly stats: RecorderStats = { submits: 0, dispatches: 0, readbacks: 0, perKernel: new Map() };
@@ -119,7 +125,8 @@ export class CommandRecorder {
     this.endPass();
     const afterSubmit = this.profiler?.resolve(this.encoder);
     this.uniforms.upload(this.device.queue);
-    this.device.queue.submit([this.encoder.finish()]);
+    const commands = this.encoder.finish();
+    if (!this.dryRun) this.device.queue.submit([commands]);
     afterSubmit?.();
     this.encoder = null;
     this.pendingBuffers.clear();

@@ -1,0 +1,100 @@
+// Where a training step's peak GPU memory goes, without running the step: buffers are allocated
+// when a step is recorded, so the recorder's dry run (commands recorded, then dropped) replays
+// the pool's exact behaviour at any size, e.g. VGG16 at 224x224 batch 32 on a CPU adapter, in
+// seconds. Prints the pool's peak next to the expected memory (bench/train-step.ts) and to the
+// most bytes live at once (what a perfect allocator would need), and what the pool held at its
+// peak: live tensors and free buffers, by size.
+//
+//   npx tsx bench/memory.ts [--model vgg16|smallvgg|vgg16-torchvision] [--size N] [--batch N] [--frozen]
+//   WGT_KERNELS=gpu npx tsx bench/memory.ts      # the GPU kernels' temporaries (split-K partial sums)
+
+import { initNode, adapterLabel, Tensor, randn, freeze, SGD } from '../src/node.js';
+import { trainStep } from '../src/train/profile.js';
+import { expectedMemory, ourModel, stepName, stepShape, type StepModel, type StepSpec } from './train-step.js';
+
+const MiB = 2 ** 20;
+const mib = (bytes: number) => `${(bytes / MiB).toFixed(0)} MiB`;
+
+function option(args: string[], name: string): string | undefined {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : undefined;
+}
+
+/** "4 x 208 MiB, 7 x 104 MiB, ..." for buffers of at least 1 MiB, largest first. */
+function bySize(counts: Map<number, number>): string {
+  const rows = [...counts].filter(([size, n]) => size >= MiB && n > 0).sort((a, b) => b[0] - a[0]);
+  return rows.map(([size, n]) => `${n} x ${mib(size)}`).join(', ') || '-';
+}
+
+const args = process.argv.slice(2);
+const spec: StepSpec = {
+  model: (option(args, '--model') ?? 'vgg16') as StepModel,
+  size: Number(option(args, '--size') ?? 224),
+  batch: Number(option(args, '--batch') ?? 32),
+  classes: 2,
+  frozenBase: args.includes('--frozen'),
+};
+
+const ctx = await initNode();
+const pool = ctx.pool;
+console.log(`adapter: ${adapterLabel(ctx.adapter)}; kernels for ${ctx.kernelTarget === 'gpu' ? 'a GPU' : 'a CPU adapter'} (WGT_KERNELS)`);
+console.log(`${stepName(spec)} ${stepShape(spec)}, SGD momentum; recorded, not run\n`);
+
+await ctx.recorder.sync();
+pool.trim();
+const base = pool.stats.bytesAllocated;
+const model = ourModel(spec, ctx).train();
+if (spec.frozenBase) freeze(model, 'features');
+const optimizer = new SGD(model.parameters(), { lr: 0.01, momentum: 0.9 });
+const images = randn([spec.batch, 3, spec.size, spec.size], 21, { ctx });
+const labels = Tensor.fromData(ctx, Array.from({ length: spec.batch }, (_, i) => i % spec.classes), [spec.batch], 'int32');
+const parts = { ctx, model, optimizer, images, labels };
+await ctx.recorder.sync();
+ctx.recorder.dryRun = true;
+
+// Live bytes followed through the pool's observer; a snapshot whenever the pool grows.
+const bytesOf = (counts: Map<number, number>) => [...counts].reduce((sum, [size, n]) => sum + size * n, 0);
+let liveBytes = bytesOf(pool.liveBySize());
+let mostLive = liveBytes;
+let atPeak = { total: 0, live: 0, liveBySize: new Map<number, number>(), freeBySize: new Map<number, number>(), where: '' };
+pool.observer = (event, size) => {
+  liveBytes += (event === 'acquire' ? 1 : -1) * size;
+  mostLive = Math.max(mostLive, liveBytes);
+  if (event === 'acquire' && pool.stats.bytesAllocated - base > atPeak.total) {
+    atPeak = { total: pool.stats.bytesAllocated - base, live: liveBytes, liveBySize: pool.liveBySize(), freeBySize: pool.freeBySize(), where: callerOp() };
+  }
+};
+
+/** The innermost op (or optimizer) frame of the current stack, e.g. "ops/elementwise.ts:113". */
+function callerOp(): string {
+  const frames = new Error().stack!.split('\n').slice(1);
+  const frame = frames.find((f) => /src\/(ops|optim)\//.test(f)) ?? '';
+  return frame.match(/src\/([^):]+:\d+)/)?.[1] ?? '?';
+}
+
+const created: number[] = [];
+for (let step = 0; step < 3; step++) {
+  const before = pool.stats.created;
+  trainStep(parts);
+  created.push(pool.stats.created - before);
+}
+pool.observer = null;
+ctx.recorder.dryRun = false;
+
+const expected = expectedMemory(spec);
+const peak = pool.stats.peakBytesAllocated - base;
+const freeAtPeak = atPeak.total - atPeak.live;
+console.log(`pool peak          ${mib(peak).padStart(9)}   ${(peak / expected.expected).toFixed(2)}x expected`);
+console.log(`expected           ${mib(expected.expected).padStart(9)}   parameters ${mib(expected.parameters)}, gradients ${mib(expected.gradients)}, optimizer state ${mib(expected.optimizerState)}, saved activations ${mib(expected.savedActivations)}, batch ${mib(expected.batch)}`);
+console.log(`  + working set    ${mib(expected.workingSet).padStart(9)}   ${((expected.expected + expected.workingSet) / MiB).toFixed(0)} MiB with it`);
+console.log(`most bytes live    ${mib(mostLive).padStart(9)}   at any one time: what an allocator that never strands memory would hold`);
+console.log(`\nwhen the pool last grew (${atPeak.where}): ${mib(atPeak.live)} live, ${mib(freeAtPeak)} in free buffers of other sizes`);
+console.log(`  live: ${bySize(atPeak.liveBySize)}`);
+console.log(`  free: ${bySize(atPeak.freeBySize)}`);
+console.log(`\nbuffers created by steps 1, 2, 3: ${created.join(', ')}`);
+
+optimizer.dispose();
+model.dispose();
+images.dispose();
+labels.dispose();
+process.exit(0);
