@@ -25,6 +25,10 @@ class Storage {
   release(): void {
     if (--this.refs === 0) this.ctx.pool.release(this.buffer);
   }
+
+  get shared(): boolean {
+    return this.refs > 1;
+  }
 }
 
 let nextId = 1;
@@ -118,6 +122,11 @@ export class Tensor {
 
   get buffer(): GPUBuffer {
     return this.live().buffer;
+  }
+
+  /** True when no other handle or view shares this tensor's memory: writing over it is safe. */
+  get ownsStorage(): boolean {
+    return !this.live().shared;
   }
 
   /** The whole tensor as a binding range, checked against the adapter's binding limit. */

@@ -110,12 +110,17 @@ const INDEXING: Record<Indexing, string> = {
 };
 
 const binarySource = cached(buildBinarySource);
-function buildBinarySource(op: BinaryOp, indexing: Indexing) {
+/**
+ * In place (`inPlace`), a's buffer is the output: bound once, read_write, since WebGPU refuses one
+ * buffer bound both read-only and writable in a dispatch.
+ */
+function buildBinarySource(op: BinaryOp, indexing: Indexing, inPlace = false) {
+  const a = inPlace ? 'y' : 'x';
   return {
-    name: `binary.${op}${indexing === 'same' ? '' : `.${indexing}`}`,
+    name: `binary.${op}${indexing === 'same' ? '' : `.${indexing}`}${inPlace ? '.in_place' : ''}`,
     code: /* wgsl */ `
 struct Params { size: u32, ndim: u32, alpha: f32, shape: ${dimsType}, a_strides: ${dimsType}, b_strides: ${dimsType} }
-@group(0) @binding(0) var<storage, read> x: array<f32>;
+${inPlace ? '' : '@group(0) @binding(0) var<storage, read> x: array<f32>;'}
 @group(0) @binding(1) var<storage, read> z: array<f32>;
 @group(0) @binding(2) var<storage, read_write> y: array<f32>;
 @group(0) @binding(3) var<uniform> p: Params;
@@ -124,7 +129,7 @@ ${gridStride}
 ${entry1d} {
   for (var i = linear_index(wg, groups, local); i < p.size; i += grid_stride(groups)) {
     ${INDEXING[indexing]}
-    let a = x[ia];
+    let a = ${a}[ia];
     let b = z[ib];
     y[i] = ${BINARY[op]};
   }
@@ -192,6 +197,21 @@ export function runBinary(op: BinaryOp, a: Tensor, b: Tensor, outShape: readonly
     workgroups: groupsFor1d(ctx, size, WORKGROUP_1D),
   });
   return y;
+}
+
+/**
+ * a = a op b for operands of one shape, written over a's memory: for a backward rule that owns
+ * its incoming gradient (see relu), one activation-sized buffer fewer.
+ */
+export function runBinaryInPlace(op: BinaryOp, a: Tensor, b: Tensor): void {
+  if (a.size !== b.size) throw new Error(`binary ${op} in place: operands of ${a.size} and ${b.size} elements`);
+  for (const { offset, count } of bindingChunks(a.ctx, a.size)) {
+    launch(a.ctx, binarySource(op, 'same', true), {
+      buffers: { z: { tensor: b, offset, count }, y: { tensor: a, offset, count } },
+      uniforms: { size: count, ndim: 0, alpha: 0, shape: [], a_strides: [], b_strides: [] },
+      workgroups: groupsFor1d(a.ctx, count, WORKGROUP_1D),
+    });
+  }
 }
 
 /** Broadcasts `x` to `shape`, times `scale` (a reduction's gradient spread back over its axes). */

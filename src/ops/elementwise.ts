@@ -1,6 +1,6 @@
 import { Tensor } from '../autograd/tensor.js';
 import { record } from '../autograd/graph.js';
-import { broadcastShape, runBinary, runUnary, type BinaryOp, type UnaryOp } from '../kernels/elementwise.js';
+import { broadcastShape, runBinary, runBinaryInPlace, runUnary, type BinaryOp, type UnaryOp } from '../kernels/elementwise.js';
 import { runReduce } from '../kernels/reduce.js';
 import { expectFloat, shapeError } from './checks.js';
 
@@ -107,10 +107,18 @@ export function powScalar(x: Tensor, p: number): Tensor {
  * Saves its output, not its input: y > 0 exactly where x > 0, so the gradient is the same, and y
  * is usually what the next layer saves anyway (a convolution's input), so x can be freed. What
  * PyTorch's in-place ReLU achieves: VGG16's saved activations at 224x224 halve.
+ *
+ * The gradient is masked in place when nothing else holds the incoming one (backward disposes it
+ * after the rule; a gradient that a sum handed to two branches is shared, and is copied): one
+ * activation-sized buffer fewer at the peak of VGG16's backward (bench/memory.ts).
  */
 export function relu(x: Tensor): Tensor {
   const y = unary('relu', x);
-  return record('relu', y, [x], [y], (g, [ys]) => [runBinary('relu_backward', g, ys!, g.shape)]);
+  return record('relu', y, [x], [y], (g, [ys]) => {
+    if (!g.ownsStorage) return [runBinary('relu_backward', g, ys!, g.shape)];
+    runBinaryInPlace('relu_backward', g, ys!);
+    return [g.share()];
+  });
 }
 
 export function sigmoid(x: Tensor): Tensor {

@@ -228,6 +228,22 @@ describe('scopes and the graph', () => {
     expect(Array.from(await w.grad!.read())).toEqual([2, 4, 6]);
   });
 
+  it("ReLU masks its incoming gradient in place only when no other branch holds it", async () => {
+    const ctx = await testContext();
+    // add() hands one gradient to both ReLUs: the first must copy (the second still holds it),
+    // the second may then overwrite it. Masking the shared one in place would zero x2's gradient
+    // where x1 is negative.
+    const x1 = tensor([1, -2, 3, -4], [4], { requiresGrad: true });
+    const x2 = tensor([-1, 2, 3, 4], [4], { requiresGrad: true });
+    const y = mul(add(relu(x1), relu(x2)), tensor([1, 2, 3, 4], [4]));
+    const kernels = () => [...ctx.recorder.stats.perKernel].filter(([name]) => name.startsWith('binary.relu_backward'));
+    ctx.recorder.resetStats();
+    backward(sum(y));
+    expect(Array.from(await x1.grad!.read())).toEqual([1, 0, 3, 0]);
+    expect(Array.from(await x2.grad!.read())).toEqual([0, 2, 3, 4]);
+    expect(kernels()).toEqual([['binary.relu_backward', 1], ['binary.relu_backward.in_place', 1]]);
+  });
+
   it('a graph that tidy() does not return releases what it saved', async () => {
     const ctx = await testContext();
     const w = tensor([1, 2, 3], [3], { requiresGrad: true });
