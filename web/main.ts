@@ -40,7 +40,7 @@ declare global {
   }
 }
 
-type PageState = 'no-webgpu' | 'training' | 'trained' | 'error';
+type PageState = 'no-webgpu' | 'ready' | 'training' | 'trained' | 'error';
 const $ = <T extends HTMLElement = HTMLElement>(selector: string) => document.querySelector<T>(selector)!;
 const setState = (state: PageState) => (document.body.dataset.state = state);
 window.wgtDemo = { transfer: null, augmentedTiles: 0, timings: null, files: { images: 0, skipped: 0 }, pretrained: '' };
@@ -148,7 +148,16 @@ async function main(): Promise<void> {
     void showWeightFile($('#weights'), file, useAsBase).catch(fail);
   });
 
-  await trainOnDemoTask();
+  // A GPU trains the demo in seconds, so the page starts at once. A software adapter needs about
+  // a minute of every core (40-60 s on SwiftShader): there the page waits for the button, or for
+  // ?autorun in its address.
+  if (!ctx.adapter.isSoftware || new URLSearchParams(location.search).has('autorun')) {
+    await trainOnDemoTask();
+    return;
+  }
+  trainButton.disabled = false;
+  training.waiting(`${ctx.adapter.description || ctx.adapter.device} is a software adapter: the demo run takes about a minute of CPU here. Press Train to start it.`);
+  setState('ready');
 }
 
 /** The committed pretrained weights, a static asset of vite's (dev server and build alike). */

@@ -33,6 +33,7 @@ describe('with WebGPU', () => {
   let opened: OpenedPage;
   let files: string;
   let page: Page;
+  let waitingMessage = '';
 
   beforeAll(async () => {
     files = await mkdtemp(join(tmpdir(), 'wgt-demo-'));
@@ -40,6 +41,10 @@ describe('with WebGPU', () => {
     chromium = await launchChromium();
     opened = await openPage(chromium.browser, server.url);
     page = opened.page;
+    // On a software adapter (SwiftShader here) the page waits for the button before its minute of training.
+    await page.waitForSelector('body[data-state="ready"], body[data-state="no-webgpu"], body[data-state="error"]', { timeout: 60_000 });
+    waitingMessage = await text(page, '#training-status');
+    if (await page.$eval('body', (body) => body.dataset.state) === 'ready') await page.click('#train');
     try {
       // The demo run (about 40 s on SwiftShader), then one timed step of each phase.
       await page.waitForSelector('body[data-state="trained"], body[data-state="no-webgpu"], body[data-state="error"]', { timeout: 280_000 });
@@ -54,6 +59,10 @@ describe('with WebGPU', () => {
     await chromium?.close();
     await server?.close();
     await rm(files, { recursive: true, force: true });
+  });
+
+  it('waits for the Train button on a software adapter instead of starting a minute of CPU on load', () => {
+    expect(waitingMessage).toMatch(/is a software adapter: the demo run takes about a minute of CPU here\. Press Train to start it\./);
   });
 
   it('shows the adapter, with a warning for a software one', async () => {

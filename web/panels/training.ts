@@ -53,6 +53,11 @@ export class TrainingPanel {
     this.panel.querySelector('#plan')!.textContent = `${start}; ${phases.join('; ')}. SGD, momentum 0.9, batch ${config.batchSize}.`;
   }
 
+  /** Before the first run: why the page waits for the Train button. */
+  waiting(message: string): void {
+    this.panel.querySelector('#training-status')!.textContent = message;
+  }
+
   /** A run begins: `what` says what it trains on. */
   start(what: string, run: { task: TransferRun['task']; method: MethodName; trainImages: number; config: DemoConfig }): void {
     this.showPlan();
