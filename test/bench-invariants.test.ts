@@ -74,4 +74,34 @@ describe('training-step invariants (small VGG, 16x16, batch 4)', () => {
     a.dispose();
     b.dispose();
   });
+
+  it("the recorder's dry run allocates exactly what a real step does, and runs nothing (bench/memory.ts)", async () => {
+    const ctx = await testContext();
+    const model = smallVgg({ widths: [4, 8, 8], hidden: 16, numClasses: 2, seed: 3 }).train();
+    const optimizer = new SGD(model.parameters(), { lr: 0.01, momentum: 0.9 });
+    const images = randn([4, 3, 16, 16], 5);
+    const labels = Tensor.fromData(ctx, [0, 1, 1, 0], [4], 'int32', 'labels');
+    const parts = { ctx, model, optimizer, images, labels };
+    const allocations: string[][] = [[], []];
+    for (const [run, dryRun] of [[0, false], [1, true]] as const) {
+      trainStep(parts); // warm: momentum buffers exist, so both recorded steps make the same requests
+      await ctx.recorder.sync();
+      const weight = await model.parameters()[0]!.read();
+      ctx.pool.observer = (event, size) => allocations[run]!.push(`${event} ${size}`);
+      ctx.recorder.dryRun = dryRun;
+      trainStep(parts);
+      ctx.recorder.dryRun = false;
+      ctx.pool.observer = null;
+      await ctx.recorder.sync();
+      const after = await model.parameters()[0]!.read();
+      // A real step moves the weights; a dry one leaves them as they were.
+      expect(Array.from(after).some((v, i) => v !== weight[i])).toBe(!dryRun);
+    }
+    expect(allocations[1]!.length).toBeGreaterThan(50);
+    expect(allocations[1]).toEqual(allocations[0]);
+    optimizer.dispose();
+    model.dispose();
+    images.dispose();
+    labels.dispose();
+  });
 });
