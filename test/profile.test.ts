@@ -42,6 +42,9 @@ describe('profileTrainStep', () => {
       expect(p.submitsPerStep).toBe(1);
       expect(p.readbacksPerStep).toBe(0);
       expect(p.buffersCreated).toBe(0);
+      expect(p.bindGroupsCreated).toBe(0);
+      expect(p.recordMsPerStep).toBeGreaterThan(0);
+      expect(p.recordMsPerStep).toBeLessThan(p.wallMsPerStep);
       expect(p.kernels.reduce((s, k) => s + k.count, 0)).toBe(p.dispatchesPerStep);
       if (timed) {
         expect(p.dispatches).toHaveLength(2 * p.dispatchesPerStep);

@@ -140,6 +140,11 @@ export interface StepProfile {
   steps: number;
   /** Median wall time of a profiled step, submit to GPU idle (timing every dispatch slows it a little). */
   wallMsPerStep: number;
+  /**
+   * Median CPU time of recording a step, up to its submit: the part of the wall time before the
+   * GPU starts (a pass per dispatch while profiling makes it a little longer than unprofiled).
+   */
+  recordMsPerStep: number;
   /** Summed kernel time per step (null without timestamp-query). */
   gpuMsPerStep: number | null;
   dispatchesPerStep: number;
@@ -147,6 +152,8 @@ export interface StepProfile {
   readbacksPerStep: number;
   /** Pool buffers created during the profiled steps (0 once warm). */
   buffersCreated: number;
+  /** Bind groups created during the profiled steps (0 once warm: runtime/bind-group-cache.ts). */
+  bindGroupsCreated: number;
   phases: PhaseStarts;
   kernels: KernelRow[];
   dispatches: TimedDispatch[];
@@ -173,10 +180,11 @@ export async function profileTrainStep(parts: TrainStepParts, options: ProfileOp
     await ctx.recorder.sync();
   }
   const stats = ctx.recorder.stats;
-  const before = { submits: stats.submits, readbacks: stats.readbacks, created: ctx.pool.stats.created };
+  const before = { submits: stats.submits, readbacks: stats.readbacks, created: ctx.pool.stats.created, bindGroups: ctx.recorder.bindGroups.misses };
   const counts = new Map<string, { phase: Phase; name: string; count: number; ns: number }>();
   const dispatches: TimedDispatch[] = [];
   const walls: number[] = [];
+  const records: number[] = [];
   const notes: string[] = [];
   let phases: PhaseStarts = { forward: 0, backward: 0, optimizer: 0, end: 0 };
   let origin: number | null = null;
@@ -188,6 +196,7 @@ export async function profileTrainStep(parts: TrainStepParts, options: ProfileOp
     if (timed) ctx.startProfiling();
     const t0 = performance.now();
     const record = trainStep(parts);
+    records.push(performance.now() - t0);
     const timings: KernelTiming[] = timed ? await ctx.stopProfiling() : [];
     await ctx.recorder.sync();
     walls.push(performance.now() - t0);
@@ -227,11 +236,13 @@ export async function profileTrainStep(parts: TrainStepParts, options: ProfileOp
     mode: timed ? 'timestamp-query' : 'dispatch-counts',
     steps,
     wallMsPerStep: median(walls),
+    recordMsPerStep: median(records),
     gpuMsPerStep: timed ? totalNs / steps / 1e6 : null,
     dispatchesPerStep: phases.end,
     submitsPerStep: (stats.submits - before.submits) / steps,
     readbacksPerStep: (stats.readbacks - before.readbacks) / steps,
     buffersCreated: ctx.pool.stats.created - before.created,
+    bindGroupsCreated: ctx.recorder.bindGroups.misses - before.bindGroups,
     phases,
     kernels,
     dispatches,
@@ -260,10 +271,11 @@ function table(header: string[], rows: string[][], rightAligned: ReadonlySet<num
 export function profileSummary(p: StepProfile): string {
   const lines = [
     `${p.label}: ${p.steps} step(s) profiled, ${p.mode === 'timestamp-query' ? 'kernel times from timestamp-query' : 'NO kernel times (dispatch counts only)'}`,
-    `  wall ${fmt(p.wallMsPerStep)} ms/step` + (p.gpuMsPerStep !== null ? `, kernels ${fmt(p.gpuMsPerStep)} ms/step` : ''),
+    `  wall ${fmt(p.wallMsPerStep)} ms/step` + (p.gpuMsPerStep !== null ? `, kernels ${fmt(p.gpuMsPerStep)} ms/step` : '') +
+      `; recording on the CPU ${fmt(p.recordMsPerStep)} ms/step, before the GPU starts`,
     `  per step: ${p.dispatchesPerStep} dispatches (forward ${p.phases.backward}, backward ${p.phases.optimizer - p.phases.backward}, ` +
       `optimizer ${p.phases.end - p.phases.optimizer}), ${p.submitsPerStep} submit(s), ${p.readbacksPerStep} readback(s); ` +
-      `${p.buffersCreated} buffer(s) created while profiling`,
+      `${p.buffersCreated} buffer(s) and ${p.bindGroupsCreated} bind group(s) created while profiling`,
   ];
   for (const note of p.notes) lines.push(`  note: ${note}`);
   return lines.join('\n');
@@ -378,6 +390,9 @@ export function chromeTrace(profiles: readonly StepProfile[], otherData: Record<
       });
     }
   });
-  const summaries = profiles.map((p) => ({ label: p.label, mode: p.mode, wallMsPerStep: p.wallMsPerStep, gpuMsPerStep: p.gpuMsPerStep, dispatchesPerStep: p.dispatchesPerStep, notes: p.notes }));
+  const summaries = profiles.map((p) => ({
+    label: p.label, mode: p.mode, wallMsPerStep: p.wallMsPerStep, recordMsPerStep: p.recordMsPerStep, gpuMsPerStep: p.gpuMsPerStep,
+    dispatchesPerStep: p.dispatchesPerStep, notes: p.notes,
+  }));
   return { traceEvents: events, displayTimeUnit: 'ms', otherData: { ...otherData, profiles: summaries } };
 }
