@@ -239,10 +239,12 @@ export function markdown(report: Report): string {
   lines.push('');
   if (report.train.length) {
     lines.push('### Training steps (forward, backward, SGD momentum update)', '');
-    lines.push('| step | batch | ours img/s | tfjs img/s | ours / tfjs | CPU s/step ours, tfjs | ours / tfjs (CPU) | PyTorch img/s | ours peak MiB | tfjs peak MiB | expected MiB (+ working set) | ours / expected | submits, buffers created, readbacks per step | load |');
+    lines.push('| step | batch | ours img/s | tfjs img/s | ours / tfjs | CPU s/step ours, tfjs | ours / tfjs (CPU) | PyTorch img/s | ours peak MiB | tfjs peak MiB | expected MiB (+ working set) | ours / expected | submits, buffers created, bind groups created, readbacks per step | load |');
     lines.push('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|');
     for (const t of report.train) {
-      const inv = t.invariants ? `${f(t.invariants.submitsPerStep)}, ${f(t.invariants.buffersCreatedPerStep)}, ${f(t.invariants.readbacksPerStep)}` : '-';
+      const inv = t.invariants
+        ? `${f(t.invariants.submitsPerStep)}, ${f(t.invariants.buffersCreatedPerStep)}, ${f(t.invariants.bindGroupsCreatedPerStep)}, ${f(t.invariants.readbacksPerStep)}`
+        : '-';
       const err = t.error ? ` **error: ${t.error.replace(/\|/g, '/')}**` : t.tfjsError ? ` (tfjs failed: ${t.tfjsError.replace(/\|/g, '/').slice(0, 160)})` : '';
       lines.push(
         `| ${t.name}${err} | ${t.shape} | ${f(t.oursImagesPerSec)} | ${f(t.tfjsImagesPerSec)} | ${ratio(t.speedup)} | ` +
@@ -360,7 +362,7 @@ async function main(): Promise<void> {
     report.train.push(r);
     save();
     log(`  ours ${f(r.oursImagesPerSec)} img/s, tfjs ${f(r.tfjsImagesPerSec)} img/s (${ratio(r.speedup)}; CPU time ${ratio(r.cpuSpeedup)}); peak ${mib(r.oursPeakBytes)} vs ${mib(r.tfjsPeakBytes)} MiB` +
-      `${r.invariants ? `; ${f(r.invariants.submitsPerStep)} submit(s), ${f(r.invariants.buffersCreatedPerStep)} buffers created, ${f(r.invariants.readbacksPerStep)} readbacks per step` : ''}` +
+      `${r.invariants ? `; ${f(r.invariants.submitsPerStep)} submit(s), ${f(r.invariants.buffersCreatedPerStep)} buffers created, ${f(r.invariants.bindGroupsCreatedPerStep)} bind groups created, ${f(r.invariants.readbacksPerStep)} readbacks per step` : ''}` +
       `${r.error ? `; ERROR ${r.error}` : ''}${r.tfjsError ? `; tfjs: ${r.tfjsError}` : ''}`);
   }
   for (const c of cases) {

@@ -75,6 +75,7 @@ export interface StepRunner {
 export interface StepInvariants {
   submitsPerStep: number;
   buffersCreatedPerStep: number;
+  bindGroupsCreatedPerStep: number;
   readbacksPerStep: number;
   dispatchesPerStep: number;
 }
@@ -99,13 +100,13 @@ export async function ourStepRunner(ctx: GpuContext, spec: StepSpec): Promise<St
   const parts = { ctx, model, optimizer, images, labels };
   const stats = ctx.recorder.stats;
   let steps = 0;
-  let start: { submits: number; readbacks: number; created: number; dispatches: number } | null = null;
+  let start: { submits: number; readbacks: number; created: number; bindGroups: number; dispatches: number } | null = null;
   return {
     async step() {
       trainStep(parts);
       await ctx.recorder.sync();
       // Count from the third step: the first two compile pipelines, create optimizer state and fill the pool.
-      if (++steps === 2) start = { submits: stats.submits, readbacks: stats.readbacks, created: ctx.pool.stats.created, dispatches: stats.dispatches };
+      if (++steps === 2) start = { submits: stats.submits, readbacks: stats.readbacks, created: ctx.pool.stats.created, bindGroups: ctx.recorder.bindGroups.misses, dispatches: stats.dispatches };
     },
     finish() {
       const counted = steps - 2;
@@ -116,6 +117,7 @@ export async function ourStepRunner(ctx: GpuContext, spec: StepSpec): Promise<St
         invariants: {
           submitsPerStep: per(stats.submits, start?.submits),
           buffersCreatedPerStep: per(ctx.pool.stats.created, start?.created),
+          bindGroupsCreatedPerStep: per(ctx.recorder.bindGroups.misses, start?.bindGroups),
           readbacksPerStep: per(stats.readbacks, start?.readbacks),
           dispatchesPerStep: per(stats.dispatches, start?.dispatches),
         },
