@@ -3,12 +3,16 @@
 // the pool's exact behaviour at any size, e.g. VGG16 at 224x224 batch 32 on a CPU adapter, in
 // seconds. Prints the pool's peak next to the expected memory (bench/train-step.ts) and to the
 // most bytes live at once (what a perfect allocator would need), and what the pool held at its
-// peak: live tensors and free buffers, by size.
+// peak: live tensors and free buffers, by size. The bench's step models (vgg16, smallvgg,
+// vgg16-torchvision) have an expected figure; torchvision's vgg16_bn and resnet18 (a new 2-class
+// head, `--frozen` freezes all but it) are replayed without one.
 //
-//   npx tsx bench/memory.ts [--model vgg16|smallvgg|vgg16-torchvision] [--size N] [--batch N] [--frozen]
+//   npx tsx bench/memory.ts [--model vgg16|smallvgg|vgg16-torchvision|vgg16_bn|resnet18] [--size N] [--batch N] [--frozen]
 //   WGT_KERNELS=gpu npx tsx bench/memory.ts      # the GPU kernels' temporaries (split-K partial sums)
 
-import { initNode, adapterLabel, Tensor, randn, freeze, SGD } from '../src/node.js';
+import { initNode, adapterLabel, Tensor, randn, freeze, SGD, type Module } from '../src/node.js';
+import { createModel } from '../src/models/registry.js';
+import { freezeAllButHead } from '../src/models/freeze.js';
 import { trainStep } from '../src/train/profile.js';
 import { expectedMemory, ourModel, stepName, stepShape, type StepModel, type StepSpec } from './train-step.js';
 
@@ -26,9 +30,12 @@ function bySize(counts: Map<number, number>): string {
   return rows.map(([size, n]) => `${n} x ${mib(size)}`).join(', ') || '-';
 }
 
+const STEP_MODELS: readonly string[] = ['vgg16', 'smallvgg', 'vgg16-torchvision'] satisfies StepModel[];
 const args = process.argv.slice(2);
+const modelName = option(args, '--model') ?? 'vgg16';
+const stepModel = STEP_MODELS.includes(modelName);
 const spec: StepSpec = {
-  model: (option(args, '--model') ?? 'vgg16') as StepModel,
+  model: modelName as StepModel,
   size: Number(option(args, '--size') ?? 224),
   batch: Number(option(args, '--batch') ?? 32),
   classes: 2,
@@ -38,13 +45,16 @@ const spec: StepSpec = {
 const ctx = await initNode();
 const pool = ctx.pool;
 console.log(`adapter: ${adapterLabel(ctx.adapter)}; kernels for ${ctx.kernelTarget === 'gpu' ? 'a GPU' : 'a CPU adapter'} (WGT_KERNELS)`);
-console.log(`${stepName(spec)} ${stepShape(spec)}, SGD momentum; recorded, not run\n`);
+console.log(`${stepModel ? stepName(spec) : `${modelName}${spec.frozenBase ? ', all but the head frozen' : ''}`} ${stepShape(spec)}, SGD momentum; recorded, not run\n`);
 
 await ctx.recorder.sync();
 pool.trim();
 const base = pool.stats.bytesAllocated;
-const model = ourModel(spec, ctx).train();
-if (spec.frozenBase) freeze(model, 'features');
+const model: Module = (stepModel ? ourModel(spec, ctx) : createModel(modelName, { numClasses: spec.classes, ctx })).train();
+if (spec.frozenBase) {
+  if (stepModel) freeze(model, 'features');
+  else freezeAllButHead(model);
+}
 const optimizer = new SGD(model.parameters(), { lr: 0.01, momentum: 0.9 });
 const images = randn([spec.batch, 3, spec.size, spec.size], 21, { ctx });
 const labels = Tensor.fromData(ctx, Array.from({ length: spec.batch }, (_, i) => i % spec.classes), [spec.batch], 'int32');
@@ -81,12 +91,17 @@ for (let step = 0; step < 3; step++) {
 pool.observer = null;
 ctx.recorder.dryRun = false;
 
-const expected = expectedMemory(spec);
 const peak = pool.stats.peakBytesAllocated - base;
 const freeAtPeak = atPeak.total - atPeak.live;
-console.log(`pool peak          ${mib(peak).padStart(9)}   ${(peak / expected.expected).toFixed(2)}x expected`);
-console.log(`expected           ${mib(expected.expected).padStart(9)}   parameters ${mib(expected.parameters)}, gradients ${mib(expected.gradients)}, optimizer state ${mib(expected.optimizerState)}, saved activations ${mib(expected.savedActivations)}, batch ${mib(expected.batch)}`);
-console.log(`  + working set    ${mib(expected.workingSet).padStart(9)}   ${((expected.expected + expected.workingSet) / MiB).toFixed(0)} MiB with it`);
+if (stepModel) {
+  const expected = expectedMemory(spec);
+  console.log(`pool peak          ${mib(peak).padStart(9)}   ${(peak / expected.expected).toFixed(2)}x expected`);
+  console.log(`expected           ${mib(expected.expected).padStart(9)}   parameters ${mib(expected.parameters)}, gradients ${mib(expected.gradients)}, optimizer state ${mib(expected.optimizerState)}, saved activations ${mib(expected.savedActivations)}, batch ${mib(expected.batch)}`);
+  console.log(`  + working set    ${mib(expected.workingSet).padStart(9)}   ${((expected.expected + expected.workingSet) / MiB).toFixed(0)} MiB with it`);
+} else {
+  const parameterBytes = model.parameters().reduce((sum, p) => sum + p.byteSize, 0);
+  console.log(`pool peak          ${mib(peak).padStart(9)}   (no expected figure for ${modelName}; its parameters are ${mib(parameterBytes)})`);
+}
 console.log(`most bytes live    ${mib(mostLive).padStart(9)}   at any one time: what an allocator that never strands memory would hold`);
 console.log(`\nwhen the pool last grew (${atPeak.where}): ${mib(atPeak.live)} live, ${mib(freeAtPeak)} in free buffers of other sizes`);
 console.log(`  live: ${bySize(atPeak.liveBySize)}`);
