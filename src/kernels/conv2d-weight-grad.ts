@@ -133,15 +133,22 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
   ${unroll(CO, (o) => unroll(g.kernelW, (kw) => `var acc${o}_${kw} = 0.0;`, ' '), '\n  ')}
   for (var t0 = row_begin; t0 < row_end; t0 += p.rows_per_stage) {
     let rows = min(p.rows_per_stage, row_end - t0);
-    // Stage dy rows t0 .. t0 + rows - 1: element e = (r · CO + o) · padded_w + ow.
+    // Stage dy rows t0 .. t0 + rows - 1, a vec4 of consecutive columns at a time: quad q holds
+    // elements (r · CO + o) · padded_w + ow .. + 3 (padded_w is a multiple of 4).
     workgroupBarrier();
-    for (var e = local; e < rows * CO * padded_w; e += ${LANES}u) {
-      let ow = e % padded_w;
-      let o = (e / padded_w) % CO;
-      let t = t0 + e / (padded_w * CO);
+    let row_quads = padded_w / 4u;
+    for (var q = local; q < rows * CO * row_quads; q += ${LANES}u) {
+      let ow = (q % row_quads) * 4u;
+      let o = (q / row_quads) % CO;
+      let t = t0 + q / (row_quads * CO);
       let channel = g * p.out_per_group + min(co0 + o, p.out_per_group - 1u);
-      let at = p.dy_offset + ((t / p.out_h) * p.out_channels + channel) * out_plane + (t % p.out_h) * p.out_w + min(ow, p.out_w - 1u);
-      stage[e / 4u][e % 4u] = select(0.0, dy[at], ow < p.out_w && co0 + o < p.out_per_group);
+      let row_start = p.dy_offset + ((t / p.out_h) * p.out_channels + channel) * out_plane + (t % p.out_h) * p.out_w;
+      let ok = co0 + o < p.out_per_group;
+      var quad = vec4<f32>(0.0);
+      for (var j = 0u; j < 4u; j++) {
+        quad[j] = select(0.0, dy[row_start + min(ow + j, p.out_w - 1u)], ok && ow + j < p.out_w);
+      }
+      stage[q] = quad;
     }
     workgroupBarrier();
 
