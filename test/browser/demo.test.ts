@@ -41,8 +41,9 @@ describe('with WebGPU', () => {
     chromium = await launchChromium();
     opened = await openPage(chromium.browser, server.url);
     page = opened.page;
-    // On a software adapter (SwiftShader here) the page waits for the button before its minute of training.
-    await page.waitForSelector('body[data-state="ready"], body[data-state="no-webgpu"], body[data-state="error"]', { timeout: 60_000 });
+    // On a software adapter (SwiftShader here) the page waits for the button before its minute of
+    // training; on a GPU it trains at once, so wait for it to be trained instead.
+    await page.waitForSelector('body[data-state="ready"], body[data-state="trained"], body[data-state="no-webgpu"], body[data-state="error"]', { timeout: 60_000 });
     waitingMessage = await text(page, '#training-status');
     if (await page.$eval('body', (body) => body.dataset.state) === 'ready') await page.click('#train');
     try {
