@@ -33,10 +33,18 @@ function convTileFromEnv(): GpuContextOptions['convTile'] {
   return { channels: Number(match[1]) as 64 | 128, pixels: Number(match[2]) as 64 | 128, depth: Number(match[3]) as 16 | 32 };
 }
 
+/** WGT_GPU_WAIT=sleep|poll: whether waits on the GPU sleep before Dawn's spinning poll (GpuContextOptions.sleepBeforePoll). */
+function sleepBeforePollFromEnv(): boolean {
+  const value = process.env.WGT_GPU_WAIT ?? 'sleep';
+  if (value === 'sleep' || value === 'poll') return value === 'sleep';
+  throw new Error(`WGT_GPU_WAIT=${value}: expected 'sleep' or 'poll'`);
+}
+
 /** Creates the engine's context on Dawn and makes it the default. */
 export async function initNode(options: NodeInitOptions = {}): Promise<GpuContext> {
   const gpu = await createNodeGpu(options.adapter);
-  const ctx = await GpuContext.create(gpu, { kernelTarget: kernelTargetFromEnv(), convTile: convTileFromEnv(), ...options });
+  const fromEnv = { kernelTarget: kernelTargetFromEnv(), convTile: convTileFromEnv(), sleepBeforePoll: sleepBeforePollFromEnv() };
+  const ctx = await GpuContext.create(gpu, { ...fromEnv, ...options });
   setDefaultContext(ctx);
   return ctx;
 }

@@ -20,6 +20,12 @@ export interface GpuContextOptions {
   kernelTarget?: KernelTarget;
   /** Forces the tiled conv2d kernels' tile (channels × pixels × depth), to measure the choice (WGT_CONV_TILE=128x64x16 in Node). */
   convTile?: { channels: 64 | 128; pixels: 64 | 128; depth: 16 | 32 };
+  /**
+   * Sleep through most of the GPU's predicted work before waiting on a WebGPU promise, because
+   * Dawn's Node binding spins a CPU core while one is pending (runtime/completion-wait.ts).
+   * initNode turns it on (WGT_GPU_WAIT=poll turns it off); a browser does not spin.
+   */
+  sleepBeforePoll?: boolean;
 }
 
 export type KernelTarget = 'cpu' | 'gpu';
@@ -58,7 +64,7 @@ export class GpuContext {
     const storageUsage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
     this.pool = new BufferPool(device, storageUsage, limits.maxBufferSize, 'tensor');
     const readbackPool = new BufferPool(device, GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, limits.maxBufferSize, 'readback');
-    this.recorder = new CommandRecorder(device, readbackPool, limits.maxComputeWorkgroupsPerDimension, limits.minUniformBufferOffsetAlignment);
+    this.recorder = new CommandRecorder(device, readbackPool, limits.maxComputeWorkgroupsPerDimension, limits.minUniformBufferOffsetAlignment, options.sleepBeforePoll);
     // WebGPU reports invalid shaders and commands asynchronously, and an invalid dispatch is
     // simply skipped. Never let that pass silently: the next readback throws it.
     device.addEventListener('uncapturederror', (event) => {
@@ -92,8 +98,8 @@ export class GpuContext {
   async stopProfiling() {
     const profiler = this.recorder.profiler;
     if (!profiler) return [];
-    this.recorder.flush();
     this.recorder.profiler = null;
+    await this.recorder.sync();
     const timings = await profiler.collect();
     profiler.destroy();
     return timings;

@@ -17,7 +17,8 @@ export class KernelProfiler {
   private readonly querySet: GPUQuerySet;
   private readonly resolveBuffer: GPUBuffer;
   private names: string[] = [];
-  private pending: Promise<KernelTiming[]>[] = [];
+  /** Resolved timestamps not read yet, one readback per submit. */
+  private pending: { readback: GPUBuffer; names: string[] }[] = [];
 
   constructor(private readonly device: GPUDevice) {
     this.querySet = device.createQuerySet({ type: 'timestamp', count: CAPACITY * 2 });
@@ -35,7 +36,11 @@ export class KernelProfiler {
     return { querySet: this.querySet, beginningOfPassWriteIndex: 2 * index, endOfPassWriteIndex: 2 * index + 1 };
   }
 
-  /** Records the query resolution into `encoder`; the timings are read after the submit. */
+  /**
+   * Records the query resolution into `encoder`; the timings are read by `collect`, not mapped
+   * now: a pending mapAsync would keep Dawn's Node binding spinning a core through the whole
+   * profiled step, and on a software adapter that core is the kernels' (completion-wait.ts).
+   */
   resolve(encoder: GPUCommandEncoder): (() => void) | undefined {
     const count = this.names.length;
     if (count === 0) return undefined;
@@ -44,20 +49,19 @@ export class KernelProfiler {
     const readback = this.device.createBuffer({ size: count * 16, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
     encoder.resolveQuerySet(this.querySet, 0, count * 2, this.resolveBuffer, 0);
     encoder.copyBufferToBuffer(this.resolveBuffer, 0, readback, 0, count * 16);
-    return () => {
-      this.pending.push(
-        readback.mapAsync(GPUMapMode.READ).then(() => {
-          const stamps = new BigUint64Array(readback.getMappedRange().slice(0));
-          readback.destroy();
-          return names.map((name, i) => ({ name, startNs: Number(stamps[2 * i]), endNs: Number(stamps[2 * i + 1]) }));
-        }),
-      );
-    };
+    return () => this.pending.push({ readback, names });
   }
 
-  /** Every timing recorded since the last call, in dispatch order. */
+  /** Every timing recorded since the last call, in dispatch order. Call once the GPU is idle. */
   async collect(): Promise<KernelTiming[]> {
-    const batches = await Promise.all(this.pending);
+    const batches = await Promise.all(
+      this.pending.map(async ({ readback, names }) => {
+        await readback.mapAsync(GPUMapMode.READ);
+        const stamps = new BigUint64Array(readback.getMappedRange().slice(0));
+        readback.destroy();
+        return names.map((name, i) => ({ name, startNs: Number(stamps[2 * i]), endNs: Number(stamps[2 * i + 1]) }));
+      }),
+    );
     this.pending = [];
     return batches.flat();
   }

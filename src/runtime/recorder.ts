@@ -5,9 +5,15 @@ import { BindGroupCache } from './bind-group-cache.js';
 import { foldWorkgroups } from './workgroups.js';
 import type { KernelProfiler } from './profiler.js';
 import type { BufferPool } from './buffer-pool.js';
+import { CompletionWait } from './completion-wait.js';
 
 /** Writes up to this size into a buffer in use are staged and copied in order, not flushed. */
 const STAGED_WRITE_BYTES = 4096;
+
+const FNV_OFFSET = 0x811c9dc5;
+/** Folds a 32-bit value into a running hash (FNV-1a's step, a word at a time). */
+const fnv1a = (hash: number, value: number): number => Math.imul(hash ^ value, 0x01000193) >>> 0;
+let nextKernelId = 1;
 
 /** A range of a GPU buffer bound to one kernel binding. */
 export interface BufferRange {
@@ -47,15 +53,22 @@ export class CommandRecorder {
   /** The first error WebGPU reported; every later readback throws it. */
   failed: Error | null = null;
   readonly stats: RecorderStats = { submits: 0, dispatches: 0, readbacks: 0, perKernel: new Map() };
+  /** When to start polling for the GPU's completion (completion-wait.ts). */
+  readonly completion: CompletionWait;
+  /** What the pending commands are, as a hash of their kernels and grids: the completion wait's key. */
+  private workHash = FNV_OFFSET;
+  private readonly kernelIds = new WeakMap<CompiledKernel, number>();
 
   constructor(
     private readonly device: GPUDevice,
     private readonly readbackPool: BufferPool,
     private readonly maxWorkgroupsPerDimension: number,
     uniformAlignment: number,
+    sleepBeforePoll = false,
   ) {
     this.uniforms = new UniformArena(device, uniformAlignment);
     this.bindGroups = new BindGroupCache(device);
+    this.completion = new CompletionWait(sleepBeforePoll);
   }
 
   dispatch(
@@ -85,6 +98,7 @@ export class CommandRecorder {
     pass.setBindGroup(0, bindGroup);
     pass.dispatchWorkgroups(x, y, z);
     if (this.profiler) this.endPass();
+    this.workHash = [this.kernelId(kernel), x, y, z].reduce(fnv1a, this.workHash);
     this.stats.dispatches++;
     this.stats.perKernel.set(kernel.name, (this.stats.perKernel.get(kernel.name) ?? 0) + 1);
   }
@@ -126,9 +140,13 @@ export class CommandRecorder {
     const afterSubmit = this.profiler?.resolve(this.encoder);
     this.uniforms.upload(this.device.queue);
     const commands = this.encoder.finish();
-    if (!this.dryRun) this.device.queue.submit([commands]);
+    if (!this.dryRun) {
+      this.device.queue.submit([commands]);
+      this.completion.submitted(this.workHash.toString(36));
+    }
     afterSubmit?.();
     this.encoder = null;
+    this.workHash = FNV_OFFSET;
     this.pendingBuffers.clear();
     this.stats.submits++;
   }
@@ -139,7 +157,9 @@ export class CommandRecorder {
     this.copy(range.buffer, range.offset, staging, 0, range.size);
     this.flush();
     this.stats.readbacks++;
+    await this.completion.beforePoll();
     await staging.mapAsync(GPUMapMode.READ, 0, range.size);
+    this.completion.completed();
     const copy = staging.getMappedRange(0, range.size).slice(0);
     staging.unmap();
     this.readbackPool.release(staging);
@@ -150,7 +170,9 @@ export class CommandRecorder {
   /** Resolves when the GPU has finished everything submitted so far. */
   async sync(): Promise<void> {
     this.flush();
+    await this.completion.beforePoll();
     await this.device.queue.onSubmittedWorkDone();
+    this.completion.completed();
     if (this.failed) throw this.failed;
   }
 
@@ -159,6 +181,12 @@ export class CommandRecorder {
     this.stats.dispatches = 0;
     this.stats.readbacks = 0;
     this.stats.perKernel.clear();
+  }
+
+  private kernelId(kernel: CompiledKernel): number {
+    let id = this.kernelIds.get(kernel);
+    if (id === undefined) this.kernelIds.set(kernel, (id = nextKernelId++));
+    return id;
   }
 
   private commandEncoder(): GPUCommandEncoder {

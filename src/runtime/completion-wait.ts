@@ -1,0 +1,97 @@
+/**
+ * Sleeps through most of the GPU's expected work before asking WebGPU when it is done.
+ *
+ * Why: while any of its promises (onSubmittedWorkDone, mapAsync) is pending, Dawn's Node binding
+ * polls the device from a setImmediate loop, so one CPU core spins until the GPU finishes. On a
+ * software adapter (lavapipe, SwiftShader) the kernels run on the same CPU, and that core is
+ * taken from them: on a 2-core machine a 64-channel 64x64 conv layer (batch 4) took 145-168 ms
+ * behind the spinning poll and 85-100 ms when the wait first slept (scratch measurement, 28 Nov).
+ * A browser runs the GPU in another process and does not spin, so it does not sleep
+ * (GpuContextOptions.sleepBeforePoll).
+ *
+ * How long to sleep is learned: a training loop submits the same work again and again, so each
+ * submission is keyed by its dispatches, and a key's last measured time (submit to completion)
+ * predicts the next. Unknown work is not slept on. The sleep stops short of the prediction by a
+ * margin, and the poll after it measures the rest. When the poll answers at once, the GPU had
+ * finished during the sleep by an unknown amount: the prediction shrinks by a fixed factor until
+ * a poll has to wait again. (The first run of a step is timed behind the spinning poll, so its
+ * time overstates what the step takes without it: 6.5 s for a VGG16 step that takes 4.)
+ */
+
+/** Fraction of a prediction left to the poll, so that a run slightly faster than the last is not overslept. */
+const MARGIN = 0.1;
+/** Sleeps shorter than this are not worth a timer (timers are ~1 ms coarse). */
+const MIN_SLEEP_MS = 2;
+/** A poll answered within this long found the work already done. */
+const AT_ONCE_MS = 1;
+/** How much an overslept prediction shrinks per run. */
+const OVERSLEPT_SHRINK = 0.7;
+
+export interface Clock {
+  now(): number;
+  sleep(ms: number): Promise<void>;
+}
+
+const realClock: Clock = {
+  now: () => performance.now(),
+  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+};
+
+interface Submission {
+  key: string;
+  at: number;
+}
+
+export class CompletionWait {
+  /** Last measured duration of each kind of submission, in ms. */
+  private readonly durations = new Map<string, number>();
+  /** Submitted since the last completed wait. */
+  private inFlight: Submission[] = [];
+  /** When the work in flight should be done (NaN: unknown). */
+  private expectedIdleAt = 0;
+  /** When the last beforePoll() returned, if it slept. */
+  private sleptUntil: number | null = null;
+
+  constructor(
+    readonly enabled: boolean,
+    private readonly clock: Clock = realClock,
+  ) {}
+
+  /** Notes a queue.submit of work identified by `key`. */
+  submitted(key: string): void {
+    const at = this.clock.now();
+    this.inFlight.push({ key, at });
+    // The queue runs submissions in order: this one starts when the previous ones are done.
+    this.expectedIdleAt = Math.max(this.expectedIdleAt, at) + (this.durations.get(key) ?? NaN);
+  }
+
+  /** Call before registering a completion promise: sleeps if the work in flight is predicted to run on. */
+  async beforePoll(): Promise<void> {
+    if (!this.enabled || this.inFlight.length === 0) return;
+    const first = this.inFlight[0]!.at;
+    const margin = MARGIN * (this.expectedIdleAt - first);
+    const sleep = this.expectedIdleAt - margin - this.clock.now();
+    if (Number.isNaN(sleep) || sleep < MIN_SLEEP_MS) return; // NaN: some work in flight is unknown
+    await this.clock.sleep(sleep);
+    this.sleptUntil = this.clock.now();
+  }
+
+  /** Call when the completion promise resolved: everything submitted so far is done. */
+  completed(): void {
+    // With several submissions in flight their durations cannot be told apart: learn from one.
+    if (this.inFlight.length === 1) {
+      const only = this.inFlight[0]!;
+      const now = this.clock.now();
+      const overslept = this.sleptUntil !== null && now - this.sleptUntil < AT_ONCE_MS;
+      this.durations.set(only.key, overslept ? OVERSLEPT_SHRINK * (this.sleptUntil! - only.at) : now - only.at);
+    }
+    this.inFlight = [];
+    this.expectedIdleAt = 0;
+    this.sleptUntil = null;
+  }
+
+  /** The prediction for a kind of submission, in ms (tests, diagnostics). */
+  predictedMs(key: string): number | undefined {
+    return this.durations.get(key);
+  }
+}
