@@ -78,16 +78,35 @@ export class CompletionWait {
 
   /** Call when the completion promise resolved: everything submitted so far is done. */
   completed(): void {
-    // With several submissions in flight their durations cannot be told apart: learn from one.
-    if (this.inFlight.length === 1) {
-      const only = this.inFlight[0]!;
+    const first = this.inFlight[0];
+    if (first) {
       const now = this.clock.now();
       const overslept = this.sleptUntil !== null && now - this.sleptUntil < AT_ONCE_MS;
-      this.durations.set(only.key, overslept ? OVERSLEPT_SHRINK * (this.sleptUntil! - only.at) : now - only.at);
+      this.learn(overslept ? OVERSLEPT_SHRINK * (this.sleptUntil! - first.at) : now - first.at);
     }
     this.inFlight = [];
     this.expectedIdleAt = 0;
     this.sleptUntil = null;
+  }
+
+  /**
+   * Explains `span`, the time from the first submission in flight to the end of the last, by
+   * updating one kind of work: the one kind not seen before, or else the kind that accounts for
+   * most of the predicted time (a trainer's steps, beside the small uploads and readbacks that
+   * share a wait with them). The GPU was idle at the first submit (the last wait saw everything
+   * done), and the submissions are taken to run back to back: where the GPU idled between them,
+   * the learned time is too long, and an oversleep corrects it. With two unknown kinds nothing
+   * is learned.
+   */
+  private learn(span: number): void {
+    const counts = new Map<string, number>();
+    for (const { key } of this.inFlight) counts.set(key, (counts.get(key) ?? 0) + 1);
+    const unknown = [...counts.keys()].filter((key) => !this.durations.has(key));
+    if (unknown.length > 1) return;
+    const share = (key: string) => counts.get(key)! * this.durations.get(key)!;
+    const target = unknown[0] ?? [...counts.keys()].reduce((a, b) => (share(b) > share(a) ? b : a));
+    const others = [...counts.keys()].filter((key) => key !== target).reduce((sum, key) => sum + share(key), 0);
+    this.durations.set(target, Math.max(0, span - others) / counts.get(target)!);
   }
 
   /** The prediction for a kind of submission, in ms (tests, diagnostics). */

@@ -16,11 +16,14 @@ function simulation(gpuMs: number | (() => number)) {
     },
   };
   const wait = new CompletionWait(true, clock);
-  /** One submit-then-wait cycle; returns its wall time. */
-  async function run(key = 'step'): Promise<number> {
+  /** Submits `submits` times back to back, then waits; returns the wall time. */
+  async function run(key = 'step', submits = 1): Promise<number> {
     const start = now;
-    const busy = nextGpuMs();
-    wait.submitted(key);
+    let busy = 0;
+    for (let i = 0; i < submits; i++) {
+      busy += nextGpuMs();
+      wait.submitted(key);
+    }
     await wait.beforePoll();
     now = Math.max(now + 0.2, start + busy); // the poll: a tick if already done
     wait.completed();
@@ -64,15 +67,37 @@ describe('completion wait', () => {
     expect(wait.predictedMs('step')).toBe(100);
   });
 
-  it('keeps a prediction per kind of work, and does not learn from several submissions at once', async () => {
-    const { wait, run } = simulation(100);
-    await run('a');
-    wait.submitted('a');
-    wait.submitted('b');
-    await wait.beforePoll(); // 'b' is unknown, so the end of the work in flight is unknown
-    wait.completed();
-    expect(wait.predictedMs('a')).toBe(100);
-    expect(wait.predictedMs('b')).toBeUndefined();
+  it('learns from a run of the same work in flight, and sleeps through the run', async () => {
+    // A trainer that reads its loss every 3 steps: three submits, then one wait.
+    const { wait, run, slept } = simulation(100);
+    expect(await run('step', 3)).toBe(300);
+    expect(wait.predictedMs('step')).toBe(100);
+    expect(await run('step', 3)).toBe(300);
+    expect(slept()).toBeCloseTo(270);
+  });
+
+  it('learns an unseen kind of work beside known ones from what the known ones do not explain', async () => {
+    const times: Record<string, number> = { step: 100, read: 1 };
+    let now = 0;
+    const clock: Clock = { now: () => now, sleep: async (ms) => void (now += ms) };
+    const wait = new CompletionWait(true, clock);
+    const cycle = async (keys: string[]) => {
+      const start = now;
+      for (const key of keys) wait.submitted(key);
+      await wait.beforePoll();
+      now = Math.max(now + 0.2, start + keys.reduce((sum, key) => sum + times[key]!, 0));
+      wait.completed();
+    };
+    await cycle(['read']);
+    await cycle(['step', 'step', 'read']); // one unseen kind: it takes the rest, (201 - 1) / 2
+    expect(wait.predictedMs('step')).toBeCloseTo(100);
+    times.step = 120;
+    await cycle(['step', 'step', 'read']); // all known: the dominant kind absorbs the change
+    expect(wait.predictedMs('step')).toBeCloseTo(120);
+    expect(wait.predictedMs('read')).toBe(1);
+    await cycle(['eval', 'other']); // two unseen kinds cannot be told apart
+    expect(wait.predictedMs('eval')).toBeUndefined();
+    expect(wait.predictedMs('other')).toBeUndefined();
   });
 
   it('does nothing when turned off', async () => {
