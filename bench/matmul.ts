@@ -145,7 +145,7 @@ async function tfjs(peerData: { a: Float32Array; b: Float32Array }, shape: Shape
           throw new Error(error.message);
         }
       : run,
-    sync: peer.sync,
+    sync: peer.repeatedSync(),
     dispose: () => {
       a.dispose();
       b.dispose();

@@ -23,6 +23,7 @@ import { loadavg } from 'node:os';
 import type * as TF from '@tensorflow/tfjs';
 import type { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
 import { getNodeGpuWithSelection, installNavigatorGpu, requestNodeAdapter } from '../util/node-gpu.js';
+import { CompletionWait } from '../../src/runtime/completion-wait.js';
 import {
   describeAdapter,
   gbps as toGbps,
@@ -44,6 +45,14 @@ export interface TfjsPeer {
   tfjsVersion: string;
   /** Submits tfjs's pending GPU commands and waits for the queue to drain. */
   sync(): Promise<void>;
+  /**
+   * A sync for the samples of one repeated measurement, which sleeps through most of the
+   * predicted work before polling, as the engine's own waits do (src/runtime/completion-wait.ts):
+   * Dawn's spinning poll would take a core from lavapipe's threads, so a kernel comparison would
+   * measure the wait instead of the kernels. tfjs's own readbacks (trainOnBatch's loss) still
+   * poll the stock way.
+   */
+  repeatedSync(): () => Promise<void>;
   /** Uncaptured WebGPU errors seen on the device so far. */
   uncapturedErrors: string[];
 }
@@ -129,11 +138,28 @@ export async function initTfjsWebGPU(opts: { adapter?: GPUAdapter; device?: GPUD
     uncapturedErrors.push(String((ev as GPUUncapturedErrorEvent).error?.message ?? ev));
   });
   const internals = backend as unknown as BackendInternals;
-  const sync = async (): Promise<void> => {
+  const submit = (): void => {
     internals.ensureCommandEncoderReady();
     internals.endComputePassEncoder();
     internals.submitQueue();
+  };
+  const sync = async (): Promise<void> => {
+    submit();
     await device.queue.onSubmittedWorkDone();
+  };
+  // tfjs submits as it records, so what is learned per measurement is the time from its sync to
+  // the end of the work: the same on every sample.
+  const completion = new CompletionWait(true);
+  let measurements = 0;
+  const repeatedSync = (): (() => Promise<void>) => {
+    const kind = `measurement ${measurements++}`;
+    return async () => {
+      submit();
+      completion.submitted(kind);
+      await completion.beforePoll();
+      await device.queue.onSubmittedWorkDone();
+      completion.completed();
+    };
   };
   return {
     tf,
@@ -143,6 +169,7 @@ export async function initTfjsWebGPU(opts: { adapter?: GPUAdapter; device?: GPUD
     requestedAdapter: selection.requested,
     tfjsVersion: tf.version.tfjs,
     sync,
+    repeatedSync,
     uncapturedErrors,
   };
 }
@@ -195,7 +222,7 @@ async function guardedTime(
     if (v) return { error: `WebGPU validation error: ${errMsg(v.message)}` };
     if (o) return { error: `WebGPU out-of-memory: ${errMsg(o.message)}` };
     const t = await timeIt(run, {
-      sync: peer.sync,
+      sync: peer.repeatedSync(),
       warmup: Math.max(0, (opts.warmup ?? 2) - 1),
       reps: opts.reps ?? 5,
       budgetMs: opts.budgetMs ?? 20_000,
