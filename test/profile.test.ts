@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { testContext } from './helpers/gpu.js';
 import { Tensor } from '../src/autograd/tensor.js';
 import { randn } from '../src/ops/creation.js';
+import { relu } from '../src/ops/elementwise.js';
 import { smallVgg } from '../src/models/vgg.js';
 import { freeze } from '../src/models/freeze.js';
 import { SGD } from '../src/optim/sgd.js';
@@ -63,6 +64,18 @@ describe('profileTrainStep', () => {
     expect(dispatchesOf(full, /^optim\./, 'optimizer')).toBe(16);
     expect(dispatchesOf(frozen, /^optim\./, 'optimizer')).toBe(4);
     expect(kernelTable(full)).toContain('convolution: weight gradient');
+  });
+
+  it('times dispatches recorded but not yet submitted when profiling stops', async () => {
+    const ctx = await testContext();
+    if (!ctx.hasFeature('timestamp-query')) return;
+    const x = randn([64], 3);
+    ctx.startProfiling();
+    const y = relu(x); // recorded, not flushed
+    const timings = await ctx.stopProfiling();
+    expect(timings.map((t) => t.name)).toEqual(['unary.relu']);
+    expect(timings[0]!.endNs).toBeGreaterThanOrEqual(timings[0]!.startNs);
+    for (const t of [x, y]) t.dispose();
   });
 
   it('writes a Chrome trace: one process per profile, a phase track and a kernel track', async () => {

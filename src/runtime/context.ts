@@ -98,6 +98,7 @@ export class GpuContext {
   async stopProfiling() {
     const profiler = this.recorder.profiler;
     if (!profiler) return [];
+    this.recorder.flush(); // while the profiler is attached: the submit resolves its queries
     this.recorder.profiler = null;
     await this.recorder.sync();
     const timings = await profiler.collect();
