@@ -29,6 +29,8 @@ const MIN_SLEEP_MS = 2;
 const AT_ONCE_MS = 1;
 /** How much an overslept prediction shrinks per run. */
 const OVERSLEPT_SHRINK = 0.7;
+/** Kinds of work remembered; the least recently learned is forgotten past this. */
+const MAX_KINDS = 1024;
 /** What time measured behind the spinning poll is taken to be worth (2-core lavapipe: 4.0 / 6.5 for a whole step, less for the end of one). */
 const SPUN_DISCOUNT = 0.5;
 
@@ -113,7 +115,9 @@ export class CompletionWait {
     const share = (key: string) => counts.get(key)! * this.durations.get(key)!;
     const target = unknown[0] ?? [...counts.keys()].reduce((a, b) => (share(b) > share(a) ? b : a));
     const others = [...counts.keys()].filter((key) => key !== target).reduce((sum, key) => sum + share(key), 0);
+    this.durations.delete(target); // re-inserted last: the map's order is oldest-learned first
     this.durations.set(target, Math.max(0, span - others) / counts.get(target)!);
+    if (this.durations.size > MAX_KINDS) this.durations.delete(this.durations.keys().next().value!);
   }
 
   /** The prediction for a kind of submission, in ms (tests, diagnostics). */

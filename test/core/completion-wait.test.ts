@@ -88,6 +88,14 @@ describe('completion wait', () => {
     expect(wait.predictedMs('other')).toBeUndefined();
   });
 
+  it('forgets the least recently learned kind past 1024 kinds', async () => {
+    const { wait, repeat } = simulation();
+    for (let i = 0; i < 1025; i++) await repeat(1, 10, `kind ${i}`);
+    expect(wait.predictedMs('kind 0')).toBeUndefined();
+    expect(wait.predictedMs('kind 1')).toBeDefined();
+    expect(wait.predictedMs('kind 1024')).toBeDefined();
+  });
+
   it('does nothing when turned off', async () => {
     let sleeps = 0;
     const wait = new CompletionWait(false, { now: () => 0, sleep: async () => void sleeps++ });
