@@ -25,7 +25,10 @@ async function buildError(entry: string): Promise<string> {
     });
     return '';
   } catch (error) {
-    return (error as Error).message;
+    // A failed build's message shows only its first few errors, in no fixed order; all of them
+    // are in `errors`.
+    const all = (error as { errors?: Error[] }).errors;
+    return all?.length ? all.map((e) => e.message).join('\n') : (error as Error).message;
   }
 }
 
