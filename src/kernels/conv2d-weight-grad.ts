@@ -11,9 +11,10 @@ import { cached } from './cached-source.js';
  *
  *   dw[co, ci, kh, kw] = Σ_{n, oh, ow} dy[n, co, oh, ow] · x[n, ci, oh·sh − ph + kh·dh, ow·sw − pw + kw·dw]
  *
- * A lane owns one (source channel ci, window row kh) of a group and accumulates CO output
- * channels × KW taps. The x row a lane reads is its own, and PIX consecutive output pixels share
- * their overlapping window columns (PIX + KW − 1 loads for stride 1, not PIX·KW). The output
+ * A lane owns one source channel ci of a group and R of its window rows (all KH for a 3x3 window)
+ * and accumulates CO output channels × R·KW taps. The x rows a lane reads are its own, and PIX
+ * consecutive output pixels share their overlapping window columns (PIX + KW − 1 loads per row
+ * for stride 1, not PIX·KW). The output
  * channels are fixed per workgroup and the lanes walk the same output pixels in step, so all
  * lanes read the same dy values: rows of them are staged in workgroup memory (two barriers per
  * stage of rows), where the PIX values of one channel are one or two vec4 loads. On lavapipe that is
@@ -58,6 +59,20 @@ function channelsPerLane(g: Conv2dGeometry): number {
   return co;
 }
 
+/** Accumulators a lane may hold (CO × window rows × KW): a 3x3 window's 16 channels × 9 taps. */
+const MAX_ACCUMULATORS = 144;
+
+/**
+ * Window rows per lane: all KH of them when the accumulators fit, so that each staged dy value
+ * (a load from workgroup memory) feeds KH·KW multiply-adds instead of KW; else one (ResNet's 7x7
+ * stem). Measured on lavapipe (VGG16's six layer shapes at 64x64 batch 4, isolated, summed over
+ * alternated runs): one row per lane 1.12-1.17 s, three 0.60-0.79 s; with 8 channels and three
+ * rows 1.02 s, with 32 channels 0.67 s.
+ */
+function windowRowsPerLane(g: Conv2dGeometry, CO: number): number {
+  return CO * g.kernelH * g.kernelW <= MAX_ACCUMULATORS ? g.kernelH : 1;
+}
+
 /** vec4s of one staged dy row: the row padded with zeros to a multiple of the step's pixels. */
 function stagedRowQuads(g: Conv2dGeometry): number {
   const pix = pixelsPerStep(g);
@@ -80,7 +95,7 @@ const DILATION_W = ${g.dilationW};`;
 }
 
 const weightGradSource = cached(buildWeightGradSource);
-function buildWeightGradSource(g: Conv2dGeometry, CO: number) {
+function buildWeightGradSource(g: Conv2dGeometry, CO: number, R: number) {
   const PIX = pixelsPerStep(g);
   const offsetOf = (j: number, kw: number) => j * g.strideW + kw * g.dilationW;
   const all = Array.from({ length: PIX }, (_, j) => Array.from({ length: g.kernelW }, (_, kw) => offsetOf(j, kw))).flat();
@@ -104,6 +119,7 @@ struct Params {
 ${declarations(g)}
 const PIX = ${PIX}u;  // output pixels of a row per step
 const CO = ${CO}u;    // output channels per lane, the same for the whole workgroup
+const R = ${R}u;      // window rows per lane
 
 // Every lane reads the same dy values: rows of dy for the workgroup's CO channels are staged as
 // [row][channel][column] with each row padded (with zeros) to a multiple of PIX columns, so the
@@ -112,12 +128,13 @@ var<workgroup> stage: array<vec4<f32>, ${STAGE_QUADS}>;
 
 @compute @workgroup_size(${LANES})
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) local: u32) {
-  // Lane -> (source channel ci, window row kh); lanes past the end compute a duplicate.
-  let lanes = p.in_per_group * KH;
+  // Lane -> (source channel ci, window rows kh0 .. kh0 + R - 1); lanes past the end compute a
+  // duplicate.
+  let lanes = p.in_per_group * (KH / R);
   let lane = wg.x * ${LANES}u + local;
   let l = min(lane, lanes - 1u);
-  let ci = l / KH;
-  let kh = l % KH;
+  let ci = l / (KH / R);
+  let kh0 = (l % (KH / R)) * R;
   // Workgroup -> group g, output channels co0 .. co0 + CO - 1, split of the rows.
   let co_blocks = (p.out_per_group + CO - 1u) / CO;
   let g = wg.y / co_blocks;
@@ -130,7 +147,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
   let x_plane = p.x_offset + (g * p.in_per_group + ci) * p.in_h * p.in_w;
   let padded_w = (p.out_w + PIX - 1u) / PIX * PIX;
 
-  ${unroll(CO, (o) => unroll(g.kernelW, (kw) => `var acc${o}_${kw} = 0.0;`, ' '), '\n  ')}
+  ${unroll(CO, (o) => unroll(R, (r) => unroll(g.kernelW, (kw) => `var acc${o}_${r}_${kw} = 0.0;`, ' '), ' '), '\n  ')}
   for (var t0 = row_begin; t0 < row_end; t0 += p.rows_per_stage) {
     let rows = min(p.rows_per_stage, row_end - t0);
     // Stage dy rows t0 .. t0 + rows - 1, a vec4 of consecutive columns at a time: quad q holds
@@ -156,17 +173,18 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
       let t = t0 + r;
       let n = t / p.out_h;
       let oh = t % p.out_h;
-      let ih = i32(oh) * STRIDE_H + i32(kh) * DILATION_H - p.pad_h;
-      let row_ok = ih >= 0 && ih < i32(p.in_h);
-      let x_row = x_plane + n * in_image + u32(clamp(ih, 0, i32(p.in_h) - 1)) * p.in_w;
+      ${unroll(R, (r) => `let ih${r} = i32(oh) * STRIDE_H + i32(kh0 + ${r}u) * DILATION_H - p.pad_h;
+      let row_ok${r} = ih${r} >= 0 && ih${r} < i32(p.in_h);
+      let x_row${r} = x_plane + n * in_image + u32(clamp(ih${r}, 0, i32(p.in_h) - 1)) * p.in_w;`, '\n      ')}
       let staged = r * CO * padded_w / 4u;
       for (var ow0 = 0u; ow0 < p.out_w; ow0 += PIX) {
         // The x columns under the window taps of pixels ow0 .. ow0 + PIX - 1 (zero in the padding).
         let first = i32(ow0) * STRIDE_W - p.pad_w;
-        ${unroll(offsets.length, (i) => `let v${i} = first + ${offsets[i]}; let x${i} = select(0.0, x[x_row + u32(clamp(v${i}, 0, i32(p.in_w) - 1))], row_ok && v${i} >= 0 && v${i} < i32(p.in_w));`, '\n        ')}
+        ${unroll(offsets.length, (i) => `let v${i} = first + ${offsets[i]}; let col_ok${i} = v${i} >= 0 && v${i} < i32(p.in_w); let col${i} = u32(clamp(v${i}, 0, i32(p.in_w) - 1));`, '\n        ')}
+        ${unroll(R, (r) => unroll(offsets.length, (i) => `let x${r}_${i} = select(0.0, x[x_row${r} + col${i}], row_ok${r} && col_ok${i});`, '\n        '), '\n        ')}
         ${unroll(CO, (o) => `{
           ${unroll(PIX / 4, (q) => `let d${q} = stage[staged + (${o}u * padded_w + ow0) / 4u + ${q}u];`, '\n          ')}
-          ${unroll(g.kernelW, (kw) => fmaInto(`acc${o}_${kw}`, Array.from({ length: PIX }, (_, j) => [`d${j >> 2}[${j & 3}]`, `x${column(j, kw)}`] as const)), '\n          ')}
+          ${unroll(R, (r) => unroll(g.kernelW, (kw) => fmaInto(`acc${o}_${r}_${kw}`, Array.from({ length: PIX }, (_, j) => [`d${j >> 2}[${j & 3}]`, `x${r}_${column(j, kw)}`] as const)), '\n          '), '\n          ')}
         }`, '\n        ')}
       }
     }
@@ -175,8 +193,8 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
   if (lane >= lanes) { return; }
   let slice = (p.split0 + wg.z) * p.weight_size;
   ${unroll(CO, (o) => `if (co0 + ${o}u < p.out_per_group) {
-    let at = slice + (((g * p.out_per_group + co0 + ${o}u) * p.in_per_group + ci) * KH + kh) * KW;
-    ${unroll(g.kernelW, (kw) => `dw[at + ${kw}u] = acc${o}_${kw};`, ' ')}
+    let at = slice + (((g * p.out_per_group + co0 + ${o}u) * p.in_per_group + ci) * KH + kh0) * KW;
+    ${unroll(R, (r) => unroll(g.kernelW, (kw) => `dw[at + ${r * g.kernelW + kw}u] = acc${o}_${r}_${kw};`, ' '), '\n    ')}
   }`, '\n  ')}
 }`,
   };
@@ -293,9 +311,9 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) loca
 }
 
 /** How many splits of the reduction: enough workgroups to fill the device, each split ≥ 4 rows. */
-function chooseSplits(ctx: GpuContext, g: Conv2dGeometry, CO: number, rows: number, runs: number): number {
+function chooseSplits(ctx: GpuContext, g: Conv2dGeometry, CO: number, R: number, rows: number, runs: number): number {
   const inPerGroup = g.inChannels / g.groups;
-  const workgroups = Math.ceil((inPerGroup * g.kernelH) / LANES) * g.groups * Math.ceil(g.outChannels / g.groups / CO);
+  const workgroups = Math.ceil((inPerGroup * (g.kernelH / R)) / LANES) * g.groups * Math.ceil(g.outChannels / g.groups / CO);
   const target = ctx.kernelTarget === 'cpu' ? 16 : 1024;
   const weightBytes = g.outChannels * inPerGroup * g.kernelH * g.kernelW * 4;
   const bySize = Math.max(1, Math.floor(ctx.maxBindingBytes / weightBytes / runs));
@@ -309,11 +327,12 @@ export function runConv2dWeightGrad(x: Tensor, dy: Tensor, g: Conv2dGeometry, va
   const outPerGroup = g.outChannels / g.groups;
   const inPerGroup = g.inChannels / g.groups;
   const CO = channelsPerLane(g);
+  const R = windowRowsPerLane(g, CO);
   const weightShape = [g.outChannels, inPerGroup, g.kernelH, g.kernelW];
   const weightSize = weightShape.reduce((a, b) => a * b, 1);
-  const source = weightGradSource(g, CO);
+  const source = weightGradSource(g, CO, R);
   const slices = batchSlices(ctx, 'conv2d weight grad', [x, dy], g.batch);
-  const splits = slices.map((s) => chooseSplits(ctx, g, CO, s.images * g.outH, slices.length));
+  const splits = slices.map((s) => chooseSplits(ctx, g, CO, R, s.images * g.outH, slices.length));
   const total = splits.reduce((a, b) => a + b, 0);
   const partial = Tensor.empty(ctx, total === 1 ? weightShape : [total, ...weightShape], 'float32');
   let split0 = 0;
@@ -333,7 +352,7 @@ export function runConv2dWeightGrad(x: Tensor, dy: Tensor, g: Conv2dGeometry, va
         x_offset: slice.offsets[0]!, dy_offset: slice.offsets[1]!,
         split0, weight_size: weightSize,
       },
-      workgroups: [Math.ceil((inPerGroup * g.kernelH) / LANES), g.groups * Math.ceil(outPerGroup / CO), splits[i]!],
+      workgroups: [Math.ceil((inPerGroup * (g.kernelH / R)) / LANES), g.groups * Math.ceil(outPerGroup / CO), splits[i]!],
     });
     split0 += splits[i]!;
   });
