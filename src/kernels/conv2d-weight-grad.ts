@@ -73,6 +73,11 @@ function windowRowsPerLane(g: Conv2dGeometry, CO: number): number {
   return CO * g.kernelH * g.kernelW <= MAX_ACCUMULATORS ? g.kernelH : 1;
 }
 
+/** Workgroups along x: one lane per (source channel, block of R window rows). */
+function laneGroups(g: Conv2dGeometry, R: number): number {
+  return Math.ceil(((g.inChannels / g.groups) * (g.kernelH / R)) / LANES);
+}
+
 /** vec4s of one staged dy row: the row padded with zeros to a multiple of the step's pixels. */
 function stagedRowQuads(g: Conv2dGeometry): number {
   const pix = pixelsPerStep(g);
@@ -313,7 +318,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) loca
 /** How many splits of the reduction: enough workgroups to fill the device, each split ≥ 4 rows. */
 function chooseSplits(ctx: GpuContext, g: Conv2dGeometry, CO: number, R: number, rows: number, runs: number): number {
   const inPerGroup = g.inChannels / g.groups;
-  const workgroups = Math.ceil((inPerGroup * (g.kernelH / R)) / LANES) * g.groups * Math.ceil(g.outChannels / g.groups / CO);
+  const workgroups = laneGroups(g, R) * g.groups * Math.ceil(g.outChannels / g.groups / CO);
   const target = ctx.kernelTarget === 'cpu' ? 16 : 1024;
   const weightBytes = g.outChannels * inPerGroup * g.kernelH * g.kernelW * 4;
   const bySize = Math.max(1, Math.floor(ctx.maxBindingBytes / weightBytes / runs));
@@ -352,7 +357,7 @@ export function runConv2dWeightGrad(x: Tensor, dy: Tensor, g: Conv2dGeometry, va
         x_offset: slice.offsets[0]!, dy_offset: slice.offsets[1]!,
         split0, weight_size: weightSize,
       },
-      workgroups: [Math.ceil((inPerGroup * (g.kernelH / R)) / LANES), g.groups * Math.ceil(outPerGroup / CO), splits[i]!],
+      workgroups: [laneGroups(g, R), g.groups * Math.ceil(outPerGroup / CO), splits[i]!],
     });
     split0 += splits[i]!;
   });

@@ -1,8 +1,10 @@
+import { ObjectIds } from './object-ids.js';
+
 /**
  * Reuses bind groups across training steps.
  *
  * A step records the same dispatches every time, and the buffer pool hands out the same buffers
- * in the same order (its free lists are last-in, first-out), so a step's bind groups, the
+ * in the same order (a bucket gives its oldest free buffer first), so a step's bind groups, the
  * kernel's layout plus exact buffer ranges, recur from one step to the next. `createBindGroup`
  * is the costliest call of recording: about 50 µs each on lavapipe, against 8 µs for
  * setPipeline + setBindGroup + dispatch together. VGG16's step makes ~150 of them.
@@ -12,8 +14,7 @@
  * is never bound again (the pool forgets it), so its groups are never hit and age out.
  */
 export class BindGroupCache {
-  private readonly ids = new WeakMap<object, number>();
-  private nextId = 1;
+  private readonly ids = new ObjectIds();
   /** Map iteration order is insertion order: a hit re-inserts, so the first key is the oldest. */
   private readonly groups = new Map<string, GPUBindGroup>();
   hits = 0;
@@ -25,10 +26,10 @@ export class BindGroupCache {
   ) {}
 
   get(layout: GPUBindGroupLayout, entries: readonly GPUBindGroupEntry[]): GPUBindGroup {
-    let key = `${this.id(layout)}`;
+    let key = `${this.ids.of(layout)}`;
     for (const entry of entries) {
       const range = entry.resource as GPUBufferBinding;
-      key += `|${entry.binding}:${this.id(range.buffer)}:${range.offset ?? 0}:${range.size ?? ''}`;
+      key += `|${entry.binding}:${this.ids.of(range.buffer)}:${range.offset ?? 0}:${range.size ?? ''}`;
     }
     let group = this.groups.get(key);
     if (group) {
@@ -49,11 +50,5 @@ export class BindGroupCache {
 
   clear(): void {
     this.groups.clear();
-  }
-
-  private id(object: object): number {
-    let id = this.ids.get(object);
-    if (id === undefined) this.ids.set(object, (id = this.nextId++));
-    return id;
   }
 }

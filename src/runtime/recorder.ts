@@ -6,14 +6,17 @@ import { foldWorkgroups } from './workgroups.js';
 import type { KernelProfiler } from './profiler.js';
 import type { BufferPool } from './buffer-pool.js';
 import { CompletionWait } from './completion-wait.js';
+import { ObjectIds } from './object-ids.js';
 
 /** Writes up to this size into a buffer in use are staged and copied in order, not flushed. */
 const STAGED_WRITE_BYTES = 4096;
 
 const FNV_OFFSET = 0x811c9dc5;
-/** Folds a 32-bit value into a running hash (FNV-1a's step, a word at a time). */
-const fnv1a = (hash: number, value: number): number => Math.imul(hash ^ value, 0x01000193) >>> 0;
-let nextKernelId = 1;
+/** Folds 32-bit values into a running hash (FNV-1a's step, a word at a time). */
+function fnv1a(hash: number, ...values: number[]): number {
+  for (const value of values) hash = Math.imul(hash ^ value, 0x01000193) >>> 0;
+  return hash;
+}
 
 /** A range of a GPU buffer bound to one kernel binding. */
 export interface BufferRange {
@@ -57,7 +60,7 @@ export class CommandRecorder {
   readonly completion: CompletionWait;
   /** What the pending commands are, as a hash of their kernels and grids: the completion wait's key. */
   private workHash = FNV_OFFSET;
-  private readonly kernelIds = new WeakMap<CompiledKernel, number>();
+  private readonly kernelIds = new ObjectIds();
 
   constructor(
     private readonly device: GPUDevice,
@@ -98,7 +101,7 @@ export class CommandRecorder {
     pass.setBindGroup(0, bindGroup);
     pass.dispatchWorkgroups(x, y, z);
     if (this.profiler) this.endPass();
-    this.workHash = [this.kernelId(kernel), x, y, z].reduce(fnv1a, this.workHash);
+    this.workHash = fnv1a(this.workHash, this.kernelIds.of(kernel), x, y, z);
     this.stats.dispatches++;
     this.stats.perKernel.set(kernel.name, (this.stats.perKernel.get(kernel.name) ?? 0) + 1);
   }
@@ -181,12 +184,6 @@ export class CommandRecorder {
     this.stats.dispatches = 0;
     this.stats.readbacks = 0;
     this.stats.perKernel.clear();
-  }
-
-  private kernelId(kernel: CompiledKernel): number {
-    let id = this.kernelIds.get(kernel);
-    if (id === undefined) this.kernelIds.set(kernel, (id = nextKernelId++));
-    return id;
   }
 
   private commandEncoder(): GPUCommandEncoder {
