@@ -40,10 +40,17 @@ function sleepBeforePollFromEnv(): boolean {
   throw new Error(`WGT_GPU_WAIT=${value}: expected 'sleep' or 'poll'`);
 }
 
+/** WGT_MEMORY=plan|pool: tensors' buffers planned per submission, or the plain bucket pool (GpuContextOptions.memoryPlan). */
+function memoryPlanFromEnv(): boolean {
+  const value = process.env.WGT_MEMORY ?? 'plan';
+  if (value === 'plan' || value === 'pool') return value === 'plan';
+  throw new Error(`WGT_MEMORY=${value}: expected 'plan' or 'pool'`);
+}
+
 /** Creates the engine's context on Dawn and makes it the default. */
 export async function initNode(options: NodeInitOptions = {}): Promise<GpuContext> {
   const gpu = await createNodeGpu(options.adapter);
-  const fromEnv = { kernelTarget: kernelTargetFromEnv(), convTile: convTileFromEnv(), sleepBeforePoll: sleepBeforePollFromEnv() };
+  const fromEnv = { kernelTarget: kernelTargetFromEnv(), convTile: convTileFromEnv(), sleepBeforePoll: sleepBeforePollFromEnv(), memoryPlan: memoryPlanFromEnv() };
   const ctx = await GpuContext.create(gpu, { ...fromEnv, ...options });
   setDefaultContext(ctx);
   return ctx;

@@ -120,6 +120,11 @@ export class Tensor {
     this.needsGrad = true;
   }
 
+  /**
+   * The tensor's buffer, for the recorder's commands. It may be the pool's placeholder until the
+   * submission that made the tensor is flushed (buffer-pool.ts): give it to the recorder, not
+   * to WebGPU itself.
+   */
   get buffer(): GPUBuffer {
     return this.live().buffer;
   }

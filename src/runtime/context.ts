@@ -26,6 +26,12 @@ export interface GpuContextOptions {
    * initNode turns it on (WGT_GPU_WAIT=poll turns it off); a browser does not spin.
    */
   sleepBeforePoll?: boolean;
+  /**
+   * Choose tensors' buffers when a submission is complete, knowing every tensor's lifetime
+   * (runtime/memory-plan.ts), rather than as each is asked for. Default true; false gives the
+   * plain bucket pool (WGT_MEMORY=pool in Node), to compare the two.
+   */
+  memoryPlan?: boolean;
 }
 
 export type KernelTarget = 'cpu' | 'gpu';
@@ -62,9 +68,9 @@ export class GpuContext {
     this.convTile = options.convTile;
     this.pipelines = new PipelineCache(device, limits.maxStorageBuffersPerShaderStage);
     const storageUsage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
-    this.pool = new BufferPool(device, storageUsage, limits.maxBufferSize, 'tensor');
+    this.pool = new BufferPool(device, storageUsage, limits.maxBufferSize, 'tensor', options.memoryPlan ?? true);
     const readbackPool = new BufferPool(device, GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, limits.maxBufferSize, 'readback');
-    this.recorder = new CommandRecorder(device, readbackPool, limits.maxComputeWorkgroupsPerDimension, limits.minUniformBufferOffsetAlignment, options.sleepBeforePoll);
+    this.recorder = new CommandRecorder(device, this.pool, readbackPool, limits.maxComputeWorkgroupsPerDimension, limits.minUniformBufferOffsetAlignment, options.sleepBeforePoll);
     // WebGPU reports invalid shaders and commands asynchronously, and an invalid dispatch is
     // simply skipped. Never let that pass silently: the next readback throws it.
     device.addEventListener('uncapturederror', (event) => {

@@ -39,6 +39,8 @@ export interface RecorderStats {
  * result is read back or `flush()` is called. Nothing is read back unless asked.
  */
 export class CommandRecorder {
+  /** Recorded commands, encoded at flush() once the tensor pool has given every tensor a buffer. */
+  private commands: (() => void)[] = [];
   private encoder: GPUCommandEncoder | null = null;
   private pass: GPUComputePassEncoder | null = null;
   /** Buffers that pending commands touch: a CPU write to one of them must wait for a flush. */
@@ -64,6 +66,8 @@ export class CommandRecorder {
 
   constructor(
     private readonly device: GPUDevice,
+    /** Tensors' buffers: what commands bind may be placeholders until the pool plans (flush). */
+    private readonly pool: BufferPool,
     private readonly readbackPool: BufferPool,
     private readonly maxWorkgroupsPerDimension: number,
     uniformAlignment: number,
@@ -93,58 +97,77 @@ export class CommandRecorder {
     for (const name of Object.keys(buffers)) {
       if (!kernel.bindings.some((b) => b.name === name)) throw new Error(`kernel ${kernel.name}: it has no binding named '${name}'`);
     }
-    const bindGroup = this.bindGroups.get(kernel.layout, entries);
     const [x, y, z] = foldWorkgroups(workgroups, this.maxWorkgroupsPerDimension);
     if (x * y * z === 0) return;
-    const pass = this.computePass(kernel.name);
-    pass.setPipeline(kernel.pipeline);
-    pass.setBindGroup(0, bindGroup);
-    pass.dispatchWorkgroups(x, y, z);
-    if (this.profiler) this.endPass();
+    this.commands.push(() => {
+      const real = entries.map((entry) => {
+        const range = entry.resource as GPUBufferBinding;
+        return { binding: entry.binding, resource: { ...range, buffer: this.pool.real(range.buffer) } };
+      });
+      const bindGroup = this.bindGroups.get(kernel.layout, real);
+      const pass = this.computePass(kernel.name);
+      pass.setPipeline(kernel.pipeline);
+      pass.setBindGroup(0, bindGroup);
+      pass.dispatchWorkgroups(x, y, z);
+      if (this.profiler) this.endPass();
+    });
     this.workHash = fnv1a(this.workHash, this.kernelIds.of(kernel), x, y, z);
     this.stats.dispatches++;
     this.stats.perKernel.set(kernel.name, (this.stats.perKernel.get(kernel.name) ?? 0) + 1);
   }
 
   copy(src: GPUBuffer, srcOffset: number, dst: GPUBuffer, dstOffset: number, size: number): void {
-    this.endPass();
-    this.commandEncoder().copyBufferToBuffer(src, srcOffset, dst, dstOffset, size);
     this.pendingBuffers.add(src).add(dst);
+    this.commands.push(() => {
+      this.endPass();
+      this.commandEncoder().copyBufferToBuffer(this.pool.real(src), srcOffset, this.pool.real(dst), dstOffset, size);
+    });
   }
 
   /** Zeroes a byte range of a buffer (a recorded command, ordered with the dispatches). */
   clear(buffer: GPUBuffer, offset: number, size: number): void {
-    this.endPass();
-    this.commandEncoder().clearBuffer(buffer, offset, size);
     this.pendingBuffers.add(buffer);
+    this.commands.push(() => {
+      this.endPass();
+      this.commandEncoder().clearBuffer(this.pool.real(buffer), offset, size);
+    });
   }
 
   /**
    * Writes CPU data into a buffer, after any pending command that uses that buffer. A small
    * write into a buffer that pending commands use (backward's seed gradient lands in a pooled
-   * buffer the forward pass just released) is staged in the uniform arena and recorded as a
-   * copy, so that it keeps its place in the command stream without a submit of its own; a large
-   * one submits what is pending first.
+   * buffer the forward pass just released), or into a tensor whose buffer is not chosen yet, is
+   * staged in the uniform arena and recorded as a copy, so that it keeps its place in the command
+   * stream without a submit of its own; a large one submits what is pending first.
    */
   write(buffer: GPUBuffer, offset: number, data: ArrayBufferView): void {
-    if (this.pendingBuffers.has(buffer) && data.byteLength <= STAGED_WRITE_BYTES) {
+    const mustWait = this.pendingBuffers.has(buffer) || !this.pool.exists(buffer);
+    if (mustWait && data.byteLength <= STAGED_WRITE_BYTES) {
       const staged = this.uniforms.push(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength) as ArrayBuffer);
       this.copy(staged.buffer, staged.offset, buffer, offset, data.byteLength);
       return;
     }
-    if (this.pendingBuffers.has(buffer)) this.flush();
-    this.device.queue.writeBuffer(buffer, offset, data.buffer, data.byteOffset, data.byteLength);
+    if (mustWait) this.flush();
+    this.device.queue.writeBuffer(this.pool.real(buffer), offset, data.buffer, data.byteOffset, data.byteLength);
   }
 
-  /** Submits everything recorded so far (one `queue.submit`). */
+  /**
+   * Submits everything recorded so far (one `queue.submit`). The tensor pool places the
+   * submission's tensors first (buffer-pool.ts `plan`); then the commands are encoded.
+   */
   flush(): void {
-    if (!this.encoder) return;
+    this.pool.plan();
+    if (this.commands.length === 0) return;
+    const commands = this.commands;
+    this.commands = [];
+    for (const encode of commands) encode();
     this.endPass();
-    const afterSubmit = this.profiler?.resolve(this.encoder);
+    const encoder = this.commandEncoder();
+    const afterSubmit = this.profiler?.resolve(encoder);
     this.uniforms.upload(this.device.queue);
-    const commands = this.encoder.finish();
+    const commandBuffer = encoder.finish();
     if (!this.dryRun) {
-      this.device.queue.submit([commands]);
+      this.device.queue.submit([commandBuffer]);
       this.completion.submitted(this.workHash.toString(36));
     }
     afterSubmit?.();

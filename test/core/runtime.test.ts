@@ -220,6 +220,34 @@ describe('runtime mechanics', () => {
   });
 });
 
+describe('memory plan', () => {
+  it("a tensor's buffer is chosen when its submission is flushed, and the data lands in it", async () => {
+    const a = tensor([1, -2, 3], [3]);
+    const b = relu(a);
+    expect(ctx.pool.exists(b.buffer)).toBe(false);
+    ctx.recorder.flush();
+    expect(ctx.pool.exists(b.buffer)).toBe(true);
+    expect(Array.from(await b.read())).toEqual([1, 0, 3]);
+  });
+
+  it('a temporary that dies before a larger tensor is born shares its buffer; the pool alone makes two', async () => {
+    const created = async (memoryPlan: boolean) => {
+      const small = await GpuContext.create(await createNodeGpu(), { memoryPlan });
+      const before = small.pool.stats.created;
+      const temporary = Tensor.empty(small, [1000]);
+      temporary.dispose();
+      const large = Tensor.empty(small, [50_000]);
+      small.recorder.flush();
+      const count = small.pool.stats.created - before;
+      large.dispose();
+      small.destroy();
+      return count;
+    };
+    expect(await created(true)).toBe(1);
+    expect(await created(false)).toBe(2);
+  });
+});
+
 describe('scopes and the graph', () => {
   it('a forward inside tidy() can be differentiated outside it', async () => {
     const w = tensor([1, 2, 3], [3], { requiresGrad: true });
