@@ -133,6 +133,18 @@ describe('Trainer', () => {
     if (saved) await expect(loadCheckpoint(path, makeModel())).resolves.toBeDefined();
     model.dispose();
   });
+
+  it('once its first epoch has run, a phase creates no buffer: steps and evaluations reuse what the first placed', async () => {
+    const model = makeModel();
+    const createdAfterEpoch: number[] = [];
+    const threeEpochs: PhaseConfig[] = [{ ...phases[0]!, epochs: 3 }];
+    await new Trainer(ctx, model, taskData(ctx, task, 4, 7), { seed: 7 }, {
+      onEpoch: async () => void createdAfterEpoch.push(ctx.pool.stats.created),
+    }).run(threeEpochs);
+    model.dispose();
+    expect(createdAfterEpoch).toHaveLength(3);
+    expect(createdAfterEpoch[2]).toBe(createdAfterEpoch[1]);
+  });
 });
 
 function makeModelParameterCount(): number {
