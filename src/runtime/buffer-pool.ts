@@ -125,11 +125,32 @@ export class BufferPool {
     this.counted('release', size);
   }
 
-  /** The GPU buffer behind what acquire() returned (a placeholder is planned first if it must be). */
+  /** The GPU buffer behind what acquire() returned; a placeholder must have been placed (plan, placeNow). */
   real(buffer: GPUBuffer): GPUBuffer {
     if (!(buffer instanceof PlannedBuffer)) return buffer;
-    if (!this.realOf.has(buffer)) this.plan();
-    return this.realOf.get(buffer)!;
+    const real = this.realOf.get(buffer);
+    if (!real) throw new Error(`BufferPool(${this.label}): a ${buffer.size}-byte tensor's buffer was asked for before its submission was planned`);
+    return real;
+  }
+
+  /**
+   * Places one placeholder at once, outside the plan: a tensor that the CPU fills before any
+   * command uses it (an upload) should not wait for the submission to end. `queue.writeBuffer`
+   * lands before the submission's commands, so only a buffer that was free before the
+   * submission began is safe to fill: one released since may still be read by its commands.
+   */
+  placeNow(buffer: GPUBuffer): GPUBuffer {
+    const pending = this.pendingOf.get(buffer as unknown as PlannedBuffer);
+    if (!pending) return this.real(buffer);
+    this.pendingOf.delete(pending.handle);
+    this.pending.splice(this.pending.indexOf(pending), 1);
+    const list = this.freeLists.get(pending.size) ?? [];
+    let free: GPUBuffer | undefined;
+    for (let i = list.length - 1; i >= 0 && !free; i--) if (!this.releasedAt.has(list[i]!)) free = list[i]; // oldest first, as acquire
+    const real = free ? this.removeFree(free) : this.create(pending.size);
+    if (free) this.stats.reused++;
+    this.realOf.set(pending.handle, real);
+    return real;
   }
 
   /** False for a placeholder not planned yet: its buffer does not exist. */

@@ -138,17 +138,19 @@ export class CommandRecorder {
    * write into a buffer that pending commands use (backward's seed gradient lands in a pooled
    * buffer the forward pass just released), or into a tensor whose buffer is not chosen yet, is
    * staged in the uniform arena and recorded as a copy, so that it keeps its place in the command
-   * stream without a submit of its own; a large one submits what is pending first.
+   * stream without a submit of its own. A large one submits what is pending first if commands
+   * use the buffer; a large one into a new tensor has the pool place that tensor at once.
    */
   write(buffer: GPUBuffer, offset: number, data: ArrayBufferView): void {
-    const mustWait = this.pendingBuffers.has(buffer) || !this.pool.exists(buffer);
-    if (mustWait && data.byteLength <= STAGED_WRITE_BYTES) {
+    const pending = this.pendingBuffers.has(buffer);
+    if ((pending || !this.pool.exists(buffer)) && data.byteLength <= STAGED_WRITE_BYTES) {
       const staged = this.uniforms.push(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength) as ArrayBuffer);
       this.copy(staged.buffer, staged.offset, buffer, offset, data.byteLength);
       return;
     }
-    if (mustWait) this.flush();
-    this.device.queue.writeBuffer(this.pool.real(buffer), offset, data.buffer, data.byteOffset, data.byteLength);
+    if (pending) this.flush();
+    // A new tensor filled from the CPU (an upload) gets its buffer now, without a submit.
+    this.device.queue.writeBuffer(this.pool.placeNow(buffer), offset, data.buffer, data.byteOffset, data.byteLength);
   }
 
   /**

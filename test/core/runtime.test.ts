@@ -230,6 +230,21 @@ describe('memory plan', () => {
     expect(Array.from(await b.read())).toEqual([1, 0, 3]);
   });
 
+  it('a large upload into a new tensor costs no submit, and never lands in a buffer that pending commands still read', async () => {
+    await ctx.recorder.sync();
+    const n = 4096; // 16 KiB: written with writeBuffer, not staged
+    const first = Float32Array.from({ length: n }, (_, i) => i - 100);
+    const second = Float32Array.from({ length: n }, () => -7);
+    const submits = ctx.recorder.stats.submits;
+    const a = Tensor.fromData(ctx, first, [n], 'float32');
+    const y = relu(a); // queued: reads a's buffer
+    a.dispose(); // a's buffer is free again, but the queued relu has not read it yet
+    const b = Tensor.fromData(ctx, second, [n], 'float32'); // must not take that buffer
+    expect(ctx.recorder.stats.submits).toBe(submits);
+    expect(Array.from(await y.read())).toEqual(Array.from(first, (v) => Math.max(0, v)));
+    expect(Array.from(await b.read())).toEqual(Array.from(second));
+  });
+
   it('a temporary that dies before a larger tensor is born shares its buffer; the pool alone makes two', async () => {
     const created = async (memoryPlan: boolean) => {
       const small = await GpuContext.create(await createNodeGpu(), { memoryPlan });
