@@ -1,22 +1,5 @@
 import { planBuffers, type PlannedTensor } from './memory-plan.js';
 
-/**
- * Reuses GPU buffers by size bucket so that a training loop, once warm, creates no new buffers.
- *
- * Buckets are 8 steps per power of two (at most 12.5% rounding waste), which keeps a VGG16's
- * 411 MB weight from being rounded up to 512 MB as a power-of-two pool would.
- *
- * A planning pool (the tensor pool; `GpuContextOptions.memoryPlan`) hands out placeholders and
- * chooses the real buffers when the submission that uses them is complete (`plan()`, called by
- * the recorder before it encodes): by then it knows when each tensor was released, and
- * memory-plan.ts packs them into fewer bytes. Whoever holds a placeholder gets its buffer from
- * `real()`; a placeholder must never reach WebGPU itself.
- *
- * A bucket hands out its oldest free buffer (the lowest serial number), not the last released:
- * then a step that makes the same requests as the previous one gets the same buffers, whatever
- * order the previous step released them in, and its bind groups can be reused
- * (bind-group-cache.ts). Last-in-first-out let the assignment drift from step to step.
- */
 export interface PoolStats {
   /** Buffers ever created by this pool. */
   created: number;
@@ -59,6 +42,24 @@ export function bucketSize(byteSize: number): number {
   return Math.ceil(rounded / MIN_BUCKET) * MIN_BUCKET;
 }
 
+/**
+ * Reuses GPU buffers by size bucket so that a training loop, once warm, creates no new buffers.
+ *
+ * Buckets are 8 steps per power of two (at most 12.5% rounding waste), which keeps a VGG16's
+ * 411 MB weight from being rounded up to 512 MB as a power-of-two pool would.
+ *
+ * A bucket hands out its oldest free buffer (the lowest serial number), not the last released:
+ * then a step that makes the same requests as the previous one gets the same buffers, whatever
+ * order the previous step released them in, and its bind groups can be reused
+ * (bind-group-cache.ts). Last-in-first-out let the assignment drift from step to step.
+ *
+ * A planning pool (the tensor pool, unless `GpuContextOptions.memoryPlan` is false) hands out
+ * placeholders instead, and chooses the real buffers when the submission that uses them is
+ * complete (`plan()`, which the recorder calls before it encodes): by then it knows when each
+ * tensor was released, and memory-plan.ts packs them into fewer bytes. The recorder resolves
+ * placeholders with `real()` as it encodes; a placeholder must never reach WebGPU itself. An
+ * upload into a new tensor cannot wait for the plan: `placeNow()` places that one at once.
+ */
 export class BufferPool {
   private readonly freeLists = new Map<number, GPUBuffer[]>();
   private readonly sizes = new WeakMap<GPUBuffer, number>();
@@ -114,7 +115,7 @@ export class BufferPool {
     if (pending) {
       pending.end = this.clock++;
       this.pendingOf.delete(pending.handle);
-      this.counted('release', pending.size);
+      this.countRelease(pending.size);
       return;
     }
     const real = this.real(buffer);
@@ -122,7 +123,7 @@ export class BufferPool {
     if (size === undefined) throw new Error(`BufferPool(${this.label}): released a buffer it did not create`);
     this.addFree(real);
     if (this.planning) this.releasedAt.set(real, this.clock++);
-    this.counted('release', size);
+    this.countRelease(size);
   }
 
   /** The GPU buffer behind what acquire() returned; a placeholder must have been placed (plan, placeNow). */
@@ -171,7 +172,11 @@ export class BufferPool {
     this.releasedAt.clear();
     this.clock = 0;
     if (tensors.length === 0) return;
-    const arena = [...this.freeLists.values()].flat().sort((a, b) => this.sizes.get(a)! - this.sizes.get(b)! || this.serials.get(a)! - this.serials.get(b)!);
+    // Free buffers, smallest and oldest first: the order the planner prefers among equals.
+    const arena = [...this.freeLists.values()]
+      .flat()
+      .sort((a, b) => this.sizes.get(a)! - this.sizes.get(b)! || this.serials.get(a)! - this.serials.get(b)!);
+    // Where each tensor went the last time a submission made the same requests.
     const key = tensors.map((t) => t.size).join(',');
     const last = this.lastPlans.get(key);
     const arenaIndex = new Map(arena.map((buffer, i) => [buffer, i]));
@@ -202,10 +207,10 @@ export class BufferPool {
     return buffer;
   }
 
-  private counted(event: 'release', size: number): void {
+  private countRelease(size: number): void {
     this.stats.live--;
     this.liveCounts.set(size, this.liveCounts.get(size)! - 1);
-    this.observer?.(event, size);
+    this.observer?.('release', size);
   }
 
   private addFree(buffer: GPUBuffer): GPUBuffer {
