@@ -8,7 +8,7 @@ import { adapterLabel } from '../../src/runtime/adapter.js';
 import { trainableSummary } from '../../src/models/freeze.js';
 import { applyState, demoBatch, demoModel, recordStep, sgdFor, STATES, type StepPart } from './common.js';
 import { profileStep, trackLiveBytes } from './measure.js';
-import { stackedBarsSvg } from './charts.js';
+import { memoryTimelineSvg, stackedBarsSvg, type MemoryPanel } from './charts.js';
 import { median, mib, sig, table, type GuideOutput } from './output.js';
 
 const PARTS: readonly StepPart[] = ['forward', 'backward', 'update'];
@@ -21,6 +21,8 @@ export interface FreezingResult {
   wallMs: number;
   liveAfterForward: number;
   peakDuringStep: number;
+  /** Live bytes (beyond the step's start) after each hand-out or return, and where each part began. */
+  timeline: MemoryPanel;
   gradientBytes: number;
   optimizerBytes: number;
 }
@@ -45,12 +47,19 @@ export async function chapter5(ctx: GpuContext, out: GuideOutput, o: { batch: nu
     let gradientBytes = 0;
     const step = (mark: (part: StepPart) => void) => recordStep(model, optimizer, images, labels, mark);
     let last = ctx.recorder.stats.dispatches;
+    const live: number[] = [0];
+    const parts: MemoryPanel['parts'][number][] = [{ name: 'forward', from: 0 }];
+    let handedOut = 0;
+    ctx.pool.observer = (event, size) => live.push((handedOut += event === 'acquire' ? size : -size));
     step((part) => {
       dispatches[part] = ctx.recorder.stats.dispatches - last;
       last = ctx.recorder.stats.dispatches;
       if (part === 'forward') liveAfterForward = bytes.live - baseline;
       if (part === 'backward') gradientBytes = model.parameters().reduce((a, p) => a + (p.grad?.byteSize ?? 0), 0);
+      const next = PARTS[PARTS.indexOf(part) + 1];
+      if (next) parts.push({ name: next, from: live.length - 1 });
     });
+    ctx.pool.observer = null;
     ctx.recorder.flush();
     await ctx.recorder.sync();
     const peakDuringStep = bytes.peak - baseline;
@@ -77,6 +86,7 @@ export async function chapter5(ctx: GpuContext, out: GuideOutput, o: { batch: nu
       wallMs: median(wall),
       liveAfterForward,
       peakDuringStep,
+      timeline: { title: state, live, parts },
       gradientBytes,
       optimizerBytes,
     });
@@ -104,6 +114,14 @@ export async function chapter5(ctx: GpuContext, out: GuideOutput, o: { batch: nu
     },
   ]);
   const figure = await out.figure('ch5-frozen-vs-unfrozen.svg', svg);
+  const memory = await out.figure(
+    'ch5-memory-through-a-step.svg',
+    memoryTimelineSvg(
+      'Live memory through one step, three ways of freezing',
+      [`demo network, batch ${o.batch} of 32×32 images, SGD with momentum; one step after warm-up`, adapterLabel(ctx.adapter)],
+      results.map((r) => r.timeline),
+    ),
+  );
   await out.fragment(
     'ch5-freezing',
     [
@@ -125,6 +143,14 @@ export async function chapter5(ctx: GpuContext, out: GuideOutput, o: { batch: nu
       ),
       '',
       `(${setting}. Memory is the pool's buffers handed out beyond those held before the step, at bucket size; "live after forward" is what the graph keeps for backward plus the loss.)`,
+    ].join('\n'),
+  );
+  await out.fragment(
+    'ch5-memory-timeline',
+    [
+      `![live memory through one step, event by event, in three freezing states](${memory})`,
+      '',
+      `(demo network, batch ${o.batch} of 32×32 images, SGD with momentum, one step after warm-up; ${adapterLabel(ctx.adapter)}. Each point is the memory handed out, beyond what was held before the step, after one buffer was handed out or returned, at bucket size; the bands are the step's parts.)`,
     ].join('\n'),
   );
   return results;

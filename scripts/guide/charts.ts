@@ -1,5 +1,5 @@
-// The guide's two kinds of chart as plain SVG: stacked bars (one panel per measure) and a
-// timeline of a step's dispatches on the GPU clock.
+// The guide's charts as plain SVG: stacked bars (one panel per measure), a timeline of a step's
+// dispatches on the GPU clock, and a step's live memory, event by event.
 import { escapeXml, svgHeader } from '../../src/svg.js';
 export interface Segment {
   name: string;
@@ -93,6 +93,50 @@ export function timelineSvg(title: string, subtitle: readonly string[], items: r
     out.push(`<text x="${sx(t)}" y="${axisY}" text-anchor="${i === 0 ? 'start' : i === 4 ? 'end' : 'middle'}" fill="#555">${(t - t0).toFixed(1)} ms</text>`);
   }
   out.push(`<text x="${left + plotW / 2}" y="${axisY + 16}" text-anchor="middle" fill="#555">GPU clock, from the step's first dispatch</text>`);
+  out.push('</svg>');
+  return out.join('\n');
+}
+
+export interface MemoryPanel {
+  title: string;
+  /** Live bytes after each hand-out or return of a buffer, in order. */
+  live: readonly number[];
+  /** Where each part of the step begins, as an index into `live`. */
+  parts: readonly { name: string; from: number }[];
+}
+
+/** One panel per step: live memory (MiB) through the step, over bands for its parts, on a shared scale. */
+export function memoryTimelineSvg(title: string, subtitle: readonly string[], panels: readonly MemoryPanel[]): string {
+  const panelW = 250;
+  const plotH = 180;
+  const top = 70 + 15 * subtitle.length;
+  const width = 60 + panels.length * (panelW + 30);
+  const names = [...new Set(panels.flatMap((p) => p.parts.map((part) => part.name)))];
+  const max = Math.max(1, ...panels.flatMap((p) => p.live)) / 2 ** 20;
+  const out = svgHeader(width, top + plotH + 80, title, subtitle);
+  panels.forEach((panel, k) => {
+    const x0 = 60 + k * (panelW + 30);
+    const sx = (i: number) => x0 + (i / Math.max(1, panel.live.length - 1)) * panelW;
+    const sy = (bytes: number) => top + plotH - (bytes / 2 ** 20 / max) * plotH;
+    out.push(`<text x="${x0 + panelW / 2}" y="${top - 22}" text-anchor="middle" font-weight="bold">${escapeXml(panel.title)}</text>`);
+    panel.parts.forEach((part, j) => {
+      const to = panel.parts[j + 1]?.from ?? panel.live.length - 1;
+      out.push(`<rect x="${sx(part.from).toFixed(2)}" y="${top}" width="${Math.max(0, sx(to) - sx(part.from)).toFixed(2)}" height="${plotH}" fill="${colourOf(names, part.name)}" fill-opacity="0.15"/>`);
+    });
+    const path = panel.live.map((bytes, i) => `${i === 0 ? 'M' : 'L'}${sx(i).toFixed(2)},${sy(bytes).toFixed(2)}`).join(' ');
+    out.push(`<path d="${path}" fill="none" stroke="#333" stroke-width="1.5"/>`);
+    out.push(`<line x1="${x0}" x2="${x0 + panelW}" y1="${top + plotH}" y2="${top + plotH}" stroke="#999"/>`);
+    out.push(`<text x="${x0 - 4}" y="${top + 4}" text-anchor="end" fill="#555">${formatValue(max)}</text>`);
+    out.push(`<text x="${x0 - 4}" y="${top + plotH}" text-anchor="end" fill="#555">0</text>`);
+    out.push(`<text x="${x0 + panelW / 2}" y="${top + plotH + 16}" text-anchor="middle" fill="#555">buffers handed out and returned, in order</text>`);
+  });
+  out.push(`<text x="20" y="${top + plotH / 2}" transform="rotate(-90 20 ${top + plotH / 2})" text-anchor="middle" fill="#555">live MiB</text>`);
+  let x = 60;
+  names.forEach((name) => {
+    out.push(`<rect x="${x}" y="${top + plotH + 40}" width="12" height="12" fill="${colourOf(names, name)}" fill-opacity="0.35"/>`);
+    out.push(`<text x="${x + 17}" y="${top + plotH + 50}">${escapeXml(name)}</text>`);
+    x += 40 + 6.5 * name.length;
+  });
   out.push('</svg>');
   return out.join('\n');
 }
