@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { testContext } from './helpers/gpu.js';
 import { Tensor } from '../src/autograd/tensor.js';
 import { randn } from '../src/ops/creation.js';
-import { relu } from '../src/ops/elementwise.js';
+import { relu, sigmoid } from '../src/ops/elementwise.js';
 import { smallVgg } from '../src/models/vgg.js';
 import { freeze } from '../src/models/freeze.js';
 import { SGD } from '../src/optim/sgd.js';
@@ -76,6 +76,21 @@ describe('profileTrainStep', () => {
     expect(timings.map((t) => t.name)).toEqual(['unary.relu']);
     expect(timings[0]!.endNs).toBeGreaterThanOrEqual(timings[0]!.startNs);
     for (const t of [x, y]) t.dispose();
+  });
+
+  it('times only what ran: a dry run while profiling (recorded, then dropped) leaves no timings', async () => {
+    const ctx = await testContext();
+    if (!ctx.hasFeature('timestamp-query')) return;
+    const x = randn([64], 3);
+    ctx.startProfiling();
+    ctx.recorder.dryRun = true;
+    const dropped = sigmoid(x);
+    ctx.recorder.flush();
+    ctx.recorder.dryRun = false;
+    const y = relu(x);
+    const timings = await ctx.stopProfiling();
+    expect(timings.map((t) => t.name)).toEqual(['unary.relu']);
+    for (const t of [x, dropped, y]) t.dispose();
   });
 
   it('writes a Chrome trace: one process per profile, a phase track and a kernel track', async () => {

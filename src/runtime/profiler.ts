@@ -52,6 +52,11 @@ export class KernelProfiler {
     return () => this.pending.push({ readback, names });
   }
 
+  /** Forgets the passes given timestamps since the last resolve: a dry run drops them unsubmitted. */
+  discard(): void {
+    this.names = [];
+  }
+
   /** Every timing recorded since the last call, in dispatch order. Call once the GPU is idle. */
   async collect(): Promise<KernelTiming[]> {
     const batches = await Promise.all(

@@ -165,6 +165,7 @@ export class CommandRecorder {
     for (const encode of commands) encode();
     this.endPass();
     const encoder = this.commandEncoder();
+    if (this.dryRun) this.profiler?.discard(); // its passes will never run
     const afterSubmit = this.profiler?.resolve(encoder);
     this.uniforms.upload(this.device.queue);
     const commandBuffer = encoder.finish();
