@@ -123,10 +123,21 @@ export class Tensor {
   /**
    * The tensor's buffer, for the recorder's commands. It may be the pool's placeholder until the
    * submission that made the tensor is flushed (buffer-pool.ts): give it to the recorder, not
-   * to WebGPU itself.
+   * to WebGPU itself; for your own WebGPU code, `gpuBuffer()`.
    */
   get buffer(): GPUBuffer {
     return this.live().buffer;
+  }
+
+  /**
+   * The real GPU buffer, for WebGPU code of your own (its first `byteSize` bytes are the tensor,
+   * row-major). Submits what is recorded first, so the buffer exists and the tensor's value is
+   * computed before anything you submit after this.
+   */
+  gpuBuffer(): GPUBuffer {
+    const handle = this.live().buffer;
+    this.ctx.recorder.flush();
+    return this.ctx.pool.real(handle);
   }
 
   /** True when no other handle or view shares this tensor's memory: writing over it is safe. */

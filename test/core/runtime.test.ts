@@ -245,6 +245,19 @@ describe('memory plan', () => {
     expect(Array.from(await b.read())).toEqual(Array.from(second));
   });
 
+  it('gpuBuffer() hands your own WebGPU code the real buffer, with the value computed', async () => {
+    const y = relu(tensor([1, -2, 3, -4], [4]));
+    const buffer = y.gpuBuffer();
+    expect(ctx.pool.exists(y.buffer)).toBe(true);
+    const staging = ctx.device.createBuffer({ size: 16, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    const encoder = ctx.device.createCommandEncoder();
+    encoder.copyBufferToBuffer(buffer, 0, staging, 0, 16);
+    ctx.device.queue.submit([encoder.finish()]);
+    await staging.mapAsync(GPUMapMode.READ);
+    expect(Array.from(new Float32Array(staging.getMappedRange().slice(0)))).toEqual([1, 0, 3, 0]);
+    staging.destroy();
+  });
+
   it('a temporary that dies before a larger tensor is born shares its buffer; the pool alone makes two', async () => {
     const created = async (memoryPlan: boolean) => {
       const small = await GpuContext.create(await createNodeGpu(), { memoryPlan });
