@@ -167,6 +167,14 @@ for tile in ${WGT_CONV_TILES:-}; do
     | grep -E '^\[[0-9]+ s\]' || echo "run-gpu.sh: tile $tile printed nothing"
 done
 
+# The VGG16 full step again with the bucket pool alone (WGT_MEMORY=pool): its peak beside the
+# planned one of step 5, on the same GPU (WGT_POOL_COMPARE=0 skips it).
+if [ "${WGT_POOL_COMPARE:-1}" = 1 ]; then
+  step "5c. VGG16 full step with the bucket pool (WGT_MEMORY=pool), ours only"
+  WGT_MEMORY=pool timeout "${WGT_TILE_TIMEOUT:-60}" "$NODE" "$WORK/app/run.mjs" "${BENCH[@]}" --no-tfjs --only 'train\.vgg16\.full' --out "$WORK/bucket-pool" 2>&1 \
+    | grep -E '^\[[0-9]+ s\]' || echo "run-gpu.sh: the bucket-pool run printed nothing"
+fi
+
 step "6. profile: ${PROFILE[*]} --compare-frozen"
 timeout "${WGT_PROFILE_TIMEOUT:-90}" "$NODE" "$WORK/app/cli.mjs" profile "${PROFILE[@]}" --compare-frozen --trace "$RESULTS/trace.json" 2>&1 | grep -v 'artificially reduced' \
   | tee "$RESULTS/profile.txt"
