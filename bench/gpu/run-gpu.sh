@@ -13,6 +13,7 @@
 #      (bench/gpu/torch_steps.py);
 #   5. the benchmark suite (bench/run.ts): training steps of the small VGG (32x32, batch 32) and of
 #      VGG16 at 224x224 batch 32, full and frozen base, then the kernels, next to tfjs and PyTorch;
+#      5c. VGG16's full step again with the bucket pool alone (WGT_MEMORY=pool), for its peak;
 #   6. the profiler on VGG16 224x224 batch 32, frozen vs full, with its Chrome trace.
 # Results go to $OUT (the device tool's output folder) or bench/results/gpu.
 #
