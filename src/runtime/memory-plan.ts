@@ -61,11 +61,12 @@ function canTake(slot: Slot, t: PlannedTensor): boolean {
 }
 
 /**
- * The better of two placements, by bytes of new buffers: largest first (below), or the order the
- * tensors came in, each taking a free buffer of its own size class as the pool always did. Greedy
- * largest-first packs a step far better, but it is not monotonic: a submission shaped unlike the
- * one before it (ten steps recorded before one flush) may find a packing worse than the buffers
- * already there. The plan is never worse than the pool without one.
+ * The best of three placements, by bytes of new buffers: largest first (above), or the order the
+ * tensors came in, each taking a free buffer of its own size class as the pool always did (or,
+ * in the third, the smallest larger one when its class has none free). Greedy largest-first packs
+ * a step far better, but it is not monotonic: a submission shaped unlike the one before it (ten
+ * steps recorded before one flush) may find a packing worse than the buffers already there. The
+ * pool's own placement being among them, a plan is never worse than the pool without one.
  */
 export function planBuffers(arena: readonly ArenaBuffer[], tensors: readonly PlannedTensor[]): BufferPlan {
   const repeated = fromHints(arena, tensors);
