@@ -4,6 +4,8 @@
 // bound, so every bind group comes from the cache (runtime/bind-group-cache.ts).
 import { describe, expect, it } from 'vitest';
 import { testContext } from './helpers/gpu.js';
+import { GpuContext } from '../src/runtime/context.js';
+import { createNodeGpu } from '../src/runtime/node-gpu.js';
 import { Tensor } from '../src/autograd/tensor.js';
 import { randn } from '../src/ops/creation.js';
 import { smallVgg } from '../src/models/vgg.js';
@@ -103,5 +105,34 @@ describe('training-step invariants (small VGG, 16x16, batch 4)', () => {
     model.dispose();
     images.dispose();
     labels.dispose();
+  });
+});
+
+describe("a step's memory (the bench's small VGG: 32x32, batch 32)", () => {
+  it('buffers planned per submission hold at most 1.2x the bytes ever live at once, and less than the bucket pool', async () => {
+    // Three steps recorded and dropped (dry runs) on two fresh contexts: the planned pool and
+    // the bucket pool alone.
+    const replay = async (memoryPlan: boolean) => {
+      const ctx = await GpuContext.create(await createNodeGpu(), { memoryPlan });
+      const model = smallVgg({ numClasses: 2, seed: 1, ctx }).train();
+      const optimizer = new SGD(model.parameters(), { lr: 0.01, momentum: 0.9 });
+      const images = randn([32, 3, 32, 32], 5, { ctx });
+      const labels = Tensor.fromData(ctx, Array.from({ length: 32 }, (_, i) => i % 2), [32], 'int32', 'labels');
+      await ctx.recorder.sync();
+      let live = [...ctx.pool.liveBySize()].reduce((sum, [size, n]) => sum + size * n, 0);
+      let mostLive = live;
+      ctx.pool.observer = (event, size) => (mostLive = Math.max(mostLive, (live += event === 'acquire' ? size : -size)));
+      ctx.recorder.dryRun = true;
+      for (let i = 0; i < 3; i++) trainStep({ ctx, model, optimizer, images, labels });
+      const peak = ctx.pool.stats.peakBytesAllocated;
+      ctx.destroy();
+      return { peak, mostLive };
+    };
+    const planned = await replay(true);
+    const pooled = await replay(false);
+    expect(planned.mostLive).toBe(pooled.mostLive); // the same tensors, whatever holds them
+    expect(planned.peak).toBeLessThanOrEqual(1.2 * planned.mostLive);
+    expect(planned.peak).toBeLessThan(pooled.peak);
+    expect(pooled.peak).toBeGreaterThan(1.2 * pooled.mostLive); // what the plan is for: the bucket pool strands memory here
   });
 });
