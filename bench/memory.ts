@@ -12,7 +12,7 @@
 //   npx tsx bench/memory.ts [--model vgg16|smallvgg|vgg16-torchvision|vgg16_bn|resnet18] [--size N] [--batch N] [--frozen]
 //   WGT_KERNELS=gpu npx tsx bench/memory.ts      # the GPU kernels' temporaries (split-K partial sums)
 
-import { createNodeGpu, GpuContext, adapterLabel, Tensor, randn, freeze, SGD, type Module } from '../src/node.js';
+import { initNode, adapterLabel, Tensor, randn, freeze, SGD, type GpuContext, type Module } from '../src/node.js';
 import { createModel } from '../src/models/registry.js';
 import { freezeAllButHead } from '../src/models/freeze.js';
 import { trainStep } from '../src/train/profile.js';
@@ -123,12 +123,10 @@ function callerOp(): string {
 
 // The same steps on two contexts: tensors' buffers planned per submission (the default), and
 // the bucket pool alone (GpuContextOptions.memoryPlan false, WGT_MEMORY=pool).
-const gpu = await createNodeGpu();
-const kernelTarget = process.env.WGT_KERNELS as 'cpu' | 'gpu' | undefined;
-const planned = await GpuContext.create(gpu, { kernelTarget, memoryPlan: true });
+const planned = await initNode({ memoryPlan: true });
 console.log(`adapter: ${adapterLabel(planned.adapter)}; kernels for ${planned.kernelTarget === 'gpu' ? 'a GPU' : 'a CPU adapter'} (WGT_KERNELS)`);
 console.log(`${stepModel ? stepName(spec) : `${modelName}${spec.frozenBase ? ', all but the head frozen' : ''}`} ${stepShape(spec)}, SGD momentum; recorded, not run\n`);
-const runs = { plan: await replay(planned), pool: await replay(await GpuContext.create(gpu, { kernelTarget, memoryPlan: false })) };
+const runs = { plan: await replay(planned), pool: await replay(await initNode({ memoryPlan: false })) };
 
 const { expected, parameterBytes } = runs.plan;
 const ratio = (bytes: number) => (expected ? `${(bytes / expected).toFixed(2)}x expected` : '');
