@@ -237,7 +237,11 @@ struct Params {
 ${declarations(g)}
 
 // [pixel k][channel / 4] and [pixel k][tap / 4]: row k of both operands of the tile's product.
-var<workgroup> tile_dy: array<vec4<f32>, ${(TILE_K * TILE) / 4}>;
+// dy is staged along k (adjacent pixels of a channel); a row of its tile has one vec4 of padding,
+// without which the 16 invocations writing one channel's 16 pixels would all hit the same bank
+// (${TILE} floats are a multiple of the 32 banks).
+const DY_ROW = ${TILE / 4 + 1}u;
+var<workgroup> tile_dy: array<vec4<f32>, ${TILE_K * (TILE / 4 + 1)}>;
 var<workgroup> tile_x: array<vec4<f32>, ${(TILE_K * TILE) / 4}>;
 
 @compute @workgroup_size(16, 16, 1)
@@ -273,7 +277,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) loca
         let co = tile_co + flat / ${TILE_K}u + j * ${256 / TILE_K}u;
         let channel = group * p.out_per_group + min(co, p.out_per_group - 1u);
         let v = dy[dy_pixel + channel * out_plane];
-        let e = k_dy * ${TILE}u + co - tile_co;
+        let e = k_dy * DY_ROW * 4u + co - tile_co;
         tile_dy[e / 4u][e % 4u] = select(0.0, v, q < q_end && co < p.out_per_group);
       }
     }
@@ -292,7 +296,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) loca
     }
     workgroupBarrier();
     for (var k = 0u; k < ${TILE_K}u; k++) {
-      let dys = tile_dy[k * ${TILE / 4}u + local.y];
+      let dys = tile_dy[k * DY_ROW + local.y];
       let xs = tile_x[k * ${TILE / 4}u + local.x];
       for (var i = 0u; i < 4u; i++) {
         acc[i] += dys[i] * xs;

@@ -261,9 +261,14 @@ function tiledKernel(): string {
   return /* wgsl */ `
 // A 64x64 tile of C per workgroup of 16x16 invocations, each owning a 4x4 block. Every step
 // stages a 64x16 slice of A and a 16x64 slice of B in workgroup memory, so each global value is
-// loaded once per workgroup instead of once per output.
-var<workgroup> tile_a: array<array<f32, ${TILE_K}>, ${TILE}>;
-var<workgroup> tile_b: array<array<f32, ${TILE}>, ${TILE_K}>;
+// loaded once per workgroup instead of once per output. Both are stored as rows k of vec4s, so
+// an invocation reads its 4 rows of A and its 4 columns of B at step k in one load each.
+// A is read along k (adjacent addresses of a row) and stored transposed; a row of its slice has
+// one vec4 of padding, without which the 16 invocations writing one row's 16 values of k would
+// all hit the same bank (${TILE} floats are a multiple of the 32 banks).
+const A_ROW = ${TILE / 4 + 1}u;
+var<workgroup> tile_a: array<vec4<f32>, ${TILE_K * (TILE / 4 + 1)}>;  // [k][m / 4]
+var<workgroup> tile_b: array<vec4<f32>, ${(TILE_K * TILE) / 4}>;      // [k][n / 4]
 
 @compute @workgroup_size(16, 16, 1)
 fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_id) local: vec3<u32>,
@@ -279,17 +284,20 @@ fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_id) l
       let col = e % ${TILE_K}u;
       let m = tile_m + row;
       let k = k0 + col;
-      tile_a[row][col] = select(0.0, load_a(w.batch, min(m, p.M - 1u), min(k, p.K - 1u)), m < p.M && k < w.k_end);
+      let a_slot = col * A_ROW * 4u + row;
+      tile_a[a_slot / 4u][a_slot % 4u] = select(0.0, load_a(w.batch, min(m, p.M - 1u), min(k, p.K - 1u)), m < p.M && k < w.k_end);
       let kb = k0 + e / ${TILE}u;
       let n = tile_n + e % ${TILE}u;
-      tile_b[e / ${TILE}u][e % ${TILE}u] = select(0.0, load_b(w.batch, min(kb, p.K - 1u), min(n, p.N - 1u)), kb < w.k_end && n < p.N);
+      tile_b[e / 4u][e % 4u] = select(0.0, load_b(w.batch, min(kb, p.K - 1u), min(n, p.N - 1u)), kb < w.k_end && n < p.N);
     }
     workgroupBarrier();
     for (var k = 0u; k < ${TILE_K}u; k++) {
-      let bk = vec4<f32>(tile_b[k][local.x * 4u], tile_b[k][local.x * 4u + 1u], tile_b[k][local.x * 4u + 2u], tile_b[k][local.x * 4u + 3u]);
-      for (var i = 0u; i < 4u; i++) {
-        acc[i] += tile_a[local.y * 4u + i][k] * bk;
-      }
+      let a = tile_a[k * A_ROW + local.y];
+      let b = tile_b[k * ${TILE / 4}u + local.x];
+      acc[0] = fma(vec4<f32>(a.x), b, acc[0]);
+      acc[1] = fma(vec4<f32>(a.y), b, acc[1]);
+      acc[2] = fma(vec4<f32>(a.z), b, acc[2]);
+      acc[3] = fma(vec4<f32>(a.w), b, acc[3]);
     }
     workgroupBarrier();
   }
