@@ -4,6 +4,7 @@ import { launch, type Binding } from './launch.js';
 import { ShapeError } from '../runtime/errors.js';
 import { batchSlices, fmaInto, forwardConv, inputGradConv, unroll, type Conv2dGeometry, type SlidingConv } from './conv2d-common.js';
 import { cached } from './cached-source.js';
+import { chooseConvTile, noteConvolution, tileName, weightRowQuads, type ConvRole, type ConvTile } from './conv2d-tile.js';
 
 /**
  * The convolution forward pass and its input gradient, as an implicit GEMM: output pixels ×
@@ -23,9 +24,9 @@ import { cached } from './cached-source.js';
  *             (uniform) weights from the storage buffer, which costs about twice as much per
  *             load. No other barriers: they are expensive on a CPU.
  *   tiled   - for GPUs: a 64-channel × 64-pixel tile per workgroup of 16×16 invocations, each
- *             owning 4×4 outputs; every step stages a 64×16 slice of the weight and a 16×64 slice
- *             of the windowed source in workgroup memory, so each value is read from global
- *             memory once per workgroup instead of once per output.
+ *             owning 4×4 outputs (8×8 with the 128×128 tile); every step stages a 64×16 slice of
+ *             the weight and a 16×64 slice of the windowed source in workgroup memory, so each
+ *             value is read from global memory once per workgroup instead of once per output.
  */
 export type ConvVariant = 'blocked' | 'tiled';
 
@@ -33,8 +34,6 @@ export function chooseConvVariant(ctx: GpuContext, conv: SlidingConv): ConvVaria
   if (ctx.kernelTarget === 'cpu') return 'blocked';
   return conv.outPerGroup >= 32 && conv.images * conv.outH * conv.outW >= 256 ? 'tiled' : 'blocked';
 }
-
-type Role = 'forward' | 'input_grad';
 
 /**
  * Lanes per workgroup of the blocked kernel: 64, or fewer when the layer has fewer lanes of work
@@ -121,7 +120,7 @@ function blocking(c: SlidingConv): Blocking {
 }
 
 const blockedSource = cached(buildBlockedSource);
-function buildBlockedSource(role: Role, c: SlidingConv, bias: boolean) {
+function buildBlockedSource(role: ConvRole, c: SlidingConv, bias: boolean) {
   const { pix: PIX, co: CO } = blocking(c);
   const LANES = blockedLanes(c);
   const QUADS = Math.ceil(CO / 4); // the channel block as vec4s in the weight cache
@@ -208,46 +207,27 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
   return { source: { name, code }, outputsPerGroup: [LANES * PIX, CO] as const };
 }
 
-/**
- * The tiled kernel's tile: `channels` output channels × `pixels` output pixels per workgroup of
- * 16×16 invocations, each owning (channels / 16) × (pixels / 16) outputs, and `depth` reduction
- * steps staged per barrier pair. Measured on an H200 (bench/reports/h200-2026-11-27, VGG16
- * 224x224 batch 32 training step): 64×64 148 img/s, 128×128 120; per kernel at batch 4, 64×64
- * was as fast or faster on every VGG16 shape (11.7 TFLOP/s at 64 channels 224x224, where 64×128
- * gave 2.6 and 128×128 5.2). The override (GpuContextOptions.convTile) is there to measure more.
- */
-export interface ConvTile {
-  channels: 64 | 128;
-  pixels: 64 | 128;
-  depth: 16 | 32;
-}
-
-export const DEFAULT_CONV_TILE: ConvTile = { channels: 64, pixels: 64, depth: 16 };
-
-export function chooseConvTile(ctx: GpuContext): ConvTile {
-  const tile = ctx.convTile ?? DEFAULT_CONV_TILE;
-  const bytes = 4 * tile.depth * (tile.channels + tile.pixels);
-  if (bytes > ctx.limits.maxComputeWorkgroupStorageSize) {
-    throw new ShapeError(`conv2d tile ${tile.channels}x${tile.pixels}x${tile.depth} stages ${bytes} bytes; this adapter allows ${ctx.limits.maxComputeWorkgroupStorageSize} per workgroup`);
-  }
-  return tile;
-}
-
 const tiledSource = cached(buildTiledSource);
-function buildTiledSource(role: Role, c: SlidingConv, bias: boolean, tile: ConvTile) {
+function buildTiledSource(role: ConvRole, c: SlidingConv, bias: boolean, tile: ConvTile) {
   const TC = tile.channels;
   const TP = tile.pixels;
   const TILE_K = tile.depth;
-  const CQ = TC / 64; // vec4s of channels per invocation (its TC / 16 channels)
-  const PQ = TP / 64; // vec4s of pixels per invocation
-  const name = `conv2d.${role}.tiled${TC}x${TP}x${TILE_K}`;
+  const CQ = TC / 64; // channel vec4s per invocation (its TC / 16 channels)
+  const PQ = TP / 64; // pixel vec4s per invocation
+  const W_ROW = weightRowQuads(tile);
+  const name = `conv2d.${role}.tiled${tileName(tile)}`;
   const code = /* wgsl */ `${params('tiled')}
 ${bias ? '@group(0) @binding(4) var<storage, read> bias: array<f32>;' : ''}
 ${windowConstants(c)}
 
 // Row k of both operands of the tile's product, as vec4s: [k][channel / 4] and [k][pixel / 4].
-// An invocation's ${TC / 16} channels (${TP / 16} pixels) are adjacent: ${CQ} (${PQ}) vec4 load(s) per k.
-var<workgroup> tile_w: array<vec4<f32>, ${(TILE_K * TC) / 4}>;
+// Invocation (x, y) owns the channel quads y + 16·i and the pixel quads x + 16·j, so the 16
+// invocations of a row read 16 adjacent vec4s of either row: no two hit the same bank.
+// A weight row has one vec4 of padding: the weight is staged along k (adjacent addresses of a
+// filter), and without it the 16 invocations writing one channel's 16 values of k would all
+// hit the same bank (a row of ${TC} floats is a multiple of the 32 banks).
+const W_ROW = ${W_ROW}u;
+var<workgroup> tile_w: array<vec4<f32>, ${TILE_K * W_ROW}>;
 var<workgroup> tile_x: array<vec4<f32>, ${(TILE_K * TP) / 4}>;
 
 // Reduction index r of a group = (source channel, kh, kw) = r / (KH·KW), then the tap.
@@ -271,7 +251,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) loca
   let p_ow = i32(my_pixel % p.out_w);
   let src_image = p.src_offset + (p_n * p.src_channels + g * p.red_per_group) * src_plane;
 
-  var acc: array<vec4<f32>, ${(TC / 16) * PQ}>;  // [channel i][pixel quad] of this invocation
+  var acc: array<vec4<f32>, ${(TC / 16) * PQ}>;  // [channel 4·i + lane][pixel quad j] of this invocation
   for (var r0 = 0u; r0 < reduction; r0 += ${TILE_K}u) {
     // The weight tile, read along r (adjacent addresses of a filter) and stored transposed.
     for (var e = flat; e < ${TC * TILE_K}u; e += 256u) {
@@ -281,7 +261,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) loca
       let tap = r % (KH * KW);
       let w_index = g * p.w_group_stride + min(channel, p.out_per_group - 1u) * p.w_out_stride
                   + (min(r, reduction - 1u) / (KH * KW)) * p.w_red_stride + ${tapExpr(c, 'tap / KW', 'tap % KW')};
-      let slot = k * ${TC}u + e / ${TILE_K}u;
+      let slot = k * W_ROW * 4u + e / ${TILE_K}u;
       tile_w[slot / 4u][slot % 4u] = select(0.0, weight[w_index], channel < p.out_per_group && r < reduction);
     }
     // The windowed source: this invocation's pixel column, at rows k = flat / TP + (256 / TP) · j.
@@ -297,23 +277,23 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) loca
     }
     workgroupBarrier();
     for (var k = 0u; k < ${TILE_K}u; k++) {
-      ${unroll(CQ, (q) => `let w${q} = tile_w[k * ${TC / 4}u + local.y * ${CQ}u + ${q}u];`, ' ')}
-      ${unroll(PQ, (q) => `let x${q} = tile_x[k * ${TP / 4}u + local.x * ${PQ}u + ${q}u];`, ' ')}
-      ${unroll(TC / 16, (i) => unroll(PQ, (q) => `acc[${i * PQ + q}] = fma(vec4<f32>(w${i >> 2}[${i & 3}]), x${q}, acc[${i * PQ + q}]);`, ' '), '\n      ')}
+      ${unroll(CQ, (i) => `let w${i} = tile_w[k * W_ROW + local.y + ${16 * i}u];`, ' ')}
+      ${unroll(PQ, (j) => `let x${j} = tile_x[k * ${TP / 4}u + local.x + ${16 * j}u];`, ' ')}
+      ${unroll(TC / 16, (o) => unroll(PQ, (j) => `acc[${o * PQ + j}] = fma(vec4<f32>(w${o >> 2}[${o & 3}]), x${j}, acc[${o * PQ + j}]);`, ' '), '\n      ')}
     }
     workgroupBarrier();
   }
 
   // Unrolled: indices into acc stay constants, so it lives in registers.
-  ${unroll(TP / 16, (j) => `{
-    let pixel = tile_p + local.x * ${TP / 16}u + ${j}u;
+  ${unroll(TP / 16, (q) => `{
+    let pixel = tile_p + (local.x + ${16 * (q >> 2)}u) * 4u + ${q & 3}u;
     let n = pixel / out_plane;
     let out = p.out_offset + n * p.out_channels * out_plane + pixel % out_plane;
-    ${unroll(TC / 16, (i) => `{
-      let co = tile_c + local.y * ${TC / 16}u + ${i}u;
+    ${unroll(TC / 16, (o) => `{
+      let co = tile_c + (local.y + ${16 * (o >> 2)}u) * 4u + ${o & 3}u;
       if (pixel < pixels && co < p.out_per_group) {
         let channel = g * p.out_per_group + co;
-        dst[out + channel * out_plane] = acc[${i * PQ + (j >> 2)}][${j & 3}]${bias ? ' + bias[channel]' : ''};
+        dst[out + channel * out_plane] = acc[${o * PQ + (q >> 2)}][${q & 3}]${bias ? ' + bias[channel]' : ''};
       }
     }`, '\n    ')}
   }`, '\n  ')}
@@ -322,10 +302,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) loca
 }
 
 /** Runs one SlidingConv: dst[images, outChannels, outH, outW] from src and weight (+ bias). */
-function runSlidingConv(role: Role, c: SlidingConv, src: Tensor, weight: Tensor, bias: Tensor | undefined, variant: ConvVariant): Tensor {
+function runSlidingConv(role: ConvRole, c: SlidingConv, src: Tensor, weight: Tensor, bias: Tensor | undefined, variant: ConvVariant, forcedTile?: ConvTile): Tensor {
   const ctx = src.ctx;
   const dst = Tensor.empty(ctx, [c.images, c.outChannels, c.outH, c.outW], 'float32');
-  const tile = chooseConvTile(ctx);
+  const tile = forcedTile ?? chooseConvTile(ctx, role, c);
   const kernel = variant === 'blocked' ? blockedSource(role, c, bias !== undefined) : tiledSource(role, c, bias !== undefined, tile);
   const blocksW = Math.ceil(c.outW / blocking(c).pix);
   // Pixels of one image, in units of the dispatch's x dimension, bound the images per dispatch.
@@ -362,14 +342,15 @@ function runSlidingConv(role: Role, c: SlidingConv, src: Tensor, weight: Tensor,
   return dst;
 }
 
-/** y = conv2d(x, weight) + bias, NCHW / OIHW. */
-export function runConv2dForward(x: Tensor, weight: Tensor, bias: Tensor | undefined, g: Conv2dGeometry, variant?: ConvVariant): Tensor {
+/** y = conv2d(x, weight) + bias, NCHW / OIHW. `tile` forces the tiled variant's tile (the tuner's measurements). */
+export function runConv2dForward(x: Tensor, weight: Tensor, bias: Tensor | undefined, g: Conv2dGeometry, variant?: ConvVariant, tile?: ConvTile): Tensor {
+  noteConvolution(x.ctx, g);
   const conv = forwardConv(g);
-  return runSlidingConv('forward', conv, x, weight, bias, variant ?? chooseConvVariant(x.ctx, conv));
+  return runSlidingConv('forward', conv, x, weight, bias, variant ?? chooseConvVariant(x.ctx, conv), tile);
 }
 
 /** dx from dy: the transposed convolution of dy with the same weight. */
-export function runConv2dInputGrad(dy: Tensor, weight: Tensor, g: Conv2dGeometry, variant?: ConvVariant): Tensor {
+export function runConv2dInputGrad(dy: Tensor, weight: Tensor, g: Conv2dGeometry, variant?: ConvVariant, tile?: ConvTile): Tensor {
   const conv = inputGradConv(g);
-  return runSlidingConv('input_grad', conv, dy, weight, undefined, variant ?? chooseConvVariant(dy.ctx, conv));
+  return runSlidingConv('input_grad', conv, dy, weight, undefined, variant ?? chooseConvVariant(dy.ctx, conv), tile);
 }

@@ -8,6 +8,7 @@ import {
   BindingLimitError, GpuContext, ShapeError, backward, conv2d, createNodeGpu, noGrad, tensor, type Tensor,
 } from '../../src/node.js';
 import { runConv2dForward, runConv2dInputGrad, type ConvVariant } from '../../src/kernels/conv2d-implicit-gemm.js';
+import { chooseConvTile } from '../../src/kernels/conv2d-tile.js';
 import { chooseWeightGradVariant, runConv2dWeightGrad, type WeightGradVariant } from '../../src/kernels/conv2d-weight-grad.js';
 import { runConv2dBiasGrad } from '../../src/kernels/conv2d-bias-grad.js';
 import { convOutputSize, type Conv2dGeometry } from '../../src/kernels/conv2d-common.js';
@@ -99,7 +100,8 @@ describe('conv2d against PyTorch', () => {
       { channels: 64, pixels: 64, depth: 32 },
       { channels: 128, pixels: 64, depth: 16 },
       { channels: 64, pixels: 128, depth: 16 },
-      { channels: 128, pixels: 128, depth: 32 },
+      { channels: 128, pixels: 128, depth: 16 },
+      { channels: 64, pixels: 128, depth: 32 },
     ] as const;
     for (const tile of tiles) {
       const name = `${tile.channels}x${tile.pixels}x${tile.depth}`;
@@ -118,6 +120,14 @@ describe('conv2d against PyTorch', () => {
         tiled.destroy();
       }
     }
+  });
+
+  it('refuses a tile whose staged operands exceed the workgroup memory, naming the bytes', () => {
+    // Padded weight rows: 16 bytes · 16 steps · (128 / 4 + 1 + 128 / 4) vec4s = 16640 bytes.
+    const small = { convTile: { channels: 128, pixels: 128, depth: 16 }, limits: { maxComputeWorkgroupStorageSize: 16384 } } as unknown as GpuContext;
+    expect(() => chooseConvTile(small)).toThrow(/128x128x16 stages 16640 bytes; this adapter allows 16384/);
+    const enough = { ...small, limits: { maxComputeWorkgroupStorageSize: 16640 } } as unknown as GpuContext;
+    expect(chooseConvTile(enough)).toEqual({ channels: 128, pixels: 128, depth: 16 });
   });
 
   it.each(cases.map((c) => [c.name, c] as const))('%s: both weight-gradient variants agree', async (_, c) => {

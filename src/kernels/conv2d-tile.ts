@@ -1,0 +1,84 @@
+import type { GpuContext } from '../runtime/context.js';
+import { ShapeError } from '../runtime/errors.js';
+import type { Conv2dGeometry, SlidingConv } from './conv2d-common.js';
+
+/** The two convolutions the implicit-GEMM kernels compute (conv2d-implicit-gemm.ts). */
+export type ConvRole = 'forward' | 'input_grad';
+
+/**
+ * The tiled kernel's tile: `channels` output channels × `pixels` output pixels per workgroup of
+ * 16×16 invocations, each owning (channels / 16) × (pixels / 16) outputs, and `depth` reduction
+ * steps staged per barrier pair. Every tile sums each output in the same order (r = 0, 1, 2, ...),
+ * so the choice changes the speed, never a bit of the result.
+ *
+ * Measured on an H200 (bench/reports/h200-2026-11-27, VGG16 224x224 batch 32 training step):
+ * 64×64 148 img/s, 128×128 120; per kernel at batch 4, 64×64 was as fast or faster on every
+ * VGG16 shape (11.7 TFLOP/s at 64 channels 224x224, where 64×128 gave 2.6 and 128×128 5.2).
+ * Those figures predate the kernel's present layout: the larger tiles' invocations then read 2
+ * adjacent vec4s each (a 2-way bank conflict on every read), and every tile stored its weights
+ * with a 16-way conflict. Which tile is fastest depends on the GPU and the layer, so it can be
+ * measured per layer (`tuneConvTiles`, conv2d-tuning.ts) or forced (GpuContextOptions.convTile,
+ * WGT_CONV_TILE).
+ */
+export interface ConvTile {
+  channels: 64 | 128;
+  pixels: 64 | 128;
+  depth: 16 | 32;
+}
+
+export const DEFAULT_CONV_TILE: ConvTile = { channels: 64, pixels: 64, depth: 16 };
+
+export const tileName = (tile: ConvTile) => `${tile.channels}x${tile.pixels}x${tile.depth}`;
+
+/** vec4s per row of the staged weight tile: its channels and one of padding (see the kernel). */
+export function weightRowQuads(tile: ConvTile): number {
+  return tile.channels / 4 + 1;
+}
+
+/** Workgroup memory the tile stages: the padded weight rows and the source rows, `depth` of each. */
+export function tileBytes(tile: ConvTile): number {
+  return 16 * tile.depth * (weightRowQuads(tile) + tile.pixels / 4);
+}
+
+/** Tiles measured on a context's GPU, by `layerKey`: filled by `tuneConvTiles`. */
+const measured = new WeakMap<GpuContext, Map<string, ConvTile>>();
+
+export const layerKey = (role: ConvRole, conv: SlidingConv) => `${role} ${JSON.stringify(conv)}`;
+
+export function setMeasuredTile(ctx: GpuContext, key: string, tile: ConvTile): void {
+  let tiles = measured.get(ctx);
+  if (!tiles) measured.set(ctx, (tiles = new Map()));
+  tiles.set(key, tile);
+}
+
+/** The tile a layer runs with: the forced one (convTile), else the one measured for it, else the default. */
+export function chooseConvTile(ctx: GpuContext, role?: ConvRole, conv?: SlidingConv): ConvTile {
+  const forced = ctx.convTile;
+  if (forced) {
+    const bytes = tileBytes(forced);
+    if (bytes > ctx.limits.maxComputeWorkgroupStorageSize) {
+      throw new ShapeError(`conv2d tile ${tileName(forced)} stages ${bytes} bytes; this adapter allows ${ctx.limits.maxComputeWorkgroupStorageSize} per workgroup`);
+    }
+    return forced;
+  }
+  const tile = role && conv ? measured.get(ctx)?.get(layerKey(role, conv)) : undefined;
+  return tile ?? DEFAULT_CONV_TILE;
+}
+
+/** While a tuner listens on a context: the convolutions it runs, by their geometry's JSON. */
+const listeners = new WeakMap<GpuContext, Map<string, Conv2dGeometry>>();
+
+export function listenForConvolutions(ctx: GpuContext): Map<string, Conv2dGeometry> {
+  const seen = new Map<string, Conv2dGeometry>();
+  listeners.set(ctx, seen);
+  return seen;
+}
+
+export function stopListening(ctx: GpuContext): void {
+  listeners.delete(ctx);
+}
+
+/** Called by every forward convolution: a listening tuner notes the layer. */
+export function noteConvolution(ctx: GpuContext, g: Conv2dGeometry): void {
+  listeners.get(ctx)?.set(JSON.stringify(g), g);
+}

@@ -1,0 +1,114 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { GpuContext, conv2d, createNodeGpu, noGrad, tensor, tidy, type Tensor } from '../../src/node.js';
+import { randomArray } from '../helpers/reference.js';
+import { tuneConvTiles, TILE_CANDIDATES } from '../../src/kernels/conv2d-tuning.js';
+import { tileBytes, tileName } from '../../src/kernels/conv2d-tile.js';
+import { runConv2dForward, runConv2dInputGrad } from '../../src/kernels/conv2d-implicit-gemm.js';
+import type { Conv2dGeometry } from '../../src/kernels/conv2d-common.js';
+
+// The tiled convolution's per-layer tile choice, on whatever adapter the tests run (the GPU
+// kernels are forced: lavapipe would otherwise run the blocked ones, which have no tile).
+
+const random = (shape: number[], seed: number, on = ctx) => tensor(randomArray(shape.reduce((a, b) => a * b, 1), seed), shape, { ctx: on });
+const dispatchesOf = (ctx: GpuContext, name: string) => ctx.recorder.stats.perKernel.get(name) ?? 0;
+
+let ctx: GpuContext;
+let x: Tensor, w1: Tensor, b1: Tensor, w2: Tensor;
+beforeAll(async () => {
+  ctx = await GpuContext.create(await createNodeGpu(), { kernelTarget: 'gpu' });
+  // Two layers the tiled kernel runs: 8 -> 96 channels (wide enough for 128-channel tiles) and
+  // 96 -> 32, on 2 images of 16x16 (512 output pixels).
+  x = random([2, 8, 16, 16], 1);
+  w1 = random([96, 8, 3, 3], 2);
+  b1 = random([96], 3);
+  w2 = random([32, 96, 3, 3], 4);
+});
+afterAll(() => ctx.destroy());
+
+const model = () => conv2d(conv2d(x, w1, b1, { padding: 1 }), w2, undefined, { padding: 1 });
+
+describe('tuning the tiled convolution per layer', () => {
+  it('times every candidate that fits on every layer and role, then runs each layer with its fastest', async () => {
+    const submitsBefore = ctx.recorder.stats.submits;
+    const report = await tuneConvTiles(ctx, () => noGrad(() => tidy(() => void model())), { runs: 1 });
+    expect(ctx.recorder.stats.submits).toBeGreaterThan(submitsBefore);
+    // The first layer's input gradient has 8 output channels: the blocked kernel runs it, untiled.
+    expect(report.map((r) => `${r.role} ${r.layer}`)).toEqual([
+      'forward 2x8x16x16 -> 96, 3x3',
+      'forward 2x96x16x16 -> 32, 3x3',
+      'input_grad 2x96x16x16 -> 32, 3x3',
+    ]);
+    const fitting = TILE_CANDIDATES.filter((tile) => tileBytes(tile) <= ctx.limits.maxComputeWorkgroupStorageSize);
+    // 96 output channels (the first forward, the second input gradient): every fitting tile;
+    // 32 (the second forward): none 128 channels wide, which would leave most of it idle.
+    expect(report[0]!.timings.map((t) => t.tile)).toEqual(fitting.map(tileName));
+    expect(report[1]!.timings.map((t) => t.tile)).toEqual(fitting.filter((tile) => tile.channels === 64).map(tileName));
+    expect(report[2]!.timings.map((t) => t.tile)).toEqual(fitting.map(tileName));
+    for (const r of report) {
+      for (const t of r.timings) expect(t.ms).toBeGreaterThan(0);
+      expect(r.chosen).toBe(r.timings.reduce((a, b) => (b.ms < a.ms ? b : a)).tile);
+    }
+
+    const chosen = `conv2d.forward.tiled${report[0]!.chosen}`;
+    const before = dispatchesOf(ctx, chosen);
+    tidy(() => void model().read());
+    await ctx.recorder.sync();
+    expect(dispatchesOf(ctx, chosen)).toBe(before + (report[1]!.chosen === report[0]!.chosen ? 2 : 1));
+  });
+
+  it('runs a layer with the tile measured for it, not the default', async () => {
+    const tuned = await GpuContext.create(await createNodeGpu(), { kernelTarget: 'gpu' });
+    try {
+      const xt = random([2, 8, 16, 16], 1, tuned);
+      const wt = random([96, 8, 3, 3], 2, tuned);
+      const layer = () => conv2d(xt, wt, undefined, { padding: 1 });
+      const candidates = [{ channels: 128, pixels: 64, depth: 16 }, { channels: 64, pixels: 128, depth: 16 }] as const;
+      const [report] = await tuneConvTiles(tuned, () => noGrad(() => tidy(() => void layer())), { candidates, runs: 1, roles: ['forward'] });
+      expect(report!.timings.map((t) => t.tile)).toEqual(['128x64x16', '64x128x16']);
+      const chosen = `conv2d.forward.tiled${report!.chosen}`;
+      const before = [dispatchesOf(tuned, chosen), dispatchesOf(tuned, 'conv2d.forward.tiled64x64x16')];
+      layer();
+      await tuned.recorder.sync();
+      expect([dispatchesOf(tuned, chosen), dispatchesOf(tuned, 'conv2d.forward.tiled64x64x16')]).toEqual([before[0]! + 1, before[1]]);
+    } finally {
+      tuned.destroy();
+    }
+  });
+
+  it('gives the same bits with every tile: each output is summed in the same order', async () => {
+    const g: Conv2dGeometry = {
+      batch: 2, inChannels: 8, inH: 16, inW: 16, outChannels: 96, outH: 16, outW: 16,
+      kernelH: 3, kernelW: 3, strideH: 1, strideW: 1, padH: 1, padW: 1, dilationH: 1, dilationW: 1, groups: 1,
+    };
+    const dy = random([2, 96, 16, 16], 6);
+    const results: { tile: string; y: Buffer; dx: Buffer }[] = [];
+    const bytes = async (t: Tensor) => Buffer.from((await t.read()).buffer);
+    for (const tile of TILE_CANDIDATES.filter((t) => tileBytes(t) <= ctx.limits.maxComputeWorkgroupStorageSize)) {
+      const y = runConv2dForward(x, w1, b1, g, 'tiled', tile);
+      const dx = runConv2dInputGrad(dy, w1, g, 'tiled', tile);
+      results.push({ tile: tileName(tile), y: await bytes(y), dx: await bytes(dx) });
+      y.dispose();
+      dx.dispose();
+    }
+    expect(results.length).toBeGreaterThan(2);
+    for (const r of results.slice(1)) {
+      expect(r.y.equals(results[0]!.y), `y, ${r.tile} vs ${results[0]!.tile}`).toBe(true);
+      expect(r.dx.equals(results[0]!.dx), `dx, ${r.tile} vs ${results[0]!.tile}`).toBe(true);
+    }
+    dy.dispose();
+  });
+
+  it('leaves a forced tile alone', async () => {
+    const forced = await GpuContext.create(await createNodeGpu(), { kernelTarget: 'gpu', convTile: { channels: 64, pixels: 128, depth: 16 } });
+    try {
+      const xf = random([2, 8, 16, 16], 1, forced);
+      const wf = random([96, 8, 3, 3], 2, forced);
+      expect(await tuneConvTiles(forced, () => noGrad(() => tidy(() => void conv2d(xf, wf, undefined, { padding: 1 }))))).toEqual([]);
+      conv2d(xf, wf, undefined, { padding: 1 });
+      await forced.recorder.sync();
+      expect(dispatchesOf(forced, 'conv2d.forward.tiled64x128x16')).toBe(1);
+    } finally {
+      forced.destroy();
+    }
+  });
+});
