@@ -122,3 +122,10 @@ async function timeTile(ctx: GpuContext, role: ConvRole, g: Conv2dGeometry, conv
 function layerName(g: Conv2dGeometry): string {
   return `${g.batch}x${g.inChannels}x${g.inH}x${g.inW} -> ${g.outChannels}, ${g.kernelH}x${g.kernelW}${g.strideH > 1 ? ` s${g.strideH}` : ''}${g.groups > 1 ? ` g${g.groups}` : ''}`;
 }
+
+/** One line per tuned layer: "forward 32x64x224x224 -> 64, 3x3: 128x128x16 (3.10 ms; 64x64x16 4.20, ...)". */
+export function describeTunedLayer(layer: TunedLayer): string {
+  const best = layer.timings.find((t) => t.tile === layer.chosen)!;
+  const others = layer.timings.filter((t) => t !== best).map((t) => `${t.tile} ${t.ms.toFixed(2)}`);
+  return `${layer.role.replace('_', ' ')} ${layer.layer}: ${layer.chosen} (${best.ms.toFixed(2)} ms; ${others.join(', ')})`;
+}

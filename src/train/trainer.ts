@@ -19,6 +19,7 @@ import { freeze, unfreeze, unfreezeFrom, freezeAllButHead, type FreezeOptions } 
 import { EpochMetrics } from './metrics.js';
 import type { PhaseConfig } from './plan.js';
 import { createOptimizer, createScheduler, type TrainOptimizer, type TrainScheduler } from './optimizer.js';
+import { tuneConvTiles, type TunedLayer } from '../kernels/conv2d-tuning.js';
 
 /** Where batches come from: the data loader, or anything that yields packed uint8 batches. */
 export interface BatchSource {
@@ -107,6 +108,8 @@ export interface TrainerHooks {
   onBest?(record: EpochRecord): void | Promise<void>;
   /** Polled between steps; true stops the run after a checkpoint. */
   shouldStop?(): boolean;
+  /** What `tuneKernels` measured, before the first step. */
+  onTuned?(layers: TunedLayer[]): void;
 }
 
 export interface TrainerOptions {
@@ -114,6 +117,12 @@ export interface TrainerOptions {
   freeze?: FreezeOptions;
   /** Read the loss back every this many steps for progress (0: never; costs a GPU sync each). */
   progressEvery?: number;
+  /**
+   * Before the first step, time the GPU convolution's tiles on each of the model's layers and
+   * keep the fastest (kernels/conv2d-tuning.ts; like cudnn.benchmark). Changes speed, not
+   * results; nothing to tune on CPU adapters.
+   */
+  tuneKernels?: boolean;
 }
 
 export class NonFiniteLossError extends Error {
@@ -135,6 +144,7 @@ export class Trainer {
 
   /** Runs `phases` from `position` (a fresh run, or a checkpoint's). Returns the epoch history. */
   async run(phases: readonly PhaseConfig[], position: TrainerPosition = freshPosition(), restore?: (o: TrainOptimizer, s: TrainScheduler) => Promise<void>): Promise<EpochRecord[]> {
+    if (this.options.tuneKernels) await this.tuneKernels();
     for (let p = position.phaseIndex; p < phases.length; p++) {
       const phase = phases[p]!;
       this.applyTrainable(phase);
@@ -162,6 +172,22 @@ export class Trainer {
       Object.assign(position, { phaseIndex: p + 1, epoch: 0, batchesDone: 0 });
     }
     return position.history;
+  }
+
+  /** Times the convolution tiles on the model's layers at the training batch's shape (`tuneKernels`). */
+  private async tuneKernels(): Promise<void> {
+    const { outHeight, outWidth } = this.data.trainTransform.options;
+    // Recorded, never run: its contents do not matter. Eval mode: batch norm's statistics stay.
+    const images = Tensor.empty(this.ctx, [this.data.train.batchSize, 3, outHeight, outWidth], 'float32', 'tuning batch');
+    const training = this.model.training;
+    this.model.eval();
+    try {
+      const layers = await tuneConvTiles(this.ctx, () => noGrad(() => tidy(() => void this.model.forward(images))));
+      this.hooks.onTuned?.(layers);
+    } finally {
+      this.model.train(training);
+      images.dispose();
+    }
   }
 
   /** Loss and accuracy of the model on a source, evaluation transform, no gradients. */

@@ -4,7 +4,8 @@ import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { testContext } from '../helpers/gpu.js';
-import { smallVgg, type GpuContext } from '../../src/node.js';
+import { GpuContext, createNodeGpu, smallVgg } from '../../src/node.js';
+import type { TunedLayer } from '../../src/kernels/conv2d-tuning.js';
 import { Trainer, freshPosition, NonFiniteLossError, StoppedError, type TrainerPosition } from '../../src/train/trainer.js';
 import type { PhaseConfig } from '../../src/train/plan.js';
 import { saveCheckpoint, loadCheckpoint } from '../../src/train/checkpoint-node.js';
@@ -154,3 +155,28 @@ function makeModelParameterCount(): number {
   return n;
 }
 
+describe('Trainer with tuneKernels', () => {
+  it('times the tiles of the model\'s GPU convolutions first, then trains to the same bits as without', async () => {
+    // GPU kernels forced (a CPU adapter runs the blocked convolution, which has no tile), and
+    // layers wide enough for the tiled one: 32 channels.
+    const run = async (tuneKernels: boolean) => {
+      const gpu = await GpuContext.create(await createNodeGpu(), { kernelTarget: 'gpu' });
+      try {
+        const model = smallVgg({ widths: [32, 32], hidden: 16, numClasses: 4, seed: 3, ctx: gpu });
+        let tuned: TunedLayer[] | null = null;
+        const history = await new Trainer(gpu, model, taskData(gpu, task, 4, 7), { seed: 7, tuneKernels }, { onTuned: (layers) => (tuned = layers) }).run(phases.slice(0, 1));
+        return { history, weights: await weightsOf(model), tuned: tuned as TunedLayer[] | null };
+      } finally {
+        gpu.destroy();
+      }
+    };
+    const plain = await run(false);
+    const tuned = await run(true);
+    expect(plain.tuned).toBeNull();
+    const forward = tuned.tuned!.filter((l) => l.role === 'forward').map((l) => l.layer);
+    expect(forward).toEqual(expect.arrayContaining(['4x3x32x32 -> 32, 3x3', '4x32x32x32 -> 32, 3x3']));
+    for (const layer of tuned.tuned!) expect(layer.timings.length).toBeGreaterThan(1);
+    expect(tuned.history.map((r) => [r.trainLoss, r.valLoss, r.valAccuracy])).toEqual(plain.history.map((r) => [r.trainLoss, r.valLoss, r.valAccuracy]));
+    tuned.weights.forEach((w, i) => expect(Buffer.from(w.buffer).equals(Buffer.from(plain.weights[i]!.buffer))).toBe(true));
+  });
+});

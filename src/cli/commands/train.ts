@@ -26,6 +26,7 @@ export const train: Command = {
     '  --resume             continue the run in --out from its last checkpoint',
     '  --progress-every N   read the loss back every N steps for the progress line (default 10; 0: never)',
     '  --grad-monitor N     every N steps, log each layer\'s gradient and update norms and backward kernels (grad-flow.jsonl, grad-flow.svg)',
+    '  --tune-kernels       on a GPU: time the convolution tiles on each layer first and keep the fastest (as cudnn.benchmark)',
     augmentHelp,
   ].join('\n'),
   options: {
@@ -53,6 +54,7 @@ export const train: Command = {
     resume: { type: 'boolean' },
     'progress-every': { type: 'string' },
     'grad-monitor': { type: 'string' },
+    'tune-kernels': { type: 'boolean' },
     ...augmentOptions,
   },
   async run(args) {
@@ -92,6 +94,7 @@ export const train: Command = {
         augment: trainTransformFrom(args),
         progressEvery: numberOption(args, 'progress-every', 10),
         gradMonitor: gradMonitorOption(args),
+        tuneKernels: Boolean(args.values['tune-kernels']),
       },
       Boolean(args.values.resume),
     );
