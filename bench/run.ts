@@ -9,6 +9,7 @@
 //     --vgg16-size N        VGG16 input size (default 64 on a software adapter, 224 on a GPU)
 //     --vgg16-batch N       VGG16 batch (default 4 on a software adapter, 32 on a GPU)
 //     --no-tfjs             ours only
+//     --tune-kernels        our steps time the convolution tiles per layer first (as cudnn.benchmark; GPUs only)
 //     --torch               also PyTorch on the CPU (bench/peers/torch_cpu.py), where Python has torch
 //     --torch-json FILE     PyTorch figures measured elsewhere (bench/gpu/torch_steps.py, e.g. CUDA)
 //     --out DIR             where results go (default bench/results)
@@ -36,13 +37,14 @@ interface Options {
   vgg16Size: number | null;
   vgg16Batch: number | null;
   tfjs: boolean;
+  tuneKernels: boolean;
   torch: boolean;
   torchJson: string | null;
   out: string;
 }
 
 function parseOptions(argv: string[]): Options {
-  const o: Options = { quick: false, only: null, reps: 0, trainReps: 0, vgg16Size: null, vgg16Batch: null, tfjs: true, torch: false, torchJson: null, out: 'bench/results' };
+  const o: Options = { quick: false, only: null, reps: 0, trainReps: 0, vgg16Size: null, vgg16Batch: null, tfjs: true, tuneKernels: false, torch: false, torchJson: null, out: 'bench/results' };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i]!;
     const value = (): string => {
@@ -62,6 +64,7 @@ function parseOptions(argv: string[]): Options {
     else if (flag === '--vgg16-size') o.vgg16Size = count();
     else if (flag === '--vgg16-batch') o.vgg16Batch = count();
     else if (flag === '--no-tfjs') o.tfjs = false;
+    else if (flag === '--tune-kernels') o.tuneKernels = true;
     else if (flag === '--torch') o.torch = true;
     else if (flag === '--torch-json') o.torchJson = value();
     else if (flag === '--out') o.out = value();
@@ -100,6 +103,8 @@ export interface TrainResult {
   oursCpuSamplesMs: number[];
   tfjsCpuSamplesMs: number[];
   notes: string[];
+  /** Convolution tiles measured per layer before our steps (--tune-kernels). */
+  tuned?: string[];
   error?: string;
   tfjsError?: string;
   load1: number;
@@ -116,7 +121,7 @@ const message = (e: unknown) => (e instanceof Error ? e.message : String(e)).spl
  * Warms each side up (ours two steps: pipelines, optimizer state and the pool settle; tfjs one),
  * then alternates one step of ours with one of tfjs's.
  */
-async function runTrainCase(ctx: GpuContext, peer: TfjsPeer | null, spec: StepSpec, reps: number): Promise<TrainResult> {
+async function runTrainCase(ctx: GpuContext, peer: TfjsPeer | null, spec: StepSpec, reps: number, tuneKernels: boolean): Promise<TrainResult> {
   const result: TrainResult = {
     name: stepName(spec), shape: stepShape(spec), batch: spec.batch, oursMs: null, tfjsMs: null, oursImagesPerSec: null, tfjsImagesPerSec: null,
     speedup: null, oursPeakBytes: null, tfjsPeakBytes: null, expected: expectedMemory(spec), invariants: null,
@@ -134,7 +139,7 @@ async function runTrainCase(ctx: GpuContext, peer: TfjsPeer | null, spec: StepSp
     cpu.push((c.user + c.system) / 1000);
   };
   try {
-    ours = await ourStepRunner(ctx, spec);
+    ours = await ourStepRunner(ctx, spec, tuneKernels);
     if (peer && spec.model !== 'vgg16-torchvision') {
       try {
         tfjs = await tfjsStepRunner(peer, spec);
@@ -161,6 +166,7 @@ async function runTrainCase(ctx: GpuContext, peer: TfjsPeer | null, spec: StepSp
     result.oursPeakBytes = mine.peakBytes;
     result.invariants = mine.invariants ?? null;
     if (mine.notes) result.notes.push(`ours: ${mine.notes}`);
+    if (mine.tuned) result.tuned = mine.tuned;
     if (tfjs) {
       const theirs = tfjs.finish();
       result.tfjsPeakBytes = theirs.peakBytes;
@@ -266,6 +272,10 @@ export function markdown(report: Report): string {
       lines.push(`| ${key} | ${r(frozen.oursMs, full.oursMs)} | ${r(frozen.tfjsMs, full.tfjsMs)} |`);
     }
     lines.push('');
+    for (const t of report.train.filter((t) => t.tuned)) {
+      lines.push(`Convolution tiles tuned for ${t.name} ${t.shape} (chosen tile, its time, then the others'):`, '');
+      lines.push(...t.tuned!.map((line) => `- ${line}`), '');
+    }
   }
   if (report.kernels.length) {
     lines.push('### Kernels', '');
@@ -333,7 +343,7 @@ async function main(): Promise<void> {
       tfjsVersion: peer?.tfjsVersion ?? null,
       configuration:
         `${o.quick ? 'quick, ' : ''}${o.reps} kernel samples, ${o.trainReps} step samples (medians; ours and tfjs alternating), fp32, SGD lr 0.01 momentum 0.9, 2 classes` +
-        `${o.only ? `, only /${o.only.source}/` : ''}${peer ? '' : ', no tfjs'}`,
+        `${o.only ? `, only /${o.only.source}/` : ''}${peer ? '' : ', no tfjs'}${o.tuneKernels ? ', our convolution tiles tuned per layer before the steps' : ''}`,
       options: { ...o, only: o.only?.source ?? null },
     },
     kernels: [],
@@ -358,7 +368,7 @@ async function main(): Promise<void> {
   }
   for (const spec of specs) {
     log(`${stepName(spec)} ${stepShape(spec)} ...`);
-    const r = await runTrainCase(ctx, peer, spec, o.trainReps);
+    const r = await runTrainCase(ctx, peer, spec, o.trainReps, o.tuneKernels);
     report.train.push(r);
     save();
     log(`  ours ${f(r.oursImagesPerSec)} img/s, tfjs ${f(r.tfjsImagesPerSec)} img/s (${ratio(r.speedup)}; CPU time ${ratio(r.cpuSpeedup)}); peak ${mib(r.oursPeakBytes)} vs ${mib(r.tfjsPeakBytes)} MiB` +

@@ -17,6 +17,8 @@ import { withSeed } from '../src/nn/init.js';
 import { SGD } from '../src/optim/sgd.js';
 import type { GpuContext } from '../src/runtime/context.js';
 import { trainStep } from '../src/train/profile.js';
+import { describeTuning } from '../src/kernels/conv2d-tuning.js';
+import { tuneModelKernels } from '../src/train/tune-kernels.js';
 import { buildModel, randomArray, trimTfjsBufferPool, type TfjsPeer, type TrainModel } from './peers/tfjs.js';
 
 /**
@@ -85,9 +87,12 @@ export interface StepExtras {
   peakBytes: number;
   invariants?: StepInvariants;
   notes?: string;
+  /** The convolution tiles measured per layer before the steps (--tune-kernels), one line each. */
+  tuned?: string[];
 }
 
-export async function ourStepRunner(ctx: GpuContext, spec: StepSpec): Promise<StepRunner> {
+/** `tuneKernels`: time the convolution tiles on the model's layers first (kernels/conv2d-tuning.ts), untimed. */
+export async function ourStepRunner(ctx: GpuContext, spec: StepSpec, tuneKernels = false): Promise<StepRunner> {
   await ctx.recorder.sync();
   ctx.pool.trim();
   const base = ctx.pool.stats.bytesAllocated;
@@ -97,6 +102,11 @@ export async function ourStepRunner(ctx: GpuContext, spec: StepSpec): Promise<St
   const optimizer = new SGD(model.parameters(), { lr: 0.01, momentum: 0.9 });
   const images = randn([spec.batch, 3, spec.size, spec.size], 21, { ctx, name: 'images' });
   const labels = Tensor.fromData(ctx, Array.from({ length: spec.batch }, (_, i) => i % spec.classes), [spec.batch], 'int32', 'labels');
+  let tuned: string[] | undefined;
+  if (tuneKernels) {
+    tuned = describeTuning(await tuneModelKernels(model, images));
+    ctx.pool.stats.peakBytesAllocated = ctx.pool.stats.bytesAllocated; // the timed layers' operands are not the step's
+  }
   const parts = { ctx, model, optimizer, images, labels };
   const stats = ctx.recorder.stats;
   let steps = 0;
@@ -122,6 +132,7 @@ export async function ourStepRunner(ctx: GpuContext, spec: StepSpec): Promise<St
           dispatchesPerStep: per(stats.dispatches, start?.dispatches),
         },
         notes: `params ${model.parameters().reduce((s, p) => s + p.size, 0)}, trainable ${trainable}`,
+        tuned,
       };
     },
     async dispose() {

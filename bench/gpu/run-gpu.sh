@@ -14,6 +14,8 @@
 #   5. the benchmark suite (bench/run.ts): training steps of the small VGG (32x32, batch 32) and of
 #      VGG16 at 224x224 batch 32, full and frozen base, then the kernels, next to tfjs and PyTorch;
 #      5c. VGG16's full step again with the bucket pool alone (WGT_MEMORY=pool), for its peak;
+#      5d. VGG16's steps again with each convolution layer's tile timed and chosen on this GPU
+#          (--tune-kernels), printing every tile's time per layer;
 #   6. the profiler on VGG16 224x224 batch 32, frozen vs full, with its Chrome trace.
 # Results go to $OUT (the device tool's output folder) or bench/results/gpu.
 #
@@ -22,7 +24,7 @@
 # WGT_TORCH_DEVICE (cuda) pick PyTorch. WGT_SYSTEM_GL=1 (root, throwaway machines only): when no manifest
 # gives an adapter, unpack the pack's GL libraries into / and try again. Time limits, in seconds, sized to fit the device tool's 600 s
 # per command: WGT_TORCH_TIMEOUT (120), WGT_BENCH_TIMEOUT (300; the bench saves its results after
-# every benchmark, so a cut run keeps what it measured), WGT_PROFILE_TIMEOUT (90).
+# every benchmark, so a cut run keeps what it measured), WGT_PROFILE_TIMEOUT (90), WGT_TUNE_TIMEOUT (120).
 # --smoke keeps every step tiny (checks the recipe, not the speed).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -174,6 +176,15 @@ if [ "${WGT_POOL_COMPARE:-1}" = 1 ]; then
   step "5c. VGG16 full step with the bucket pool (WGT_MEMORY=pool), ours only"
   WGT_MEMORY=pool timeout "${WGT_TILE_TIMEOUT:-60}" "$NODE" "$WORK/app/run.mjs" "${BENCH[@]}" --no-tfjs --only 'train\.vgg16\.full' --out "$WORK/bucket-pool" 2>&1 \
     | grep -E '^\[[0-9]+ s\]' || echo "run-gpu.sh: the bucket-pool run printed nothing"
+fi
+
+# The VGG16 steps again, each convolution layer with the tile measured fastest for it on this GPU
+# (--tune-kernels; WGT_TUNE=0 skips it): the per-layer timings of every tile, and the step's speed.
+if [ "${WGT_TUNE:-1}" = 1 ]; then
+  step "5d. VGG16 steps with the convolution tiles tuned per layer (--tune-kernels), ours only"
+  timeout "${WGT_TUNE_TIMEOUT:-120}" "$NODE" "$WORK/app/run.mjs" "${BENCH[@]}" --no-tfjs --tune-kernels --only 'train\.vgg16' --out "$RESULTS/tuned" 2>&1 \
+    | grep -E '^\[[0-9]+ s\]' || echo "run-gpu.sh: the tuned run printed nothing"
+  sed -n '/^| train/p; /^Convolution tiles tuned/,/^$/p; /^- /p' "$RESULTS"/tuned/*.md 2>/dev/null | grep -v '^- adapter\|^- commit\|^- configuration'
 fi
 
 step "6. profile: ${PROFILE[*]} --compare-frozen"

@@ -123,9 +123,15 @@ function layerName(g: Conv2dGeometry): string {
   return `${g.batch}x${g.inChannels}x${g.inH}x${g.inW} -> ${g.outChannels}, ${g.kernelH}x${g.kernelW}${g.strideH > 1 ? ` s${g.strideH}` : ''}${g.groups > 1 ? ` g${g.groups}` : ''}`;
 }
 
-/** One line per tuned layer: "forward 32x64x224x224 -> 64, 3x3: 128x128x16 (3.10 ms; 64x64x16 4.20, ...)". */
-export function describeTunedLayer(layer: TunedLayer): string {
-  const best = layer.timings.find((t) => t.tile === layer.chosen)!;
-  const others = layer.timings.filter((t) => t !== best).map((t) => `${t.tile} ${t.ms.toFixed(2)}`);
-  return `${layer.role.replace('_', ' ')} ${layer.layer}: ${layer.chosen} (${best.ms.toFixed(2)} ms; ${others.join(', ')})`;
+/**
+ * What was measured, one line per layer: "forward 32x64x224x224 -> 64, 3x3: 128x128x16 (3.10 ms;
+ * 64x64x16 4.20, ...)", or one line saying that nothing here runs the tiled kernel.
+ */
+export function describeTuning(layers: readonly TunedLayer[]): string[] {
+  if (layers.length === 0) return ['no layer runs the tiled GPU convolution here (a CPU adapter, or a tile forced by WGT_CONV_TILE)'];
+  return layers.map((layer) => {
+    const best = layer.timings.find((t) => t.tile === layer.chosen)!;
+    const others = layer.timings.filter((t) => t !== best).map((t) => `${t.tile} ${t.ms.toFixed(2)}`);
+    return `${layer.role.replace('_', ' ')} ${layer.layer}: ${layer.chosen} (${best.ms.toFixed(2)} ms; ${others.join(', ')})`;
+  });
 }

@@ -34,7 +34,7 @@ import { curvesSvg } from './curves.js';
 import { ProgressPrinter } from './progress.js';
 import { GradientMonitor } from './grad-monitor.js';
 import { appendGradFlowLog, writeGradFlowHeatMap } from './grad-monitor-node.js';
-import { describeTunedLayer } from '../kernels/conv2d-tuning.js';
+import { describeTuning } from '../kernels/conv2d-tuning.js';
 
 export interface TrainRunOptions extends PlanOptions {
   data: string;
@@ -117,10 +117,7 @@ export async function trainRun(ctx: GpuContext, options: TrainRunOptions, resume
   process.on('SIGINT', onSigint);
   const monitor = options.gradMonitor ? new GradientMonitor(model, { every: options.gradMonitor, onRecord: appendGradFlowLog(join(runDir, 'grad-flow.jsonl')) }) : undefined;
   const trainer = new Trainer(ctx, model, data, { seed: options.seed, progressEvery: options.progressEvery, tuneKernels: options.tuneKernels }, {
-    onTuned: (layers) => {
-      if (layers.length === 0) log('tune-kernels: no layer runs the tiled GPU convolution here (a CPU adapter, or a forced WGT_CONV_TILE)');
-      for (const layer of layers) log(`tuned ${describeTunedLayer(layer)}`);
-    },
+    onTuned: (layers) => describeTuning(layers).forEach((line) => log(`tune-kernels: ${line}`)),
     onStep: (info) => progress.step(info),
     watch: monitor,
     onEpoch: async (record) => {

@@ -19,7 +19,8 @@ import { freeze, unfreeze, unfreezeFrom, freezeAllButHead, type FreezeOptions } 
 import { EpochMetrics } from './metrics.js';
 import type { PhaseConfig } from './plan.js';
 import { createOptimizer, createScheduler, type TrainOptimizer, type TrainScheduler } from './optimizer.js';
-import { tuneConvTiles, type TunedLayer } from '../kernels/conv2d-tuning.js';
+import type { TunedLayer } from '../kernels/conv2d-tuning.js';
+import { tuneModelKernels } from './tune-kernels.js';
 
 /** Where batches come from: the data loader, or anything that yields packed uint8 batches. */
 export interface BatchSource {
@@ -177,15 +178,10 @@ export class Trainer {
   /** Times the convolution tiles on the model's layers at the training batch's shape (`tuneKernels`). */
   private async tuneKernels(): Promise<void> {
     const { outHeight, outWidth } = this.data.trainTransform.options;
-    // Recorded, never run: its contents do not matter. Eval mode: batch norm's statistics stay.
     const images = Tensor.empty(this.ctx, [this.data.train.batchSize, 3, outHeight, outWidth], 'float32', 'tuning batch');
-    const training = this.model.training;
-    this.model.eval();
     try {
-      const layers = await tuneConvTiles(this.ctx, () => noGrad(() => tidy(() => void this.model.forward(images))));
-      this.hooks.onTuned?.(layers);
+      this.hooks.onTuned?.(await tuneModelKernels(this.model, images));
     } finally {
-      this.model.train(training);
       images.dispose();
     }
   }

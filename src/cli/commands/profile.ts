@@ -7,11 +7,13 @@ import { freezeAllButHead } from '../../models/freeze.js';
 import { SGD } from '../../optim/sgd.js';
 import { chromeTrace, compareTable, kernelTable, profileSummary, profileTrainStep, type StepProfile } from '../../train/profile.js';
 import { writeChromeTrace } from '../../train/profile-node.js';
+import { tuneModelKernels } from '../../train/tune-kernels.js';
+import { describeTuning } from '../../kernels/conv2d-tuning.js';
 
 export const profile: Command = {
   name: 'profile',
   summary: 'Profile a few training steps kernel by kernel (GPU time per kernel, share of the step) and write a Chrome trace.',
-  usage: '[--model small_vgg] [--size N] [--batch N] [--frozen | --compare-frozen] [--steps N] [--trace FILE]',
+  usage: '[--model small_vgg] [--size N] [--batch N] [--frozen | --compare-frozen] [--steps N] [--tune-kernels] [--trace FILE]',
   help: [
     `  --model NAME      ${Object.keys(MODELS).join(' | ')} (default small_vgg)`,
     '  --size N          input height and width (default 32 for small_vgg; 64 on a software adapter, 224 on a GPU, for the others)',
@@ -21,6 +23,7 @@ export const profile: Command = {
     '  --compare-frozen  profile a full fine-tune step and a frozen-base step, side by side',
     '  --steps N         profiled steps (default 3), after --warmup N unprofiled ones (default 2)',
     '  --counts-only     no timestamp-query, even if the adapter has it: dispatch counts and wall time',
+    '  --tune-kernels    on a GPU: time the convolution tiles on each layer first and keep the fastest (as cudnn.benchmark)',
     '  --trace FILE      Chrome trace to write (default runs/profile/trace.json; chrome://tracing or ui.perfetto.dev)',
     '  --seed N          initialisation and input seed (default 0)',
     '  --adapter NAME    lavapipe | swiftshader | a substring of the adapter name (default: WGT_ADAPTER)',
@@ -35,6 +38,7 @@ export const profile: Command = {
     steps: { type: 'string' },
     warmup: { type: 'string' },
     'counts-only': { type: 'boolean' },
+    'tune-kernels': { type: 'boolean' },
     trace: { type: 'string' },
     seed: { type: 'string' },
     adapter: { type: 'string' },
@@ -64,6 +68,10 @@ export const profile: Command = {
     const model = createModel(modelName, { numClasses: classes, seed }).train();
     const images = randn([batch, 3, size, size], seed + 1, { name: 'images' });
     const labels = Tensor.fromData(ctx, Array.from({ length: batch }, (_, i) => i % classes), [batch], 'int32', 'labels');
+    if (args.values['tune-kernels']) {
+      for (const line of describeTuning(await tuneModelKernels(model, images))) console.log(`tune-kernels: ${line}`);
+      console.log('');
+    }
     const profileAs = async (label: string): Promise<StepProfile> => {
       const optimizer = new SGD(model.parameters(), { lr: 0.01, momentum: 0.9 });
       const result = await profileTrainStep({ ctx, model, optimizer, images, labels }, { ...options, label });
