@@ -183,7 +183,7 @@ fi
 if [ "${WGT_TUNE:-1}" = 1 ]; then
   step "5d. VGG16 steps with the convolution tiles tuned per layer (--tune-kernels), ours only"
   timeout "${WGT_TUNE_TIMEOUT:-120}" "$NODE" "$WORK/app/run.mjs" "${BENCH[@]}" --no-tfjs --tune-kernels --only 'train\.vgg16' --out "$RESULTS/tuned" 2>&1 \
-    | grep -E '^\[[0-9]+ s\]' || echo "run-gpu.sh: the tuned run printed nothing"
+    | grep -E '^\[[0-9]+ s\]' || echo "run-gpu.sh: the tuned run stopped early (time limit or error); what it wrote is in $RESULTS/tuned"
   sed -n '/^| train/p; /^Convolution tiles tuned/,/^$/p; /^- /p' "$RESULTS"/tuned/*.md 2>/dev/null | grep -v '^- adapter\|^- commit\|^- configuration'
 fi
 
