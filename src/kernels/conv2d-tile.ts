@@ -4,6 +4,8 @@ import type { Conv2dGeometry, SlidingConv } from './conv2d-common.js';
 
 /** The two convolutions the implicit-GEMM kernels compute (conv2d-implicit-gemm.ts). */
 export type ConvRole = 'forward' | 'input_grad';
+/** ...and the weight gradient (conv2d-weight-grad.ts), whose tiled kernel has tiles too. */
+export type TiledRole = ConvRole | 'weight_grad';
 
 /**
  * The tiled kernel's tile: `channels` output channels × `pixels` output pixels per workgroup of
@@ -40,12 +42,32 @@ export function tileBytes(tile: ConvTile): number {
   return 16 * tile.depth * (weightRowQuads(tile) + tile.pixels / 4);
 }
 
+/**
+ * The tiled weight gradient's tile: `channels` output channels × `taps` (ci, kh, kw) of a filter
+ * per workgroup of 16×16 invocations, each owning (channels / 16) × (taps / 16) of them, with 16
+ * pixels staged per step. Every tile splits and sums the pixels the same way: the same bits.
+ */
+export interface WeightGradTile {
+  channels: 64 | 128;
+  taps: 64 | 128;
+}
+
+export const DEFAULT_WEIGHT_GRAD_TILE: WeightGradTile = { channels: 64, taps: 64 };
+
+export const weightGradTileName = (tile: WeightGradTile) => `${tile.channels}x${tile.taps}`;
+
+/** Workgroup memory the weight-gradient tile stages: 16 pixels of padded dy rows and of window rows. */
+export function weightGradTileBytes(tile: WeightGradTile): number {
+  return 16 * 16 * (tile.channels / 4 + 1 + tile.taps / 4);
+}
+
 /** Tiles measured on a context's GPU, by `layerKey`: filled by `tuneConvTiles`. */
-const measured = new WeakMap<GpuContext, Map<string, ConvTile>>();
+const measured = new WeakMap<GpuContext, Map<string, ConvTile | WeightGradTile>>();
 
-export const layerKey = (role: ConvRole, conv: SlidingConv) => `${role} ${JSON.stringify(conv)}`;
+/** A layer's key: its role and the shape its kernel sees (a SlidingConv, or the geometry for the weight gradient). */
+export const layerKey = (role: TiledRole, shape: SlidingConv | Conv2dGeometry) => `${role} ${JSON.stringify(shape)}`;
 
-export function setMeasuredTile(ctx: GpuContext, key: string, tile: ConvTile): void {
+export function setMeasuredTile(ctx: GpuContext, key: string, tile: ConvTile | WeightGradTile): void {
   let tiles = measured.get(ctx);
   if (!tiles) measured.set(ctx, (tiles = new Map()));
   tiles.set(key, tile);
@@ -62,7 +84,12 @@ export function chooseConvTile(ctx: GpuContext, role?: ConvRole, conv?: SlidingC
     return forced;
   }
   const tile = role && conv ? measured.get(ctx)?.get(layerKey(role, conv)) : undefined;
-  return tile ?? DEFAULT_CONV_TILE;
+  return (tile as ConvTile | undefined) ?? DEFAULT_CONV_TILE;
+}
+
+/** The weight gradient's tile for layer `g`: the one measured for it, else the default. */
+export function chooseWeightGradTile(ctx: GpuContext, g: Conv2dGeometry): WeightGradTile {
+  return (measured.get(ctx)?.get(layerKey('weight_grad', g)) as WeightGradTile | undefined) ?? DEFAULT_WEIGHT_GRAD_TILE;
 }
 
 /** While a tuner listens on a context: the convolutions it runs, by their geometry's JSON. */

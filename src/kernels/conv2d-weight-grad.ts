@@ -5,6 +5,7 @@ import { runReduce } from './reduce.js';
 import { ShapeError } from '../runtime/errors.js';
 import { batchSlices, fmaInto, unroll, type Conv2dGeometry } from './conv2d-common.js';
 import { cached } from './cached-source.js';
+import { chooseWeightGradTile, weightGradTileName, type WeightGradTile } from './conv2d-tile.js';
 
 /**
  * The weight gradient of conv2d, an implicit GEMM reducing over every output pixel:
@@ -23,8 +24,9 @@ import { cached } from './cached-source.js';
  * That is the 'blocked' variant, written for CPU adapters. On GPUs ('tiled') the same product is
  * a GEMM with a long reduction, dw[co, r] = Σ_q dy[co, q] · window[q, r] with r = (ci, kh, kw)
  * and q = (n, oh, ow): a 64-channel × 64-tap tile per workgroup of 16×16 invocations, each
- * owning 4×4 outputs, with 16 pixels of dy and of the gathered windows staged per step in
- * workgroup memory as vec4s (one load gives an invocation its 4 channels or its 4 taps).
+ * owning 4×4 outputs (or a wider tile, chosen per layer: conv2d-tile.ts), with 16 pixels of dy
+ * and of the gathered windows staged per step in workgroup memory as vec4s (one load gives an
+ * invocation 4 channels or 4 taps).
  *
  * The reduction (N·OH·OW terms) is long and the outputs few, so it can be split: each of S
  * splits reduces a range of output rows (n, oh) into its own slice of a partial [S, ...weight]
@@ -213,15 +215,19 @@ export function chooseWeightGradVariant(ctx: GpuContext, g: Conv2dGeometry): Wei
   return ctx.kernelTarget === 'gpu' && outPerGroup >= 16 && taps >= 16 ? 'tiled' : 'blocked';
 }
 
-const TILE = 64;
 const TILE_K = 16;
 /** Workgroups the tiled variant aims for: a few waves of a large GPU. */
 const TILED_TARGET_WORKGROUPS = 2048;
 
 const tiledWeightGradSource = cached(buildTiledWeightGradSource);
-function buildTiledWeightGradSource(g: Conv2dGeometry) {
+function buildTiledWeightGradSource(g: Conv2dGeometry, tile: WeightGradTile) {
+  const TC = tile.channels;
+  const TR = tile.taps;
+  const CQ = TC / 64; // channel vec4s per invocation (its TC / 16 channels)
+  const RQ = TR / 64; // tap vec4s per invocation
+  const DY_ROW = TC / 4 + 1;
   return {
-    name: 'conv2d.weight_grad.tiled',
+    name: `conv2d.weight_grad.tiled${weightGradTileName(tile)}`,
     code: /* wgsl */ `
 struct Params {
   in_channels: u32, in_h: u32, in_w: u32,
@@ -237,43 +243,45 @@ struct Params {
 ${declarations(g)}
 
 // [pixel k][channel / 4] and [pixel k][tap / 4]: row k of both operands of the tile's product.
+// Invocation (x, y) owns the channel quads y + 16·i and the tap quads x + 16·j, so the 16
+// invocations of a row read 16 adjacent vec4s of either row: no two hit the same bank.
 // dy is staged along k (adjacent pixels of a channel); a row of its tile has one vec4 of padding,
 // without which the 16 invocations writing one channel's 16 pixels would all hit the same bank
-// (${TILE} floats are a multiple of the 32 banks).
-const DY_ROW = ${TILE / 4 + 1}u;
-var<workgroup> tile_dy: array<vec4<f32>, ${TILE_K * (TILE / 4 + 1)}>;
-var<workgroup> tile_x: array<vec4<f32>, ${(TILE_K * TILE) / 4}>;
+// (${TC} floats are a multiple of the 32 banks).
+const DY_ROW = ${DY_ROW}u;
+var<workgroup> tile_dy: array<vec4<f32>, ${TILE_K * DY_ROW}>;
+var<workgroup> tile_x: array<vec4<f32>, ${(TILE_K * TR) / 4}>;
 
 @compute @workgroup_size(16, 16, 1)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) local: vec3<u32>,
         @builtin(local_invocation_index) flat: u32) {
   let taps = p.in_per_group * KH * KW;  // r = (ci, kh, kw): one row of a filter
-  let co_tiles = (p.out_per_group + ${TILE - 1}u) / ${TILE}u;
+  let co_tiles = (p.out_per_group + ${TC - 1}u) / ${TC}u;
   let group = wg.y / co_tiles;
-  let tile_co = (wg.y % co_tiles) * ${TILE}u;
-  let tile_r = wg.x * ${TILE}u;
+  let tile_co = (wg.y % co_tiles) * ${TC}u;
+  let tile_r = wg.x * ${TR}u;
   let q_begin = wg.z * p.pixels_per_split;
   let q_end = min(p.pixels, q_begin + p.pixels_per_split);
   let out_plane = p.out_h * p.out_w;
   let in_plane = p.in_h * p.in_w;
 
   // What this invocation stages, fixed for the whole reduction: pixel column k_dy of dy's tile
-  // (for 4 channels), and tap r of the windows' tile (for 4 pixels).
+  // (for ${TC / 16} channels), and tap r of the windows' tile (for ${(TILE_K * TR) / 256} pixels).
   let k_dy = flat % ${TILE_K}u;
-  let r = tile_r + flat % ${TILE}u;
+  let r = tile_r + flat % ${TR}u;
   let r_ok = r < taps;
   let ci = min(r, taps - 1u) / (KH * KW);
   let kh = i32((r % (KH * KW)) / KW);
   let kw = i32(r % KW);
   let x_channel = p.x_offset + (group * p.in_per_group + ci) * in_plane;
 
-  var acc: array<vec4<f32>, 4>;
+  var acc: array<vec4<f32>, ${(TC / 16) * RQ}>;  // [channel 4·i + lane][tap quad j] of this invocation
   for (var q0 = q_begin; q0 < q_end; q0 += ${TILE_K}u) {
     {
       let q = q0 + k_dy;
       let q_safe = min(q, q_end - 1u);
       let dy_pixel = p.dy_offset + (q_safe / out_plane) * p.out_channels * out_plane + q_safe % out_plane;
-      for (var j = 0u; j < 4u; j++) {
+      for (var j = 0u; j < ${TC / 16}u; j++) {
         let co = tile_co + flat / ${TILE_K}u + j * ${256 / TILE_K}u;
         let channel = group * p.out_per_group + min(co, p.out_per_group - 1u);
         let v = dy[dy_pixel + channel * out_plane];
@@ -281,8 +289,8 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) loca
         tile_dy[e / 4u][e % 4u] = select(0.0, v, q < q_end && co < p.out_per_group);
       }
     }
-    for (var j = 0u; j < 4u; j++) {
-      let k = flat / ${TILE}u + j * ${256 / TILE}u;
+    for (var j = 0u; j < ${(TILE_K * TR) / 256}u; j++) {
+      let k = flat / ${TR}u + j * ${256 / TR}u;
       let q = min(q0 + k, q_end - 1u);
       let n = q / out_plane;
       let oh = i32((q % out_plane) / p.out_w);
@@ -291,30 +299,28 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) loca
       let iw = ow * STRIDE_W - p.pad_w + kw * DILATION_W;
       let ok = r_ok && q0 + k < q_end && ih >= 0 && ih < i32(p.in_h) && iw >= 0 && iw < i32(p.in_w);
       let v = x[x_channel + n * p.in_channels * in_plane + u32(clamp(ih, 0, i32(p.in_h) - 1)) * p.in_w + u32(clamp(iw, 0, i32(p.in_w) - 1))];
-      let e = k * ${TILE}u + r - tile_r;
+      let e = k * ${TR}u + r - tile_r;
       tile_x[e / 4u][e % 4u] = select(0.0, v, ok);
     }
     workgroupBarrier();
     for (var k = 0u; k < ${TILE_K}u; k++) {
-      let dys = tile_dy[k * DY_ROW + local.y];
-      let xs = tile_x[k * ${TILE / 4}u + local.x];
-      for (var i = 0u; i < 4u; i++) {
-        acc[i] += dys[i] * xs;
-      }
+      ${unroll(CQ, (i) => `let dy${i} = tile_dy[k * DY_ROW + local.y + ${16 * i}u];`, ' ')}
+      ${unroll(RQ, (j) => `let x${j} = tile_x[k * ${TR / 4}u + local.x + ${16 * j}u];`, ' ')}
+      ${unroll(TC / 16, (o) => unroll(RQ, (j) => `acc[${o * RQ + j}] = fma(vec4<f32>(dy${o >> 2}[${o & 3}]), x${j}, acc[${o * RQ + j}]);`, ' '), '\n      ')}
     }
     workgroupBarrier();
   }
 
+  // Unrolled: indices into acc stay constants, so it lives in registers.
   let slice = (p.split0 + wg.z) * p.weight_size;
-  for (var i = 0u; i < 4u; i++) {
-    let co = tile_co + local.y * 4u + i;
-    if (co >= p.out_per_group) { break; }
+  ${unroll(TC / 16, (o) => `{
+    let co = tile_co + (local.y + ${16 * (o >> 2)}u) * 4u + ${o & 3}u;
     let row = slice + (group * p.out_per_group + co) * taps;
-    for (var j = 0u; j < 4u; j++) {
-      let tap = tile_r + local.x * 4u + j;
-      if (tap < taps) { dw[row + tap] = acc[i][j]; }
-    }
-  }
+    ${unroll(TR / 16, (q) => `{
+      let tap = tile_r + (local.x + ${16 * (q >> 2)}u) * 4u + ${q & 3}u;
+      if (co < p.out_per_group && tap < taps) { dw[row + tap] = acc[${o * RQ + (q >> 2)}][${q & 3}]; }
+    }`, '\n    ')}
+  }`, '\n  ')}
 }`,
   };
 }
@@ -330,8 +336,8 @@ function chooseSplits(ctx: GpuContext, g: Conv2dGeometry, CO: number, R: number,
 }
 
 /** dw [outChannels, inChannels / groups, KH, KW] from the layer's input x and dy. */
-export function runConv2dWeightGrad(x: Tensor, dy: Tensor, g: Conv2dGeometry, variant?: WeightGradVariant): Tensor {
-  if ((variant ?? chooseWeightGradVariant(x.ctx, g)) === 'tiled') return runTiledWeightGrad(x, dy, g);
+export function runConv2dWeightGrad(x: Tensor, dy: Tensor, g: Conv2dGeometry, variant?: WeightGradVariant, tile?: WeightGradTile): Tensor {
+  if ((variant ?? chooseWeightGradVariant(x.ctx, g)) === 'tiled') return runTiledWeightGrad(x, dy, g, tile ?? chooseWeightGradTile(x.ctx, g));
   const ctx = x.ctx;
   const outPerGroup = g.outChannels / g.groups;
   const inPerGroup = g.inChannels / g.groups;
@@ -371,26 +377,28 @@ export function runConv2dWeightGrad(x: Tensor, dy: Tensor, g: Conv2dGeometry, va
   return dw;
 }
 
-function runTiledWeightGrad(x: Tensor, dy: Tensor, g: Conv2dGeometry): Tensor {
+function runTiledWeightGrad(x: Tensor, dy: Tensor, g: Conv2dGeometry, tile: WeightGradTile): Tensor {
   const ctx = x.ctx;
   const outPerGroup = g.outChannels / g.groups;
   const inPerGroup = g.inChannels / g.groups;
   const weightShape = [g.outChannels, inPerGroup, g.kernelH, g.kernelW];
   const weightSize = weightShape.reduce((a, b) => a * b, 1);
   const taps = inPerGroup * g.kernelH * g.kernelW;
-  const tiles = [Math.ceil(taps / TILE), g.groups * Math.ceil(outPerGroup / TILE)] as const;
+  const tiles = [Math.ceil(taps / tile.taps), g.groups * Math.ceil(outPerGroup / tile.channels)] as const;
   const slices = batchSlices(ctx, 'conv2d weight grad', [x, dy], g.batch);
   // Splits of each run's pixels: enough workgroups to fill the GPU, each split at least 8 steps
-  // of TILE_K pixels, and the partial sums within one binding.
+  // of TILE_K pixels, and the partial sums within one binding. Counted in 64×64 tiles whatever
+  // the tile, so that every tile sums the same ranges in the same order: the same bits.
   const bySize = Math.max(1, Math.floor(ctx.maxBindingBytes / (weightSize * 4) / slices.length));
+  const smallTiles = Math.ceil(taps / 64) * g.groups * Math.ceil(outPerGroup / 64);
   const splits = slices.map((s) => {
     const pixels = s.images * g.outH * g.outW;
-    const wanted = Math.ceil(TILED_TARGET_WORKGROUPS / (tiles[0] * tiles[1]));
+    const wanted = Math.ceil(TILED_TARGET_WORKGROUPS / smallTiles);
     return Math.max(1, Math.min(wanted, Math.floor(pixels / (8 * TILE_K)), bySize, ctx.limits.maxComputeWorkgroupsPerDimension));
   });
   const total = splits.reduce((a, b) => a + b, 0);
   const partial = Tensor.empty(ctx, total === 1 ? weightShape : [total, ...weightShape], 'float32');
-  const source = tiledWeightGradSource(g);
+  const source = tiledWeightGradSource(g, tile);
   let split0 = 0;
   slices.forEach((slice, i) => {
     const [xBinding, dyBinding] = slice.bindings as [Binding, Binding];

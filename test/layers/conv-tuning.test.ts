@@ -1,9 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GpuContext, conv2d, createNodeGpu, noGrad, tensor, tidy, type Tensor } from '../../src/node.js';
 import { randomArray } from '../helpers/reference.js';
-import { tuneConvTiles, TILE_CANDIDATES } from '../../src/kernels/conv2d-tuning.js';
-import { tileBytes, tileName } from '../../src/kernels/conv2d-tile.js';
+import { tuneConvTiles, TILE_CANDIDATES, WEIGHT_GRAD_TILE_CANDIDATES } from '../../src/kernels/conv2d-tuning.js';
+import { tileBytes, tileName, weightGradTileBytes, weightGradTileName, type ConvTile } from '../../src/kernels/conv2d-tile.js';
 import { runConv2dForward, runConv2dInputGrad } from '../../src/kernels/conv2d-implicit-gemm.js';
+import { runConv2dWeightGrad } from '../../src/kernels/conv2d-weight-grad.js';
 import type { Conv2dGeometry } from '../../src/kernels/conv2d-common.js';
 
 // The tiled convolution's per-layer tile choice, on whatever adapter the tests run (the GPU
@@ -35,15 +36,23 @@ describe('tuning the tiled convolution per layer', () => {
     // The first layer's input gradient has 8 output channels: the blocked kernel runs it, untiled.
     expect(report.map((r) => `${r.role} ${r.layer}`)).toEqual([
       'forward 2x8x16x16 -> 96, 3x3',
+      'weight_grad 2x8x16x16 -> 96, 3x3',
       'forward 2x96x16x16 -> 32, 3x3',
       'input_grad 2x96x16x16 -> 32, 3x3',
+      'weight_grad 2x96x16x16 -> 32, 3x3',
     ]);
-    const fitting = TILE_CANDIDATES.filter((tile) => tileBytes(tile) <= ctx.limits.maxComputeWorkgroupStorageSize);
+    const limit = ctx.limits.maxComputeWorkgroupStorageSize;
+    const fitting = TILE_CANDIDATES.filter((tile) => tileBytes(tile) <= limit);
+    const fittingWeightGrad = WEIGHT_GRAD_TILE_CANDIDATES.filter((tile) => weightGradTileBytes(tile) <= limit);
+    const names = (tiles: readonly ConvTile[]) => tiles.map(tileName);
     // 96 output channels (the first forward, the second input gradient): every fitting tile;
     // 32 (the second forward): none 128 channels wide, which would leave most of it idle.
-    expect(report[0]!.timings.map((t) => t.tile)).toEqual(fitting.map(tileName));
-    expect(report[1]!.timings.map((t) => t.tile)).toEqual(fitting.filter((tile) => tile.channels === 64).map(tileName));
-    expect(report[2]!.timings.map((t) => t.tile)).toEqual(fitting.map(tileName));
+    expect(report[0]!.timings.map((t) => t.tile)).toEqual(names(fitting));
+    expect(report[2]!.timings.map((t) => t.tile)).toEqual(names(fitting.filter((tile) => tile.channels === 64)));
+    expect(report[3]!.timings.map((t) => t.tile)).toEqual(names(fitting));
+    // Weight gradients: 96 channels × 72 taps, every tile; 32 channels × 864 taps, 64 channels wide.
+    expect(report[1]!.timings.map((t) => t.tile)).toEqual(fittingWeightGrad.map(weightGradTileName));
+    expect(report[4]!.timings.map((t) => t.tile)).toEqual(fittingWeightGrad.filter((tile) => tile.channels === 64).map(weightGradTileName));
     for (const r of report) {
       for (const t of r.timings) expect(t.ms).toBeGreaterThan(0);
       expect(r.chosen).toBe(r.timings.reduce((a, b) => (b.ms < a.ms ? b : a)).tile);
@@ -53,7 +62,7 @@ describe('tuning the tiled convolution per layer', () => {
     const before = dispatchesOf(ctx, chosen);
     tidy(() => void model().read());
     await ctx.recorder.sync();
-    expect(dispatchesOf(ctx, chosen)).toBe(before + (report[1]!.chosen === report[0]!.chosen ? 2 : 1));
+    expect(dispatchesOf(ctx, chosen)).toBe(before + (report[2]!.chosen === report[0]!.chosen ? 2 : 1));
   });
 
   it('runs a layer with the tile measured for it, not the default', async () => {
@@ -95,18 +104,30 @@ describe('tuning the tiled convolution per layer', () => {
       expect(r.y.equals(results[0]!.y), `y, ${r.tile} vs ${results[0]!.tile}`).toBe(true);
       expect(r.dx.equals(results[0]!.dx), `dx, ${r.tile} vs ${results[0]!.tile}`).toBe(true);
     }
+    // The weight gradient: every tile splits the pixels into the same partial sums.
+    const dws: { tile: string; dw: Buffer }[] = [];
+    for (const tile of WEIGHT_GRAD_TILE_CANDIDATES.filter((t) => weightGradTileBytes(t) <= ctx.limits.maxComputeWorkgroupStorageSize)) {
+      const dw = runConv2dWeightGrad(x, dy, g, 'tiled', tile);
+      dws.push({ tile: weightGradTileName(tile), dw: await bytes(dw) });
+      dw.dispose();
+    }
+    expect(dws.length).toBe(4);
+    for (const r of dws.slice(1)) expect(r.dw.equals(dws[0]!.dw), `dw, ${r.tile} vs ${dws[0]!.tile}`).toBe(true);
     dy.dispose();
   });
 
-  it('leaves a forced tile alone', async () => {
+  it('leaves a forced convolution tile alone', async () => {
     const forced = await GpuContext.create(await createNodeGpu(), { kernelTarget: 'gpu', convTile: { channels: 64, pixels: 128, depth: 16 } });
     try {
       const xf = random([2, 8, 16, 16], 1, forced);
       const wf = random([96, 8, 3, 3], 2, forced);
-      expect(await tuneConvTiles(forced, () => noGrad(() => tidy(() => void conv2d(xf, wf, undefined, { padding: 1 }))))).toEqual([]);
+      // Only the weight gradient, which the forced tile does not concern, is tuned.
+      const report = await tuneConvTiles(forced, () => noGrad(() => tidy(() => void conv2d(xf, wf, undefined, { padding: 1 }))), { runs: 1 });
+      expect(report.map((r) => r.role)).toEqual(['weight_grad']);
+      const before = dispatchesOf(forced, 'conv2d.forward.tiled64x128x16');
       conv2d(xf, wf, undefined, { padding: 1 });
       await forced.recorder.sync();
-      expect(dispatchesOf(forced, 'conv2d.forward.tiled64x128x16')).toBe(1);
+      expect(dispatchesOf(forced, 'conv2d.forward.tiled64x128x16')).toBe(before + 1);
     } finally {
       forced.destroy();
     }

@@ -130,11 +130,15 @@ describe('conv2d against PyTorch', () => {
     expect(chooseConvTile(enough)).toEqual({ channels: 128, pixels: 128, depth: 16 });
   });
 
-  it.each(cases.map((c) => [c.name, c] as const))('%s: both weight-gradient variants agree', async (_, c) => {
+  it.each(cases.map((c) => [c.name, c] as const))('%s: both weight-gradient variants agree, the tiled one with every tile', async (_, c) => {
     const g = geometryOf(c);
     for (const variant of ['blocked', 'tiled'] as WeightGradVariant[]) {
       const dw = runConv2dWeightGrad(fromFixture(c.x), fromFixture(c.dy), g, variant);
       expectClose(await dw.read(), c.dweight.data, ...TOL, `dweight (${variant})`);
+    }
+    for (const tile of [{ channels: 128, taps: 64 }, { channels: 64, taps: 128 }, { channels: 128, taps: 128 }] as const) {
+      const dw = runConv2dWeightGrad(fromFixture(c.x), fromFixture(c.dy), g, 'tiled', tile);
+      expectClose(await dw.read(), c.dweight.data, ...TOL, `dweight (tiled ${tile.channels}x${tile.taps})`);
     }
   });
 });
