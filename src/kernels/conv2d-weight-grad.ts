@@ -35,7 +35,18 @@ import { chooseWeightGradTile, weightGradTileName, type WeightGradTile } from '.
  * each run its own splits.
  */
 
-const LANES = 64;
+/**
+ * Lanes per workgroup: 64, or fewer when the layer has fewer lanes of work (one per source channel
+ * and block of window rows: 3 for an RGB input layer, 32 for a 32-channel one). lavapipe runs a
+ * workgroup as one thread looping over 8-lane SIMD slices, so a 64-lane workgroup with 3 lanes of
+ * work computed 61 clamped duplicates: the small VGG's first layer (3 -> 32 channels at 32x32,
+ * batch 32) took 15x its forward's time. At least 8: one SIMD slice. As blockedLanes in
+ * conv2d-implicit-gemm.ts.
+ */
+function lanesOf(g: Conv2dGeometry, R: number): number {
+  const work = (g.inChannels / g.groups) * (g.kernelH / R);
+  return Math.min(64, Math.max(8, 2 ** Math.ceil(Math.log2(work))));
+}
 /**
  * Output pixels of a row per step: 8, or 4 for rows of 4 or fewer (VGG16's last block at 64x64),
  * whose rows padded to 8 made half the multiply-adds zeros.
@@ -77,7 +88,7 @@ function windowRowsPerLane(g: Conv2dGeometry, CO: number): number {
 
 /** Workgroups along x: one lane per (source channel, block of R window rows). */
 function laneGroups(g: Conv2dGeometry, R: number): number {
-  return Math.ceil(((g.inChannels / g.groups) * (g.kernelH / R)) / LANES);
+  return Math.ceil(((g.inChannels / g.groups) * (g.kernelH / R)) / lanesOf(g, R));
 }
 
 /** vec4s of one staged dy row: the row padded with zeros to a multiple of the step's pixels. */
@@ -104,6 +115,7 @@ const DILATION_W = ${g.dilationW};`;
 const weightGradSource = cached(buildWeightGradSource);
 function buildWeightGradSource(g: Conv2dGeometry, CO: number, R: number) {
   const PIX = pixelsPerStep(g);
+  const LANES = lanesOf(g, R);
   const offsetOf = (j: number, kw: number) => j * g.strideW + kw * g.dilationW;
   const all = Array.from({ length: PIX }, (_, j) => Array.from({ length: g.kernelW }, (_, kw) => offsetOf(j, kw))).flat();
   const offsets = [...new Set(all)].sort((a, b) => a - b);
