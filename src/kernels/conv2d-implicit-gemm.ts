@@ -119,8 +119,11 @@ function blocking(c: SlidingConv): Blocking {
   return { pix, co };
 }
 
+/** What the kernel stores for a sum `value` (+ bias): itself, or ReLU of it (a fused `conv2dRelu`). */
+const epilogue = (value: string, relu: boolean) => (relu ? `max(${value}, 0.0)` : value);
+
 const blockedSource = cached(buildBlockedSource);
-function buildBlockedSource(role: ConvRole, c: SlidingConv, bias: boolean) {
+function buildBlockedSource(role: ConvRole, c: SlidingConv, bias: boolean, relu: boolean) {
   const { pix: PIX, co: CO } = blocking(c);
   const LANES = blockedLanes(c);
   const QUADS = Math.ceil(CO / 4); // the channel block as vec4s in the weight cache
@@ -132,7 +135,7 @@ function buildBlockedSource(role: ConvRole, c: SlidingConv, bias: boolean) {
   const offsets = [...new Set(range(PIX).flatMap((j) => range(c.kernelW).map((kw) => offsetOf(j, kw))))].sort((a, b) => a - b);
   const column = (j: number, kw: number) => offsets.indexOf(offsetOf(j, kw));
   const weightOf = (o: number, kw: number) => `k${kw}_${Math.floor(o / 4)}[${o % 4}]`;
-  const name = `conv2d.${role}.blocked`;
+  const name = `conv2d.${role}.blocked${relu ? '.relu' : ''}`;
   const code = /* wgsl */ `${params('blocked')}
 ${bias ? '@group(0) @binding(4) var<storage, read> bias: array<f32>;' : ''}
 ${windowConstants(c)}
@@ -201,21 +204,21 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
   ${unroll(CO, (o) => `if (co0 + ${o}u < p.out_per_group) {
     let channel = g * p.out_per_group + co0 + ${o}u;
     let out = p.out_offset + ((n * p.out_channels + channel) * p.out_h + oh) * p.out_w + ow0;
-    ${unroll(PIX, (j) => `if (ow0 + ${j}u < p.out_w) { dst[out + ${j}u] = acc${o}_${j}${bias ? ' + bias[channel]' : ''}; }`, '\n    ')}
+    ${unroll(PIX, (j) => `if (ow0 + ${j}u < p.out_w) { dst[out + ${j}u] = ${epilogue(`acc${o}_${j}${bias ? ' + bias[channel]' : ''}`, relu)}; }`, '\n    ')}
   }`, '\n  ')}
 }`;
   return { source: { name, code }, outputsPerGroup: [LANES * PIX, CO] as const };
 }
 
 const tiledSource = cached(buildTiledSource);
-function buildTiledSource(role: ConvRole, c: SlidingConv, bias: boolean, tile: ConvTile) {
+function buildTiledSource(role: ConvRole, c: SlidingConv, bias: boolean, tile: ConvTile, relu: boolean) {
   const TC = tile.channels;
   const TP = tile.pixels;
   const TILE_K = tile.depth;
   const CQ = TC / 64; // channel vec4s per invocation (its TC / 16 channels)
   const PQ = TP / 64; // pixel vec4s per invocation
   const W_ROW = weightRowQuads(tile);
-  const name = `conv2d.${role}.tiled${tileName(tile)}`;
+  const name = `conv2d.${role}.tiled${tileName(tile)}${relu ? '.relu' : ''}`;
   const code = /* wgsl */ `${params('tiled')}
 ${bias ? '@group(0) @binding(4) var<storage, read> bias: array<f32>;' : ''}
 ${windowConstants(c)}
@@ -293,7 +296,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) loca
       let co = tile_c + (local.y + ${16 * (o >> 2)}u) * 4u + ${o & 3}u;
       if (pixel < pixels && co < p.out_per_group) {
         let channel = g * p.out_per_group + co;
-        dst[out + channel * out_plane] = acc[${o * PQ + (q >> 2)}][${q & 3}]${bias ? ' + bias[channel]' : ''};
+        dst[out + channel * out_plane] = ${epilogue(`acc[${o * PQ + (q >> 2)}][${q & 3}]${bias ? ' + bias[channel]' : ''}`, relu)};
       }
     }`, '\n    ')}
   }`, '\n  ')}
@@ -302,11 +305,13 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) loca
 }
 
 /** Runs one SlidingConv: dst[images, outChannels, outH, outW] from src and weight (+ bias). */
-function runSlidingConv(role: ConvRole, c: SlidingConv, src: Tensor, weight: Tensor, bias: Tensor | undefined, variant: ConvVariant, forcedTile?: ConvTile): Tensor {
+function runSlidingConv(role: ConvRole, c: SlidingConv, src: Tensor, weight: Tensor, bias: Tensor | undefined, options: ConvKernelOptions): Tensor {
   const ctx = src.ctx;
   const dst = Tensor.empty(ctx, [c.images, c.outChannels, c.outH, c.outW], 'float32');
-  const tile = forcedTile ?? chooseConvTile(ctx, role, c);
-  const kernel = variant === 'blocked' ? blockedSource(role, c, bias !== undefined) : tiledSource(role, c, bias !== undefined, tile);
+  const variant = options.variant ?? chooseConvVariant(ctx, c);
+  const tile = options.tile ?? chooseConvTile(ctx, role, c);
+  const relu = options.relu ?? false;
+  const kernel = variant === 'blocked' ? blockedSource(role, c, bias !== undefined, relu) : tiledSource(role, c, bias !== undefined, tile, relu);
   const blocksW = Math.ceil(c.outW / blocking(c).pix);
   // Pixels of one image, in units of the dispatch's x dimension, bound the images per dispatch.
   const lanes = blockedLanes(c);
@@ -342,15 +347,22 @@ function runSlidingConv(role: ConvRole, c: SlidingConv, src: Tensor, weight: Ten
   return dst;
 }
 
-/** y = conv2d(x, weight) + bias, NCHW / OIHW. `tile` forces the tiled variant's tile (the tuner's measurements). */
-export function runConv2dForward(x: Tensor, weight: Tensor, bias: Tensor | undefined, g: Conv2dGeometry, variant?: ConvVariant, tile?: ConvTile): Tensor {
+export interface ConvKernelOptions {
+  /** The kernel family; default: the adapter's (chooseConvVariant). */
+  variant?: ConvVariant;
+  /** The tiled variant's tile; default: the layer's (conv2d-tile.ts). The tuner forces each candidate. */
+  tile?: ConvTile;
+  /** Store ReLU of each output instead (the forward of a fused conv2d + ReLU). */
+  relu?: boolean;
+}
+
+/** y = conv2d(x, weight) + bias, NCHW / OIHW. */
+export function runConv2dForward(x: Tensor, weight: Tensor, bias: Tensor | undefined, g: Conv2dGeometry, options: ConvKernelOptions = {}): Tensor {
   noteConvolution(x.ctx, g);
-  const conv = forwardConv(g);
-  return runSlidingConv('forward', conv, x, weight, bias, variant ?? chooseConvVariant(x.ctx, conv), tile);
+  return runSlidingConv('forward', forwardConv(g), x, weight, bias, options);
 }
 
 /** dx from dy: the transposed convolution of dy with the same weight. */
-export function runConv2dInputGrad(dy: Tensor, weight: Tensor, g: Conv2dGeometry, variant?: ConvVariant, tile?: ConvTile): Tensor {
-  const conv = inputGradConv(g);
-  return runSlidingConv('input_grad', conv, dy, weight, undefined, variant ?? chooseConvVariant(dy.ctx, conv), tile);
+export function runConv2dInputGrad(dy: Tensor, weight: Tensor, g: Conv2dGeometry, options: Omit<ConvKernelOptions, 'relu'> = {}): Tensor {
+  return runSlidingConv('input_grad', inputGradConv(g), dy, weight, undefined, options);
 }

@@ -110,7 +110,7 @@ function convTunable(ctx: GpuContext, role: 'forward' | 'input_grad', g: Conv2dG
   return {
     role, key: layerKey(role, conv), candidates, name: tileName,
     operands: [[conv.images, conv.srcChannels, conv.srcH, conv.srcW], weightShape(g)],
-    run: ([src, weight], tile) => (role === 'forward' ? runConv2dForward(src!, weight!, undefined, g, 'tiled', tile) : runConv2dInputGrad(src!, weight!, g, 'tiled', tile)),
+    run: ([src, weight], tile) => (role === 'forward' ? runConv2dForward(src!, weight!, undefined, g, { variant: 'tiled', tile }) : runConv2dInputGrad(src!, weight!, g, { variant: 'tiled', tile })),
   };
 }
 

@@ -1,5 +1,5 @@
 import { Tensor } from '../autograd/tensor.js';
-import { conv2d } from '../ops/conv.js';
+import { conv2d, conv2dRelu, type ConvOptions } from '../ops/conv.js';
 import { getDefaultContext } from '../runtime/context.js';
 import { resetLinearLike, type LayerOptions } from './linear.js';
 import { Module } from './module.js';
@@ -49,12 +49,16 @@ export class Conv2d extends Module {
   }
 
   forward(x: Tensor): Tensor {
-    return conv2d(x, this.weight, this.bias ?? undefined, {
-      stride: this.stride,
-      padding: this.padding,
-      dilation: this.dilation,
-      groups: this.groups,
-    });
+    return conv2d(x, this.weight, this.bias ?? undefined, this.options());
+  }
+
+  /** relu(this.forward(x)) in one kernel (conv2dRelu): what Sequential runs for a Conv2d then a ReLU. */
+  forwardRelu(x: Tensor): Tensor {
+    return conv2dRelu(x, this.weight, this.bias ?? undefined, this.options());
+  }
+
+  private options(): ConvOptions {
+    return { stride: this.stride, padding: this.padding, dilation: this.dilation, groups: this.groups };
   }
 
   protected override extraRepr(): string {

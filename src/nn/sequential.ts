@@ -1,5 +1,7 @@
 import type { Tensor } from '../autograd/tensor.js';
 import { Module } from './module.js';
+import { Conv2d } from './conv.js';
+import { ReLU } from './activation.js';
 
 /** Runs its children in order; they are named 0, 1, 2... as in torchvision (`features.24`). */
 export class Sequential extends Module {
@@ -32,9 +34,16 @@ export class Sequential extends Module {
  * output does not outlive the layer after it. `x` itself is left to the caller.
  */
 export function chain(x: Tensor, layers: Iterable<Module>): Tensor {
+  const list = [...layers];
   let y = x;
-  for (const layer of layers) {
-    const next = layer.forward(y);
+  for (let i = 0; i < list.length; i++) {
+    const layer = list[i]!;
+    // A Conv2d followed by a ReLU (VGG's pattern) runs as one kernel that stores max(y, 0):
+    // conv2dRelu, the same bits with one activation pass fewer. Exact classes only: a subclass
+    // may have its own forward.
+    const fused = layer.constructor === Conv2d && list[i + 1]?.constructor === ReLU;
+    const next = fused ? (layer as Conv2d).forwardRelu(y) : layer.forward(y);
+    if (fused) i++;
     if (y !== x && next !== y) y.dispose();
     y = next;
   }

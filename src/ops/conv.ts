@@ -6,6 +6,7 @@ import { runConv2dForward, runConv2dInputGrad } from '../kernels/conv2d-implicit
 import { runConv2dWeightGrad } from '../kernels/conv2d-weight-grad.js';
 import { runConv2dBiasGrad } from '../kernels/conv2d-bias-grad.js';
 import { expectFloat } from './checks.js';
+import { reluGrad } from './elementwise.js';
 
 export type IntPair = number | readonly [number, number];
 
@@ -29,18 +30,41 @@ export interface ConvOptions {
  * trainable network keeps its weight but not its activation.
  */
 export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor, options: ConvOptions = {}): Tensor {
-  expectFloat('conv2d', x, weight, ...(bias ? [bias] : []));
+  return convolve('conv2d', x, weight, bias, options, false);
+}
+
+/**
+ * relu(conv2d(x, weight, bias)) in one kernel: the convolution stores max(y, 0), so the
+ * activation is written once instead of written, read and written again (nn's Sequential runs a
+ * Conv2d followed by a ReLU this way). Backward masks the incoming gradient with the output, as
+ * relu's does, then runs conv2d's gradients. The same bits as the two operations.
+ */
+export function conv2dRelu(x: Tensor, weight: Tensor, bias?: Tensor, options: ConvOptions = {}): Tensor {
+  return convolve('conv2d_relu', x, weight, bias, options, true);
+}
+
+function convolve(op: string, x: Tensor, weight: Tensor, bias: Tensor | undefined, options: ConvOptions, relu: boolean): Tensor {
+  expectFloat(op, x, weight, ...(bias ? [bias] : []));
   const g = conv2dGeometry(x, weight, bias, options);
-  const y = runConv2dForward(x, weight, bias, g);
+  const y = runConv2dForward(x, weight, bias, g, { relu });
   const inputs = bias ? [x, weight, bias] : [x, weight];
   const needW = weight.requiresGrad;
   const needX = x.requiresGrad;
-  const save = [needW ? x : null, needX ? weight : null].filter((t): t is Tensor => t !== null);
-  return record('conv2d', y, inputs, save, (dy, saved, needs) => {
+  const save = [needW ? x : null, needX ? weight : null, relu ? y : null].filter((t): t is Tensor => t !== null);
+  return record(op, y, inputs, save, (dyOut, saved, needs) => {
     const xs = needW ? saved[0]! : null;
     const ws = needX ? saved[needW ? 1 : 0]! : null;
     if ((needs[0] && !ws) || (needs[1] && !xs)) {
-      throw new Error(`conv2d (weight '${weight.name}'): requiresGrad was turned on after the forward pass, which saved nothing for it; run the forward again`);
+      throw new Error(`${op} (weight '${weight.name}'): requiresGrad was turned on after the forward pass, which saved nothing for it; run the forward again`);
+    }
+    let dy = dyOut;
+    if (relu) {
+      const output = saved[saved.length - 1]!;
+      dy = reluGrad(dyOut, output);
+      // The output is needed for the mask only: let it go now, not after this rule (when the
+      // graph releases what a node saved), so that its buffer is free again before the
+      // gradients below are made, as with a separate relu node. Disposing twice is harmless.
+      output.dispose();
     }
     const dx = needs[0] ? runConv2dInputGrad(dy, ws!, g) : null;
     const dw = needs[1] ? runConv2dWeightGrad(xs!, dy, g) : null;

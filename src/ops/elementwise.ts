@@ -114,11 +114,14 @@ export function powScalar(x: Tensor, p: number): Tensor {
  */
 export function relu(x: Tensor): Tensor {
   const y = unary('relu', x);
-  return record('relu', y, [x], [y], (g, [ys]) => {
-    if (!g.ownsStorage) return [runBinary('relu_backward', g, ys!, g.shape)];
-    runBinaryInPlace('relu_backward', g, ys!);
-    return [g.share()];
-  });
+  return record('relu', y, [x], [y], (g, [ys]) => [reluGrad(g, ys!)]);
+}
+
+/** ReLU's gradient from its output y: g where y > 0, else 0; written over g when nothing else holds it. */
+export function reluGrad(g: Tensor, y: Tensor): Tensor {
+  if (!g.ownsStorage) return runBinary('relu_backward', g, y, g.shape);
+  runBinaryInPlace('relu_backward', g, y);
+  return g.share();
 }
 
 export function sigmoid(x: Tensor): Tensor {

@@ -79,6 +79,7 @@ export function phaseOf(index: number, starts: PhaseStarts): Phase {
  * column a reader scans to see which gradients a step computes. Unknown names get ''.
  */
 const ROLES: readonly [RegExp, Phase | null, string][] = [
+  [/^conv2d\.forward.*\.relu$/, null, 'convolution + ReLU'],
   [/^conv2d\.forward/, null, 'convolution'],
   [/^conv2d\.input_grad/, null, 'convolution: input gradient'],
   [/^conv2d\.weight_grad/, null, 'convolution: weight gradient'],

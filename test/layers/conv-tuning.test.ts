@@ -93,8 +93,8 @@ describe('tuning the tiled convolution per layer', () => {
     const results: { tile: string; y: Buffer; dx: Buffer }[] = [];
     const bytes = async (t: Tensor) => Buffer.from((await t.read()).buffer);
     for (const tile of TILE_CANDIDATES.filter((t) => tileBytes(t) <= ctx.limits.maxComputeWorkgroupStorageSize)) {
-      const y = runConv2dForward(x, w1, b1, g, 'tiled', tile);
-      const dx = runConv2dInputGrad(dy, w1, g, 'tiled', tile);
+      const y = runConv2dForward(x, w1, b1, g, { variant: 'tiled', tile });
+      const dx = runConv2dInputGrad(dy, w1, g, { variant: 'tiled', tile });
       results.push({ tile: tileName(tile), y: await bytes(y), dx: await bytes(dx) });
       y.dispose();
       dx.dispose();

@@ -88,9 +88,9 @@ describe('conv2d against PyTorch', () => {
       const x = fromFixture(c.x);
       const weight = fromFixture(c.weight);
       const bias = c.bias ? fromFixture(c.bias) : undefined;
-      const y = runConv2dForward(x, weight, bias, g, other());
+      const y = runConv2dForward(x, weight, bias, g, { variant: other() });
       expectClose(await y.read(), c.y.data, ...TOL, `y (${other()})`);
-      const dx = runConv2dInputGrad(fromFixture(c.dy), weight, g, other());
+      const dx = runConv2dInputGrad(fromFixture(c.dy), weight, g, { variant: other() });
       expectClose(await dx.read(), c.dx.data, ...TOL, `dx (${other()})`);
     },
   );
@@ -110,9 +110,9 @@ describe('conv2d against PyTorch', () => {
         for (const c of cases.filter((_, i) => i < 2 || cases[i]!.groups > 1)) {
           const g = geometryOf(c);
           const on = (f: ArrayFixture) => fromFixture(f, { ctx: tiled });
-          const y = runConv2dForward(on(c.x), on(c.weight), c.bias ? on(c.bias) : undefined, g, 'tiled');
+          const y = runConv2dForward(on(c.x), on(c.weight), c.bias ? on(c.bias) : undefined, g, { variant: 'tiled' });
           expectClose(await y.read(), c.y.data, ...TOL, `${c.name}: y (tile ${name})`);
-          const dx = runConv2dInputGrad(on(c.dy), on(c.weight), g, 'tiled');
+          const dx = runConv2dInputGrad(on(c.dy), on(c.weight), g, { variant: 'tiled' });
           expectClose(await dx.read(), c.dx.data, ...TOL, `${c.name}: dx (tile ${name})`);
         }
         expect(perKernel(tiled, `conv2d.forward.tiled${name}`)).toBeGreaterThan(0);

@@ -101,7 +101,8 @@ describe('a frozen base costs nothing in backward (dispatch counts)', () => {
     expect(matching(frozen.backward, /./)).toBe(7);
     // The graph holds the head only: the base recorded nothing, so it saved nothing.
     expect(frozen.graphOps.sort()).toEqual(['crossEntropy', 'linear', 'linear', 'relu'].sort());
-    expect(full.graphOps.filter((op) => op === 'conv2d')).toHaveLength(6);
+    // Each of the 6 convolutions with its ReLU, fused (conv2d_relu: nn's Sequential).
+    expect(full.graphOps.filter((op) => op === 'conv2d_relu')).toHaveLength(6);
     // Buffers alive after forward: with the base frozen, the head's saved inputs (pooled features,
     // classifier.0's output, the ReLU's output), the logits, the loss's saved softmax, the loss
     // and the labels; the trainable base also keeps its 6 ReLU outputs (3 of them the next conv's
