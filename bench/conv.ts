@@ -100,8 +100,8 @@ for (const s of CONV_SHAPES) {
   const dy = tensor(randomArray(s.n * s.cout * s.h * s.w, 9), [s.n, s.cout, s.h, s.w]);
   const flops = 2 * s.n * s.h * s.w * s.cout * s.cin * s.k * s.k;
   const ours: Record<ConvPass, () => Tensor> = {
-    forward: () => runConv2dForward(x, w, undefined, g, variant),
-    inputGrad: () => runConv2dInputGrad(dy, w, g, variant),
+    forward: () => runConv2dForward(x, w, undefined, g, { variant }),
+    inputGrad: () => runConv2dInputGrad(dy, w, g, { variant }),
     filterGrad: () => runConv2dWeightGrad(x, dy, g),
   };
   for (const [pass, label] of PASSES) {
