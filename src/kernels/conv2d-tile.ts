@@ -2,6 +2,9 @@ import type { GpuContext } from '../runtime/context.js';
 import { ShapeError } from '../runtime/errors.js';
 import type { Conv2dGeometry, SlidingConv } from './conv2d-common.js';
 
+// The tiles of the GPU ('tiled') convolution kernels, forward / input gradient and weight
+// gradient, and how a layer's tile is chosen: forced, else measured on this GPU, else a default.
+
 /** The two convolutions the implicit-GEMM kernels compute (conv2d-implicit-gemm.ts). */
 export type ConvRole = 'forward' | 'input_grad';
 /** ...and the weight gradient (conv2d-weight-grad.ts), whose tiled kernel has tiles too. */
