@@ -5,3 +5,5 @@ export { curvesSvg } from './curves.js';
 export { EpochMetrics } from './metrics.js';
 export { createOptimizer, createScheduler } from './optimizer.js';
 export { GradientMonitor, layerPath, type GradMonitorOptions, type GradFlowRecord, type LayerFlow, type ParamFlow } from './grad-monitor.js';
+export { tuneModelKernels } from './tune-kernels.js';
+export { describeTuning, type TunedLayer } from '../kernels/conv2d-tuning.js';
