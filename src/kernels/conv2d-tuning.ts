@@ -149,14 +149,15 @@ function convolutionsOf(ctx: GpuContext, runModel: () => void): Conv2dGeometry[]
 }
 
 /**
- * Milliseconds per call of `run`, from timestamp queries where the adapter has them, else from
- * the wall clock around the calls. The operands' values do not matter (a GPU's time does not
- * depend on them): they are whatever the pool's buffers hold.
+ * Milliseconds per call of `run`, from timestamp queries where the adapter has them (and no
+ * profile is being taken, whose queries these would end), else from the wall clock around the
+ * calls. The operands' values do not matter (a GPU's time does not depend on them): they are
+ * whatever the pool's buffers hold.
  */
 async function timeRuns(ctx: GpuContext, run: () => void, runs: number): Promise<number> {
   run(); // compiles the pipelines and warms the caches
   await ctx.recorder.sync();
-  if (ctx.hasFeature('timestamp-query')) {
+  if (ctx.hasFeature('timestamp-query') && !ctx.recorder.profiler) {
     ctx.startProfiling();
     for (let i = 0; i < runs; i++) run();
     const timings = await ctx.stopProfiling();
