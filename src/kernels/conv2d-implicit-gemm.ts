@@ -4,7 +4,8 @@ import { launch, type Binding } from './launch.js';
 import { ShapeError } from '../runtime/errors.js';
 import { batchSlices, fmaInto, forwardConv, inputGradConv, unroll, type Conv2dGeometry, type SlidingConv } from './conv2d-common.js';
 import { cached } from './cached-source.js';
-import { chooseConvTile, noteConvolution, tileName, weightRowQuads, type ConvRole, type ConvTile } from './conv2d-tile.js';
+import { chooseConvTile, noteConvolution, tileName, type ConvRole, type ConvTile } from './conv2d-tile.js';
+import { ownedAcc, ownedIndex, paddedRowQuads, quadOuterProduct } from './wgsl.js';
 
 /**
  * The convolution forward pass and its input gradient, as an implicit GEMM: output pixels ×
@@ -217,18 +218,16 @@ function buildTiledSource(role: ConvRole, c: SlidingConv, bias: boolean, tile: C
   const TILE_K = tile.depth;
   const CQ = TC / 64; // channel vec4s per invocation (its TC / 16 channels)
   const PQ = TP / 64; // pixel vec4s per invocation
-  const W_ROW = weightRowQuads(tile);
+  const W_ROW = paddedRowQuads(TC);
   const name = `conv2d.${role}.tiled${tileName(tile)}${relu ? '.relu' : ''}`;
   const code = /* wgsl */ `${params('tiled')}
 ${bias ? '@group(0) @binding(4) var<storage, read> bias: array<f32>;' : ''}
 ${windowConstants(c)}
 
 // Row k of both operands of the tile's product, as vec4s: [k][channel / 4] and [k][pixel / 4].
-// Invocation (x, y) owns the channel quads y + 16·i and the pixel quads x + 16·j, so the 16
-// invocations of a row read 16 adjacent vec4s of either row: no two hit the same bank.
-// A weight row has one vec4 of padding: the weight is staged along k (adjacent addresses of a
-// filter), and without it the 16 invocations writing one channel's 16 values of k would all
-// hit the same bank (a row of ${TC} floats is a multiple of the 32 banks).
+// Invocation (x, y) owns the channel quads y + 16·i and the pixel quads x + 16·j (ownedIndex in
+// wgsl.ts). The weight is staged along k (adjacent addresses of a filter), so its rows
+// have one vec4 of padding (paddedRowQuads in wgsl.ts).
 const W_ROW = ${W_ROW}u;
 var<workgroup> tile_w: array<vec4<f32>, ${TILE_K * W_ROW}>;
 var<workgroup> tile_x: array<vec4<f32>, ${(TILE_K * TP) / 4}>;
@@ -280,23 +279,21 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) loca
     }
     workgroupBarrier();
     for (var k = 0u; k < ${TILE_K}u; k++) {
-      ${unroll(CQ, (i) => `let w${i} = tile_w[k * W_ROW + local.y + ${16 * i}u];`, ' ')}
-      ${unroll(PQ, (j) => `let x${j} = tile_x[k * ${TP / 4}u + local.x + ${16 * j}u];`, ' ')}
-      ${unroll(TC / 16, (o) => unroll(PQ, (j) => `acc[${o * PQ + j}] = fma(vec4<f32>(w${o >> 2}[${o & 3}]), x${j}, acc[${o * PQ + j}]);`, ' '), '\n      ')}
+      ${quadOuterProduct({ tile: 'tile_w', row: 'W_ROW', quads: CQ }, { tile: 'tile_x', row: `${TP / 4}u`, quads: PQ })}
     }
     workgroupBarrier();
   }
 
   // Unrolled: indices into acc stay constants, so it lives in registers.
   ${unroll(TP / 16, (q) => `{
-    let pixel = tile_p + (local.x + ${16 * (q >> 2)}u) * 4u + ${q & 3}u;
+    let pixel = tile_p + ${ownedIndex('x', q)};
     let n = pixel / out_plane;
     let out = p.out_offset + n * p.out_channels * out_plane + pixel % out_plane;
     ${unroll(TC / 16, (o) => `{
-      let co = tile_c + (local.y + ${16 * (o >> 2)}u) * 4u + ${o & 3}u;
+      let co = tile_c + ${ownedIndex('y', o)};
       if (pixel < pixels && co < p.out_per_group) {
         let channel = g * p.out_per_group + co;
-        dst[out + channel * out_plane] = ${epilogue(`acc[${o * PQ + (q >> 2)}][${q & 3}]${bias ? ' + bias[channel]' : ''}`, relu)};
+        dst[out + channel * out_plane] = ${epilogue(`${ownedAcc(o, q, PQ)}${bias ? ' + bias[channel]' : ''}`, relu)};
       }
     }`, '\n    ')}
   }`, '\n  ')}
@@ -309,13 +306,13 @@ function runSlidingConv(role: ConvRole, c: SlidingConv, src: Tensor, weight: Ten
   const ctx = src.ctx;
   const dst = Tensor.empty(ctx, [c.images, c.outChannels, c.outH, c.outW], 'float32');
   const variant = options.variant ?? chooseConvVariant(ctx, c);
-  const tile = options.tile ?? chooseConvTile(ctx, role, c);
   const relu = options.relu ?? false;
-  const kernel = variant === 'blocked' ? blockedSource(role, c, bias !== undefined, relu) : tiledSource(role, c, bias !== undefined, tile, relu);
+  const tile = variant === 'tiled' ? (options.tile ?? chooseConvTile(ctx, role, c)) : null;
+  const kernel = tile ? tiledSource(role, c, bias !== undefined, tile, relu) : blockedSource(role, c, bias !== undefined, relu);
   const blocksW = Math.ceil(c.outW / blocking(c).pix);
   // Pixels of one image, in units of the dispatch's x dimension, bound the images per dispatch.
   const lanes = blockedLanes(c);
-  const perImageX = variant === 'blocked' ? (c.outH * blocksW) / lanes : (c.outH * c.outW) / tile.pixels;
+  const perImageX = tile ? (c.outH * c.outW) / tile.pixels : (c.outH * blocksW) / lanes;
   const maxImages = Math.max(1, Math.floor(ctx.limits.maxComputeWorkgroupsPerDimension / Math.max(perImageX, 1e-9)) - 1);
   for (const slice of batchSlices(ctx, `conv2d ${role.replace('_', ' ')}`, [src, dst], c.images, maxImages)) {
     const [srcBinding, dstBinding] = slice.bindings as [Binding, Binding];

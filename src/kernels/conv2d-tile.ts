@@ -1,5 +1,6 @@
 import type { GpuContext } from '../runtime/context.js';
 import { ShapeError } from '../runtime/errors.js';
+import { paddedRowQuads } from './wgsl.js';
 import type { Conv2dGeometry, SlidingConv } from './conv2d-common.js';
 
 // The tiles of the GPU ('tiled') convolution kernels, forward / input gradient and weight
@@ -35,14 +36,9 @@ export const DEFAULT_CONV_TILE: ConvTile = { channels: 64, pixels: 64, depth: 16
 
 export const tileName = (tile: ConvTile) => `${tile.channels}x${tile.pixels}x${tile.depth}`;
 
-/** vec4s per row of the staged weight tile: its channels and one of padding (see the kernel). */
-export function weightRowQuads(tile: ConvTile): number {
-  return tile.channels / 4 + 1;
-}
-
 /** Workgroup memory the tile stages: the padded weight rows and the source rows, `depth` of each. */
 export function tileBytes(tile: ConvTile): number {
-  return 16 * tile.depth * (weightRowQuads(tile) + tile.pixels / 4);
+  return 16 * tile.depth * (paddedRowQuads(tile.channels) + tile.pixels / 4);
 }
 
 /**
@@ -61,7 +57,7 @@ export const weightGradTileName = (tile: WeightGradTile) => `${tile.channels}x${
 
 /** Workgroup memory the weight-gradient tile stages: 16 pixels of padded dy rows and of window rows. */
 export function weightGradTileBytes(tile: WeightGradTile): number {
-  return 16 * 16 * (tile.channels / 4 + 1 + tile.taps / 4);
+  return 16 * 16 * (paddedRowQuads(tile.channels) + tile.taps / 4);
 }
 
 /** Tiles measured on a context's GPU, by `layerKey`: filled by `tuneConvTiles`. */

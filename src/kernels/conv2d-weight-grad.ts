@@ -4,6 +4,7 @@ import { launch, type Binding } from './launch.js';
 import { runReduce } from './reduce.js';
 import { ShapeError } from '../runtime/errors.js';
 import { batchSlices, fmaInto, unroll, type Conv2dGeometry } from './conv2d-common.js';
+import { ownedAcc, ownedIndex, paddedRowQuads, quadOuterProduct } from './wgsl.js';
 import { cached } from './cached-source.js';
 import { chooseWeightGradTile, weightGradTileName, type WeightGradTile } from './conv2d-tile.js';
 
@@ -237,7 +238,7 @@ function buildTiledWeightGradSource(g: Conv2dGeometry, tile: WeightGradTile) {
   const TR = tile.taps;
   const CQ = TC / 64; // channel vec4s per invocation (its TC / 16 channels)
   const RQ = TR / 64; // tap vec4s per invocation
-  const DY_ROW = TC / 4 + 1;
+  const DY_ROW = paddedRowQuads(TC);
   return {
     name: `conv2d.weight_grad.tiled${weightGradTileName(tile)}`,
     code: /* wgsl */ `
@@ -255,11 +256,9 @@ struct Params {
 ${declarations(g)}
 
 // [pixel k][channel / 4] and [pixel k][tap / 4]: row k of both operands of the tile's product.
-// Invocation (x, y) owns the channel quads y + 16·i and the tap quads x + 16·j, so the 16
-// invocations of a row read 16 adjacent vec4s of either row: no two hit the same bank.
-// dy is staged along k (adjacent pixels of a channel); a row of its tile has one vec4 of padding,
-// without which the 16 invocations writing one channel's 16 pixels would all hit the same bank
-// (${TC} floats are a multiple of the 32 banks).
+// Invocation (x, y) owns the channel quads y + 16·i and the tap quads x + 16·j (ownedIndex in
+// wgsl.ts). dy is staged along k (adjacent pixels of a channel), so its rows have one
+// vec4 of padding (paddedRowQuads in wgsl.ts).
 const DY_ROW = ${DY_ROW}u;
 var<workgroup> tile_dy: array<vec4<f32>, ${TILE_K * DY_ROW}>;
 var<workgroup> tile_x: array<vec4<f32>, ${(TILE_K * TR) / 4}>;
@@ -316,9 +315,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) loca
     }
     workgroupBarrier();
     for (var k = 0u; k < ${TILE_K}u; k++) {
-      ${unroll(CQ, (i) => `let dy${i} = tile_dy[k * DY_ROW + local.y + ${16 * i}u];`, ' ')}
-      ${unroll(RQ, (j) => `let x${j} = tile_x[k * ${TR / 4}u + local.x + ${16 * j}u];`, ' ')}
-      ${unroll(TC / 16, (o) => unroll(RQ, (j) => `acc[${o * RQ + j}] = fma(vec4<f32>(dy${o >> 2}[${o & 3}]), x${j}, acc[${o * RQ + j}]);`, ' '), '\n      ')}
+      ${quadOuterProduct({ tile: 'tile_dy', row: 'DY_ROW', quads: CQ }, { tile: 'tile_x', row: `${TR / 4}u`, quads: RQ })}
     }
     workgroupBarrier();
   }
@@ -326,11 +323,11 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) loca
   // Unrolled: indices into acc stay constants, so it lives in registers.
   let slice = (p.split0 + wg.z) * p.weight_size;
   ${unroll(TC / 16, (o) => `{
-    let co = tile_co + (local.y + ${16 * (o >> 2)}u) * 4u + ${o & 3}u;
+    let co = tile_co + ${ownedIndex('y', o)};
     let row = slice + (group * p.out_per_group + co) * taps;
     ${unroll(TR / 16, (q) => `{
-      let tap = tile_r + (local.x + ${16 * (q >> 2)}u) * 4u + ${q & 3}u;
-      if (co < p.out_per_group && tap < taps) { dw[row + tap] = acc[${o * RQ + (q >> 2)}][${q & 3}]; }
+      let tap = tile_r + ${ownedIndex('x', q)};
+      if (co < p.out_per_group && tap < taps) { dw[row + tap] = ${ownedAcc(o, q, RQ)}; }
     }`, '\n    ')}
   }`, '\n  ')}
 }`,

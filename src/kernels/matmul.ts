@@ -2,7 +2,7 @@ import type { GpuContext } from '../runtime/context.js';
 import { Tensor } from '../autograd/tensor.js';
 import { BindingLimitError, ShapeError } from '../runtime/errors.js';
 import { groupsFor, launch, rowChunks, type Binding } from './launch.js';
-import { entry1d, linearIndex, WORKGROUP_1D } from './wgsl.js';
+import { entry1d, linearIndex, paddedRowQuads, quadOuterProduct, WORKGROUP_1D } from './wgsl.js';
 import { cached } from './cached-source.js';
 
 /**
@@ -263,11 +263,10 @@ function tiledKernel(): string {
 // stages a 64x16 slice of A and a 16x64 slice of B in workgroup memory, so each global value is
 // loaded once per workgroup instead of once per output. Both are stored as rows k of vec4s, so
 // an invocation reads its 4 rows of A and its 4 columns of B at step k in one load each.
-// A is read along k (adjacent addresses of a row) and stored transposed; a row of its slice has
-// one vec4 of padding, without which the 16 invocations writing one row's 16 values of k would
-// all hit the same bank (${TILE} floats are a multiple of the 32 banks).
-const A_ROW = ${TILE / 4 + 1}u;
-var<workgroup> tile_a: array<vec4<f32>, ${TILE_K * (TILE / 4 + 1)}>;  // [k][m / 4]
+// A is read along k (adjacent addresses of a row) and stored transposed, so the rows of its
+// slice have one vec4 of padding (paddedRowQuads in wgsl.ts).
+const A_ROW = ${paddedRowQuads(TILE)}u;
+var<workgroup> tile_a: array<vec4<f32>, ${TILE_K * paddedRowQuads(TILE)}>;  // [k][m / 4]
 var<workgroup> tile_b: array<vec4<f32>, ${(TILE_K * TILE) / 4}>;      // [k][n / 4]
 
 @compute @workgroup_size(16, 16, 1)
@@ -292,12 +291,7 @@ fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_id) l
     }
     workgroupBarrier();
     for (var k = 0u; k < ${TILE_K}u; k++) {
-      let a = tile_a[k * A_ROW + local.y];
-      let b = tile_b[k * ${TILE / 4}u + local.x];
-      acc[0] = fma(vec4<f32>(a.x), b, acc[0]);
-      acc[1] = fma(vec4<f32>(a.y), b, acc[1]);
-      acc[2] = fma(vec4<f32>(a.z), b, acc[2]);
-      acc[3] = fma(vec4<f32>(a.w), b, acc[3]);
+      ${quadOuterProduct({ tile: 'tile_a', row: 'A_ROW', quads: 1 }, { tile: 'tile_b', row: `${TILE / 4}u`, quads: 1 })}
     }
     workgroupBarrier();
   }

@@ -1,5 +1,7 @@
 // WGSL fragments shared by several kernels. Each is a plain string spliced into a kernel's source.
 
+import { unroll } from './conv2d-common.js';
+
 /** Invocations per workgroup for 1-D element-wise kernels (fits every adapter's 256 limit). */
 export const WORKGROUP_1D = 64;
 
@@ -36,3 +38,51 @@ export const dimsType = 'array<vec4<u32>, 2>';
 
 /** The lowest finite f32, the identity of max(). (3.4028235e38 itself rounds past f32's range.) */
 export const F32_LOWEST = '-3.40282346e38';
+
+/**
+ * vec4s per row of a tile in workgroup memory that is filled column by column (consecutive
+ * invocations write the same column of consecutive rows): the row's `floats` values and one vec4
+ * of padding. Rows of 64 or 128 floats are a multiple of the 32 banks, so without the padding
+ * the 16 invocations writing one column would all hit the same bank.
+ */
+export function paddedRowQuads(floats: number): number {
+  return floats / 4 + 1;
+}
+
+/**
+ * The tiled GPU kernels' workgroups are 16×16 invocations, invocation (x, y) owning the quads
+ * y + 16·i of the tile's rows and x + 16·j of its columns: a row of 16 invocations reads 16
+ * adjacent vec4s of either operand, so no two hit the same bank.
+ *
+ * `ownedIndex('y', o)` is the tile row of an invocation's o-th row (0 ≤ o < 4 · quads).
+ */
+export function ownedIndex(axis: 'x' | 'y', o: number): string {
+  return `(local.${axis} + ${16 * (o >> 2)}u) * 4u + ${o & 3}u`;
+}
+
+/** acc[...] of an invocation's o-th row and q-th column, for `bQuads` column quads. */
+export function ownedAcc(o: number, q: number, bQuads: number): string {
+  return `acc[${o * bQuads + (q >> 2)}][${q & 3}]`;
+}
+
+export interface StagedOperand {
+  /** The workgroup array, rows k of vec4s. */
+  tile: string;
+  /** vec4s per row (a WGSL expression). */
+  row: string;
+  /** vec4s of it each invocation owns. */
+  quads: number;
+}
+
+/**
+ * Step k of the product: each invocation loads its row quads of `a` and column quads of `b` and
+ * adds their outer product into `acc` (array<vec4<f32>, 4 · a.quads · b.quads>, indexed as
+ * `ownedAcc`).
+ */
+export function quadOuterProduct(a: StagedOperand, b: StagedOperand): string {
+  return [
+    unroll(a.quads, (i) => `let a${i} = ${a.tile}[k * ${a.row} + local.y + ${16 * i}u];`, ' '),
+    unroll(b.quads, (j) => `let b${j} = ${b.tile}[k * ${b.row} + local.x + ${16 * j}u];`, ' '),
+    unroll(4 * a.quads, (o) => unroll(b.quads, (j) => `acc[${o * b.quads + j}] = fma(vec4<f32>(a${o >> 2}[${o & 3}]), b${j}, acc[${o * b.quads + j}]);`, ' '), '\n      '),
+  ].join('\n      ');
+}
