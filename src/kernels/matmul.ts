@@ -17,11 +17,13 @@ import { cached } from './cached-source.js';
  *             for the whole workgroup: what wins on CPU adapters (lavapipe, SwiftShader).
  *   tiled   - 64x64 tiles staged through workgroup memory, 4x4 outputs per invocation: the
  *             classic GPU kernel, which cuts global memory traffic 16-fold.
+ *   skinny  - for GPUs and products of at most 8 rows (a linear layer at batch 1-8): reads B
+ *             once, along its contiguous dimension, and computes no row that is not there.
  * Any of them can also split K across workgroups (split-K): each workgroup sums a range of K into
  * a partial product and a small second pass adds the partials. That gives a GPU enough
  * workgroups for the fully connected layers' tall-skinny products (M = batch, K = 25088).
  */
-export type MatmulVariant = 'simple' | 'blocked' | 'tiled';
+export type MatmulVariant = 'simple' | 'blocked' | 'tiled' | 'skinny';
 
 export interface GemmOptions {
   transA?: boolean;
@@ -39,12 +41,12 @@ export interface GemmOptions {
 /** How one product runs: which kernel, how many rows per workgroup (blocked), how many K ranges. */
 export interface GemmPlan {
   variant: MatmulVariant;
-  /** Rows of C per workgroup of the blocked kernel: 4, 8 or 16 (tall-skinny products waste none). */
+  /** Rows of C per workgroup of the blocked and skinny kernels (see `rowsFor`). */
   rows: BlockRows;
   splitK: number;
 }
 
-export type BlockRows = 4 | 8 | 16;
+export type BlockRows = 1 | 2 | 4 | 8 | 16;
 
 /**
  * The one place that picks a plan, per adapter and shape. Measured with bench/matmul.ts on the
@@ -57,31 +59,52 @@ export type BlockRows = 4 | 8 | 16;
  *     Split-K does not pay there: on lavapipe, VGG16's fc6/fc7 at batch 4 and 32 ran between
  *     -20% and +27% with K in 8 ranges, within run-to-run noise (2 cores are already busy
  *     with 16+ workgroups); on SwiftShader fc6 at batch 4 gained 30%, fc7 nothing (one run).
- *   - GPUs: not measured (no GPU on the project's machines). 'tiled' is the textbook choice;
- *     'blocked' would leave most of each 32-wide warp idle (8 invocations per workgroup).
- *     Tall-skinny products get split-K so that a GPU has several hundred workgroups instead
- *     of N/64 (64 for VGG16's FC layers).
+ *   - GPUs: 'tiled' is the textbook choice; 'blocked' would leave most of each 32-wide warp
+ *     idle (8 invocations per workgroup). Tall-skinny products get split-K so that a GPU has
+ *     several hundred workgroups instead of N/64 (64 for VGG16's FC layers). Products of at
+ *     most 8 rows get 'skinny': on an H200 (bench/reports/h200-2026-11-27) the tiled kernel ran
+ *     VGG16's fc6 at batch 4 at 172-289 GFLOP/s, its 411 MB weight read at 86-147 GB/s of the
+ *     GPU's 4.8 TB/s, slower than tfjs; PyTorch ran it at 3.1 TFLOP/s. The skinny kernel is
+ *     not yet measured on a GPU (bench/gpu/run-gpu.sh's kernel table has the row).
  *   - tiny products (at most 64 outputs and K <= 64) use 'simple': they are launch-bound, and
  *     the blocked kernel costs seconds of shader compilation on lavapipe for nothing.
  */
-export function planGemm(ctx: GpuContext, M: number, N: number, K: number, batch: number): GemmPlan {
-  const rows = blockRowsFor(M);
-  if (M * N <= 64 && K <= 64) return { variant: 'simple', rows, splitK: 1 };
-  if (ctx.kernelTarget === 'cpu') return { variant: 'blocked', rows, splitK: 1 };
+export function planGemm(ctx: GpuContext, M: number, N: number, K: number, batch: number, transB = false): GemmPlan {
+  if (M * N <= 64 && K <= 64) return { variant: 'simple', rows: rowsFor('simple', M), splitK: 1 };
+  if (ctx.kernelTarget === 'cpu') return { variant: 'blocked', rows: rowsFor('blocked', M), splitK: 1 };
+  if (M <= SKINNY_MAX_ROWS) {
+    // Enough invocations to keep a large GPU's memory busy, each range at least a full pass of a
+    // workgroup's invocations over K.
+    const [invocations, minK] = transB ? [Math.ceil(N / SKINNY_COLUMNS) * 256, 128] : [Math.ceil(N / 4), 32];
+    const wanted = batch === 1 ? Math.ceil(SKINNY_TARGET_INVOCATIONS / invocations) : 1;
+    return { variant: 'skinny', rows: rowsFor('skinny', M), splitK: Math.max(1, Math.min(wanted, Math.floor(K / minK))) };
+  }
   const groups = Math.ceil(M / TILE) * Math.ceil(N / TILE) * batch;
   const wanted = batch === 1 && groups < SPLIT_BELOW_WORKGROUPS ? Math.ceil(TARGET_WORKGROUPS / groups) : 1;
-  return { variant: 'tiled', rows, splitK: Math.max(1, Math.min(wanted, Math.floor(K / MIN_K_PER_SPLIT))) };
+  return { variant: 'tiled', rows: rowsFor('tiled', M), splitK: Math.max(1, Math.min(wanted, Math.floor(K / MIN_K_PER_SPLIT))) };
 }
 
 /**
- * Split-K on GPUs: a product with fewer workgroups than a large GPU has compute units (132 on an
+ * Split-K on GPUs (tiled): a product with fewer workgroups than a large GPU has compute units (132 on an
  * H100) is split into about TARGET_WORKGROUPS, each summing at least MIN_K_PER_SPLIT terms.
  */
 const SPLIT_BELOW_WORKGROUPS = 128;
 const TARGET_WORKGROUPS = 512;
 const MIN_K_PER_SPLIT = 256;
 
-function blockRowsFor(M: number): BlockRows {
+/**
+ * Skinny products: at most this many rows. Above it the tiled kernel's 64-row tiles waste less
+ * than the skinny kernel's re-reading of B for every 8 rows costs.
+ */
+const SKINNY_MAX_ROWS = 8;
+/** Columns of C per workgroup of the skinny kernel with a transposed B (one per 32 invocations). */
+const SKINNY_COLUMNS = 8;
+/** About what an H100/H200 keeps resident (132 compute units x 2048 invocations). */
+const SKINNY_TARGET_INVOCATIONS = 2 ** 18;
+
+/** Rows of C per workgroup: as many as M needs up to the kernel's most, so no row is wasted. */
+function rowsFor(variant: MatmulVariant, M: number): BlockRows {
+  if (variant === 'skinny') return M <= 1 ? 1 : M <= 2 ? 2 : M <= 4 ? 4 : 8;
   return M <= 4 ? 4 : M <= 8 ? 8 : 16;
 }
 
@@ -254,6 +277,85 @@ function cols(first: number, load: (n: string) => string): string {
   return [0, 1, 2, 3].map((j) => load(`min(n0 + ${first + j}u, p.N - 1u)`)).join(', ');
 }
 
+/**
+ * The skinny kernel, for GPUs and products with a handful of rows (a linear layer at batch 1-8;
+ * VGG16's classifier at batch 4 reads a 411 MB weight to make 4 x 4096 outputs). Such a product
+ * is bound by reading B, not by arithmetic. The tiled kernel computed 64 rows for every 4 real
+ * ones, and read a transposed B across its rows, 32 invocations on 32 rows: a 32-byte sector
+ * fetched for every 4-byte value. Here adjacent invocations read adjacent addresses of B:
+ *   B transposed ([N, K], a linear layer's weight): 32 invocations share one column n of C, each
+ *     summing every 32nd quad of K; their ROWS sums meet in workgroup memory.
+ *   B plain ([K, N]): an invocation owns 4 adjacent columns and walks K alone; split-K gives a
+ *     GPU enough of them.
+ * A's few rows are read by every invocation alike: they stay in cache.
+ */
+function skinnyKernel(rows: BlockRows, transB: boolean, bLoad: Access, cStore: Access): string {
+  const aRow = (m: string, k: string) => `load_a(w.batch, ${m}, ${k})`;
+  if (transB) {
+    const step = bLoad === 'vec4'
+      ? `for (var k = w.k_begin + 4u * lane; k < w.k_end; k += 128u) {
+    let b4 = load_b4(w.batch, k, n);
+    for (var i = 0u; i < ROWS; i++) {
+      let m = min(m0 + i, p.M - 1u);
+      acc[i] += dot(vec4(${aRow('m', 'k')}, ${aRow('m', 'k + 1u')}, ${aRow('m', 'k + 2u')}, ${aRow('m', 'k + 3u')}), b4);
+    }
+  }`
+      : `for (var k = w.k_begin + lane; k < w.k_end; k += 32u) {
+    let b = load_b(w.batch, k, n);
+    for (var i = 0u; i < ROWS; i++) { acc[i] = fma(${aRow('min(m0 + i, p.M - 1u)', 'k')}, b, acc[i]); }
+  }`;
+    return /* wgsl */ `
+const ROWS = ${rows}u;
+const COLUMNS = ${SKINNY_COLUMNS}u;  // columns of C per workgroup: invocations 32·c .. 32·c + 31 sum column c
+// Each invocation's ROWS sums, [column · ROWS + row][lane]; rows of 33 so that the final sums,
+// one invocation per row, read 32 different banks.
+var<workgroup> sums: array<array<f32, 33>, ${SKINNY_COLUMNS * rows}>;
+
+@compute @workgroup_size(${32 * SKINNY_COLUMNS}, 1, 1)
+fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index) t: u32) {
+  let w = work_of(group.z);
+  let m0 = group.y * ROWS;
+  let lane = t % 32u;
+  let column = t / 32u;
+  let n = min(group.x * COLUMNS + column, p.N - 1u);  // past N: a clamped duplicate, not stored
+  var acc: array<f32, ROWS>;
+  ${step}
+  for (var i = 0u; i < ROWS; i++) { sums[column * ROWS + i][lane] = acc[i]; }
+  workgroupBarrier();
+  if (t < COLUMNS * ROWS) {
+    var total = 0.0;
+    for (var l = 0u; l < 32u; l++) { total += sums[t][l]; }
+    let m = m0 + t % ROWS;
+    let n_out = group.x * COLUMNS + t / ROWS;
+    if (m < p.M && n_out < p.N) { store_c(group.z, m, n_out, total); }
+  }
+}`;
+  }
+  const b4 = bLoad === 'vec4' ? 'load_b4(w.batch, k, n0)' : `vec4(${cols(0, (n) => `load_b(w.batch, k, ${n})`)})`;
+  const store = cStore === 'vec4'
+    ? 'store_c4(group.z, m0 + i, n0, acc[i]);'
+    : 'for (var j = 0u; j < 4u; j++) { if (n0 + j < p.N) { store_c(group.z, m0 + i, n0 + j, acc[i][j]); } }';
+  return /* wgsl */ `
+const ROWS = ${rows}u;
+
+// An invocation: columns n0..n0+3 of ROWS rows of C, over its range of K.
+@compute @workgroup_size(64, 1, 1)
+fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index) t: u32) {
+  let w = work_of(group.z);
+  let m0 = group.y * ROWS;
+  let n0 = (group.x * 64u + t) * 4u;
+  if (n0 >= p.N) { return; }
+  var acc: array<vec4<f32>, ROWS>;
+  for (var k = w.k_begin; k < w.k_end; k++) {
+    let b4 = ${b4};
+    for (var i = 0u; i < ROWS; i++) { acc[i] = fma(vec4(${aRow('min(m0 + i, p.M - 1u)', 'k')}), b4, acc[i]); }
+  }
+  for (var i = 0u; i < ROWS && m0 + i < p.M; i++) {
+    ${store}
+  }
+}`;
+}
+
 const TILE = 64;
 const TILE_K = 16;
 
@@ -306,8 +408,17 @@ fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_id) l
 }
 
 /** Rows and columns of C that one workgroup of `variant` computes. */
-function outputsPerGroup(variant: MatmulVariant, rows: BlockRows): [number, number] {
-  return variant === 'simple' ? [8, 8] : variant === 'blocked' ? [rows, 64] : [TILE, TILE];
+function outputsPerGroup(variant: MatmulVariant, rows: BlockRows, transB: boolean): [number, number] {
+  switch (variant) {
+    case 'simple':
+      return [8, 8];
+    case 'blocked':
+      return [rows, 64];
+    case 'skinny':
+      return [rows, transB ? SKINNY_COLUMNS : 256];
+    case 'tiled':
+      return [TILE, TILE];
+  }
 }
 
 interface KernelKey {
@@ -324,8 +435,13 @@ const source = cached(buildSource);
 function buildSource(key: KernelKey) {
   const { variant, rows, transA, transB, bias, bLoad, cStore } = key;
   const vec4 = (bLoad === 'vec4' ? 'B' : '') + (cStore === 'vec4' ? 'C' : '');
-  const name = `matmul.${variant}${variant === 'blocked' ? rows : ''}.${transA ? 'T' : 'N'}${transB ? 'T' : 'N'}${vec4 ? `.vec4${vec4}` : ''}${bias ? '.bias' : ''}`;
-  const body = variant === 'simple' ? simpleKernel() : variant === 'blocked' ? blockedKernel(rows, transB, bLoad, cStore) : tiledKernel();
+  const name = `matmul.${variant}${variant === 'blocked' || variant === 'skinny' ? rows : ''}.${transA ? 'T' : 'N'}${transB ? 'T' : 'N'}${vec4 ? `.vec4${vec4}` : ''}${bias ? '.bias' : ''}`;
+  const body = {
+    simple: simpleKernel,
+    blocked: () => blockedKernel(rows, transB, bLoad, cStore),
+    skinny: () => skinnyKernel(rows, transB, bLoad, cStore),
+    tiled: tiledKernel,
+  }[variant]();
   return { name, code: PARAMS + accessors(transA, transB, bias, bLoad, cStore) + body };
 }
 
@@ -398,19 +514,22 @@ export function runGemm(a: Tensor, b: Tensor, options: GemmOptions = {}): Tensor
   const B: Operand = { tensor: b, trans: transB, rows: rowsB, cols: colsB, batchStride: batchB === 1 ? 0 : rowsB * colsB };
 
   for (const slice of splitForBindings(ctx, A, B, c, M, N, K, batch)) {
-    const plan = planGemm(ctx, slice.M, slice.N, slice.K, batch);
+    const plan = planGemm(ctx, slice.M, slice.N, slice.K, batch, transB);
     const variant = options.variant ?? plan.variant;
+    const rows = rowsFor(variant, slice.M);
     const splits = batch === 1 ? fitSplits(ctx, options.splitK ?? plan.splitK, slice) : 1;
     const partials = splits > 1 ? Tensor.empty(ctx, [splits, slice.M, slice.N], 'float32', 'matmul.partials') : null;
     // vec4 access needs 4-aligned rows, batches and offsets; along N, a multiple of 4 columns.
     const bAligned = colsB % 4 === 0 && B.batchStride % 4 === 0 && slice.bOffset % 4 === 0 && (transB || slice.N % 4 === 0);
     const cAligned = slice.N % 4 === 0 && (partials !== null || (N % 4 === 0 && slice.cOffset % 4 === 0));
-    const bLoad: Access = variant === 'blocked' && bAligned ? 'vec4' : 'scalar';
-    const cStore: Access = variant === 'blocked' && cAligned ? 'vec4' : 'scalar';
+    // The skinny kernel with a transposed B writes one value of C per column: no vec4 to store.
+    const vec4Loads = variant === 'blocked' || variant === 'skinny';
+    const bLoad: Access = vec4Loads && bAligned ? 'vec4' : 'scalar';
+    const cStore: Access = vec4Loads && cAligned && !(variant === 'skinny' && transB) ? 'vec4' : 'scalar';
     const accumulate = options.accumulateInto !== undefined || slice.k0 > 0;
     const bias = options.bias;
-    const kernel = source({ variant, rows: plan.rows, transA, transB, bias: bias !== undefined && !partials, bLoad, cStore });
-    const [perM, perN] = outputsPerGroup(variant, plan.rows);
+    const kernel = source({ variant, rows, transA, transB, bias: bias !== undefined && !partials, bLoad, cStore });
+    const [perM, perN] = outputsPerGroup(variant, rows, transB);
     const kPerSplit = Math.ceil(slice.K / splits / 4) * 4;
     const buffers: Record<string, Binding> = { a: slice.a, b: slice.b, c: partials ?? slice.c };
     if (bias && !partials) buffers.bias = bias;

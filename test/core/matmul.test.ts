@@ -14,7 +14,7 @@ beforeAll(async () => {
   ctx = await testContext();
 });
 
-const VARIANTS: MatmulVariant[] = ['simple', 'blocked', 'tiled'];
+const VARIANTS: MatmulVariant[] = ['simple', 'blocked', 'tiled', 'skinny'];
 
 interface Case {
   M: number;
@@ -73,6 +73,14 @@ describe('matmul kernels against float64', () => {
 
   it('blocked: rows per workgroup follow M (4, 8, 16), each right', async () => {
     for (const M of [3, 8, 19]) await check({ M, N: 72, K: 20 }, { variant: 'blocked' });
+  });
+
+  it('skinny: rows per workgroup follow M (1, 2, 4, 8), for either B, each right', async () => {
+    for (const M of [1, 2, 3, 5, 8]) {
+      await check({ M, N: 300, K: 260, transB: true }, { variant: 'skinny' }); // vec4 along K, 38 workgroups of 8 columns
+      await check({ M, N: 300, K: 70 }, { variant: 'skinny' }); // vec4 along N, the last quad of columns partial
+      await check({ M, N: 13, K: 37, transB: true, transA: true }, { variant: 'skinny' }); // element loads
+    }
   });
 
   it('bias and accumulation, with and without split-K', async () => {
@@ -141,13 +149,21 @@ describe('plans', () => {
 
   it('GPUs: tiled for large products, split-K for tall-skinny ones', () => {
     expect(planGemm(gpu(false), 1024, 1024, 1024, 1)).toEqual({ variant: 'tiled', rows: 16, splitK: 1 });
-    const fc6 = planGemm(gpu(false), 32, 4096, 25088, 1);
+    const fc6 = planGemm(gpu(false), 32, 4096, 25088, 1, true);
     expect(fc6.variant).toBe('tiled');
-    expect(planGemm(gpu(false), 4, 4096, 4096, 1).variant).toBe('tiled');
     expect(fc6.splitK).toBeGreaterThanOrEqual(8);
-    expect(planGemm(gpu(false), 4, 4096, 25088, 1).splitK).toBeGreaterThan(1);
-    expect(planGemm(gpu(false), 4, 4096, 25088, 8).splitK).toBe(1);
-    expect(planGemm(gpu(false), 4, 4096, 300, 1).splitK).toBe(1); // too few terms to share
+    expect(planGemm(gpu(false), 9, 4096, 25088, 1, true).variant).toBe('tiled');
+  });
+
+  it('GPUs: the skinny kernel for at most 8 rows, split-K to about 2^18 invocations', () => {
+    // fc6 at batch 4, x·Wᵀ: 512 workgroups of 256 invocations, so 2 ranges of K.
+    expect(planGemm(gpu(false), 4, 4096, 25088, 1, true)).toEqual({ variant: 'skinny', rows: 4, splitK: 2 });
+    // Its input gradient dy·W (B plain, [4096, 25088]): 6272 invocations of 4 columns, 42 ranges.
+    expect(planGemm(gpu(false), 4, 25088, 4096, 1, false)).toEqual({ variant: 'skinny', rows: 4, splitK: 42 });
+    expect(planGemm(gpu(false), 1, 4096, 4096, 1, true).rows).toBe(1);
+    expect(planGemm(gpu(false), 8, 4096, 25088, 8, true).splitK).toBe(1); // batched: one range per entry
+    expect(planGemm(gpu(false), 4, 4096, 300, 1, true).splitK).toBe(2); // at least 128 terms per range
+    expect(planGemm(gpu(false), 4, 4096, 100, 1, true).splitK).toBe(1);
   });
 });
 
