@@ -359,17 +359,32 @@ fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index
 const TILE = 64;
 const TILE_K = 16;
 
-function tiledKernel(): string {
+/**
+ * WGSL: which element of a 64x16 slice of an operand invocation element `e` loads, as (i, k):
+ * along k when the operand's storage is contiguous along k (A plain, B transposed), else along
+ * its other index. Either way 32 adjacent invocations read adjacent addresses (a few 32-byte
+ * sectors) instead of 32 rows (a sector per value).
+ */
+const stagedElement = (alongK: boolean) =>
+  alongK ? `vec2(e / ${TILE_K}u, e % ${TILE_K}u)` : `vec2(e % ${TILE}u, e / ${TILE}u)`;
+
+/**
+ * vec4s per row k of a staged slice: a slice read along k is stored transposed (16 invocations
+ * writing one column), so its rows get one vec4 of padding (paddedRowQuads in wgsl.ts).
+ */
+const stagedRow = (alongK: boolean) => (alongK ? paddedRowQuads(TILE) : TILE / 4);
+
+function tiledKernel(transA: boolean, transB: boolean): string {
+  const [aAlongK, bAlongK] = [!transA, transB];
   return /* wgsl */ `
 // A 64x64 tile of C per workgroup of 16x16 invocations, each owning a 4x4 block. Every step
 // stages a 64x16 slice of A and a 16x64 slice of B in workgroup memory, so each global value is
 // loaded once per workgroup instead of once per output. Both are stored as rows k of vec4s, so
 // an invocation reads its 4 rows of A and its 4 columns of B at step k in one load each.
-// A is read along k (adjacent addresses of a row) and stored transposed, so the rows of its
-// slice have one vec4 of padding (paddedRowQuads in wgsl.ts).
-const A_ROW = ${paddedRowQuads(TILE)}u;
-var<workgroup> tile_a: array<vec4<f32>, ${TILE_K * paddedRowQuads(TILE)}>;  // [k][m / 4]
-var<workgroup> tile_b: array<vec4<f32>, ${(TILE_K * TILE) / 4}>;      // [k][n / 4]
+const A_ROW = ${stagedRow(aAlongK)}u;
+const B_ROW = ${stagedRow(bAlongK)}u;
+var<workgroup> tile_a: array<vec4<f32>, ${TILE_K * stagedRow(aAlongK)}>;  // [k][m / 4]
+var<workgroup> tile_b: array<vec4<f32>, ${TILE_K * stagedRow(bAlongK)}>;  // [k][n / 4]
 
 @compute @workgroup_size(16, 16, 1)
 fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_id) local: vec3<u32>,
@@ -381,19 +396,20 @@ fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_id) l
   for (var k0 = w.k_begin; k0 < w.k_end; k0 += ${TILE_K}u) {
     // 256 invocations load 1024 values of each slice: 4 each. Out-of-range values are zero.
     for (var e = flat; e < ${TILE * TILE_K}u; e += 256u) {
-      let row = e / ${TILE_K}u;
-      let col = e % ${TILE_K}u;
-      let m = tile_m + row;
-      let k = k0 + col;
-      let a_slot = col * A_ROW * 4u + row;
+      let ea = ${stagedElement(aAlongK)};  // (row m, step k) of the slice of A
+      let m = tile_m + ea.x;
+      let k = k0 + ea.y;
+      let a_slot = ea.y * A_ROW * 4u + ea.x;
       tile_a[a_slot / 4u][a_slot % 4u] = select(0.0, load_a(w.batch, min(m, p.M - 1u), min(k, p.K - 1u)), m < p.M && k < w.k_end);
-      let kb = k0 + e / ${TILE}u;
-      let n = tile_n + e % ${TILE}u;
-      tile_b[e / 4u][e % 4u] = select(0.0, load_b(w.batch, min(kb, p.K - 1u), min(n, p.N - 1u)), kb < w.k_end && n < p.N);
+      let eb = ${stagedElement(bAlongK)};  // (column n, step k) of the slice of B
+      let n = tile_n + eb.x;
+      let kb = k0 + eb.y;
+      let b_slot = eb.y * B_ROW * 4u + eb.x;
+      tile_b[b_slot / 4u][b_slot % 4u] = select(0.0, load_b(w.batch, min(kb, p.K - 1u), min(n, p.N - 1u)), kb < w.k_end && n < p.N);
     }
     workgroupBarrier();
     for (var k = 0u; k < ${TILE_K}u; k++) {
-      ${quadOuterProduct({ tile: 'tile_a', row: 'A_ROW', quads: 1 }, { tile: 'tile_b', row: `${TILE / 4}u`, quads: 1 })}
+      ${quadOuterProduct({ tile: 'tile_a', row: 'A_ROW', quads: 1 }, { tile: 'tile_b', row: 'B_ROW', quads: 1 })}
     }
     workgroupBarrier();
   }
@@ -440,7 +456,7 @@ function buildSource(key: KernelKey) {
     simple: simpleKernel,
     blocked: () => blockedKernel(rows, transB, bLoad, cStore),
     skinny: () => skinnyKernel(rows, transB, bLoad, cStore),
-    tiled: tiledKernel,
+    tiled: () => tiledKernel(transA, transB),
   }[variant]();
   return { name, code: PARAMS + accessors(transA, transB, bias, bLoad, cStore) + body };
 }
