@@ -260,6 +260,11 @@ ${declarations(g)}
 // wgsl.ts). dy is staged along k (adjacent pixels of a channel), so its rows have one
 // vec4 of padding (paddedRowQuads in wgsl.ts).
 const DY_ROW = ${DY_ROW}u;
+// The output's extent as constants (each geometry is its own pipeline anyway): every step splits
+// pixel indices into (image, row, column), and a division by a constant is a multiply and a
+// shift where a division by a uniform is a few dozen instructions on a GPU.
+const OUT_W = ${g.outW}u;
+const OUT_PLANE = ${g.outH * g.outW}u;
 var<workgroup> tile_dy: array<vec4<f32>, ${TILE_K * DY_ROW}>;
 var<workgroup> tile_x: array<vec4<f32>, ${(TILE_K * TR) / 4}>;
 
@@ -273,7 +278,6 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) loca
   let tile_r = wg.x * ${TR}u;
   let q_begin = wg.z * p.pixels_per_split;
   let q_end = min(p.pixels, q_begin + p.pixels_per_split);
-  let out_plane = p.out_h * p.out_w;
   let in_plane = p.in_h * p.in_w;
 
   // What this invocation stages, fixed for the whole reduction: pixel column k_dy of dy's tile
@@ -291,11 +295,11 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) loca
     {
       let q = q0 + k_dy;
       let q_safe = min(q, q_end - 1u);
-      let dy_pixel = p.dy_offset + (q_safe / out_plane) * p.out_channels * out_plane + q_safe % out_plane;
+      let dy_pixel = p.dy_offset + (q_safe / OUT_PLANE) * p.out_channels * OUT_PLANE + q_safe % OUT_PLANE;
       for (var j = 0u; j < ${TC / 16}u; j++) {
         let co = tile_co + flat / ${TILE_K}u + j * ${256 / TILE_K}u;
         let channel = group * p.out_per_group + min(co, p.out_per_group - 1u);
-        let v = dy[dy_pixel + channel * out_plane];
+        let v = dy[dy_pixel + channel * OUT_PLANE];
         let e = k_dy * DY_ROW * 4u + co - tile_co;
         tile_dy[e / 4u][e % 4u] = select(0.0, v, q < q_end && co < p.out_per_group);
       }
@@ -303,9 +307,9 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) loca
     for (var j = 0u; j < ${(TILE_K * TR) / 256}u; j++) {
       let k = flat / ${TR}u + j * ${256 / TR}u;
       let q = min(q0 + k, q_end - 1u);
-      let n = q / out_plane;
-      let oh = i32((q % out_plane) / p.out_w);
-      let ow = i32(q % p.out_w);
+      let n = q / OUT_PLANE;
+      let oh = i32((q % OUT_PLANE) / OUT_W);
+      let ow = i32(q % OUT_W);
       let ih = oh * STRIDE_H - p.pad_h + kh * DILATION_H;
       let iw = ow * STRIDE_W - p.pad_w + kw * DILATION_W;
       let ok = r_ok && q0 + k < q_end && ih >= 0 && ih < i32(p.in_h) && iw >= 0 && iw < i32(p.in_w);
