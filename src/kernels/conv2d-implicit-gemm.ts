@@ -6,6 +6,7 @@ import { batchSlices, fmaInto, forwardConv, inputGradConv, unroll, type Conv2dGe
 import { cached } from './cached-source.js';
 import { chooseConvTile, noteConvolution, tileName, type ConvRole, type ConvTile } from './conv2d-tile.js';
 import { ownedAcc, ownedIndex, paddedRowQuads, quadOuterProduct } from './wgsl.js';
+import { CHANNEL_BLOCK, channelBlocks, reductionStep, runFilterMatrix } from './conv2d-filter-matrix.js';
 
 /**
  * The convolution forward pass and its input gradient, as an implicit GEMM: output pixels ×
@@ -26,8 +27,10 @@ import { ownedAcc, ownedIndex, paddedRowQuads, quadOuterProduct } from './wgsl.j
  *             load. No other barriers: they are expensive on a CPU.
  *   tiled   - for GPUs: a 64-channel × 64-pixel tile per workgroup of 16×16 invocations, each
  *             owning 4×4 outputs (8×8 with the 128×128 tile); every step stages a 64×16 slice of
- *             the weight and a 16×64 slice of the windowed source in workgroup memory, so each
+ *             the filters and a 16×64 slice of the windowed source in workgroup memory, so each
  *             value is read from global memory once per workgroup instead of once per output.
+ *             It walks the reduction in 16-channel blocks where it can and reads the filters as
+ *             a dense matrix in that order (conv2d-filter-matrix.ts).
  */
 export type ConvVariant = 'blocked' | 'tiled';
 
@@ -86,11 +89,6 @@ fn src_row(v: i32) -> i32 {
 fn src_col(v: i32) -> i32 {
   return select(-1, v / UP_W, v >= 0 && v % UP_W == 0 && v / UP_W < i32(p.src_w));
 }`;
-}
-
-/** The weight tap read for window tap (kh, kw): mirrored for the transposed convolution. */
-function tapExpr(c: SlidingConv, kh: string, kw: string): string {
-  return c.flip ? `(KH - 1u - ${kh}) * KW + (KW - 1u - ${kw})` : `${kh} * KW + ${kw}`;
 }
 
 interface Blocking {
@@ -211,6 +209,43 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
   return { source: { name, code }, outputsPerGroup: [LANES * PIX, CO] as const };
 }
 
+/**
+ * WGSL: stages rows k of the windowed source tile at step r0, for the pixel this invocation
+ * stages (my_column, whose window origin is p_oh, p_ow), at rows k = flat / TP + (256 / TP) · j.
+ * In channel blocks (conv2d-filter-matrix.ts) each run of 16 rows is one tap: its place in the
+ * window is worked out once, then the rows are loads a source plane apart.
+ */
+function stageSource(c: SlidingConv, tp: number, depth: number): string {
+  const rowsApart = 256 / tp;
+  if (!channelBlocks(c)) {
+    return /* wgsl */ `
+    for (var k = flat / ${tp}u; k < ${depth}u; k += ${rowsApart}u) {
+      let r = r0 + k;
+      let step = reduction_step(min(r, reduction - 1u));
+      let row = src_row(p_oh * STRIDE_H + i32(step.y / KW) * DILATION_H - p.pad_h);
+      let col = src_col(p_ow * STRIDE_W + i32(step.y % KW) * DILATION_W - p.pad_w);
+      let ok = r < reduction && row >= 0 && col >= 0;
+      let at = src_image + step.x * src_plane + u32(max(row, 0)) * p.src_w + u32(max(col, 0));
+      let slot = k * ${tp}u + my_column;
+      tile_x[slot / 4u][slot % 4u] = select(0.0, src[at], ok);
+    }`;
+  }
+  return unroll(depth / CHANNEL_BLOCK, (h) => /* wgsl */ `
+    {
+      // Rows ${h * CHANNEL_BLOCK}..${(h + 1) * CHANNEL_BLOCK - 1}: one (channel block, tap) pair.
+      let pair = min(r0 / ${CHANNEL_BLOCK}u + ${h}u, pairs - 1u);
+      let tap = pair % TAPS;
+      let row = src_row(p_oh * STRIDE_H + i32(tap / KW) * DILATION_H - p.pad_h);
+      let col = src_col(p_ow * STRIDE_W + i32(tap % KW) * DILATION_W - p.pad_w);
+      let ok = r0 + ${h * CHANNEL_BLOCK}u < reduction && row >= 0 && col >= 0;
+      let at = src_image + (pair / TAPS) * ${CHANNEL_BLOCK}u * src_plane + u32(max(row, 0)) * p.src_w + u32(max(col, 0));
+      for (var k = flat / ${tp}u; k < ${CHANNEL_BLOCK}u; k += ${rowsApart}u) {
+        let slot = (${h * CHANNEL_BLOCK}u + k) * ${tp}u + my_column;
+        tile_x[slot / 4u][slot % 4u] = select(0.0, src[at + k * src_plane], ok);
+      }
+    }`);
+}
+
 const tiledSource = cached(buildTiledSource);
 function buildTiledSource(role: ConvRole, c: SlidingConv, bias: boolean, tile: ConvTile, relu: boolean) {
   const TC = tile.channels;
@@ -223,16 +258,18 @@ function buildTiledSource(role: ConvRole, c: SlidingConv, bias: boolean, tile: C
   const code = /* wgsl */ `${params('tiled')}
 ${bias ? '@group(0) @binding(4) var<storage, read> bias: array<f32>;' : ''}
 ${windowConstants(c)}
+${reductionStep(channelBlocks(c))}
 
 // Row k of both operands of the tile's product, as vec4s: [k][channel / 4] and [k][pixel / 4].
 // Invocation (x, y) owns the channel quads y + 16·i and the pixel quads x + 16·j (ownedIndex in
-// wgsl.ts). The weight is staged along k (adjacent addresses of a filter), so its rows
-// have one vec4 of padding (paddedRowQuads in wgsl.ts).
+// wgsl.ts). The filters are read along k (adjacent addresses of a filter), so the rows of their
+// tile have one vec4 of padding (paddedRowQuads in wgsl.ts).
 const W_ROW = ${W_ROW}u;
 var<workgroup> tile_w: array<vec4<f32>, ${TILE_K * W_ROW}>;
 var<workgroup> tile_x: array<vec4<f32>, ${(TILE_K * TP) / 4}>;
 
-// Reduction index r of a group = (source channel, kh, kw) = r / (KH·KW), then the tap.
+// 'weight' is the filter matrix [group][out channel][r], r in reduction_step's order
+// (conv2d-filter-matrix.ts).
 @compute @workgroup_size(16, 16, 1)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) local: vec3<u32>,
         @builtin(local_invocation_index) flat: u32) {
@@ -241,7 +278,8 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) loca
   let tile_p = wg.x * ${TP}u;
   let out_plane = p.out_h * p.out_w;
   let pixels = p.images * out_plane;
-  let reduction = p.red_per_group * KH * KW;
+  let reduction = p.red_per_group * TAPS;
+  let pairs = reduction / ${CHANNEL_BLOCK}u;
   let src_plane = p.src_h * p.src_w;
 
   // Every invocation stages the same pixel column (flat % TP) at each step: its window origin is
@@ -252,31 +290,22 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) loca
   let p_oh = i32((my_pixel % out_plane) / p.out_w);
   let p_ow = i32(my_pixel % p.out_w);
   let src_image = p.src_offset + (p_n * p.src_channels + g * p.red_per_group) * src_plane;
+  // ...and the same step k of the filters (flat % TILE_K), for channels ${256 / TILE_K} apart.
+  let my_k = flat % ${TILE_K}u;
+  let my_channel = tile_c + flat / ${TILE_K}u;
+  let group_filters = g * p.out_per_group * reduction;
 
   var acc: array<vec4<f32>, ${(TC / 16) * PQ}>;  // [channel 4·i + lane][pixel quad j] of this invocation
   for (var r0 = 0u; r0 < reduction; r0 += ${TILE_K}u) {
-    // The weight tile, read along r (adjacent addresses of a filter) and stored transposed.
-    for (var e = flat; e < ${TC * TILE_K}u; e += 256u) {
-      let channel = tile_c + e / ${TILE_K}u;
-      let k = e % ${TILE_K}u;
-      let r = r0 + k;
-      let tap = r % (KH * KW);
-      let w_index = g * p.w_group_stride + min(channel, p.out_per_group - 1u) * p.w_out_stride
-                  + (min(r, reduction - 1u) / (KH * KW)) * p.w_red_stride + ${tapExpr(c, 'tap / KW', 'tap % KW')};
-      let slot = k * W_ROW * 4u + e / ${TILE_K}u;
-      tile_w[slot / 4u][slot % 4u] = select(0.0, weight[w_index], channel < p.out_per_group && r < reduction);
+    // The filters' tile, read along r and stored transposed.
+    let r = r0 + my_k;
+    for (var i = 0u; i < ${(TC * TILE_K) / 256}u; i++) {
+      let channel = my_channel + i * ${256 / TILE_K}u;
+      let slot = my_k * W_ROW * 4u + channel - tile_c;
+      let w = weight[group_filters + min(channel, p.out_per_group - 1u) * reduction + min(r, reduction - 1u)];
+      tile_w[slot / 4u][slot % 4u] = select(0.0, w, channel < p.out_per_group && r < reduction);
     }
-    // The windowed source: this invocation's pixel column, at rows k = flat / TP + (256 / TP) · j.
-    for (var k = flat / ${TP}u; k < ${TILE_K}u; k += ${256 / TP}u) {
-      let rx = r0 + k;
-      let tap_x = rx % (KH * KW);
-      let row = src_row(p_oh * STRIDE_H + i32(tap_x / KW) * DILATION_H - p.pad_h);
-      let col = src_col(p_ow * STRIDE_W + i32(tap_x % KW) * DILATION_W - p.pad_w);
-      let ok = rx < reduction && row >= 0 && col >= 0;
-      let at = src_image + (min(rx, reduction - 1u) / (KH * KW)) * src_plane + u32(max(row, 0)) * p.src_w + u32(max(col, 0));
-      let slot = k * ${TP}u + my_column;
-      tile_x[slot / 4u][slot % 4u] = select(0.0, src[at], ok);
-    }
+    // The windowed source: this invocation's pixel column.${stageSource(c, TP, TILE_K)}
     workgroupBarrier();
     for (var k = 0u; k < ${TILE_K}u; k++) {
       ${quadOuterProduct({ tile: 'tile_w', row: 'W_ROW', quads: CQ }, { tile: 'tile_x', row: `${TP / 4}u`, quads: PQ })}
@@ -309,6 +338,7 @@ function runSlidingConv(role: ConvRole, c: SlidingConv, src: Tensor, weight: Ten
   const relu = options.relu ?? false;
   const tile = variant === 'tiled' ? (options.tile ?? chooseConvTile(ctx, role, c)) : null;
   const kernel = tile ? tiledSource(role, c, bias !== undefined, tile, relu) : blockedSource(role, c, bias !== undefined, relu);
+  const filters = tile ? runFilterMatrix(c, weight) : weight;
   const blocksW = Math.ceil(c.outW / blocking(c).pix);
   // Pixels of one image, in units of the dispatch's x dimension, bound the images per dispatch.
   const lanes = blockedLanes(c);
@@ -316,7 +346,7 @@ function runSlidingConv(role: ConvRole, c: SlidingConv, src: Tensor, weight: Ten
   const maxImages = Math.max(1, Math.floor(ctx.limits.maxComputeWorkgroupsPerDimension / Math.max(perImageX, 1e-9)) - 1);
   for (const slice of batchSlices(ctx, `conv2d ${role.replace('_', ' ')}`, [src, dst], c.images, maxImages)) {
     const [srcBinding, dstBinding] = slice.bindings as [Binding, Binding];
-    const buffers: Record<string, Binding> = { src: srcBinding, weight, dst: dstBinding };
+    const buffers: Record<string, Binding> = { src: srcBinding, weight: filters, dst: dstBinding };
     if (bias) buffers.bias = bias;
     const uniforms: Record<string, number> = {
       images: slice.images,
@@ -341,6 +371,7 @@ function runSlidingConv(role: ConvRole, c: SlidingConv, src: Tensor, weight: Ten
     }
     launch(ctx, kernel.source, { buffers, uniforms, workgroups: [groupsX, Math.ceil(c.outPerGroup / perY), c.groups] });
   }
+  if (filters !== weight) filters.dispose();
   return dst;
 }
 

@@ -14,8 +14,8 @@ export type TiledRole = ConvRole | 'weight_grad';
 /**
  * The tiled kernel's tile: `channels` output channels × `pixels` output pixels per workgroup of
  * 16×16 invocations, each owning (channels / 16) × (pixels / 16) outputs, and `depth` reduction
- * steps staged per barrier pair. Every tile sums each output in the same order (r = 0, 1, 2, ...),
- * so the choice changes the speed, never a bit of the result.
+ * steps staged per barrier pair. Every tile sums each output in the same order (r = 0, 1, 2, ...
+ * of conv2d-filter-matrix.ts's order), so the choice changes the speed, never a bit of the result.
  *
  * Measured on an H200 (bench/reports/h200-2026-11-27, VGG16 224x224 batch 32 training step):
  * 64×64 148 img/s, 128×128 120; per kernel at batch 4, 64×64 was as fast or faster on every
