@@ -33,6 +33,14 @@ function convTileFromEnv(): GpuContextOptions['convTile'] {
   return { channels: Number(match[1]) as 64 | 128, pixels: Number(match[2]) as 64 | 128, depth: Number(match[3]) as 16 | 32 };
 }
 
+/** WGT_CONV_ORDER=blocks|plain: the tiled conv2d kernels' reduction order (GpuContextOptions.convOrder). */
+function convOrderFromEnv(): GpuContextOptions['convOrder'] {
+  const value = process.env.WGT_CONV_ORDER;
+  if (!value) return undefined;
+  if (value === 'blocks' || value === 'plain') return value;
+  throw new Error(`WGT_CONV_ORDER=${value}: expected 'blocks' or 'plain'`);
+}
+
 /** WGT_GPU_WAIT=sleep|poll: whether waits on the GPU sleep before Dawn's spinning poll (GpuContextOptions.sleepBeforePoll). */
 function sleepBeforePollFromEnv(): boolean {
   const value = process.env.WGT_GPU_WAIT ?? 'sleep';
@@ -50,7 +58,7 @@ function memoryPlanFromEnv(): boolean {
 /** Creates the engine's context on Dawn and makes it the default. */
 export async function initNode(options: NodeInitOptions = {}): Promise<GpuContext> {
   const gpu = await createNodeGpu(options.adapter);
-  const fromEnv = { kernelTarget: kernelTargetFromEnv(), convTile: convTileFromEnv(), sleepBeforePoll: sleepBeforePollFromEnv(), memoryPlan: memoryPlanFromEnv() };
+  const fromEnv = { kernelTarget: kernelTargetFromEnv(), convTile: convTileFromEnv(), convOrder: convOrderFromEnv(), sleepBeforePoll: sleepBeforePollFromEnv(), memoryPlan: memoryPlanFromEnv() };
   const ctx = await GpuContext.create(gpu, { ...fromEnv, ...options });
   setDefaultContext(ctx);
   return ctx;

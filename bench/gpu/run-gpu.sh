@@ -16,6 +16,8 @@
 #      5c. VGG16's full step again with the bucket pool alone (WGT_MEMORY=pool), for its peak;
 #      5d. VGG16's steps again with each convolution layer's tile timed and chosen on this GPU
 #          (--tune-kernels), printing every tile's time per layer;
+#      5e. VGG16's steps and the conv kernels again with the tiled convolution's previous
+#          reduction order (WGT_CONV_ORDER=plain), to measure the 16-channel blocks against it;
 #   6. the profiler on VGG16 224x224 batch 32, frozen vs full, with its Chrome trace.
 # Results go to $OUT (the device tool's output folder) or bench/results/gpu.
 #
@@ -185,6 +187,14 @@ if [ "${WGT_TUNE:-1}" = 1 ]; then
   timeout "${WGT_TUNE_TIMEOUT:-120}" "$NODE" "$WORK/app/run.mjs" "${BENCH[@]}" --no-tfjs --tune-kernels --only 'train\.vgg16' --out "$RESULTS/tuned" 2>&1 \
     | grep -E '^\[[0-9]+ s\]' || echo "run-gpu.sh: the tuned run stopped early (time limit or error); what it wrote is in $RESULTS/tuned"
   sed -n '/^| train/p; /^Convolution tiles tuned/,/^$/p; /^- /p' "$RESULTS"/tuned/*.md 2>/dev/null | grep -v '^- adapter\|^- commit\|^- configuration'
+fi
+
+# The VGG16 steps and conv kernels again in the tiled convolution's plain reduction order
+# (channel, tap) instead of 16-channel blocks: the A/B of that change on this GPU (WGT_ORDER_COMPARE=0 skips it).
+if [ "${WGT_ORDER_COMPARE:-1}" = 1 ]; then
+  step "5e. VGG16 steps and conv2d kernels in the plain reduction order (WGT_CONV_ORDER=plain), ours only"
+  WGT_CONV_ORDER=plain timeout "${WGT_TILE_TIMEOUT:-60}" "$NODE" "$WORK/app/run.mjs" "${BENCH[@]}" --no-tfjs --only 'train\.vgg16|conv2d' --out "$WORK/plain-order" 2>&1 \
+    | grep -E '^\[[0-9]+ s\]' || echo "run-gpu.sh: the plain-order run printed nothing"
 fi
 
 step "6. profile: ${PROFILE[*]} --compare-frozen"

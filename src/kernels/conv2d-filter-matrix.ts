@@ -3,6 +3,7 @@ import { groupsFor1d, launch } from './launch.js';
 import { WORKGROUP_1D, entry1d, gridStride, linearIndex } from './wgsl.js';
 import { cached } from './cached-source.js';
 import type { SlidingConv } from './conv2d-common.js';
+import type { GpuContext } from '../runtime/context.js';
 
 // The order in which the tiled (GPU) convolution walks a group's reduction over (source channel,
 // tap), and its filters laid out as a dense matrix in that order.
@@ -17,9 +18,9 @@ export const CHANNEL_BLOCK = 16;
  * stages together then share one tap, so it works out the tap's place in the window (row,
  * column, padding) once per 16 values instead of once per value, which was about as many
  * instructions per step as the step's multiply-adds. Otherwise the order is (channel, tap), the
- * weight's own.
+ * weight's own (and always, with GpuContextOptions.convOrder 'plain', to compare the two).
  */
-export const channelBlocks = (c: SlidingConv) => c.redPerGroup % CHANNEL_BLOCK === 0;
+export const channelBlocks = (ctx: GpuContext, c: SlidingConv) => ctx.convOrder === 'blocks' && c.redPerGroup % CHANNEL_BLOCK === 0;
 
 /** WGSL: TAPS, and step r of the reduction as (source channel within the group, tap). Needs KH and KW. */
 export function reductionStep(blocks: boolean): string {
@@ -38,7 +39,7 @@ fn reduction_step(r: u32) -> vec2<u32> {
  * Whether the tiled kernel can read the weight as it is: the forward pass in (channel, tap)
  * order, where a filter of OIHW storage is already one dense row of the reduction.
  */
-export const weightIsFilterMatrix = (c: SlidingConv) => !c.flip && !channelBlocks(c);
+const weightIsFilterMatrix = (c: SlidingConv, blocks: boolean) => !c.flip && !blocks;
 
 const filterMatrixSource = cached(buildFilterMatrixSource);
 function buildFilterMatrixSource(kernelH: number, kernelW: number, blocks: boolean, flip: boolean) {
@@ -71,13 +72,14 @@ ${entry1d} {
 
 /**
  * The filters of `c` as a dense [groups][outPerGroup][reduction] matrix in the tiled kernel's
- * order: the weight itself where it already is one, else a new tensor (the caller disposes it).
+ * order (`blocks`: channelBlocks): the weight itself where it already is one, else a new tensor
+ * (the caller disposes it).
  */
-export function runFilterMatrix(c: SlidingConv, weight: Tensor): Tensor {
-  if (weightIsFilterMatrix(c)) return weight;
+export function runFilterMatrix(c: SlidingConv, weight: Tensor, blocks: boolean): Tensor {
+  if (weightIsFilterMatrix(c, blocks)) return weight;
   const reduction = c.redPerGroup * c.kernelH * c.kernelW;
   const filters = Tensor.empty(weight.ctx, [c.groups, c.outPerGroup, reduction], 'float32', 'conv2d.filters');
-  launch(weight.ctx, filterMatrixSource(c.kernelH, c.kernelW, channelBlocks(c), c.flip), {
+  launch(weight.ctx, filterMatrixSource(c.kernelH, c.kernelW, blocks, c.flip), {
     buffers: { weight, filters },
     uniforms: {
       size: filters.size, out_per_group: c.outPerGroup, reduction,

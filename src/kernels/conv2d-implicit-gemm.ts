@@ -215,9 +215,9 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
  * In channel blocks (conv2d-filter-matrix.ts) each run of 16 rows is one tap: its place in the
  * window is worked out once, then the rows are loads a source plane apart.
  */
-function stageSource(c: SlidingConv, tp: number, depth: number): string {
+function stageSource(tp: number, depth: number, blocks: boolean): string {
   const rowsApart = 256 / tp;
-  if (!channelBlocks(c)) {
+  if (!blocks) {
     return /* wgsl */ `
     for (var k = flat / ${tp}u; k < ${depth}u; k += ${rowsApart}u) {
       let r = r0 + k;
@@ -247,7 +247,7 @@ function stageSource(c: SlidingConv, tp: number, depth: number): string {
 }
 
 const tiledSource = cached(buildTiledSource);
-function buildTiledSource(role: ConvRole, c: SlidingConv, bias: boolean, tile: ConvTile, relu: boolean) {
+function buildTiledSource(role: ConvRole, c: SlidingConv, bias: boolean, tile: ConvTile, relu: boolean, blocks: boolean) {
   const TC = tile.channels;
   const TP = tile.pixels;
   const TILE_K = tile.depth;
@@ -258,7 +258,7 @@ function buildTiledSource(role: ConvRole, c: SlidingConv, bias: boolean, tile: C
   const code = /* wgsl */ `${params('tiled')}
 ${bias ? '@group(0) @binding(4) var<storage, read> bias: array<f32>;' : ''}
 ${windowConstants(c)}
-${reductionStep(channelBlocks(c))}
+${reductionStep(blocks)}
 
 // Row k of both operands of the tile's product, as vec4s: [k][channel / 4] and [k][pixel / 4].
 // Invocation (x, y) owns the channel quads y + 16·i and the pixel quads x + 16·j (ownedIndex in
@@ -305,7 +305,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) loca
       let w = weight[group_filters + min(channel, p.out_per_group - 1u) * reduction + min(r, reduction - 1u)];
       tile_w[slot / 4u][slot % 4u] = select(0.0, w, channel < p.out_per_group && r < reduction);
     }
-    // The windowed source: this invocation's pixel column.${stageSource(c, TP, TILE_K)}
+    // The windowed source: this invocation's pixel column.${stageSource(TP, TILE_K, blocks)}
     workgroupBarrier();
     for (var k = 0u; k < ${TILE_K}u; k++) {
       ${quadOuterProduct({ tile: 'tile_w', row: 'W_ROW', quads: CQ }, { tile: 'tile_x', row: `${TP / 4}u`, quads: PQ })}
@@ -337,8 +337,9 @@ function runSlidingConv(role: ConvRole, c: SlidingConv, src: Tensor, weight: Ten
   const variant = options.variant ?? chooseConvVariant(ctx, c);
   const relu = options.relu ?? false;
   const tile = variant === 'tiled' ? (options.tile ?? chooseConvTile(ctx, role, c)) : null;
-  const kernel = tile ? tiledSource(role, c, bias !== undefined, tile, relu) : blockedSource(role, c, bias !== undefined, relu);
-  const filters = tile ? runFilterMatrix(c, weight) : weight;
+  const blocks = channelBlocks(ctx, c);
+  const kernel = tile ? tiledSource(role, c, bias !== undefined, tile, relu, blocks) : blockedSource(role, c, bias !== undefined, relu);
+  const filters = tile ? runFilterMatrix(c, weight, blocks) : weight;
   const blocksW = Math.ceil(c.outW / blocking(c).pix);
   // Pixels of one image, in units of the dispatch's x dimension, bound the images per dispatch.
   const lanes = blockedLanes(c);

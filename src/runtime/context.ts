@@ -21,6 +21,12 @@ export interface GpuContextOptions {
   /** Forces the tiled conv2d kernels' tile (channels × pixels × depth), to measure the choice (WGT_CONV_TILE=128x64x16 in Node). */
   convTile?: { channels: 64 | 128; pixels: 64 | 128; depth: 16 | 32 };
   /**
+   * The tiled conv2d kernels' reduction order: 'blocks' (default) walks 16-channel blocks where
+   * a layer allows, 'plain' always (channel, tap), the order before blocks were introduced; to
+   * compare the two on a GPU (WGT_CONV_ORDER=plain in Node). See kernels/conv2d-filter-matrix.ts.
+   */
+  convOrder?: ConvOrder;
+  /**
    * Sleep through most of the GPU's predicted work before waiting on a WebGPU promise, because
    * Dawn's Node binding spins a CPU core while one is pending (runtime/completion-wait.ts).
    * initNode turns it on (WGT_GPU_WAIT=poll turns it off); a browser does not spin.
@@ -35,6 +41,7 @@ export interface GpuContextOptions {
 }
 
 export type KernelTarget = 'cpu' | 'gpu';
+export type ConvOrder = 'blocks' | 'plain';
 
 /**
  * Everything the engine needs from WebGPU, behind one object: the device, what the adapter is
@@ -50,6 +57,7 @@ export class GpuContext {
   /** The kernel variants this context picks (see GpuContextOptions.kernelTarget). */
   readonly kernelTarget: KernelTarget;
   readonly convTile: GpuContextOptions['convTile'];
+  readonly convOrder: ConvOrder;
 
   private constructor(
     /**
@@ -66,6 +74,7 @@ export class GpuContext {
     this.maxBufferBytes = limits.maxBufferSize;
     this.kernelTarget = options.kernelTarget ?? (adapter.isSoftware ? 'cpu' : 'gpu');
     this.convTile = options.convTile;
+    this.convOrder = options.convOrder ?? 'blocks';
     this.pipelines = new PipelineCache(device, limits.maxStorageBuffersPerShaderStage);
     const storageUsage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
     this.pool = new BufferPool(device, storageUsage, limits.maxBufferSize, 'tensor', options.memoryPlan ?? true);

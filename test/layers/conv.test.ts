@@ -124,6 +124,27 @@ describe('conv2d against PyTorch', () => {
     }
   });
 
+  it('the tiled kernel agrees in either reduction order (16-channel blocks, or channel then tap)', async () => {
+    for (const convOrder of ['blocks', 'plain'] as const) {
+      const tiled = await GpuContext.create(await createNodeGpu(), { kernelTarget: 'gpu', convOrder });
+      try {
+        for (const c of cases.filter((c) => c.name.includes('blocks of 16') || c.name.includes('groups of 16'))) {
+          const g = geometryOf(c);
+          const on = (f: ArrayFixture) => fromFixture(f, { ctx: tiled });
+          const y = runConv2dForward(on(c.x), on(c.weight), c.bias ? on(c.bias) : undefined, g, { variant: 'tiled' });
+          expectClose(await y.read(), c.y.data, ...TOL, `${c.name}: y (${convOrder})`);
+          const dx = runConv2dInputGrad(on(c.dy), on(c.weight), g, { variant: 'tiled' });
+          expectClose(await dx.read(), c.dx.data, ...TOL, `${c.name}: dx (${convOrder})`);
+        }
+        // Blocks gather the filters in their order for both passes; the plain order only for the input gradient.
+        expect(perKernel(tiled, 'conv2d.filter_matrix.blocks')).toBe(convOrder === 'blocks' ? 4 : 0);
+        expect(perKernel(tiled, 'conv2d.filter_matrix')).toBe(convOrder === 'blocks' ? 4 : 2);
+      } finally {
+        tiled.destroy();
+      }
+    }
+  });
+
   it('refuses a tile whose staged operands exceed the workgroup memory, naming the bytes', () => {
     // Padded weight rows: 16 bytes · 16 steps · (128 / 4 + 1 + 128 / 4) vec4s = 16640 bytes.
     const small = { convTile: { channels: 128, pixels: 128, depth: 16 }, limits: { maxComputeWorkgroupStorageSize: 16384 } } as unknown as GpuContext;
