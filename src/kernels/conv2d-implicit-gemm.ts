@@ -210,40 +210,53 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
 }
 
 /**
- * WGSL: stages rows k of the windowed source tile at step r0, for the pixel this invocation
- * stages (my_column, whose window origin is p_oh, p_ow), at rows k = flat / TP + (256 / TP) · j.
+ * WGSL: fetches the values this invocation stages for the step starting at reduction index `r0`
+ * into registers: its filter values into `w_next` (step my_k of the channels my_channel + (256 /
+ * depth)·i) and its source values into `x_next` (pixel my_column at rows k_first + (256 / TP)·j).
  * In channel blocks (conv2d-filter-matrix.ts) each run of 16 rows is one tap: its place in the
  * window is worked out once, then the rows are loads a source plane apart.
  */
-function stageSource(tp: number, depth: number, blocks: boolean): string {
-  const rowsApart = 256 / tp;
-  if (!blocks) {
-    return /* wgsl */ `
-    for (var k = flat / ${tp}u; k < ${depth}u; k += ${rowsApart}u) {
-      let r = r0 + k;
-      let step = reduction_step(min(r, reduction - 1u));
-      let row = src_row(p_oh * STRIDE_H + i32(step.y / KW) * DILATION_H - p.pad_h);
-      let col = src_col(p_ow * STRIDE_W + i32(step.y % KW) * DILATION_W - p.pad_w);
-      let ok = r < reduction && row >= 0 && col >= 0;
-      let at = src_image + step.x * src_plane + u32(max(row, 0)) * p.src_w + u32(max(col, 0));
-      let slot = k * ${tp}u + my_column;
-      tile_x[slot / 4u][slot % 4u] = select(0.0, src[at], ok);
-    }`;
-  }
-  return unroll(depth / CHANNEL_BLOCK, (h) => /* wgsl */ `
-    {
+function fetchStep(r0: string, tile: ConvTile, blocks: boolean): string {
+  const rowsApart = 256 / tile.pixels;
+  const filters = unroll((tile.channels * tile.depth) / 256, (i) => {
+    const channel = `my_channel + ${i * (256 / tile.depth)}u`;
+    return `w_next[${i}] = select(0.0, weight[group_filters + min(${channel}, p.out_per_group - 1u) * reduction + min(r, reduction - 1u)], ${channel} < p.out_per_group && r < reduction);`;
+  }, '\n    ');
+  const source = blocks
+    ? unroll(tile.depth / CHANNEL_BLOCK, (h) => /* wgsl */ `{
       // Rows ${h * CHANNEL_BLOCK}..${(h + 1) * CHANNEL_BLOCK - 1}: one (channel block, tap) pair.
-      let pair = min(r0 / ${CHANNEL_BLOCK}u + ${h}u, pairs - 1u);
+      let pair = min(${r0} / ${CHANNEL_BLOCK}u + ${h}u, pairs - 1u);
       let tap = pair % TAPS;
       let row = src_row(p_oh * STRIDE_H + i32(tap / KW) * DILATION_H - p.pad_h);
       let col = src_col(p_ow * STRIDE_W + i32(tap % KW) * DILATION_W - p.pad_w);
-      let ok = r0 + ${h * CHANNEL_BLOCK}u < reduction && row >= 0 && col >= 0;
-      let at = src_image + (pair / TAPS) * ${CHANNEL_BLOCK}u * src_plane + u32(max(row, 0)) * p.src_w + u32(max(col, 0));
-      for (var k = flat / ${tp}u; k < ${CHANNEL_BLOCK}u; k += ${rowsApart}u) {
-        let slot = (${h * CHANNEL_BLOCK}u + k) * ${tp}u + my_column;
-        tile_x[slot / 4u][slot % 4u] = select(0.0, src[at + k * src_plane], ok);
-      }
-    }`);
+      let ok = ${r0} + ${h * CHANNEL_BLOCK}u < reduction && row >= 0 && col >= 0;
+      let at = src_image + ((pair / TAPS) * ${CHANNEL_BLOCK}u + k_first) * src_plane + u32(max(row, 0)) * p.src_w + u32(max(col, 0));
+      ${unroll(CHANNEL_BLOCK / rowsApart, (j) => `x_next[${h * (CHANNEL_BLOCK / rowsApart) + j}] = select(0.0, src[at + ${rowsApart * j}u * src_plane], ok);`, '\n      ')}
+    }`, '\n    ')
+    : unroll(tile.depth / rowsApart, (j) => /* wgsl */ `{
+      let rx = ${r0} + k_first + ${rowsApart * j}u;
+      let step = reduction_step(min(rx, reduction - 1u));
+      let row = src_row(p_oh * STRIDE_H + i32(step.y / KW) * DILATION_H - p.pad_h);
+      let col = src_col(p_ow * STRIDE_W + i32(step.y % KW) * DILATION_W - p.pad_w);
+      let ok = rx < reduction && row >= 0 && col >= 0;
+      x_next[${j}] = select(0.0, src[src_image + step.x * src_plane + u32(max(row, 0)) * p.src_w + u32(max(col, 0))], ok);
+    }`, '\n    ');
+  return /* wgsl */ `{
+    let r = ${r0} + my_k;
+    ${filters}
+    ${source}
+  }`;
+}
+
+/** WGSL: stores the fetched step into workgroup memory, the filters transposed ([k][channel]). */
+function storeStep(tile: ConvTile): string {
+  const rowsApart = 256 / tile.pixels;
+  return [
+    ...Array.from({ length: (tile.channels * tile.depth) / 256 }, (_, i) =>
+      `{ let slot = my_k * W_ROW * 4u + flat / ${tile.depth}u + ${i * (256 / tile.depth)}u; tile_w[slot / 4u][slot % 4u] = w_next[${i}]; }`),
+    ...Array.from({ length: tile.depth / rowsApart }, (_, j) =>
+      `{ let slot = (k_first + ${rowsApart * j}u) * ${tile.pixels}u + my_column; tile_x[slot / 4u][slot % 4u] = x_next[${j}]; }`),
+  ].join('\n    ');
 }
 
 const tiledSource = cached(buildTiledSource);
@@ -293,20 +306,19 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) loca
   // ...and the same step k of the filters (flat % TILE_K), for channels ${256 / TILE_K} apart.
   let my_k = flat % ${TILE_K}u;
   let my_channel = tile_c + flat / ${TILE_K}u;
+  let k_first = flat / ${TP}u;  // its first source row; the others are ${256 / TP} apart
   let group_filters = g * p.out_per_group * reduction;
 
   var acc: array<vec4<f32>, ${(TC / 16) * PQ}>;  // [channel 4·i + lane][pixel quad j] of this invocation
+  // The values this invocation stages for the next step, fetched from global memory a step ahead:
+  // their latency passes while the step before runs its multiply-adds.
+  var w_next: array<f32, ${(TC * TILE_K) / 256}>;
+  var x_next: array<f32, ${(TILE_K * TP) / 256}>;
+  ${fetchStep('0u', tile, blocks)}
   for (var r0 = 0u; r0 < reduction; r0 += ${TILE_K}u) {
-    // The filters' tile, read along r and stored transposed.
-    let r = r0 + my_k;
-    for (var i = 0u; i < ${(TC * TILE_K) / 256}u; i++) {
-      let channel = my_channel + i * ${256 / TILE_K}u;
-      let slot = my_k * W_ROW * 4u + channel - tile_c;
-      let w = weight[group_filters + min(channel, p.out_per_group - 1u) * reduction + min(r, reduction - 1u)];
-      tile_w[slot / 4u][slot % 4u] = select(0.0, w, channel < p.out_per_group && r < reduction);
-    }
-    // The windowed source: this invocation's pixel column.${stageSource(TP, TILE_K, blocks)}
+    ${storeStep(tile)}
     workgroupBarrier();
+    if (r0 + ${TILE_K}u < reduction) ${fetchStep(`(r0 + ${TILE_K}u)`, tile, blocks)}
     for (var k = 0u; k < ${TILE_K}u; k++) {
       ${quadOuterProduct({ tile: 'tile_w', row: 'W_ROW', quads: CQ }, { tile: 'tile_x', row: `${TP / 4}u`, quads: PQ })}
     }
