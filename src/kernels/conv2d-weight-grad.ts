@@ -232,6 +232,36 @@ const TILE_K = 16;
 /** Workgroups the tiled variant aims for: a few waves of a large GPU. */
 const TILED_TARGET_WORKGROUPS = 2048;
 
+/**
+ * WGSL: fetches the values this invocation stages for the step of pixels starting at `q0` into
+ * registers: dy at pixel k_dy for its TC / 16 channels into `dy_next`, and the window's value at
+ * its tap r for pixels flat / TR + (256 / TR)·j into `x_next`. Values past the run are zero.
+ */
+function fetchWeightGradStep(q0: string, tile: WeightGradTile): string {
+  const TR = tile.taps;
+  return /* wgsl */ `{
+    let q = ${q0} + k_dy;
+    let q_safe = min(q, q_end - 1u);
+    let dy_pixel = p.dy_offset + (q_safe / OUT_PLANE) * p.out_channels * OUT_PLANE + q_safe % OUT_PLANE;
+    ${unroll(tile.channels / 16, (j) => `{
+      let co = tile_co + flat / ${TILE_K}u + ${j * (256 / TILE_K)}u;
+      let channel = group * p.out_per_group + min(co, p.out_per_group - 1u);
+      dy_next[${j}] = select(0.0, dy[dy_pixel + channel * OUT_PLANE], q < q_end && co < p.out_per_group);
+    }`, '\n    ')}
+    ${unroll((TILE_K * TR) / 256, (j) => `{
+      let k = flat / ${TR}u + ${j * (256 / TR)}u;
+      let q = min(${q0} + k, q_end - 1u);
+      let n = q / OUT_PLANE;
+      let oh = i32((q % OUT_PLANE) / OUT_W);
+      let ow = i32(q % OUT_W);
+      let ih = oh * STRIDE_H - p.pad_h + kh * DILATION_H;
+      let iw = ow * STRIDE_W - p.pad_w + kw * DILATION_W;
+      let ok = r_ok && ${q0} + k < q_end && ih >= 0 && ih < i32(p.in_h) && iw >= 0 && iw < i32(p.in_w);
+      x_next[${j}] = select(0.0, x[x_channel + n * p.in_channels * in_plane + u32(clamp(ih, 0, i32(p.in_h) - 1)) * p.in_w + u32(clamp(iw, 0, i32(p.in_w) - 1))], ok);
+    }`, '\n    ')}
+  }`;
+}
+
 const tiledWeightGradSource = cached(buildTiledWeightGradSource);
 function buildTiledWeightGradSource(g: Conv2dGeometry, tile: WeightGradTile) {
   const TC = tile.channels;
@@ -291,33 +321,16 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) loca
   let x_channel = p.x_offset + (group * p.in_per_group + ci) * in_plane;
 
   var acc: array<vec4<f32>, ${(TC / 16) * RQ}>;  // [channel 4·i + lane][tap quad j] of this invocation
+  // The values this invocation stages for the next step, fetched from global memory a step ahead
+  // (as the tiled convolution does): their latency passes while the step before multiplies.
+  var dy_next: array<f32, ${TC / 16}>;
+  var x_next: array<f32, ${(TILE_K * TR) / 256}>;
+  ${fetchWeightGradStep('q_begin', tile)}
   for (var q0 = q_begin; q0 < q_end; q0 += ${TILE_K}u) {
-    {
-      let q = q0 + k_dy;
-      let q_safe = min(q, q_end - 1u);
-      let dy_pixel = p.dy_offset + (q_safe / OUT_PLANE) * p.out_channels * OUT_PLANE + q_safe % OUT_PLANE;
-      for (var j = 0u; j < ${TC / 16}u; j++) {
-        let co = tile_co + flat / ${TILE_K}u + j * ${256 / TILE_K}u;
-        let channel = group * p.out_per_group + min(co, p.out_per_group - 1u);
-        let v = dy[dy_pixel + channel * OUT_PLANE];
-        let e = k_dy * DY_ROW * 4u + co - tile_co;
-        tile_dy[e / 4u][e % 4u] = select(0.0, v, q < q_end && co < p.out_per_group);
-      }
-    }
-    for (var j = 0u; j < ${(TILE_K * TR) / 256}u; j++) {
-      let k = flat / ${TR}u + j * ${256 / TR}u;
-      let q = min(q0 + k, q_end - 1u);
-      let n = q / OUT_PLANE;
-      let oh = i32((q % OUT_PLANE) / OUT_W);
-      let ow = i32(q % OUT_W);
-      let ih = oh * STRIDE_H - p.pad_h + kh * DILATION_H;
-      let iw = ow * STRIDE_W - p.pad_w + kw * DILATION_W;
-      let ok = r_ok && q0 + k < q_end && ih >= 0 && ih < i32(p.in_h) && iw >= 0 && iw < i32(p.in_w);
-      let v = x[x_channel + n * p.in_channels * in_plane + u32(clamp(ih, 0, i32(p.in_h) - 1)) * p.in_w + u32(clamp(iw, 0, i32(p.in_w) - 1))];
-      let e = k * ${TR}u + r - tile_r;
-      tile_x[e / 4u][e % 4u] = select(0.0, v, ok);
-    }
+    ${unroll(TC / 16, (j) => `{ let e = k_dy * DY_ROW * 4u + flat / ${TILE_K}u + ${j * (256 / TILE_K)}u; tile_dy[e / 4u][e % 4u] = dy_next[${j}]; }`, '\n    ')}
+    ${unroll((TILE_K * TR) / 256, (j) => `{ let e = (flat / ${TR}u + ${j * (256 / TR)}u) * ${TR}u + r - tile_r; tile_x[e / 4u][e % 4u] = x_next[${j}]; }`, '\n    ')}
     workgroupBarrier();
+    if (q0 + ${TILE_K}u < q_end) ${fetchWeightGradStep(`(q0 + ${TILE_K}u)`, tile)}
     for (var k = 0u; k < ${TILE_K}u; k++) {
       ${quadOuterProduct({ tile: 'tile_dy', row: 'DY_ROW', quads: CQ }, { tile: 'tile_x', row: `${TR / 4}u`, quads: RQ })}
     }
