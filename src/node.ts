@@ -41,9 +41,13 @@ function convOrderFromEnv(): GpuContextOptions['convOrder'] {
   throw new Error(`WGT_CONV_ORDER=${value}: expected 'blocks' or 'plain'`);
 }
 
-/** WGT_GPU_WAIT=sleep|poll: whether waits on the GPU sleep before Dawn's spinning poll (GpuContextOptions.sleepBeforePoll). */
-function sleepBeforePollFromEnv(): boolean {
-  const value = process.env.WGT_GPU_WAIT ?? 'sleep';
+/**
+ * WGT_GPU_WAIT=sleep|poll: whether waits on the GPU sleep before Dawn's spinning poll
+ * (GpuContextOptions.sleepBeforePoll); unset, they sleep on a software adapter only.
+ */
+function sleepBeforePollFromEnv(): GpuContextOptions['sleepBeforePoll'] {
+  const value = process.env.WGT_GPU_WAIT;
+  if (value === undefined) return 'software';
   if (value === 'sleep' || value === 'poll') return value === 'sleep';
   throw new Error(`WGT_GPU_WAIT=${value}: expected 'sleep' or 'poll'`);
 }

@@ -29,9 +29,11 @@ export interface GpuContextOptions {
   /**
    * Sleep through most of the GPU's predicted work before waiting on a WebGPU promise, because
    * Dawn's Node binding spins a CPU core while one is pending (runtime/completion-wait.ts).
-   * initNode turns it on (WGT_GPU_WAIT=poll turns it off); a browser does not spin.
+   * 'software': only on a software adapter, whose kernels run on the cores a spinning poll takes;
+   * on a GPU the spin costs the kernels nothing and answers soonest. initNode passes 'software'
+   * (WGT_GPU_WAIT=sleep|poll forces either); a browser does not spin (default false).
    */
-  sleepBeforePoll?: boolean;
+  sleepBeforePoll?: boolean | 'software';
   /**
    * Choose tensors' buffers when a submission is complete, knowing every tensor's lifetime
    * (runtime/memory-plan.ts), rather than as each is asked for. Default true; false gives the
@@ -79,7 +81,7 @@ export class GpuContext {
     const storageUsage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
     this.pool = new BufferPool(device, storageUsage, limits.maxBufferSize, 'tensor', options.memoryPlan ?? true);
     const readbackPool = new BufferPool(device, GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, limits.maxBufferSize, 'readback');
-    this.recorder = new CommandRecorder(device, this.pool, readbackPool, limits.maxComputeWorkgroupsPerDimension, limits.minUniformBufferOffsetAlignment, options.sleepBeforePoll);
+    this.recorder = new CommandRecorder(device, this.pool, readbackPool, limits.maxComputeWorkgroupsPerDimension, limits.minUniformBufferOffsetAlignment, sleepsBeforePoll(options, adapter));
     // WebGPU reports invalid shaders and commands asynchronously, and an invalid dispatch is
     // simply skipped. Never let that pass silently: the next readback throws it.
     device.addEventListener('uncapturederror', (event) => {
@@ -139,4 +141,8 @@ export function getDefaultContext(): GpuContext {
     throw new Error('No GPU context: call `await initNode()` (Node) or `await initBrowser()` (browser) first');
   }
   return defaultContext;
+}
+
+function sleepsBeforePoll(options: GpuContextOptions, adapter: AdapterDescription): boolean {
+  return options.sleepBeforePoll === 'software' ? adapter.isSoftware : (options.sleepBeforePoll ?? false);
 }

@@ -106,3 +106,18 @@ describe('completion wait', () => {
     expect(sleeps).toBe(0);
   });
 });
+
+describe("who sleeps: GpuContextOptions.sleepBeforePoll", () => {
+  it("'software' sleeps on a software adapter (this machine's), false and true as told", async () => {
+    const { GpuContext, createNodeGpu } = await import('../../src/node.js');
+    for (const [option, expected] of [['software', true], [false, false], [true, true]] as const) {
+      const ctx = await GpuContext.create(await createNodeGpu(), { sleepBeforePoll: option });
+      try {
+        expect(ctx.adapter.isSoftware).toBe(true);
+        expect(ctx.recorder.completion.enabled, String(option)).toBe(expected);
+      } finally {
+        ctx.destroy();
+      }
+    }
+  });
+});
