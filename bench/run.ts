@@ -345,7 +345,8 @@ async function main(): Promise<void> {
         `${o.quick ? 'quick, ' : ''}${o.reps} kernel samples, ${o.trainReps} step samples (medians; ours and tfjs alternating), fp32, SGD lr 0.01 momentum 0.9, 2 classes` +
         `${o.only ? `, only /${o.only.source}/` : ''}${peer ? '' : ', no tfjs'}${o.tuneKernels ? ', our convolution tiles tuned per layer before the steps' : ''}` +
         `${ctx.convTile ? `, our convolution tile forced to ${ctx.convTile.channels}x${ctx.convTile.pixels}x${ctx.convTile.depth}` : ''}` +
-        `${ctx.convOrder === 'plain' ? ', our tiled convolution in the plain reduction order (WGT_CONV_ORDER=plain)' : ''}`,
+        `${ctx.convOrder === 'plain' ? ', our tiled convolution in the plain reduction order (WGT_CONV_ORDER=plain)' : ''}` +
+        `${ctx.convAlgorithm !== 'direct' ? `, our 3x3 stride-1 convolutions: ${ctx.convAlgorithm === 'winograd' ? 'Winograd F(2x2, 3x3)' : 'direct or Winograd, the faster per layer when tuned'}` : ''}`,
       options: { ...o, only: o.only?.source ?? null },
     },
     kernels: [],

@@ -41,6 +41,14 @@ function convOrderFromEnv(): GpuContextOptions['convOrder'] {
   throw new Error(`WGT_CONV_ORDER=${value}: expected 'blocks' or 'plain'`);
 }
 
+/** WGT_CONV_ALGORITHM=direct|winograd|fastest: how 3x3 stride-1 convolutions are computed (GpuContextOptions.convAlgorithm). */
+function convAlgorithmFromEnv(): GpuContextOptions['convAlgorithm'] {
+  const value = process.env.WGT_CONV_ALGORITHM;
+  if (!value) return undefined;
+  if (value === 'direct' || value === 'winograd' || value === 'fastest') return value;
+  throw new Error(`WGT_CONV_ALGORITHM=${value}: expected 'direct', 'winograd' or 'fastest'`);
+}
+
 /**
  * WGT_GPU_WAIT=sleep|poll: whether waits on the GPU sleep before Dawn's spinning poll
  * (GpuContextOptions.sleepBeforePoll); unset, they sleep on a software adapter only.
@@ -62,7 +70,7 @@ function memoryPlanFromEnv(): boolean {
 /** Creates the engine's context on Dawn and makes it the default. */
 export async function initNode(options: NodeInitOptions = {}): Promise<GpuContext> {
   const gpu = await createNodeGpu(options.adapter);
-  const fromEnv = { kernelTarget: kernelTargetFromEnv(), convTile: convTileFromEnv(), convOrder: convOrderFromEnv(), sleepBeforePoll: sleepBeforePollFromEnv(), memoryPlan: memoryPlanFromEnv() };
+  const fromEnv = { kernelTarget: kernelTargetFromEnv(), convTile: convTileFromEnv(), convOrder: convOrderFromEnv(), convAlgorithm: convAlgorithmFromEnv(), sleepBeforePoll: sleepBeforePollFromEnv(), memoryPlan: memoryPlanFromEnv() };
   const ctx = await GpuContext.create(gpu, { ...fromEnv, ...options });
   setDefaultContext(ctx);
   return ctx;

@@ -14,10 +14,13 @@
 #   5. the benchmark suite (bench/run.ts): training steps of the small VGG (32x32, batch 32) and of
 #      VGG16 at 224x224 batch 32, full and frozen base, then the kernels, next to tfjs and PyTorch;
 #      5c. VGG16's full step again with the bucket pool alone (WGT_MEMORY=pool), for its peak;
-#      5d. VGG16's steps again with each convolution layer's tile timed and chosen on this GPU
-#          (--tune-kernels), printing every tile's time per layer;
+#      5d. VGG16's steps again with each convolution layer's tile, and direct or Winograd, timed
+#          and chosen on this GPU (--tune-kernels, WGT_CONV_ALGORITHM=fastest), printing every
+#          candidate's time per layer;
 #      5e. VGG16's steps and the conv kernels again with the tiled convolution's previous
 #          reduction order (WGT_CONV_ORDER=plain), to measure the 16-channel blocks against it;
+#      5f. VGG16's steps and the conv kernels again with Winograd's F(2x2, 3x3) for every 3x3
+#          stride-1 layer (WGT_CONV_ALGORITHM=winograd), to measure it against the direct kernels;
 #   6. the profiler on VGG16 224x224 batch 32, frozen vs full, with its Chrome trace.
 # Results go to $OUT (the device tool's output folder) or bench/results/gpu.
 #
@@ -183,8 +186,8 @@ fi
 # The VGG16 steps again, each convolution layer with the tile measured fastest for it on this GPU
 # (--tune-kernels; WGT_TUNE=0 skips it): the per-layer timings of every tile, and the step's speed.
 if [ "${WGT_TUNE:-1}" = 1 ]; then
-  step "5d. VGG16 steps with the convolution tiles tuned per layer (--tune-kernels), ours only"
-  timeout "${WGT_TUNE_TIMEOUT:-120}" "$NODE" "$WORK/app/run.mjs" "${BENCH[@]}" --no-tfjs --tune-kernels --only 'train\.vgg16' --out "$RESULTS/tuned" 2>&1 \
+  step "5d. VGG16 steps with the convolution tiles and algorithms tuned per layer (--tune-kernels, WGT_CONV_ALGORITHM=fastest), ours only"
+  WGT_CONV_ALGORITHM=fastest timeout "${WGT_TUNE_TIMEOUT:-120}" "$NODE" "$WORK/app/run.mjs" "${BENCH[@]}" --no-tfjs --tune-kernels --only 'train\.vgg16' --out "$RESULTS/tuned" 2>&1 \
     | grep -E '^\[[0-9]+ s\]' || echo "run-gpu.sh: the tuned run stopped early (time limit or error); what it wrote is in $RESULTS/tuned"
   sed -n '/^| train/p; /^Convolution tiles tuned/,/^$/p; /^- /p' "$RESULTS"/tuned/*.md 2>/dev/null | grep -v '^- adapter\|^- commit\|^- configuration'
 fi
@@ -195,6 +198,14 @@ if [ "${WGT_ORDER_COMPARE:-1}" = 1 ]; then
   step "5e. VGG16 steps and conv2d kernels in the plain reduction order (WGT_CONV_ORDER=plain), ours only"
   WGT_CONV_ORDER=plain timeout "${WGT_TILE_TIMEOUT:-60}" "$NODE" "$WORK/app/run.mjs" "${BENCH[@]}" --no-tfjs --only 'train\.vgg16|conv2d' --out "$WORK/plain-order" 2>&1 \
     | grep -E '^\[[0-9]+ s\]' || echo "run-gpu.sh: the plain-order run printed nothing"
+fi
+
+# The same with Winograd's F(2x2, 3x3) for every 3x3 stride-1 layer: its A/B against step 5's
+# direct kernels (WGT_WINOGRAD_COMPARE=0 skips it).
+if [ "${WGT_WINOGRAD_COMPARE:-1}" = 1 ]; then
+  step "5f. VGG16 steps and conv2d kernels with Winograd F(2x2, 3x3) (WGT_CONV_ALGORITHM=winograd), ours only"
+  WGT_CONV_ALGORITHM=winograd timeout "${WGT_TILE_TIMEOUT:-60}" "$NODE" "$WORK/app/run.mjs" "${BENCH[@]}" --no-tfjs --only 'train\.vgg16|conv2d' --out "$WORK/winograd" 2>&1 \
+    | grep -E '^\[[0-9]+ s\]' || echo "run-gpu.sh: the Winograd run printed nothing"
 fi
 
 step "6. profile: ${PROFILE[*]} --compare-frozen"

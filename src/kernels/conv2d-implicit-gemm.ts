@@ -4,9 +4,10 @@ import { launch, type Binding } from './launch.js';
 import { ShapeError } from '../runtime/errors.js';
 import { batchSlices, fmaInto, forwardConv, inputGradConv, unroll, type Conv2dGeometry, type SlidingConv } from './conv2d-common.js';
 import { cached } from './cached-source.js';
-import { chooseConvTile, noteConvolution, tileName, type ConvRole, type ConvTile } from './conv2d-tile.js';
+import { chooseConvAlgorithm, chooseConvTile, noteConvolution, tileName, type ConvRole, type ConvTile } from './conv2d-tile.js';
 import { ownedAcc, ownedIndex, paddedRowQuads, quadOuterProduct } from './wgsl.js';
 import { CHANNEL_BLOCK, channelBlocks, reductionStep, runFilterMatrix } from './conv2d-filter-matrix.js';
+import { runWinogradFilters, runWinogradInput, runWinogradOutput, winogradApplies, winogradProduct } from './conv2d-winograd.js';
 
 /**
  * The convolution forward pass and its input gradient, as an implicit GEMM: output pixels ×
@@ -122,7 +123,7 @@ function blocking(c: SlidingConv): Blocking {
 const epilogue = (value: string, relu: boolean) => (relu ? `max(${value}, 0.0)` : value);
 
 const blockedSource = cached(buildBlockedSource);
-function buildBlockedSource(role: ConvRole, c: SlidingConv, bias: boolean, relu: boolean) {
+function buildBlockedSource(kernel: string, c: SlidingConv, bias: boolean, relu: boolean) {
   const { pix: PIX, co: CO } = blocking(c);
   const LANES = blockedLanes(c);
   const QUADS = Math.ceil(CO / 4); // the channel block as vec4s in the weight cache
@@ -134,7 +135,7 @@ function buildBlockedSource(role: ConvRole, c: SlidingConv, bias: boolean, relu:
   const offsets = [...new Set(range(PIX).flatMap((j) => range(c.kernelW).map((kw) => offsetOf(j, kw))))].sort((a, b) => a - b);
   const column = (j: number, kw: number) => offsets.indexOf(offsetOf(j, kw));
   const weightOf = (o: number, kw: number) => `k${kw}_${Math.floor(o / 4)}[${o % 4}]`;
-  const name = `conv2d.${role}.blocked${relu ? '.relu' : ''}`;
+  const name = `${kernel}.blocked${relu ? '.relu' : ''}`;
   const code = /* wgsl */ `${params('blocked')}
 ${bias ? '@group(0) @binding(4) var<storage, read> bias: array<f32>;' : ''}
 ${windowConstants(c)}
@@ -260,14 +261,14 @@ function storeStep(tile: ConvTile): string {
 }
 
 const tiledSource = cached(buildTiledSource);
-function buildTiledSource(role: ConvRole, c: SlidingConv, bias: boolean, tile: ConvTile, relu: boolean, blocks: boolean) {
+function buildTiledSource(kernel: string, c: SlidingConv, bias: boolean, tile: ConvTile, relu: boolean, blocks: boolean) {
   const TC = tile.channels;
   const TP = tile.pixels;
   const TILE_K = tile.depth;
   const CQ = TC / 64; // channel vec4s per invocation (its TC / 16 channels)
   const PQ = TP / 64; // pixel vec4s per invocation
   const W_ROW = paddedRowQuads(TC);
-  const name = `conv2d.${role}.tiled${tileName(tile)}${relu ? '.relu' : ''}`;
+  const name = `${kernel}.tiled${tileName(tile)}${relu ? '.relu' : ''}`;
   const code = /* wgsl */ `${params('tiled')}
 ${bias ? '@group(0) @binding(4) var<storage, read> bias: array<f32>;' : ''}
 ${windowConstants(c)}
@@ -350,7 +351,9 @@ function runSlidingConv(role: ConvRole, c: SlidingConv, src: Tensor, weight: Ten
   const relu = options.relu ?? false;
   const tile = variant === 'tiled' ? (options.tile ?? chooseConvTile(ctx, role, c)) : null;
   const blocks = channelBlocks(ctx, c);
-  const kernel = tile ? tiledSource(role, c, bias !== undefined, tile, relu, blocks) : blockedSource(role, c, bias !== undefined, relu);
+  // The kernel's name: conv2d.forward.tiled64x64x16, or conv2d.forward.winograd.… for Winograd's product.
+  const named = `conv2d.${role}${options.winogradProduct ? '.winograd' : ''}`;
+  const kernel = tile ? tiledSource(named, c, bias !== undefined, tile, relu, blocks) : blockedSource(named, c, bias !== undefined, relu);
   const filters = tile ? runFilterMatrix(c, weight, blocks) : weight;
   const blocksW = Math.ceil(c.outW / blocking(c).pix);
   // Pixels of one image, in units of the dispatch's x dimension, bound the images per dispatch.
@@ -389,21 +392,49 @@ function runSlidingConv(role: ConvRole, c: SlidingConv, src: Tensor, weight: Ten
 }
 
 export interface ConvKernelOptions {
-  /** The kernel family; default: the adapter's (chooseConvVariant). */
+  /** Direct (the implicit GEMM) or Winograd's F(2x2, 3x3); default: the layer's (chooseConvAlgorithm in conv2d-tile.ts). */
+  algorithm?: ConvAlgorithm;
+  /** The kernel family; default: the adapter's (chooseConvVariant). For Winograd, of its product. */
   variant?: ConvVariant;
   /** The tiled variant's tile; default: the layer's (conv2d-tile.ts). The tuner forces each candidate. */
   tile?: ConvTile;
   /** Store ReLU of each output instead (the forward of a fused conv2d + ReLU). */
   relu?: boolean;
+  /** This is Winograd's grouped 1x1 product (its kernels are named conv2d.<role>.winograd.…). */
+  winogradProduct?: boolean;
+}
+
+/**
+ * How a convolution is computed: 'direct', the implicit GEMM above, or 'winograd', F(2x2, 3x3)
+ * around a grouped 1x1 product (conv2d-winograd.ts), for the 3x3 stride-1 layers it applies to.
+ */
+export type ConvAlgorithm = 'direct' | 'winograd';
+
+function runConvolution(role: ConvRole, c: SlidingConv, src: Tensor, weight: Tensor, bias: Tensor | undefined, options: ConvKernelOptions): Tensor {
+  const algorithm = options.algorithm ?? chooseConvAlgorithm(src.ctx, role, c);
+  if (algorithm === 'winograd' && winogradApplies(src.ctx, c)) return runWinograd(role, c, src, weight, bias, options);
+  return runSlidingConv(role, c, src, weight, bias, options);
+}
+
+/** Winograd's F(2x2, 3x3): transform the filters and the source, multiply, transform back. */
+function runWinograd(role: ConvRole, c: SlidingConv, src: Tensor, weight: Tensor, bias: Tensor | undefined, options: ConvKernelOptions): Tensor {
+  const u = runWinogradFilters(c, weight);
+  const v = runWinogradInput(c, src);
+  const m = runSlidingConv(role, winogradProduct(c), v, u, undefined, { variant: options.variant, tile: options.tile, winogradProduct: true });
+  u.dispose();
+  v.dispose();
+  const y = runWinogradOutput(c, m, bias, options.relu ?? false);
+  m.dispose();
+  return y;
 }
 
 /** y = conv2d(x, weight) + bias, NCHW / OIHW. */
 export function runConv2dForward(x: Tensor, weight: Tensor, bias: Tensor | undefined, g: Conv2dGeometry, options: ConvKernelOptions = {}): Tensor {
   noteConvolution(x.ctx, g);
-  return runSlidingConv('forward', forwardConv(g), x, weight, bias, options);
+  return runConvolution('forward', forwardConv(g), x, weight, bias, options);
 }
 
 /** dx from dy: the transposed convolution of dy with the same weight. */
 export function runConv2dInputGrad(dy: Tensor, weight: Tensor, g: Conv2dGeometry, options: Omit<ConvKernelOptions, 'relu'> = {}): Tensor {
-  return runSlidingConv('input_grad', inputGradConv(g), dy, weight, undefined, options);
+  return runConvolution('input_grad', inputGradConv(g), dy, weight, undefined, options);
 }

@@ -86,6 +86,25 @@ export function chooseConvTile(ctx: GpuContext, role?: ConvRole, conv?: SlidingC
   return (tile as ConvTile | undefined) ?? DEFAULT_CONV_TILE;
 }
 
+/** Algorithms measured fastest per layer (`layerKey`), by the tuner when convAlgorithm is 'fastest'. */
+const measuredAlgorithms = new WeakMap<GpuContext, Map<string, 'direct' | 'winograd'>>();
+
+export function setMeasuredAlgorithm(ctx: GpuContext, key: string, algorithm: 'direct' | 'winograd'): void {
+  let algorithms = measuredAlgorithms.get(ctx);
+  if (!algorithms) measuredAlgorithms.set(ctx, (algorithms = new Map()));
+  algorithms.set(key, algorithm);
+}
+
+/**
+ * A layer's convolution algorithm: Winograd where forced (convAlgorithm 'winograd'), the one
+ * measured fastest for it where the tuner chose ('fastest'), else direct.
+ */
+export function chooseConvAlgorithm(ctx: GpuContext, role: ConvRole, conv: SlidingConv): 'direct' | 'winograd' {
+  if (ctx.convAlgorithm === 'winograd') return 'winograd';
+  if (ctx.convAlgorithm === 'fastest') return measuredAlgorithms.get(ctx)?.get(layerKey(role, conv)) ?? 'direct';
+  return 'direct';
+}
+
 /** The weight gradient's tile for layer `g`: the one measured for it, else the default. */
 export function chooseWeightGradTile(ctx: GpuContext, g: Conv2dGeometry): WeightGradTile {
   return (measured.get(ctx)?.get(layerKey('weight_grad', g)) as WeightGradTile | undefined) ?? DEFAULT_WEIGHT_GRAD_TILE;

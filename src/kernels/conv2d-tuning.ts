@@ -1,10 +1,11 @@
 import type { GpuContext } from '../runtime/context.js';
 import { Tensor } from '../autograd/tensor.js';
 import { forwardConv, inputGradConv, type Conv2dGeometry, type SlidingConv } from './conv2d-common.js';
-import { chooseConvVariant, runConv2dForward, runConv2dInputGrad } from './conv2d-implicit-gemm.js';
+import { chooseConvVariant, runConv2dForward, runConv2dInputGrad, type ConvAlgorithm } from './conv2d-implicit-gemm.js';
+import { winogradApplies } from './conv2d-winograd.js';
 import { chooseWeightGradVariant, runConv2dWeightGrad } from './conv2d-weight-grad.js';
 import {
-  layerKey, listenForConvolutions, setMeasuredTile, stopListening, tileBytes, tileName, weightGradTileBytes, weightGradTileName,
+  layerKey, listenForConvolutions, setMeasuredAlgorithm, setMeasuredTile, stopListening, tileBytes, tileName, weightGradTileBytes, weightGradTileName,
   type ConvTile, type TiledRole, type WeightGradTile,
 } from './conv2d-tile.js';
 
@@ -18,6 +19,10 @@ import {
  * It costs a few runs of every candidate on every layer once, before training: VGG16 has 9
  * distinct layer shapes, 3 roles each. CPU adapters run the blocked kernels, which have no tile:
  * there is nothing to tune.
+ *
+ * With GpuContextOptions.convAlgorithm 'fastest' it also times Winograd's F(2x2, 3x3) against
+ * the direct kernel (with the tile just chosen) on each 3x3 stride-1 layer's forward and input
+ * gradient, and keeps the faster: like cudnn.benchmark, a choice that can change the rounding.
  */
 export const TILE_CANDIDATES: readonly ConvTile[] = [
   { channels: 64, pixels: 64, depth: 16 },
@@ -53,15 +58,15 @@ export interface TunedLayer {
   chosen: string;
 }
 
-/** One kernel of one layer to tune: its candidates by name, and how to run it with one. */
+/** One kernel of one layer to tune: its candidates by name, how to run it with one, and how to keep the fastest. */
 interface Tunable<T> {
   role: TiledRole;
-  key: string;
   candidates: readonly T[];
-  name: (tile: T) => string;
+  name: (candidate: T) => string;
   /** Shapes of the operands, made once for all candidates. */
   operands: number[][];
-  run: (operands: Tensor[], tile: T) => Tensor;
+  run: (operands: Tensor[], candidate: T) => Tensor;
+  keep: (candidate: T) => void;
 }
 
 /**
@@ -78,9 +83,10 @@ export async function tuneConvTiles(ctx: GpuContext, runModel: () => void, optio
   const report: TunedLayer[] = [];
   for (const g of convolutionsOf(ctx, runModel)) {
     for (const role of roles) {
-      const tunable = role === 'weight_grad' ? weightGradTunable(ctx, g, options) : convTunable(ctx, role, g, options);
-      if (!tunable) continue;
-      report.push(await tune(ctx, tunable as Tunable<unknown>, g, runs));
+      const tunables = role === 'weight_grad' ? [weightGradTunable(ctx, g, options)] : [convTunable(ctx, role, g, options), algorithmTunable(ctx, role, g)];
+      for (const tunable of tunables) {
+        if (tunable) report.push(await tune(ctx, tunable as Tunable<unknown>, g, runs));
+      }
     }
   }
   await ctx.recorder.sync();
@@ -94,7 +100,7 @@ async function tune<T>(ctx: GpuContext, tunable: Tunable<T>, g: Conv2dGeometry, 
     const timings: TunedLayer['timings'] = [];
     for (const tile of tunable.candidates) timings.push({ tile: tunable.name(tile), ms: await timeRuns(ctx, () => tunable.run(operands, tile).dispose(), runs) });
     const best = timings.reduce((a, b) => (b.ms < a.ms ? b : a));
-    setMeasuredTile(ctx, tunable.key, tunable.candidates[timings.indexOf(best)] as ConvTile | WeightGradTile);
+    tunable.keep(tunable.candidates[timings.indexOf(best)]!);
     return { role: tunable.role, layer: layerName(g), timings, chosen: best.tile };
   } finally {
     for (const t of operands) t.dispose();
@@ -108,11 +114,27 @@ function convTunable(ctx: GpuContext, role: 'forward' | 'input_grad', g: Conv2dG
   const candidates = (options.candidates ?? TILE_CANDIDATES).filter((tile) => tileBytes(tile) <= ctx.limits.maxComputeWorkgroupStorageSize && fills(tile));
   if (candidates.length < 2) return null;
   return {
-    role, key: layerKey(role, conv), candidates, name: tileName,
+    role, candidates, name: tileName,
     operands: [[conv.images, conv.srcChannels, conv.srcH, conv.srcW], weightShape(g)],
-    run: ([src, weight], tile) => (role === 'forward' ? runConv2dForward(src!, weight!, undefined, g, { variant: 'tiled', tile }) : runConv2dInputGrad(src!, weight!, g, { variant: 'tiled', tile })),
+    run: ([src, weight], tile) => runConv(role, g, src!, weight!, { algorithm: 'direct', variant: 'tiled', tile }),
+    keep: (tile) => setMeasuredTile(ctx, layerKey(role, conv), tile),
   };
 }
+
+/** Direct or Winograd for a layer's forward or input gradient (convAlgorithm 'fastest' only). */
+function algorithmTunable(ctx: GpuContext, role: 'forward' | 'input_grad', g: Conv2dGeometry): Tunable<ConvAlgorithm> | null {
+  const conv = role === 'forward' ? forwardConv(g) : inputGradConv(g);
+  if (ctx.convAlgorithm !== 'fastest' || ctx.kernelTarget !== 'gpu' || !winogradApplies(ctx, conv)) return null;
+  return {
+    role, candidates: ['direct', 'winograd'], name: (algorithm) => algorithm,
+    operands: [[conv.images, conv.srcChannels, conv.srcH, conv.srcW], weightShape(g)],
+    run: ([src, weight], algorithm) => runConv(role, g, src!, weight!, { algorithm }),
+    keep: (algorithm) => setMeasuredAlgorithm(ctx, layerKey(role, conv), algorithm),
+  };
+}
+
+const runConv = (role: 'forward' | 'input_grad', g: Conv2dGeometry, src: Tensor, weight: Tensor, options: Parameters<typeof runConv2dInputGrad>[3]) =>
+  role === 'forward' ? runConv2dForward(src, weight, undefined, g, options) : runConv2dInputGrad(src, weight, g, options);
 
 function weightGradTunable(ctx: GpuContext, g: Conv2dGeometry, options: TuneOptions): Tunable<WeightGradTile> | null {
   if (chooseWeightGradVariant(ctx, g) !== 'tiled') return null;
@@ -121,9 +143,10 @@ function weightGradTunable(ctx: GpuContext, g: Conv2dGeometry, options: TuneOpti
   const candidates = (options.weightGradCandidates ?? WEIGHT_GRAD_TILE_CANDIDATES).filter((tile) => weightGradTileBytes(tile) <= ctx.limits.maxComputeWorkgroupStorageSize && fills(tile));
   if (candidates.length < 2) return null;
   return {
-    role: 'weight_grad', key: layerKey('weight_grad', g), candidates, name: weightGradTileName,
+    role: 'weight_grad', candidates, name: weightGradTileName,
     operands: [[g.batch, g.inChannels, g.inH, g.inW], [g.batch, g.outChannels, g.outH, g.outW]],
     run: ([x, dy], tile) => runConv2dWeightGrad(x!, dy!, g, 'tiled', tile),
+    keep: (tile) => setMeasuredTile(ctx, layerKey('weight_grad', g), tile),
   };
 }
 

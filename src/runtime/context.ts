@@ -27,6 +27,14 @@ export interface GpuContextOptions {
    */
   convOrder?: ConvOrder;
   /**
+   * How the 3x3 stride-1 convolutions are computed: 'direct' (default), 'winograd' (F(2x2, 3x3),
+   * kernels/conv2d-winograd.ts, wherever it applies), or 'fastest': the convolution tuner
+   * (`--tune-kernels`) also times Winograd on each layer and keeps it where it is faster, as
+   * cudnn.benchmark chooses among algorithms. Winograd rounds differently from the direct
+   * kernels. WGT_CONV_ALGORITHM in Node.
+   */
+  convAlgorithm?: ConvAlgorithmChoice;
+  /**
    * Sleep through most of the GPU's predicted work before waiting on a WebGPU promise, because
    * Dawn's Node binding spins a CPU core while one is pending (runtime/completion-wait.ts).
    * 'software': only on a software adapter, whose kernels run on the cores a spinning poll takes;
@@ -44,6 +52,7 @@ export interface GpuContextOptions {
 
 export type KernelTarget = 'cpu' | 'gpu';
 export type ConvOrder = 'blocks' | 'plain';
+export type ConvAlgorithmChoice = 'direct' | 'winograd' | 'fastest';
 
 /**
  * Everything the engine needs from WebGPU, behind one object: the device, what the adapter is
@@ -60,6 +69,7 @@ export class GpuContext {
   readonly kernelTarget: KernelTarget;
   readonly convTile: GpuContextOptions['convTile'];
   readonly convOrder: ConvOrder;
+  readonly convAlgorithm: ConvAlgorithmChoice;
 
   private constructor(
     /**
@@ -77,6 +87,7 @@ export class GpuContext {
     this.kernelTarget = options.kernelTarget ?? (adapter.isSoftware ? 'cpu' : 'gpu');
     this.convTile = options.convTile;
     this.convOrder = options.convOrder ?? 'blocks';
+    this.convAlgorithm = options.convAlgorithm ?? 'direct';
     this.pipelines = new PipelineCache(device, limits.maxStorageBuffersPerShaderStage);
     const storageUsage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
     this.pool = new BufferPool(device, storageUsage, limits.maxBufferSize, 'tensor', options.memoryPlan ?? true);

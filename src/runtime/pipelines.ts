@@ -40,7 +40,7 @@ export interface KernelSource {
   constants?: Record<string, number>;
 }
 
-/** Compiles each distinct (WGSL source, entry point, constants) once. */
+/** Compiles each distinct (name, WGSL source, entry point, constants) once. */
 export class PipelineCache {
   private readonly cache = new Map<string, CompiledKernel>();
   /** The same kernels by source object: a cached source (kernels/cached-source.ts) is found without building its key. */
@@ -59,7 +59,9 @@ export class PipelineCache {
     const known = this.bySource.get(source);
     if (known) return known;
     const entryPoint = source.entryPoint ?? 'main';
-    const key = `${entryPoint}\n${JSON.stringify(source.constants ?? {})}\n${source.code}`;
+    // The name too: two kernels whose code happens to be the same (Winograd's product for a
+    // forward and for an input gradient of the same shape) still count and profile as themselves.
+    const key = `${source.name}\n${entryPoint}\n${JSON.stringify(source.constants ?? {})}\n${source.code}`;
     let kernel = this.cache.get(key);
     if (!kernel) {
       kernel = this.compile(source, entryPoint);

@@ -85,6 +85,7 @@ const ROLES: readonly [RegExp, Phase | null, string][] = [
   [/^conv2d\.weight_grad/, null, 'convolution: weight gradient'],
   [/^conv2d\.bias_grad/, null, 'convolution: bias gradient'],
   [/^conv2d\.filter_matrix/, null, 'convolution: filters in the GPU kernel\'s order'],
+  [/^conv2d\.winograd/, null, 'convolution: Winograd transform'],
   [/^matmul\.\w+\.NT/, 'forward', 'linear: x·Wᵀ + b'],
   [/^matmul\.\w+\.NN/, 'backward', 'linear: input gradient dy·W'],
   [/^matmul\.\w+\.TN/, 'backward', 'linear: weight gradient dyᵀ·x'],

@@ -48,7 +48,8 @@ describe('conv2dRelu', () => {
     const x = tensor(randomArray(2 * 3 * 8 * 8, 5), [2, 3, 8, 8], { ctx: cpu });
     class LeakyLikeReLU extends ReLU {}
     const [a, b] = [new Conv2d(3, 3, 3, { padding: 1, ctx: cpu }), new Conv2d(3, 3, 3, { padding: 1, ctx: cpu })];
-    const fusedKernels = () => dispatches(cpu, /^conv2d\.forward.*\.relu$/);
+    // The epilogue that stores max(y, 0): the direct kernel's, or Winograd's output transform (WGT_CONV_ALGORITHM=winograd).
+    const fusedKernels = () => dispatches(cpu, /^conv2d\.(forward\.(blocked|tiled)|winograd\.output).*\.relu$/);
     const before = { fused: fusedKernels(), relu: dispatches(cpu, /^unary\.relu$/) };
     const y = new Sequential(a, new ReLU(), b, new LeakyLikeReLU()).forward(x);
     expect([fusedKernels() - before.fused, dispatches(cpu, /^unary\.relu$/) - before.relu]).toEqual([1, 1]);

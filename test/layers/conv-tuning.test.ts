@@ -116,6 +116,31 @@ describe('tuning the tiled convolution per layer', () => {
     dy.dispose();
   });
 
+  it("with convAlgorithm 'fastest', also times Winograd on each 3x3 layer and runs it where it won", async () => {
+    const fastest = await GpuContext.create(await createNodeGpu(), { kernelTarget: 'gpu', convAlgorithm: 'fastest' });
+    try {
+      const xf = random([2, 8, 16, 16], 1, fastest);
+      const wf = random([96, 8, 3, 3], 2, fastest);
+      const layer = () => conv2d(xf, wf, undefined, { padding: 1 });
+      const report = await tuneConvTiles(fastest, () => noGrad(() => tidy(() => void layer())), { runs: 1, roles: ['forward', 'input_grad'] });
+      // The forward's tiles, then direct (with the tile just chosen) against Winograd; the input
+      // gradient (8 output channels) has no tile to tune, but an algorithm.
+      expect(report.map((r) => `${r.role}: ${r.timings.map((t) => t.tile).join(' ')}`)).toEqual([
+        expect.stringMatching(/^forward: 64x64x16 /),
+        'forward: direct winograd',
+        'input_grad: direct winograd',
+      ]);
+      const forward = report[1]!;
+      expect(forward.chosen).toBe(forward.timings.reduce((a, b) => (b.ms < a.ms ? b : a)).tile);
+      const before = dispatchesOf(fastest, 'conv2d.winograd.output');
+      layer();
+      await fastest.recorder.sync();
+      expect(dispatchesOf(fastest, 'conv2d.winograd.output') - before).toBe(forward.chosen === 'winograd' ? 1 : 0);
+    } finally {
+      fastest.destroy();
+    }
+  });
+
   it('leaves a forced convolution tile alone', async () => {
     const forced = await GpuContext.create(await createNodeGpu(), { kernelTarget: 'gpu', convTile: { channels: 64, pixels: 128, depth: 16 } });
     try {

@@ -145,6 +145,36 @@ describe('conv2d against PyTorch', () => {
     }
   });
 
+  it("Winograd's F(2x2, 3x3) agrees on every 3x3 stride-1 case, with either kernel family for its product", async () => {
+    const applicable = cases.filter((c) => c.weight.shape[2] === 3 && c.weight.shape[3] === 3 && c.stride.every((v) => v === 1) && c.dilation.every((v) => v === 1) && c.groups === 1);
+    expect(applicable.length).toBeGreaterThanOrEqual(5);
+    const gpu = await GpuContext.create(await createNodeGpu(), { kernelTarget: 'gpu' });
+    try {
+      for (const on of [ctx, gpu]) {
+        const before = perKernel(on, 'conv2d.winograd.output');
+        for (const c of applicable) {
+          const g = geometryOf(c);
+          const t = (f: ArrayFixture) => fromFixture(f, { ctx: on });
+          const y = runConv2dForward(t(c.x), t(c.weight), c.bias ? t(c.bias) : undefined, g, { algorithm: 'winograd' });
+          expectClose(await y.read(), c.y.data, ...TOL, `${c.name}: y (Winograd, ${on.kernelTarget} kernels)`);
+          const dx = runConv2dInputGrad(t(c.dy), t(c.weight), g, { algorithm: 'winograd' });
+          expectClose(await dx.read(), c.dx.data, ...TOL, `${c.name}: dx (Winograd, ${on.kernelTarget} kernels)`);
+        }
+        expect(perKernel(on, 'conv2d.winograd.output') - before).toBe(2 * applicable.length);
+      }
+    } finally {
+      gpu.destroy();
+    }
+  });
+
+  it('Winograd leaves the layers it does not apply to to the direct kernels', async () => {
+    const strided = cases.find((c) => c.stride[0] === 2 && c.weight.shape[2] === 3)!;
+    const before = perKernel(ctx, 'conv2d.winograd');
+    const y = runConv2dForward(fromFixture(strided.x), fromFixture(strided.weight), strided.bias ? fromFixture(strided.bias) : undefined, geometryOf(strided), { algorithm: 'winograd' });
+    expectClose(await y.read(), strided.y.data, ...TOL, 'y (stride 2: direct)');
+    expect(perKernel(ctx, 'conv2d.winograd')).toBe(before);
+  });
+
   it('refuses a tile whose staged operands exceed the workgroup memory, naming the bytes', () => {
     // Padded weight rows: 16 bytes · 16 steps · (128 / 4 + 1 + 128 / 4) vec4s = 16640 bytes.
     const small = { convTile: { channels: 128, pixels: 128, depth: 16 }, limits: { maxComputeWorkgroupStorageSize: 16384 } } as unknown as GpuContext;
