@@ -167,20 +167,26 @@ step "5. benchmarks: bench/run.ts ${BENCH[*]} $*"
 timeout "${WGT_BENCH_TIMEOUT:-300}" "$NODE" "$WORK/app/run.mjs" "${BENCH[@]}" ${TORCH_JSON[@]+"${TORCH_JSON[@]}"} --out "$RESULTS" "$@" 2>&1 | grep -v 'artificially reduced' \
   || echo "run-gpu.sh: the benchmark stopped early (exit ${PIPESTATUS[0]}); what it wrote is in $RESULTS"
 
+# A variant of the engine measured again, ours only, its progress lines to the log (WGT_TILE_TIMEOUT
+# each): variant "<step title>" <folder> <--only regex> VAR=value...
+variant() {
+  local title=$1 folder=$2 only=$3
+  shift 3
+  step "$title"
+  env "$@" timeout "${WGT_TILE_TIMEOUT:-60}" "$NODE" "$WORK/app/run.mjs" "${BENCH[@]}" --no-tfjs --only "$only" --out "$WORK/$folder" 2>&1 \
+    | grep -E '^\[[0-9]+ s\]' || echo "run-gpu.sh: $folder printed nothing"
+}
+
 # WGT_CONV_TILES="64x64 128x128": the VGG16 steps and conv kernels again with each tiled-conv tile
-# forced (ours only; its progress lines go to the log), to measure the choice chooseConvTile makes.
+# forced, to measure the choice chooseConvTile makes.
 for tile in ${WGT_CONV_TILES:-}; do
-  step "5b. conv tile $tile: VGG16 steps and conv2d kernels, ours only"
-  WGT_CONV_TILE=$tile timeout "${WGT_TILE_TIMEOUT:-60}" "$NODE" "$WORK/app/run.mjs" "${BENCH[@]}" --no-tfjs --only 'train\.vgg16|conv2d' --out "$WORK/tile-$tile" 2>&1 \
-    | grep -E '^\[[0-9]+ s\]' || echo "run-gpu.sh: tile $tile printed nothing"
+  variant "5b. conv tile $tile: VGG16 steps and conv2d kernels, ours only" "tile-$tile" 'train\.vgg16|conv2d' WGT_CONV_TILE="$tile"
 done
 
 # The VGG16 full step again with the bucket pool alone (WGT_MEMORY=pool): its peak beside the
 # planned one of step 5, on the same GPU (WGT_POOL_COMPARE=0 skips it).
 if [ "${WGT_POOL_COMPARE:-1}" = 1 ]; then
-  step "5c. VGG16 full step with the bucket pool (WGT_MEMORY=pool), ours only"
-  WGT_MEMORY=pool timeout "${WGT_TILE_TIMEOUT:-60}" "$NODE" "$WORK/app/run.mjs" "${BENCH[@]}" --no-tfjs --only 'train\.vgg16\.full' --out "$WORK/bucket-pool" 2>&1 \
-    | grep -E '^\[[0-9]+ s\]' || echo "run-gpu.sh: the bucket-pool run printed nothing"
+  variant "5c. VGG16 full step with the bucket pool (WGT_MEMORY=pool), ours only" bucket-pool 'train\.vgg16\.full' WGT_MEMORY=pool
 fi
 
 # The VGG16 steps again, each convolution layer with the tile measured fastest for it on this GPU
@@ -195,17 +201,13 @@ fi
 # The VGG16 steps and conv kernels again in the tiled convolution's plain reduction order
 # (channel, tap) instead of 16-channel blocks: the A/B of that change on this GPU (WGT_ORDER_COMPARE=0 skips it).
 if [ "${WGT_ORDER_COMPARE:-1}" = 1 ]; then
-  step "5e. VGG16 steps and conv2d kernels in the plain reduction order (WGT_CONV_ORDER=plain), ours only"
-  WGT_CONV_ORDER=plain timeout "${WGT_TILE_TIMEOUT:-60}" "$NODE" "$WORK/app/run.mjs" "${BENCH[@]}" --no-tfjs --only 'train\.vgg16|conv2d' --out "$WORK/plain-order" 2>&1 \
-    | grep -E '^\[[0-9]+ s\]' || echo "run-gpu.sh: the plain-order run printed nothing"
+  variant "5e. VGG16 steps and conv2d kernels in the plain reduction order (WGT_CONV_ORDER=plain), ours only" plain-order 'train\.vgg16|conv2d' WGT_CONV_ORDER=plain
 fi
 
 # The same with Winograd's F(2x2, 3x3) for every 3x3 stride-1 layer: its A/B against step 5's
 # direct kernels (WGT_WINOGRAD_COMPARE=0 skips it).
 if [ "${WGT_WINOGRAD_COMPARE:-1}" = 1 ]; then
-  step "5f. VGG16 steps and conv2d kernels with Winograd F(2x2, 3x3) (WGT_CONV_ALGORITHM=winograd), ours only"
-  WGT_CONV_ALGORITHM=winograd timeout "${WGT_TILE_TIMEOUT:-60}" "$NODE" "$WORK/app/run.mjs" "${BENCH[@]}" --no-tfjs --only 'train\.vgg16|conv2d' --out "$WORK/winograd" 2>&1 \
-    | grep -E '^\[[0-9]+ s\]' || echo "run-gpu.sh: the Winograd run printed nothing"
+  variant "5f. VGG16 steps and conv2d kernels with Winograd F(2x2, 3x3) (WGT_CONV_ALGORITHM=winograd), ours only" winograd 'train\.vgg16|conv2d' WGT_CONV_ALGORITHM=winograd
 fi
 
 step "6. profile: ${PROFILE[*]} --compare-frozen"

@@ -53,6 +53,20 @@ export function winogradProduct(c: SlidingConv): SlidingConv {
 }
 
 /**
+ * WGSL: the entry point of the source and output transforms, one iteration per (image n,
+ * channel ch, tile t), adjacent tiles on adjacent invocations. Needs p.images, p.channels,
+ * p.tiles_h, p.tiles_w; the body follows and closes both braces.
+ */
+const EACH_TILE = /* wgsl */ `${linearIndex}
+${gridStride}
+${entry1d} {
+  let tiles = p.tiles_h * p.tiles_w;
+  for (var i = linear_index(wg, groups, local); i < p.images * p.channels * tiles; i += grid_stride(groups)) {
+    let t = i % tiles;
+    let ch = (i / tiles) % p.channels;
+    let n = i / (tiles * p.channels);`;
+
+/**
  * WGSL: the 1-D transform of 4 values by Bᵀ (the source's): [d0 − d2, d1 + d2, d2 − d1, d1 − d3].
  * Applied to the rows of a patch, then to its columns.
  */
@@ -117,15 +131,8 @@ struct Params { images: u32, channels: u32, src_h: u32, src_w: u32, tiles_h: u32
 @group(0) @binding(0) var<storage, read> src: array<f32>;
 @group(0) @binding(1) var<storage, read_write> v: array<f32>;
 @group(0) @binding(2) var<uniform> p: Params;
-${linearIndex}
-${gridStride}
 ${SOURCE_TRANSFORM}
-${entry1d} {
-  let tiles = p.tiles_h * p.tiles_w;
-  for (var i = linear_index(wg, groups, local); i < p.images * p.channels * tiles; i += grid_stride(groups)) {
-    let t = i % tiles;
-    let ch = (i / tiles) % p.channels;
-    let n = i / (tiles * p.channels);
+${EACH_TILE}
     let y0 = i32(2u * (t / p.tiles_w)) - p.pad_h;
     let x0 = i32(2u * (t % p.tiles_w)) - p.pad_w;
     let plane = (n * p.channels + ch) * p.src_h * p.src_w;
@@ -175,17 +182,10 @@ struct Params { images: u32, channels: u32, out_h: u32, out_w: u32, tiles_h: u32
 @group(0) @binding(1) var<storage, read_write> dst: array<f32>;
 @group(0) @binding(2) var<uniform> p: Params;
 ${bias ? '@group(0) @binding(3) var<storage, read> bias: array<f32>;' : ''}
-${linearIndex}
-${gridStride}
 fn at(v: array<f32, 4>) -> array<f32, 2> {
   return array(v[0] + v[1] + v[2], v[1] - v[2] - v[3]);
 }
-${entry1d} {
-  let tiles = p.tiles_h * p.tiles_w;
-  for (var i = linear_index(wg, groups, local); i < p.images * p.channels * tiles; i += grid_stride(groups)) {
-    let t = i % tiles;
-    let ch = (i / tiles) % p.channels;
-    let n = i / (tiles * p.channels);
+${EACH_TILE}
     // Aᵀ m: the 4 rows of products to 2.
     var rows: array<array<f32, 4>, 2>;
     for (var b = 0u; b < 4u; b++) {
