@@ -16,12 +16,12 @@ export interface NodeInitOptions extends GpuContextOptions {
   adapter?: string;
 }
 
-/** WGT_KERNELS=cpu|gpu forces a family of kernel variants (GpuContextOptions.kernelTarget). */
-function kernelTargetFromEnv(): GpuContextOptions['kernelTarget'] {
-  const value = process.env.WGT_KERNELS;
+/** The value of environment variable `name`, one of `allowed`, or undefined when it is unset. */
+function choiceFromEnv<T extends string>(name: string, allowed: readonly T[]): T | undefined {
+  const value = process.env[name];
   if (!value) return undefined;
-  if (value === 'cpu' || value === 'gpu') return value;
-  throw new Error(`WGT_KERNELS=${value}: expected 'cpu' or 'gpu'`);
+  if ((allowed as readonly string[]).includes(value)) return value as T;
+  throw new Error(`${name}=${value}: expected ${allowed.map((a) => `'${a}'`).join(', ')}`);
 }
 
 /** WGT_CONV_TILE=CxPxK (C and P 64 or 128, K 16 or 32) forces the tiled conv2d kernels' tile (GpuContextOptions.convTile). */
@@ -33,45 +33,31 @@ function convTileFromEnv(): GpuContextOptions['convTile'] {
   return { channels: Number(match[1]) as 64 | 128, pixels: Number(match[2]) as 64 | 128, depth: Number(match[3]) as 16 | 32 };
 }
 
-/** WGT_CONV_ORDER=blocks|plain: the tiled conv2d kernels' reduction order (GpuContextOptions.convOrder). */
-function convOrderFromEnv(): GpuContextOptions['convOrder'] {
-  const value = process.env.WGT_CONV_ORDER;
-  if (!value) return undefined;
-  if (value === 'blocks' || value === 'plain') return value;
-  throw new Error(`WGT_CONV_ORDER=${value}: expected 'blocks' or 'plain'`);
-}
-
-/** WGT_CONV_ALGORITHM=direct|winograd|fastest: how 3x3 stride-1 convolutions are computed (GpuContextOptions.convAlgorithm). */
-function convAlgorithmFromEnv(): GpuContextOptions['convAlgorithm'] {
-  const value = process.env.WGT_CONV_ALGORITHM;
-  if (!value) return undefined;
-  if (value === 'direct' || value === 'winograd' || value === 'fastest') return value;
-  throw new Error(`WGT_CONV_ALGORITHM=${value}: expected 'direct', 'winograd' or 'fastest'`);
-}
-
 /**
- * WGT_GPU_WAIT=sleep|poll: whether waits on the GPU sleep before Dawn's spinning poll
- * (GpuContextOptions.sleepBeforePoll); unset, they sleep on a software adapter only.
+ * The context's options from the environment:
+ *   WGT_KERNELS=cpu|gpu              a family of kernel variants (kernelTarget)
+ *   WGT_CONV_TILE=CxPxK              the tiled conv2d kernels' tile (convTile)
+ *   WGT_CONV_ORDER=blocks|plain      the tiled conv2d kernels' reduction order (convOrder)
+ *   WGT_CONV_ALGORITHM=direct|winograd|fastest   the 3x3 stride-1 convolutions' algorithm (convAlgorithm)
+ *   WGT_GPU_WAIT=sleep|poll          sleep before Dawn's spinning poll; unset: on a software adapter only (sleepBeforePoll)
+ *   WGT_MEMORY=plan|pool             buffers planned per submission, or the plain bucket pool (memoryPlan)
  */
-function sleepBeforePollFromEnv(): GpuContextOptions['sleepBeforePoll'] {
-  const value = process.env.WGT_GPU_WAIT;
-  if (value === undefined) return 'software';
-  if (value === 'sleep' || value === 'poll') return value === 'sleep';
-  throw new Error(`WGT_GPU_WAIT=${value}: expected 'sleep' or 'poll'`);
-}
-
-/** WGT_MEMORY=plan|pool: tensors' buffers planned per submission, or the plain bucket pool (GpuContextOptions.memoryPlan). */
-function memoryPlanFromEnv(): boolean {
-  const value = process.env.WGT_MEMORY ?? 'plan';
-  if (value === 'plan' || value === 'pool') return value === 'plan';
-  throw new Error(`WGT_MEMORY=${value}: expected 'plan' or 'pool'`);
+function optionsFromEnv(): GpuContextOptions {
+  const wait = choiceFromEnv('WGT_GPU_WAIT', ['sleep', 'poll']);
+  return {
+    kernelTarget: choiceFromEnv('WGT_KERNELS', ['cpu', 'gpu']),
+    convTile: convTileFromEnv(),
+    convOrder: choiceFromEnv('WGT_CONV_ORDER', ['blocks', 'plain']),
+    convAlgorithm: choiceFromEnv('WGT_CONV_ALGORITHM', ['direct', 'winograd', 'fastest']),
+    sleepBeforePoll: wait === undefined ? 'software' : wait === 'sleep',
+    memoryPlan: choiceFromEnv('WGT_MEMORY', ['plan', 'pool']) !== 'pool',
+  };
 }
 
 /** Creates the engine's context on Dawn and makes it the default. */
 export async function initNode(options: NodeInitOptions = {}): Promise<GpuContext> {
   const gpu = await createNodeGpu(options.adapter);
-  const fromEnv = { kernelTarget: kernelTargetFromEnv(), convTile: convTileFromEnv(), convOrder: convOrderFromEnv(), convAlgorithm: convAlgorithmFromEnv(), sleepBeforePoll: sleepBeforePollFromEnv(), memoryPlan: memoryPlanFromEnv() };
-  const ctx = await GpuContext.create(gpu, { ...fromEnv, ...options });
+  const ctx = await GpuContext.create(gpu, { ...optionsFromEnv(), ...options });
   setDefaultContext(ctx);
   return ctx;
 }
