@@ -37,9 +37,10 @@ fn reduction_step(r: u32) -> vec2<u32> {
 
 /**
  * Whether the tiled kernel can read the weight as it is: the forward pass in (channel, tap)
- * order, where a filter of OIHW storage is already one dense row of the reduction.
+ * order, where a filter of OIHW storage is already one dense row of the reduction, or with a
+ * single tap (a 1x1 convolution such as Winograd's product), where both orders are the same.
  */
-const weightIsFilterMatrix = (c: SlidingConv, blocks: boolean) => !c.flip && !blocks;
+const weightIsFilterMatrix = (c: SlidingConv, blocks: boolean) => !c.flip && (!blocks || c.kernelH * c.kernelW === 1);
 
 const filterMatrixSource = cached(buildFilterMatrixSource);
 function buildFilterMatrixSource(kernelH: number, kernelW: number, blocks: boolean, flip: boolean) {
