@@ -273,7 +273,7 @@ export function markdown(report: Report): string {
     }
     lines.push('');
     for (const t of report.train.filter((t) => t.tuned)) {
-      lines.push(`Convolution tiles tuned for ${t.name} ${t.shape} (chosen tile, its time, then the others'):`, '');
+      lines.push(`Convolution tiles tuned for ${t.name} ${t.shape} (chosen tile, or direct or Winograd, its time, then the others'):`, '');
       lines.push(...t.tuned!.map((line) => `- ${line}`), '');
     }
   }
