@@ -1,6 +1,6 @@
 // webgpu-transfer for Node: everything in the browser entry, plus Dawn as the WebGPU provider.
 import { GpuContext, setDefaultContext, type GpuContextOptions } from './runtime/context.js';
-import { createNodeGpu } from './runtime/node-gpu.js';
+import { createNodeGpu, waitFromEnv } from './runtime/node-gpu.js';
 
 export * from './index.js';
 export { createNodeGpu } from './runtime/node-gpu.js';
@@ -43,13 +43,12 @@ function convTileFromEnv(): GpuContextOptions['convTile'] {
  *   WGT_MEMORY=plan|pool             buffers planned per submission, or the plain bucket pool (memoryPlan)
  */
 function optionsFromEnv(): GpuContextOptions {
-  const wait = choiceFromEnv('WGT_GPU_WAIT', ['sleep', 'poll']);
   return {
     kernelTarget: choiceFromEnv('WGT_KERNELS', ['cpu', 'gpu']),
     convTile: convTileFromEnv(),
     convOrder: choiceFromEnv('WGT_CONV_ORDER', ['blocks', 'plain']),
     convAlgorithm: choiceFromEnv('WGT_CONV_ALGORITHM', ['direct', 'winograd', 'fastest']),
-    sleepBeforePoll: wait === undefined ? 'software' : wait === 'sleep',
+    sleepBeforePoll: waitFromEnv(),
     memoryPlan: choiceFromEnv('WGT_MEMORY', ['plan', 'pool']) !== 'pool',
   };
 }

@@ -25,6 +25,8 @@ import type { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
 import { getNodeGpuWithSelection, installNavigatorGpu, requestNodeAdapter } from '../util/node-gpu.js';
 import { CompletionWait } from '../../src/runtime/completion-wait.js';
 import { describeAdapter as describeForEngine } from '../../src/runtime/adapter.js';
+import { sleepsBeforePoll } from '../../src/runtime/context.js';
+import { waitFromEnv } from '../../src/runtime/node-gpu.js';
 import {
   describeAdapter,
   gbps as toGbps,
@@ -149,10 +151,8 @@ export async function initTfjsWebGPU(opts: { adapter?: GPUAdapter; device?: GPUD
     await device.queue.onSubmittedWorkDone();
   };
   // tfjs submits as it records, so what is learned per measurement is the time from its sync to
-  // the end of the work: the same on every sample. It sleeps where ours does (initNode's rule: on
-  // a software adapter, unless WGT_GPU_WAIT says otherwise).
-  const wait = process.env.WGT_GPU_WAIT;
-  const completion = new CompletionWait(wait ? wait === 'sleep' : describeForEngine(adapter, device).isSoftware);
+  // the end of the work: the same on every sample. It sleeps where ours does (initNode's rule).
+  const completion = new CompletionWait(sleepsBeforePoll(waitFromEnv(), describeForEngine(adapter, device).isSoftware));
   let measurements = 0;
   const repeatedSync = (): (() => Promise<void>) => {
     const kind = `measurement ${measurements++}`;

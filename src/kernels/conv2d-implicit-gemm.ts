@@ -4,7 +4,7 @@ import { launch, type Binding } from './launch.js';
 import { ShapeError } from '../runtime/errors.js';
 import { batchSlices, fmaInto, forwardConv, inputGradConv, unroll, type Conv2dGeometry, type SlidingConv } from './conv2d-common.js';
 import { cached } from './cached-source.js';
-import { chooseConvAlgorithm, chooseConvTile, noteConvolution, tileName, type ConvRole, type ConvTile } from './conv2d-tile.js';
+import { chooseConvAlgorithm, chooseConvTile, noteConvolution, tileName, type ConvAlgorithm, type ConvRole, type ConvTile } from './conv2d-tile.js';
 import { ownedAcc, ownedIndex, paddedRowQuads, quadOuterProduct } from './wgsl.js';
 import { CHANNEL_BLOCK, channelBlocks, reductionStep, runFilterMatrix } from './conv2d-filter-matrix.js';
 import { runWinogradFilters, runWinogradInput, runWinogradOutput, winogradApplies, winogradProduct } from './conv2d-winograd.js';
@@ -404,11 +404,6 @@ export interface ConvKernelOptions {
   winogradProduct?: boolean;
 }
 
-/**
- * How a convolution is computed: 'direct', the implicit GEMM above, or 'winograd', F(2x2, 3x3)
- * around a grouped 1x1 product (conv2d-winograd.ts), for the 3x3 stride-1 layers it applies to.
- */
-export type ConvAlgorithm = 'direct' | 'winograd';
 
 function runConvolution(role: ConvRole, c: SlidingConv, src: Tensor, weight: Tensor, bias: Tensor | undefined, options: ConvKernelOptions): Tensor {
   const algorithm = options.algorithm ?? chooseConvAlgorithm(src.ctx, role, c);

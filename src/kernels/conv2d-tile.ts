@@ -86,10 +86,17 @@ export function chooseConvTile(ctx: GpuContext, role?: ConvRole, conv?: SlidingC
   return (tile as ConvTile | undefined) ?? DEFAULT_CONV_TILE;
 }
 
-/** Algorithms measured fastest per layer (`layerKey`), by the tuner when convAlgorithm is 'fastest'. */
-const measuredAlgorithms = new WeakMap<GpuContext, Map<string, 'direct' | 'winograd'>>();
+/**
+ * How a convolution is computed: 'direct', the implicit GEMM (conv2d-implicit-gemm.ts), or
+ * 'winograd', F(2x2, 3x3) around a grouped 1x1 product (conv2d-winograd.ts), for the 3x3
+ * stride-1 layers it applies to.
+ */
+export type ConvAlgorithm = 'direct' | 'winograd';
 
-export function setMeasuredAlgorithm(ctx: GpuContext, key: string, algorithm: 'direct' | 'winograd'): void {
+/** Algorithms measured fastest per layer (`layerKey`), by the tuner when convAlgorithm is 'fastest'. */
+const measuredAlgorithms = new WeakMap<GpuContext, Map<string, ConvAlgorithm>>();
+
+export function setMeasuredAlgorithm(ctx: GpuContext, key: string, algorithm: ConvAlgorithm): void {
   let algorithms = measuredAlgorithms.get(ctx);
   if (!algorithms) measuredAlgorithms.set(ctx, (algorithms = new Map()));
   algorithms.set(key, algorithm);
@@ -99,7 +106,7 @@ export function setMeasuredAlgorithm(ctx: GpuContext, key: string, algorithm: 'd
  * A layer's convolution algorithm: Winograd where forced (convAlgorithm 'winograd'), the one
  * measured fastest for it where the tuner chose ('fastest'), else direct.
  */
-export function chooseConvAlgorithm(ctx: GpuContext, role: ConvRole, conv: SlidingConv): 'direct' | 'winograd' {
+export function chooseConvAlgorithm(ctx: GpuContext, role: ConvRole, conv: SlidingConv): ConvAlgorithm {
   if (ctx.convAlgorithm === 'winograd') return 'winograd';
   if (ctx.convAlgorithm === 'fastest') return measuredAlgorithms.get(ctx)?.get(layerKey(role, conv)) ?? 'direct';
   return 'direct';

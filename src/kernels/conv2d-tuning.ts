@@ -1,12 +1,12 @@
 import type { GpuContext } from '../runtime/context.js';
 import { Tensor } from '../autograd/tensor.js';
 import { forwardConv, inputGradConv, type Conv2dGeometry, type SlidingConv } from './conv2d-common.js';
-import { chooseConvVariant, runConv2dForward, runConv2dInputGrad, type ConvAlgorithm } from './conv2d-implicit-gemm.js';
+import { chooseConvVariant, runConv2dForward, runConv2dInputGrad } from './conv2d-implicit-gemm.js';
 import { winogradApplies } from './conv2d-winograd.js';
 import { chooseWeightGradVariant, runConv2dWeightGrad } from './conv2d-weight-grad.js';
 import {
   layerKey, listenForConvolutions, setMeasuredAlgorithm, setMeasuredTile, stopListening, tileBytes, tileName, weightGradTileBytes, weightGradTileName,
-  type ConvTile, type TiledRole, type WeightGradTile,
+  type ConvAlgorithm, type ConvTile, type TiledRole, type WeightGradTile,
 } from './conv2d-tile.js';
 
 /**

@@ -75,7 +75,7 @@ export function planGemm(ctx: GpuContext, M: number, N: number, K: number, batch
   if (M <= SKINNY_MAX_ROWS) {
     // Enough invocations to keep a large GPU's memory busy, each range at least a full pass of a
     // workgroup's invocations over K.
-    const [invocations, minK] = transB ? [Math.ceil(N / SKINNY_COLUMNS) * 256, 128] : [Math.ceil(N / 4), 32];
+    const [invocations, minK] = transB ? [Math.ceil(N / SKINNY_COLUMNS) * 32 * SKINNY_COLUMNS, 4 * 32] : [Math.ceil(N / 4), 32];
     const wanted = batch === 1 ? Math.ceil(SKINNY_TARGET_INVOCATIONS / invocations) : 1;
     return { variant: 'skinny', rows: rowsFor('skinny', M), splitK: Math.max(1, Math.min(wanted, Math.floor(K / minK))) };
   }
@@ -99,6 +99,8 @@ const MIN_K_PER_SPLIT = 256;
 const SKINNY_MAX_ROWS = 8;
 /** Columns of C per workgroup of the skinny kernel with a transposed B (one per 32 invocations). */
 const SKINNY_COLUMNS = 8;
+/** Invocations per workgroup of the skinny kernel with a plain B, 4 columns each. */
+const SKINNY_PLAIN_INVOCATIONS = 64;
 /** About what an H100/H200 keeps resident (132 compute units x 2048 invocations). */
 const SKINNY_TARGET_INVOCATIONS = 2 ** 18;
 
@@ -339,11 +341,11 @@ fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index
 const ROWS = ${rows}u;
 
 // An invocation: columns n0..n0+3 of ROWS rows of C, over its range of K.
-@compute @workgroup_size(64, 1, 1)
+@compute @workgroup_size(${SKINNY_PLAIN_INVOCATIONS}, 1, 1)
 fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index) t: u32) {
   let w = work_of(group.z);
   let m0 = group.y * ROWS;
-  let n0 = (group.x * 64u + t) * 4u;
+  let n0 = (group.x * ${SKINNY_PLAIN_INVOCATIONS}u + t) * 4u;
   if (n0 >= p.N) { return; }
   var acc: array<vec4<f32>, ROWS>;
   for (var k = w.k_begin; k < w.k_end; k++) {
@@ -431,7 +433,7 @@ function outputsPerGroup(variant: MatmulVariant, rows: BlockRows, transB: boolea
     case 'blocked':
       return [rows, 64];
     case 'skinny':
-      return [rows, transB ? SKINNY_COLUMNS : 256];
+      return [rows, transB ? SKINNY_COLUMNS : 4 * SKINNY_PLAIN_INVOCATIONS];
     case 'tiled':
       return [TILE, TILE];
   }

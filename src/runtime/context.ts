@@ -92,7 +92,7 @@ export class GpuContext {
     const storageUsage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
     this.pool = new BufferPool(device, storageUsage, limits.maxBufferSize, 'tensor', options.memoryPlan ?? true);
     const readbackPool = new BufferPool(device, GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, limits.maxBufferSize, 'readback');
-    this.recorder = new CommandRecorder(device, this.pool, readbackPool, limits.maxComputeWorkgroupsPerDimension, limits.minUniformBufferOffsetAlignment, sleepsBeforePoll(options, adapter));
+    this.recorder = new CommandRecorder(device, this.pool, readbackPool, limits.maxComputeWorkgroupsPerDimension, limits.minUniformBufferOffsetAlignment, sleepsBeforePoll(options.sleepBeforePoll, adapter.isSoftware));
     // WebGPU reports invalid shaders and commands asynchronously, and an invalid dispatch is
     // simply skipped. Never let that pass silently: the next readback throws it.
     device.addEventListener('uncapturederror', (event) => {
@@ -154,6 +154,7 @@ export function getDefaultContext(): GpuContext {
   return defaultContext;
 }
 
-function sleepsBeforePoll(options: GpuContextOptions, adapter: AdapterDescription): boolean {
-  return options.sleepBeforePoll === 'software' ? adapter.isSoftware : (options.sleepBeforePoll ?? false);
+/** Whether waits sleep before polling, for a sleepBeforePoll choice on an adapter (software or not). */
+export function sleepsBeforePoll(choice: GpuContextOptions['sleepBeforePoll'], isSoftware: boolean): boolean {
+  return choice === 'software' ? isSoftware : (choice ?? false);
 }

@@ -50,3 +50,14 @@ async function checkedGpu(toggles: string[], wanted: string): Promise<GPU> {
   }
   throw new WebGpuUnavailableError(`WGT_ADAPTER=${wanted}: no such adapter. ${SOFTWARE_ADAPTER_HELP}`);
 }
+
+/**
+ * WGT_GPU_WAIT=sleep|poll: whether waits on the GPU sleep before Dawn's spinning poll
+ * (GpuContextOptions.sleepBeforePoll); unset, 'software': they sleep on a software adapter only.
+ */
+export function waitFromEnv(): boolean | 'software' {
+  const value = process.env.WGT_GPU_WAIT;
+  if (!value) return 'software';
+  if (value === 'sleep' || value === 'poll') return value === 'sleep';
+  throw new Error(`WGT_GPU_WAIT=${value}: expected 'sleep', 'poll'`);
+}
