@@ -27,9 +27,13 @@
 # Environment: WGT_VULKAN_ICD=<manifest> uses that Vulkan driver instead of NVIDIA's (the test here
 # points it at lavapipe); WGT_ALLOW_SOFTWARE=1 runs on a software adapter; WGT_PYTHON (python3) and
 # WGT_TORCH_DEVICE (cuda) pick PyTorch. WGT_SYSTEM_GL=1 (root, throwaway machines only): when no manifest
-# gives an adapter, unpack the pack's GL libraries into / and try again. Time limits, in seconds, sized to fit the device tool's 600 s
-# per command: WGT_TORCH_TIMEOUT (120), WGT_BENCH_TIMEOUT (300; the bench saves its results after
-# every benchmark, so a cut run keeps what it measured), WGT_PROFILE_TIMEOUT (90), WGT_TUNE_TIMEOUT (120).
+# gives an adapter, unpack the pack's GL libraries into / and try again. Time limits, in seconds:
+# WGT_TORCH_TIMEOUT (120), WGT_BENCH_TIMEOUT (300; the bench saves its results after every
+# benchmark, so a cut run keeps what it measured), WGT_TILE_TIMEOUT (60, each of 5b, 5c, 5e, 5f),
+# WGT_TUNE_TIMEOUT (120), WGT_PROFILE_TIMEOUT (90). They add up to more than the device tool's
+# 600 s per command, so the whole run also keeps to WGT_RUN_BUDGET (570 s; 1800 with --smoke,
+# which runs on software adapters): each step's limit is cut to what is left of it, keeping the
+# profile's for step 6, and a step with under 15 s left is skipped and says so.
 # --smoke keeps every step tiny (checks the recipe, not the speed).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -44,12 +48,29 @@ while [ $# -gt 0 ]; do
   esac
   shift
 done
+RUN_BUDGET=${WGT_RUN_BUDGET:-$([ "$SMOKE" = 1 ] && echo 1800 || echo 570)}
+PROFILE_LIMIT=${WGT_PROFILE_TIMEOUT:-90}
 RESULTS=${OUT:-bench/results/gpu}
 mkdir -p "$RESULTS"
 RESULTS=$(cd "$RESULTS" && pwd)
 WORK=$(mktemp -d /tmp/wgt-gpu.XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
 step() { echo; echo "== $* ($(date -u +%H:%M:%S))"; }
+# Runs the rest of the line under `timeout` with its own limit ($1), cut so that the run stays
+# within WGT_RUN_BUDGET with $2 seconds kept for the steps after it. With under 15 s left it skips
+# the step (exit 124, as one cut by timeout) and says so on fd 3, the script's own output, which
+# the steps' filters do not read.
+exec 3>&1
+within_budget() {
+  local seconds=$1 left=$((RUN_BUDGET - SECONDS - $2))
+  shift 2
+  [ "$left" -lt "$seconds" ] && seconds=$left
+  if [ "$seconds" -lt 15 ]; then
+    echo "run-gpu.sh: skipped, $((RUN_BUDGET - SECONDS)) s left of WGT_RUN_BUDGET=$RUN_BUDGET" >&3
+    return 124
+  fi
+  timeout "$seconds" "$@"
+}
 die() { echo "run-gpu.sh: $*" >&2; exit 1; }
 
 # xz is not everywhere; Python's lzma module reads the same format.
@@ -148,7 +169,7 @@ step "4. PyTorch ($TORCH_DEVICE, fp32)"
 TORCH_JSON=()
 PY=${WGT_PYTHON:-python3}
 if command -v "$PY" >/dev/null && "$PY" -c 'import sys, torch; sys.exit(0 if sys.argv[1] != "cuda" or torch.cuda.is_available() else 1)' "$TORCH_DEVICE" 2>/dev/null; then
-  if timeout "${WGT_TORCH_TIMEOUT:-120}" "$PY" bench/gpu/torch_steps.py --device "$TORCH_DEVICE" ${TORCH[@]+"${TORCH[@]}"} --out "$RESULTS/torch-$TORCH_DEVICE.json"; then
+  if within_budget "${WGT_TORCH_TIMEOUT:-120}" "$PROFILE_LIMIT" "$PY" bench/gpu/torch_steps.py --device "$TORCH_DEVICE" ${TORCH[@]+"${TORCH[@]}"} --out "$RESULTS/torch-$TORCH_DEVICE.json"; then
     TORCH_JSON=(--torch-json "$RESULTS/torch-$TORCH_DEVICE.json")
   else
     echo "PyTorch run failed: no PyTorch column"
@@ -164,7 +185,7 @@ if [ "$WEBGPU" = 0 ]; then
 fi
 
 step "5. benchmarks: bench/run.ts ${BENCH[*]} $*"
-timeout "${WGT_BENCH_TIMEOUT:-300}" "$NODE" "$WORK/app/run.mjs" "${BENCH[@]}" ${TORCH_JSON[@]+"${TORCH_JSON[@]}"} --out "$RESULTS" "$@" 2>&1 | grep -v 'artificially reduced' \
+within_budget "${WGT_BENCH_TIMEOUT:-300}" "$PROFILE_LIMIT" "$NODE" "$WORK/app/run.mjs" "${BENCH[@]}" ${TORCH_JSON[@]+"${TORCH_JSON[@]}"} --out "$RESULTS" "$@" 2>&1 | grep -v 'artificially reduced' \
   || echo "run-gpu.sh: the benchmark stopped early (exit ${PIPESTATUS[0]}); what it wrote is in $RESULTS"
 
 # A variant of the engine measured again, ours only, its progress lines to the log (WGT_TILE_TIMEOUT
@@ -173,7 +194,7 @@ variant() {
   local title=$1 folder=$2 only=$3
   shift 3
   step "$title"
-  env "$@" timeout "${WGT_TILE_TIMEOUT:-60}" "$NODE" "$WORK/app/run.mjs" "${BENCH[@]}" --no-tfjs --only "$only" --out "$WORK/$folder" 2>&1 \
+  within_budget "${WGT_TILE_TIMEOUT:-60}" "$PROFILE_LIMIT" env "$@" "$NODE" "$WORK/app/run.mjs" "${BENCH[@]}" --no-tfjs --only "$only" --out "$WORK/$folder" 2>&1 \
     | grep -E '^\[[0-9]+ s\]' || echo "run-gpu.sh: $folder printed nothing"
 }
 
@@ -193,7 +214,7 @@ fi
 # (--tune-kernels; WGT_TUNE=0 skips it): the per-layer timings of every tile, and the step's speed.
 if [ "${WGT_TUNE:-1}" = 1 ]; then
   step "5d. VGG16 steps with the convolution tiles and algorithms tuned per layer (--tune-kernels, WGT_CONV_ALGORITHM=fastest), ours only"
-  WGT_CONV_ALGORITHM=fastest timeout "${WGT_TUNE_TIMEOUT:-120}" "$NODE" "$WORK/app/run.mjs" "${BENCH[@]}" --no-tfjs --tune-kernels --only 'train\.vgg16' --out "$RESULTS/tuned" 2>&1 \
+  within_budget "${WGT_TUNE_TIMEOUT:-120}" "$PROFILE_LIMIT" env WGT_CONV_ALGORITHM=fastest "$NODE" "$WORK/app/run.mjs" "${BENCH[@]}" --no-tfjs --tune-kernels --only 'train\.vgg16' --out "$RESULTS/tuned" 2>&1 \
     | grep -E '^\[[0-9]+ s\]' || echo "run-gpu.sh: the tuned run stopped early (time limit or error); what it wrote is in $RESULTS/tuned"
   sed -n '/^| train/p; /^Convolution tiles tuned/,/^$/p; /^- /p' "$RESULTS"/tuned/*.md 2>/dev/null | grep -v '^- adapter\|^- commit\|^- configuration'
 fi
@@ -211,7 +232,7 @@ if [ "${WGT_WINOGRAD_COMPARE:-1}" = 1 ]; then
 fi
 
 step "6. profile: ${PROFILE[*]} --compare-frozen"
-timeout "${WGT_PROFILE_TIMEOUT:-90}" "$NODE" "$WORK/app/cli.mjs" profile "${PROFILE[@]}" --compare-frozen --trace "$RESULTS/trace.json" 2>&1 | grep -v 'artificially reduced' \
+within_budget "$PROFILE_LIMIT" 0 "$NODE" "$WORK/app/cli.mjs" profile "${PROFILE[@]}" --compare-frozen --trace "$RESULTS/trace.json" 2>&1 | grep -v 'artificially reduced' \
   | tee "$RESULTS/profile.txt"
 
 step "done: $RESULTS"
