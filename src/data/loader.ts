@@ -10,6 +10,7 @@ import type { Sample } from './dataset.js';
 import { packBatch, type ImageBatch, type LabeledImage } from './pack-batch.js';
 import { seededPermutation } from './permutation.js';
 import { randomStream } from './random.js';
+import { OptionRangeError } from '../runtime/errors.js';
 
 export interface LoaderOptions {
   batchSize: number;
@@ -39,7 +40,7 @@ export class BatchLoader {
     private readonly options: LoaderOptions,
   ) {
     if (!Number.isInteger(options.batchSize) || options.batchSize < 1) {
-      throw new RangeError(`batchSize must be a positive integer, got ${options.batchSize}`);
+      throw new OptionRangeError(`batchSize must be a positive integer, got ${options.batchSize}`);
     }
     this.batchSize = options.batchSize;
     this.concurrency = options.concurrency ?? 4;

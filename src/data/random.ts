@@ -1,3 +1,5 @@
+import { OptionRangeError } from '../runtime/errors.js';
+
 /**
  * The data side's random numbers: Threefry-2x32 with 20 rounds (Salmon et al., "Parallel random
  * numbers: as easy as 1, 2, 3", SC 2011; the generator JAX uses), a counter-based generator.
@@ -71,7 +73,7 @@ export function threefry2x32(
 
 function assertU32(name: string, value: number): void {
   if (!Number.isInteger(value) || value < 0 || value > 0xffffffff) {
-    throw new RangeError(`${name} must be an integer in [0, 2^32), got ${value}`);
+    throw new OptionRangeError(`${name} must be an integer in [0, 2^32), got ${value}`);
   }
 }
 

@@ -11,6 +11,7 @@ import { DatasetLayoutError, detectLayout, type DatasetLayout } from './layout.j
 import { seededPermutation } from './permutation.js';
 import { randomStream } from './random.js';
 import { readSplitManifest, writeSplitManifest } from './split-manifest.js';
+import { OptionRangeError } from '../runtime/errors.js';
 
 export const DEFAULT_VALIDATION_FRACTION = 0.2;
 
@@ -21,7 +22,7 @@ export const DEFAULT_VALIDATION_FRACTION = 0.2;
  */
 export function splitByClass(folder: ImageFolder, seed: number, validationFraction = DEFAULT_VALIDATION_FRACTION): DatasetSplit {
   if (!(validationFraction >= 0 && validationFraction <= 1)) {
-    throw new RangeError(`validationFraction must be in [0, 1], got ${validationFraction}`);
+    throw new OptionRangeError(`validationFraction must be in [0, 1], got ${validationFraction}`);
   }
   const train: Sample[] = [];
   const validation: Sample[] = [];

@@ -1,6 +1,7 @@
 import type { Module } from '../nn/module.js';
 import { resnet18 } from './resnet.js';
 import { DEMO_VGG, smallVgg, vgg16, vgg16_bn, type ModelOptions } from './vgg.js';
+import { InputError } from '../runtime/errors.js';
 
 /** The architectures the CLI and `inspectWeights` know by name (torchvision's names). */
 export const MODELS = {
@@ -18,6 +19,6 @@ export function isModelName(name: string): name is ModelName {
 }
 
 export function createModel(name: string, options: ModelOptions = {}): Module {
-  if (!isModelName(name)) throw new Error(`unknown model '${name}': known models are ${Object.keys(MODELS).join(', ')}`);
+  if (!isModelName(name)) throw new InputError(`unknown model '${name}': known models are ${Object.keys(MODELS).join(', ')}`);
   return MODELS[name](options);
 }

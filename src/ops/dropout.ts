@@ -2,6 +2,7 @@ import type { Tensor } from '../autograd/tensor.js';
 import { record } from '../autograd/graph.js';
 import { runDropout } from '../kernels/dropout.js';
 import { expectFloat } from './checks.js';
+import { OptionRangeError } from '../runtime/errors.js';
 
 export interface DropoutOptions {
   training: boolean;
@@ -20,10 +21,10 @@ export interface DropoutOptions {
  */
 export function dropout(x: Tensor, p: number, options: DropoutOptions): Tensor {
   expectFloat('dropout', x);
-  if (!(p >= 0 && p <= 1)) throw new RangeError(`dropout: p must be in [0, 1], got ${p}`);
+  if (!(p >= 0 && p <= 1)) throw new OptionRangeError(`dropout: p must be in [0, 1], got ${p}`);
   const step = options.step ?? 0;
   for (const [name, value] of [['seed', options.seed], ['step', step]] as const) {
-    if (!Number.isInteger(value) || value < 0 || value > 0xffffffff) throw new RangeError(`dropout: ${name} must be an integer in [0, 2^32), got ${value}`);
+    if (!Number.isInteger(value) || value < 0 || value > 0xffffffff) throw new OptionRangeError(`dropout: ${name} must be an integer in [0, 2^32), got ${value}`);
   }
   if (!options.training || p === 0) return x;
   const y = runDropout(x, p, options.seed, step);

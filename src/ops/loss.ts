@@ -2,7 +2,7 @@ import { Tensor } from '../autograd/tensor.js';
 import { record } from '../autograd/graph.js';
 import { runAccuracy, runCrossEntropyBackward, runCrossEntropyForward } from '../kernels/cross-entropy.js';
 import { runReduce } from '../kernels/reduce.js';
-import { DTypeError } from '../runtime/errors.js';
+import { DTypeError, OptionRangeError } from '../runtime/errors.js';
 import { expectFloat, shapeError } from './checks.js';
 
 export interface CrossEntropyOptions {
@@ -26,7 +26,7 @@ export type Labels = Tensor | ArrayLike<number>;
 export function crossEntropy(logits: Tensor, labels: Labels, options: CrossEntropyOptions = {}): Tensor {
   expectFloat('crossEntropy', logits);
   const smoothing = options.labelSmoothing ?? 0;
-  if (!(smoothing >= 0 && smoothing <= 1)) throw new RangeError(`crossEntropy: labelSmoothing must be in [0, 1], got ${smoothing}`);
+  if (!(smoothing >= 0 && smoothing <= 1)) throw new OptionRangeError(`crossEntropy: labelSmoothing must be in [0, 1], got ${smoothing}`);
   const labelTensor = labelsOnGpu('crossEntropy', logits, labels);
   const rows = logits.shape[0]!;
   const { losses, probs } = runCrossEntropyForward(logits, labelTensor, smoothing);

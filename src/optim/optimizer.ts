@@ -2,7 +2,7 @@ import { Tensor } from '../autograd/tensor.js';
 import { keep } from '../autograd/scope.js';
 import { zeroGrad } from '../ops/grad.js';
 import { zeros } from '../ops/creation.js';
-import { DTypeError, ShapeError } from '../runtime/errors.js';
+import { DTypeError, OptionRangeError, ShapeError } from '../runtime/errors.js';
 
 /** Hyper-parameters every optimizer has. */
 export interface BaseOptions {
@@ -189,7 +189,7 @@ function definedOnly<T extends object>(spec: T): Partial<T> {
   return Object.fromEntries(Object.entries(spec).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
-/** Throws a RangeError unless `value` satisfies `ok`. */
+/** Throws an OptionRangeError unless `value` satisfies `ok`. */
 export function check(optimizer: string, name: string, value: number, ok: boolean, range: string): void {
-  if (!ok || Number.isNaN(value)) throw new RangeError(`${optimizer}: ${name} must be ${range}, got ${value}`);
+  if (!ok || Number.isNaN(value)) throw new OptionRangeError(`${optimizer}: ${name} must be ${range}, got ${value}`);
 }

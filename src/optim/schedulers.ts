@@ -1,3 +1,5 @@
+import { OptionRangeError } from '../runtime/errors.js';
+
 /**
  * Learning-rate schedules, computed on the CPU and written into the optimizer's groups.
  *
@@ -76,7 +78,7 @@ export class LRScheduler {
 /** lr = base·gamma^⌊epoch / stepSize⌋ (torch StepLR). */
 export class StepLR extends LRScheduler {
   constructor(optimizer: ScheduledOptimizer, { stepSize, gamma = 0.1 }: { stepSize: number; gamma?: number }) {
-    if (!(Number.isInteger(stepSize) && stepSize > 0)) throw new RangeError(`StepLR: stepSize must be a positive integer, got ${stepSize}`);
+    if (!(Number.isInteger(stepSize) && stepSize > 0)) throw new OptionRangeError(`StepLR: stepSize must be a positive integer, got ${stepSize}`);
     super(optimizer, (epoch, base) => base * gamma ** Math.floor(epoch / stepSize));
   }
 }
@@ -92,7 +94,7 @@ export class MultiStepLR extends LRScheduler {
 /** lr = etaMin + (base − etaMin)·(1 + cos(π·epoch/tMax))/2, rising again past tMax (torch CosineAnnealingLR). */
 export class CosineAnnealingLR extends LRScheduler {
   constructor(optimizer: ScheduledOptimizer, { tMax, etaMin = 0 }: { tMax: number; etaMin?: number }) {
-    if (!(tMax > 0)) throw new RangeError(`CosineAnnealingLR: tMax must be positive, got ${tMax}`);
+    if (!(tMax > 0)) throw new OptionRangeError(`CosineAnnealingLR: tMax must be positive, got ${tMax}`);
     super(optimizer, (epoch, base) => etaMin + ((base - etaMin) * (1 + Math.cos((Math.PI * epoch) / tMax))) / 2);
   }
 }
@@ -108,7 +110,7 @@ export class LinearWarmup extends LRScheduler {
     { warmupEpochs, startFactor = 0.1 }: { warmupEpochs: number; startFactor?: number },
   ) {
     if (!(Number.isInteger(warmupEpochs) && warmupEpochs >= 0)) {
-      throw new RangeError(`LinearWarmup: warmupEpochs must be a non-negative integer, got ${warmupEpochs}`);
+      throw new OptionRangeError(`LinearWarmup: warmupEpochs must be a non-negative integer, got ${warmupEpochs}`);
     }
     const warmup: Schedule = (epoch, base) =>
       epoch >= warmupEpochs ? after.lrAt(epoch - warmupEpochs, base) : base * (startFactor + ((1 - startFactor) * epoch) / warmupEpochs);

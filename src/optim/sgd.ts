@@ -1,6 +1,7 @@
 import type { Tensor } from '../autograd/tensor.js';
 import { runUpdate } from '../kernels/optim.js';
 import { Optimizer, check, type ParamGroup, type ParamGroupSpec, type ParamState } from './optimizer.js';
+import { OptionRangeError } from '../runtime/errors.js';
 
 export interface SgdOptions {
   lr: number;
@@ -30,7 +31,7 @@ export class SGD extends Optimizer<SgdOptions> {
     check('SGD', 'lr', g.lr, g.lr >= 0, '>= 0');
     check('SGD', 'momentum', g.momentum, g.momentum >= 0, '>= 0');
     check('SGD', 'weightDecay', g.weightDecay, g.weightDecay >= 0, '>= 0');
-    if (g.nesterov && (g.momentum <= 0 || g.dampening !== 0)) throw new RangeError('SGD: Nesterov momentum requires a momentum and zero dampening');
+    if (g.nesterov && (g.momentum <= 0 || g.dampening !== 0)) throw new OptionRangeError('SGD: Nesterov momentum requires a momentum and zero dampening');
   }
 
   protected update(param: Tensor, grad: Tensor, state: ParamState, g: ParamGroup<SgdOptions>): void {

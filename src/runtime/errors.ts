@@ -10,6 +10,24 @@ export class ShapeError extends Error {
   override name = 'ShapeError';
 }
 
+/**
+ * A setting outside what it may be (a probability above 1, a batch of 0 images, a negative
+ * learning rate); the message names the setting and its range. A RangeError, as JavaScript's own,
+ * but one the command line prints as a message: it is the caller's to fix, not a bug.
+ */
+export class OptionRangeError extends RangeError {
+  override name = 'OptionRangeError';
+}
+
+/**
+ * What the caller gave cannot be used as it is: a run folder that holds another run, a module path
+ * the model does not have, weights trained on other classes than the data's. The message says
+ * what, and how to go on.
+ */
+export class InputError extends Error {
+  override name = 'InputError';
+}
+
 /** An operation was given a tensor of a dtype it does not accept. */
 export class DTypeError extends Error {
   override name = 'DTypeError';
@@ -55,4 +73,4 @@ export function formatBytes(bytes: number): string {
 export const SOFTWARE_ADAPTER_HELP =
   'Install a software adapter: on Debian 12, `bash scripts/setup-system.sh` adds lavapipe ' +
   '(mesa-vulkan-drivers from bookworm-backports) and Chromium (which ships SwiftShader). ' +
-  'Select one with WGT_ADAPTER=lavapipe|swiftshader. See README.md, "Adapters".';
+  'Select one with WGT_ADAPTER=lavapipe|swiftshader. See README.md, "Two commands".';

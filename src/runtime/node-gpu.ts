@@ -1,7 +1,7 @@
 // Node only: Dawn's binding (npm package `webgpu`). Browsers use navigator.gpu instead.
 import { existsSync } from 'node:fs';
 import { create, globals } from 'webgpu';
-import { WebGpuUnavailableError, SOFTWARE_ADAPTER_HELP } from './errors.js';
+import { WebGpuUnavailableError } from './errors.js';
 
 /**
  * Which adapter Dawn should use, from `WGT_ADAPTER` (or the argument):
@@ -41,15 +41,19 @@ function adapterToggleName(selection: string): string {
   return selection;
 }
 
+/** Dawn with the adapter `wanted` (WGT_ADAPTER or the command's --adapter), or an error that lists those there are. */
 async function checkedGpu(toggles: string[], wanted: string): Promise<GPU> {
   const gpu = create(toggles);
+  let why = 'no such adapter';
   try {
     if (await gpu.requestAdapter()) return gpu;
   } catch (error) {
-    throw new WebGpuUnavailableError(`WGT_ADAPTER=${wanted}: ${(error as Error).message.split('\n').join(' ')}. ${SOFTWARE_ADAPTER_HELP}`);
+    why = (error as Error).message.split('\n').join(' ').replace(/\s+/g, ' ');
   }
-  throw new WebGpuUnavailableError(`WGT_ADAPTER=${wanted}: no such adapter. ${SOFTWARE_ADAPTER_HELP}`);
+  throw new WebGpuUnavailableError(`adapter '${wanted}' (WGT_ADAPTER or --adapter): ${why}. ${ADAPTER_CHOICE_HELP}`);
 }
+
+const ADAPTER_CHOICE_HELP = "Choose lavapipe, swiftshader or part of an adapter's name; unset, the system's best is used.";
 
 /**
  * WGT_GPU_WAIT=sleep|poll: whether waits on the GPU sleep before Dawn's spinning poll

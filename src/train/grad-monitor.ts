@@ -24,6 +24,7 @@ import { sum } from '../ops/reduce.js';
 import type { Module } from '../nn/module.js';
 import type { GpuContext } from '../runtime/context.js';
 import type { StepPosition, StepWatcher } from './trainer.js';
+import { OptionRangeError } from '../runtime/errors.js';
 
 export interface GradMonitorOptions {
   /** Sample every this many training steps (1: every step). The first step of each phase is always sampled. */
@@ -120,7 +121,7 @@ export class GradientMonitor implements StepWatcher {
     readonly model: Module,
     readonly options: GradMonitorOptions,
   ) {
-    if (!Number.isInteger(options.every) || options.every < 1) throw new RangeError(`GradientMonitor: 'every' must be a positive integer, got ${options.every}`);
+    if (!Number.isInteger(options.every) || options.every < 1) throw new OptionRangeError(`GradientMonitor: 'every' must be a positive integer, got ${options.every}`);
     this.params = model.namedParameters();
     for (const [name, p] of this.params) this.layerOf.set(p, layerPath(name));
     this.start = options.drift ? new Map(this.params.map(([, p]) => [p, copyOf(p, 'start')])) : null;

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
@@ -44,6 +44,38 @@ describe('command line', () => {
       expect(r.stderr + r.stdout, args.join(' ')).toMatch(/Usage: webgpu-transfer/);
       expect(r.stderr, args.join(' ')).not.toMatch(/\n\s+at /);
     }
+  });
+
+  it('an option out of its range is refused with the usage before anything runs or is written', () => {
+    const out = join(dir, 'never-written');
+    const train = (...args: string[]) => ['train', '--data', data, '--model', 'small_vgg', '--out', out, ...args];
+    for (const [args, message] of [
+      [train('--epochs', '0'), /--epochs expects a whole number, at least 1, got '0'/],
+      [train('--epochs', '1.5'), /--epochs expects a whole number/],
+      [train('--val-fraction', '0'), /--val-fraction expects a number between 0 and 1/],
+      [train('--batch-size', '0'), /--batch-size expects a whole number, at least 1/],
+      [train('--lr=-1'), /--lr expects a number above 0/],
+      [train('--hflip', '7'), /--hflip expects a number from 0 to 1/],
+      [train('--min-scale', '3'), /--min-scale expects a number above 0, at most 1/],
+      [train('--hue', '0.7'), /hue must be a number in \[0, 0.5\]/],
+      [train('--image-size', '64', '--resize', '32'), /resize \(32\) must be at least the output size/],
+      [train('--plan', 'finetune', '--finetune-lr', '0.1'), /--finetune-lr is for the fine-tuning phase of --plan both/],
+      [['predict', 'x.png', '--weights', 'w.safetensors', '--top', '0'], /--top expects a whole number, at least 1/],
+      [['inspect', '--weights', 'w.safetensors', '--model', 'vgg17'], /--model must be one of vgg16, /],
+      [['augment', '--data', data, '--out', join(out, 'grid.png'), '--images', '0'], /--images expects a whole number, at least 1/],
+    ] as const) {
+      const r = run(...args);
+      expect(r.status, args.join(' ')).toBe(2);
+      expect(r.stderr, args.join(' ')).toMatch(message);
+      expect(r.stderr, args.join(' ')).not.toMatch(/\n\s+at /);
+    }
+    expect(existsSync(out)).toBe(false);
+  });
+
+  it('inspect maps a weight file onto a model', () => {
+    const r = run('inspect', '--weights', 'assets/demo/source-smallvgg.safetensors', '--model', 'demo_vgg');
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/onto demo_vgg: 16 load, 0 shape mismatches, 0 unexpected, 0 missing/);
   });
 
   it('a missing folder is a one-line error', () => {
@@ -92,9 +124,46 @@ describe('command line', () => {
     expect(last(resumed).valLoss).toBe(last(expected).valLoss);
     expect(await readFile(join(killed, 'best.safetensors'))).toEqual(await readFile(join(straight, 'best.safetensors')));
 
-    const predicted = run('predict', join(data, 'star', '0.png'), join(data, 'star', 'empty.jpg'), '--weights', join(straight, 'best.safetensors'), '--model', 'small_vgg', '--image-size', '32', '--resize', '36');
+    const best = join(straight, 'best.safetensors');
+    const images = [join(data, 'star', '0.png'), join(data, 'star', 'empty.jpg')];
+    const predicted = run('predict', ...images, '--weights', best, '--model', 'small_vgg', '--image-size', '32', '--resize', '36');
     expect(predicted.stdout).toMatch(/0\.png\t(star|hexagon) \d+\.\d%/);
     expect(predicted.stdout).toMatch(/empty\.jpg\tskipped: empty/);
     expect(predicted.status).toBe(1);
+    // best.safetensors records the model and the sizes: nothing more is needed, and a contradiction is refused.
+    expect(run('predict', ...images, '--weights', best).stdout).toBe(predicted.stdout);
+    const wrongModel = run('predict', ...images, '--weights', best, '--model', 'vgg16');
+    expect(wrongModel.status).toBe(1);
+    expect(wrongModel.stderr).toMatch(/holds a small_vgg \(its metadata says so\), not a vgg16/);
+  });
+
+  it('eval refuses a folder whose classes are not those the weights were trained on', async () => {
+    const weights = join(dir, 'straight', 'best.safetensors');
+    if (!existsSync(weights)) return expect.fail('needs the training test\'s weights');
+    const renamed = join(dir, 'renamed');
+    await cp(join(data, 'star'), join(renamed, 'circle'), { recursive: true });
+    await cp(join(data, 'hexagon'), join(renamed, 'hexagon'), { recursive: true });
+    const r = run('eval', '--data', renamed, '--weights', weights);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/was trained on the classes \[hexagon, star\], .* has \[circle, hexagon\]/);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+    const same = run('eval', '--data', data, '--weights', weights);
+    expect(same.status, same.stderr).toBe(0);
+    expect(same.stdout).toMatch(/\d+ images: loss \d+\.\d+, accuracy \d+\.\d+%/);
+  });
+
+  it('a new run into the folder of one that failed before its first checkpoint splits its own data afresh', async () => {
+    const out = join(dir, 'failed-first');
+    const args = ['--model', 'small_vgg', '--plan', 'transfer', '--epochs', '1', '--image-size', '32', '--resize', '36', '--out', out, '--progress-every', '0'];
+    const failed = run('train', '--data', data, '--weights', join(dir, 'nowhere.pth'), ...args);
+    expect(failed.status).toBe(1);
+    expect(existsSync(join(out, 'split.json'))).toBe(true);
+    const other = join(dir, 'other-classes');
+    await cp(join(data, 'star'), join(other, 'left'), { recursive: true });
+    await cp(join(data, 'hexagon'), join(other, 'right'), { recursive: true });
+    const r = run('train', '--data', other, ...args);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/data: 2 classes \(left, right\)/);
+    expect(r.stdout).toMatch(/skipped 2 bad files/); // the copied empty.jpg and notes.jpg; the stale split's paths would all be missing
   });
 });

@@ -1,3 +1,5 @@
+import { OptionRangeError } from '../../runtime/errors.js';
+
 /**
  * What an Augmenter does, in torchvision's words, and the checks torchvision makes on it.
  *
@@ -92,11 +94,11 @@ export function resolveOptions(options: AugmenterOptions): ResolvedOptions {
   positiveInteger('resize', resize);
   if (!options.train && resize < Math.min(outHeight, outWidth)) {
     // CenterCrop would pad every resized image; a validation transform never wants that.
-    throw new RangeError(`resize (${resize}) must be at least the output size (${outHeight}x${outWidth})`);
+    throw new OptionRangeError(`resize (${resize}) must be at least the output size (${outHeight}x${outWidth})`);
   }
   const normalize = options.normalize ?? NOTEBOOK_NORMALIZE;
   const std = rgb('normalize.std', normalize.std);
-  if (std.some((s) => !(s > 0))) throw new RangeError(`normalize.std must be positive, got ${std.join(', ')}`);
+  if (std.some((s) => !(s > 0))) throw new OptionRangeError(`normalize.std must be positive, got ${std.join(', ')}`);
   return {
     outHeight,
     outWidth,
@@ -110,12 +112,12 @@ export function resolveOptions(options: AugmenterOptions): ResolvedOptions {
 function resolveTrain(train: TrainTransformOptions): ResolvedTrain {
   const scale = orderedRange('scale', train.scale ?? [0.08, 1.0]);
   const ratio = orderedRange('ratio', train.ratio ?? [3 / 4, 4 / 3]);
-  if (!(scale[0] > 0 && scale[1] <= 1)) throw new RangeError(`scale must lie in (0, 1], got [${scale.join(', ')}]`);
-  if (!(ratio[0] > 0)) throw new RangeError(`ratio must be positive, got [${ratio.join(', ')}]`);
+  if (!(scale[0] > 0 && scale[1] <= 1)) throw new OptionRangeError(`scale must lie in (0, 1], got [${scale.join(', ')}]`);
+  if (!(ratio[0] > 0)) throw new OptionRangeError(`ratio must be positive, got [${ratio.join(', ')}]`);
   const jitter = train.colorJitter ?? {};
   const rotation = train.rotation === undefined ? null : centeredRange('rotation', train.rotation, Infinity);
   const fill = rgb('rotationFill', train.rotationFill ?? 0);
-  if (fill.some((f) => f < 0 || f > 255)) throw new RangeError(`rotationFill must lie in [0, 255], got ${fill.join(', ')}`);
+  if (fill.some((f) => f < 0 || f > 255)) throw new OptionRangeError(`rotationFill must lie in [0, 255], got ${fill.join(', ')}`);
   return {
     scale,
     ratio,
@@ -135,42 +137,42 @@ function factorRange(name: string, value: number | Range | undefined): Range | n
   if (value === undefined) return null;
   const range = typeof value === 'number' ? centeredRange(name, value, Infinity, 1) : orderedRange(name, value);
   const clipped: Range = typeof value === 'number' ? [Math.max(0, range[0]), range[1]] : range;
-  if (clipped[0] < 0) throw new RangeError(`${name} factors must be non-negative, got [${range.join(', ')}]`);
+  if (clipped[0] < 0) throw new OptionRangeError(`${name} factors must be non-negative, got [${range.join(', ')}]`);
   return clipped[0] === 1 && clipped[1] === 1 ? null : clipped;
 }
 
 function hueRange(value: number | Range | undefined): Range | null {
   if (value === undefined) return null;
   const range = typeof value === 'number' ? centeredRange('hue', value, 0.5) : orderedRange('hue', value);
-  if (range[0] < -0.5 || range[1] > 0.5) throw new RangeError(`hue must lie in [-0.5, 0.5], got [${range.join(', ')}]`);
+  if (range[0] < -0.5 || range[1] > 0.5) throw new OptionRangeError(`hue must lie in [-0.5, 0.5], got [${range.join(', ')}]`);
   return range[0] === 0 && range[1] === 0 ? null : range;
 }
 
 /** `v` means [center - v, center + v] (v >= 0, at most `max`); a pair is taken as it is. */
 function centeredRange(name: string, value: number | Range, max: number, center = 0): Range {
   if (typeof value !== 'number') return orderedRange(name, value);
-  if (!(value >= 0 && value <= max)) throw new RangeError(`${name} must be a number in [0, ${max}], got ${value}`);
+  if (!(value >= 0 && value <= max)) throw new OptionRangeError(`${name} must be a number in [0, ${max}], got ${value}`);
   return [center - value, center + value];
 }
 
 function orderedRange(name: string, range: Range): Range {
   if (range.length !== 2 || !range.every(Number.isFinite) || range[0] > range[1]) {
-    throw new RangeError(`${name} must be a [min, max] pair of finite numbers, got [${range.join(', ')}]`);
+    throw new OptionRangeError(`${name} must be a [min, max] pair of finite numbers, got [${range.join(', ')}]`);
   }
   return [range[0], range[1]];
 }
 
 function probability(name: string, p: number): number {
-  if (!(p >= 0 && p <= 1)) throw new RangeError(`${name} must be a probability in [0, 1], got ${p}`);
+  if (!(p >= 0 && p <= 1)) throw new OptionRangeError(`${name} must be a probability in [0, 1], got ${p}`);
   return p;
 }
 
 function positiveInteger(name: string, n: number): void {
-  if (!Number.isInteger(n) || n < 1) throw new RangeError(`${name} must be a positive integer, got ${n}`);
+  if (!Number.isInteger(n) || n < 1) throw new OptionRangeError(`${name} must be a positive integer, got ${n}`);
 }
 
 function rgb(name: string, value: number | Rgb): Rgb {
   const list = typeof value === 'number' ? [value, value, value] : [...value];
-  if (list.length !== 3 || !list.every(Number.isFinite)) throw new RangeError(`${name} must be a number or 3 numbers, got ${String(value)}`);
+  if (list.length !== 3 || !list.every(Number.isFinite)) throw new OptionRangeError(`${name} must be a number or 3 numbers, got ${String(value)}`);
   return list as unknown as Rgb;
 }
