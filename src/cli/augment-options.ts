@@ -1,5 +1,9 @@
-import type { TrainTransformOptions } from '../data/augment/options.js';
-import { numberOption, type Command, type ParsedArgs } from './command.js';
+import { resolveOptions, type AugmenterOptions, type TrainTransformOptions } from '../data/augment/options.js';
+import { OptionRangeError } from '../runtime/errors.js';
+import { NON_NEGATIVE, numberOption, PROBABILITY, UsageError, type Command, type NumberRule, type ParsedArgs } from './command.js';
+
+/** RandomResizedCrop's smallest share of the image's area. */
+const CROP_SCALE: NumberRule = { test: (v) => v > 0 && v <= 1, says: 'a number above 0, at most 1' };
 
 /** Command-line options of the training transform, shared by `train` and `augment`. */
 export const augmentOptions: Command['options'] = {
@@ -23,16 +27,29 @@ export const augmentHelp = [
 
 export function trainTransformFrom(args: ParsedArgs): TrainTransformOptions {
   const jitter = {
-    brightness: numberOption(args, 'brightness', 0),
-    contrast: numberOption(args, 'contrast', 0),
-    saturation: numberOption(args, 'saturation', 0),
-    hue: numberOption(args, 'hue', 0),
+    brightness: numberOption(args, 'brightness', 0, NON_NEGATIVE),
+    contrast: numberOption(args, 'contrast', 0, NON_NEGATIVE),
+    saturation: numberOption(args, 'saturation', 0, NON_NEGATIVE),
+    hue: numberOption(args, 'hue', 0, NON_NEGATIVE),
   };
   return {
-    scale: [numberOption(args, 'min-scale', 0.08), 1],
-    horizontalFlip: numberOption(args, 'hflip', 0.5),
-    verticalFlip: numberOption(args, 'vflip', 0),
-    rotation: numberOption(args, 'rotation', 0),
+    scale: [numberOption(args, 'min-scale', 0.08, CROP_SCALE), 1],
+    horizontalFlip: numberOption(args, 'hflip', 0.5, PROBABILITY),
+    verticalFlip: numberOption(args, 'vflip', 0, PROBABILITY),
+    rotation: numberOption(args, 'rotation', 0, NON_NEGATIVE),
     colorJitter: Object.values(jitter).some((v) => v > 0) ? jitter : undefined,
   };
+}
+
+/**
+ * Checks transforms as the Augmenter will (a --min-scale above 1, a hue above 0.5, a --resize
+ * below the crop), so that a bad value stops the command before it reads or writes anything.
+ */
+export function checkTransforms(...transforms: AugmenterOptions[]): void {
+  try {
+    for (const options of transforms) resolveOptions(options);
+  } catch (error) {
+    if (error instanceof OptionRangeError) throw new UsageError(error.message);
+    throw error;
+  }
 }

@@ -41,12 +41,26 @@ export function commandHelp(command: Command): string {
   return `Usage: webgpu-transfer ${command.name} ${command.usage}\n\n${command.summary}\n\n${command.help}\n  -h, --help  show this help`;
 }
 
-/** Reads a numeric option, refusing anything that is not a finite number. */
-export function numberOption(args: ParsedArgs, name: string, fallback: number): number {
+/** What a numeric option may be, and how the error says it. */
+export interface NumberRule {
+  test: (value: number) => boolean;
+  says: string;
+}
+
+export const COUNT: NumberRule = { test: (v) => Number.isInteger(v) && v >= 1, says: 'a whole number, at least 1' };
+export const WHOLE: NumberRule = { test: (v) => Number.isInteger(v) && v >= 0, says: 'a whole number, 0 or more' };
+export const POSITIVE: NumberRule = { test: (v) => v > 0, says: 'a number above 0' };
+export const NON_NEGATIVE: NumberRule = { test: (v) => v >= 0, says: 'a number, 0 or more' };
+export const PROBABILITY: NumberRule = { test: (v) => v >= 0 && v <= 1, says: 'a number from 0 to 1' };
+export const FRACTION: NumberRule = { test: (v) => v > 0 && v < 1, says: 'a number between 0 and 1 (neither)' };
+
+/** Reads a numeric option, refusing anything that is not a finite number or breaks `rule`. */
+export function numberOption(args: ParsedArgs, name: string, fallback: number, rule?: NumberRule): number {
   const raw = args.values[name];
   if (raw === undefined) return fallback;
   const value = Number(raw);
   if (typeof raw !== 'string' || raw.trim() === '' || !Number.isFinite(value)) throw new UsageError(`--${name} expects a number, got '${String(raw)}'`);
+  if (rule && !rule.test(value)) throw new UsageError(`--${name} expects ${rule.says}, got '${raw}'`);
   return value;
 }
 

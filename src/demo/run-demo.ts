@@ -4,7 +4,7 @@
  * what it says about the method's claims, and write the numbers and curves.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
-import { join, dirname } from 'node:path';
+import { join, dirname, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { GpuContext } from '../runtime/context.js';
 import type { Module } from '../nn/module.js';
@@ -37,7 +37,7 @@ export async function runDemo(ctx: GpuContext, o: DemoRunOptions): Promise<{ res
       `${c.headEpochs + c.finetuneEpochs} epochs per method; seeds ${c.seeds.join(', ')}`,
   );
   const pretrained = await openWeightsFile(o.weights);
-  log(`pretrained base: ${o.weights} (${pretrained.metadata.command ?? 'no command recorded'}; source accuracy ${pretrained.metadata.validation_accuracy ?? '?'})`);
+  log(`pretrained base: ${relative(process.cwd(), o.weights) || o.weights} (${pretrained.metadata.command ?? 'no command recorded'}; source accuracy ${pretrained.metadata.validation_accuracy ?? '?'})`);
   await mkdir(o.out, { recursive: true });
   const results: MethodResult[] = [];
   const flows: { title: string; records: GradFlowRecord[] }[] = [];

@@ -22,7 +22,7 @@
  */
 import { BatchNorm2d } from '../nn/batchnorm.js';
 import type { Module } from '../nn/module.js';
-import { formatBytes } from '../runtime/errors.js';
+import { InputError, formatBytes } from '../runtime/errors.js';
 import { headPathOf, isUnder } from './head.js';
 
 export type Selector = string | RegExp | ((name: string) => boolean);
@@ -50,8 +50,7 @@ export function unfreeze(model: Module, selector: Selector | readonly Selector[]
  */
 export function unfreezeFrom(model: Module, path: string, options: FreezeOptions = {}): string[] {
   const modules = model.namedModules();
-  const start = modules.findIndex(([name]) => name === path);
-  if (start < 0) throw new Error(`unfreezeFrom: ${model.constructor.name} has no module '${path}'`);
+  const start = moduleIndex(model, path);
   const after = new Set(modules.slice(start).map(([, m]) => m));
   const selected = new Set<string>();
   for (const [name, m] of modules) {
@@ -59,6 +58,17 @@ export function unfreezeFrom(model: Module, path: string, options: FreezeOptions
     for (const [param] of m.namedParameters(name)) selected.add(param);
   }
   return setTrainable(model, selected, true, options);
+}
+
+/** Where the module at `path` comes in the model's order; an InputError if the model has none there. */
+export function moduleIndex(model: Module, path: string): number {
+  const modules = model.namedModules();
+  const index = modules.findIndex(([name]) => name === path);
+  if (index < 0) {
+    const layers = modules.filter(([name, m]) => name && m.namedParameters().length > 0 && !name.includes('.', name.indexOf('.') + 1)).map(([name]) => name);
+    throw new InputError(`unfreezeFrom: ${model.constructor.name} has no module '${path}'; its modules with parameters are ${layers.join(', ')}`);
+  }
+  return index;
 }
 
 /** The transfer-learning start: everything frozen but the head (`headPath`), which trains. */
@@ -78,7 +88,7 @@ function select(model: Module, selector: Selector | readonly Selector[], what: s
   for (const s of selectors) {
     const test = matchSelector(s);
     const hits = names.filter(test);
-    if (hits.length === 0) throw new Error(`${what}: ${String(s)} matches no parameter of ${model.constructor.name}`);
+    if (hits.length === 0) throw new InputError(`${what}: ${String(s)} matches no parameter of ${model.constructor.name}`);
     for (const n of hits) selected.add(n);
   }
   return selected;

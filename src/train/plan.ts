@@ -3,7 +3,7 @@
  * train, with which optimiser settings, for how many epochs.
  *
  *   transfer  - freeze the pretrained base, train a new head (phase 1 of the recipe),
- *   finetune  - everything (or the blocks from `unfreezeFrom` on) trains at a lower rate,
+ *   finetune  - everything (or the blocks from `unfreezeFrom` on) trains, at `lr` for `epochs`,
  *   both      - transfer, then finetune: the recipe, in the order that matters,
  *   scratch   - no pretrained weights assumed: everything trains from the start.
  */
@@ -32,8 +32,9 @@ export interface PlanOptions {
   epochs: number;
   /** Epochs of the fine-tuning phase in 'both' (default: `epochs`). */
   finetuneEpochs?: number;
+  /** The first phase's rate (in 'finetune', its only phase). */
   lr: number;
-  /** Fine-tuning's rate (default lr / 10). */
+  /** The rate of the fine-tuning phase in 'both' (default lr / 10). */
   finetuneLr?: number;
   momentum: number;
   weightDecay: number;
@@ -66,7 +67,7 @@ export function planPhases(plan: PlanName, o: PlanOptions): PhaseConfig[] {
     case 'transfer':
       return [{ ...common, name: 'transfer', epochs: o.epochs, lr: o.lr, trainable: { kind: 'head' } }];
     case 'finetune':
-      return [{ ...finetune, epochs: o.epochs }];
+      return [{ ...finetune, epochs: o.epochs, lr: o.lr }];
     case 'both':
       return [{ ...common, name: 'transfer', epochs: o.epochs, lr: o.lr, trainable: { kind: 'head' } }, finetune];
     case 'scratch':

@@ -4,16 +4,18 @@
  * folder holding what a run leaves behind:
  *
  *   options.json         the run's options (a resume must match them)
+ *   split.json           the split of a single folder into training and validation (a resume keeps it)
  *   log.jsonl            one JSON line per epoch (loss, accuracy, lr, images/s, skipped files)
  *   checkpoint.safetensors  the last checkpoint, written atomically after every epoch and on Ctrl-C
- *   best.safetensors     the weights with the best validation accuracy (torchvision's names)
+ *   best.safetensors     the weights with the best validation accuracy (torchvision's names), with
+ *                        the classes, model and image sizes in its metadata (weightsMetadata)
  *   curves.svg           loss and accuracy curves
  *   bad-files.txt        every file skipped, with the reason
  *   grad-flow.jsonl, grad-flow.svg  with --grad-monitor N: per layer and sampled step, gradient
  *                        and update norms and the backward kernels run; the heat map (layers x steps)
  */
 import { existsSync } from 'node:fs';
-import { appendFile, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { GpuContext } from '../runtime/context.js';
 import { adapterLabel } from '../runtime/adapter.js';
@@ -35,6 +37,7 @@ import { ProgressPrinter } from './progress.js';
 import { GradientMonitor } from './grad-monitor.js';
 import { appendGradFlowLog, writeGradFlowHeatMap } from './grad-monitor-node.js';
 import { describeTuning } from '../kernels/conv2d-tuning.js';
+import { InputError } from '../runtime/errors.js';
 
 export interface TrainRunOptions extends PlanOptions {
   data: string;
@@ -64,21 +67,30 @@ export interface TrainRunResult {
 
 export async function trainRun(ctx: GpuContext, options: TrainRunOptions, resume: boolean, log: (line: string) => void = console.log): Promise<TrainRunResult> {
   const runDir = options.out;
-  await mkdir(runDir, { recursive: true });
   const checkpointPath = join(runDir, 'checkpoint.safetensors');
   const optionsPath = join(runDir, 'options.json');
+  const manifestPath = join(runDir, 'split.json');
   if (resume) {
-    if (!existsSync(checkpointPath)) throw new Error(`--resume: no checkpoint in ${runDir}`);
+    if (!existsSync(checkpointPath)) throw new InputError(`--resume: no checkpoint in ${runDir}`);
     const saved = JSON.parse(await readFile(optionsPath, 'utf8')) as TrainRunOptions;
     for (const key of ['data', 'model', 'plan', 'seed', 'batchSize'] as const) {
-      if (saved[key] !== options[key]) throw new Error(`--resume: the run in ${runDir} used --${key} ${saved[key]}, not ${options[key]}`);
+      if (saved[key] !== options[key]) throw new InputError(`--resume: the run in ${runDir} used --${key} ${saved[key]}, not ${options[key]}`);
     }
   } else if (existsSync(checkpointPath)) {
-    throw new Error(`${runDir} already holds a run: pass --resume to continue it, or choose another --out`);
+    throw new InputError(`${runDir} already holds a run: pass --resume to continue it, or choose another --out`);
   }
+  await mkdir(runDir, { recursive: true });
+  // A resumed run keeps its split; a new one splits afresh, whatever a run that failed before its
+  // first checkpoint left here (its split may be of another folder, or miss files added since).
+  if (!resume) await rm(manifestPath, { force: true });
   await writeFile(optionsPath, JSON.stringify(options, null, 2));
 
-  const dataset = await loadDataset(options.data, { seed: options.seed, validationFraction: options.validationFraction, manifestPath: join(runDir, 'split.json') });
+  const dataset = await loadDataset(options.data, { seed: options.seed, validationFraction: options.validationFraction, manifestPath });
+  for (const [part, samples] of [['training', dataset.train], ['validation', dataset.validation]] as const) {
+    if (samples.length === 0) {
+      throw new InputError(`${options.data}: no ${part} images (${dataset.classes.length} classes, split by ${dataset.splitBy}${dataset.splitBy === 'seed' ? ` with --val-fraction ${options.validationFraction}` : ''}); add images or change the split`);
+    }
+  }
   log(`data: ${dataset.classes.length} classes (${dataset.classes.join(', ')}), ${dataset.train.length} training and ${dataset.validation.length} validation images (split by ${dataset.splitBy})`);
   const badFiles = new BadFileLog();
   for (const report of dataset.badFiles) badFiles.add(report);
@@ -126,7 +138,7 @@ export async function trainRun(ctx: GpuContext, options: TrainRunOptions, resume
       await appendFile(join(runDir, 'log.jsonl'), `${JSON.stringify({ ...record, badFiles: badFiles.reports.length })}\n`);
       if (badFiles.reports.length > 0) await writeFile(join(runDir, 'bad-files.txt'), formatBadFiles(badFiles.reports));
     },
-    onBest: async () => saveSafetensors(model, join(runDir, 'best.safetensors'), { classes: JSON.stringify(dataset.classes), model: options.model }),
+    onBest: async () => saveSafetensors(model, join(runDir, 'best.safetensors'), weightsMetadata(options, dataset.classes)),
     checkpoint: (state) => saveCheckpoint(checkpointPath, model, state, options),
     shouldStop: () => stopRequested,
   });
@@ -150,6 +162,15 @@ export async function trainRun(ctx: GpuContext, options: TrainRunOptions, resume
   if (badFiles.reports.length > 0) log(`skipped ${badFiles.reports.length} bad files (listed in ${join(runDir, 'bad-files.txt')})`);
   model.dispose();
   return { history: position.history, bestAccuracy: position.bestAccuracy, runDir, stopped };
+}
+
+/**
+ * What best.safetensors records beside the weights, so that `eval` and `predict` need no more
+ * than the file: the class names in the head's order, the architecture, and the validation
+ * transform's sizes (safetensors metadata values are strings).
+ */
+export function weightsMetadata(options: Pick<TrainRunOptions, 'model' | 'imageSize' | 'resize'>, classes: readonly string[]): Record<string, string> {
+  return { classes: JSON.stringify(classes), model: options.model, imageSize: String(options.imageSize), resize: String(options.resize) };
 }
 
 export function formatEpoch(r: EpochRecord): string {

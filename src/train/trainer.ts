@@ -15,7 +15,7 @@ import type { ImageBatch } from '../data/pack-batch.js';
 import { IMAGE_TABLE_STRIDE } from '../data/pack-batch.js';
 import type { BadFileReport } from '../data/bad-file.js';
 import type { Augmenter } from '../data/augment/augmenter.js';
-import { freeze, unfreeze, unfreezeFrom, freezeAllButHead, type FreezeOptions } from '../models/freeze.js';
+import { freeze, unfreeze, unfreezeFrom, freezeAllButHead, moduleIndex, type FreezeOptions } from '../models/freeze.js';
 import { EpochMetrics } from './metrics.js';
 import type { PhaseConfig } from './plan.js';
 import { createOptimizer, createScheduler, type TrainOptimizer, type TrainScheduler } from './optimizer.js';
@@ -145,6 +145,7 @@ export class Trainer {
 
   /** Runs `phases` from `position` (a fresh run, or a checkpoint's). Returns the epoch history. */
   async run(phases: readonly PhaseConfig[], position: TrainerPosition = freshPosition(), restore?: (o: TrainOptimizer, s: TrainScheduler) => Promise<void>): Promise<EpochRecord[]> {
+    this.checkPhases(phases.slice(position.phaseIndex));
     if (this.options.tuneKernels) await this.tuneKernels();
     for (let p = position.phaseIndex; p < phases.length; p++) {
       const phase = phases[p]!;
@@ -288,6 +289,20 @@ export class Trainer {
     const labels = new Int32Array(batch.size);
     for (let i = 0; i < batch.size; i++) labels[i] = batch.table[i * IMAGE_TABLE_STRIDE + 3]!;
     return { images, labels: Tensor.fromData(this.ctx, labels, [batch.size], 'int32', 'labels') };
+  }
+
+  /**
+   * Every phase's settings, checked before the first trains: a bad module path or learning rate
+   * in a later phase would otherwise fail only after the earlier ones had run (hours, for VGG16
+   * on a CPU adapter). The optimisers hold no state until they step, so making them costs nothing.
+   */
+  private checkPhases(phases: readonly PhaseConfig[]): void {
+    for (const phase of phases) {
+      if (phase.trainable.kind === 'from') moduleIndex(this.model, phase.trainable.path);
+      const optimizer = createOptimizer(this.model, phase);
+      createScheduler(optimizer, phase);
+      optimizer.dispose();
+    }
   }
 
   private applyTrainable(phase: PhaseConfig): void {

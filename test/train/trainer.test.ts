@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { testContext } from '../helpers/gpu.js';
-import { GpuContext, createNodeGpu, smallVgg } from '../../src/node.js';
+import { GpuContext, InputError, OptionRangeError, createNodeGpu, smallVgg } from '../../src/node.js';
 import type { TunedLayer } from '../../src/kernels/conv2d-tuning.js';
 import { Trainer, freshPosition, NonFiniteLossError, StoppedError, type TrainerPosition } from '../../src/train/trainer.js';
 import type { PhaseConfig } from '../../src/train/plan.js';
@@ -115,6 +115,19 @@ describe('Trainer', () => {
     const weights = await weightsOf(resumed);
     weights.forEach((w, i) => expect(Array.from(w)).toEqual(Array.from(reference.weights[i]!)));
     resumed.dispose();
+  });
+
+  it('a later phase\'s bad module path or learning rate stops the run before the first phase trains a step', async () => {
+    const model = makeModel();
+    for (const bad of [{ trainable: { kind: 'from', path: 'features.99' } }, { lr: -0.1 }] as Partial<PhaseConfig>[]) {
+      let steps = 0;
+      const trainer = new Trainer(ctx, model, taskData(ctx, task, 4, 7), { seed: 7 }, { onStep: () => void steps++ });
+      const run = trainer.run([phases[0]!, { ...phases[1]!, ...bad }]);
+      await expect(run).rejects.toThrow(bad.lr ? OptionRangeError : InputError);
+      await expect(run).rejects.toThrow(bad.lr ? /lr must be >= 0, got -0.1/ : /no module 'features.99'; its modules with parameters are features, features.0, /);
+      expect(steps).toBe(0);
+    }
+    model.dispose();
   });
 
   it('a non-finite loss stops the run with a clear message and keeps the last good checkpoint', async () => {

@@ -1,5 +1,5 @@
-import { numberOption, requiredString, type Command } from '../command.js';
-import { augmentHelp, augmentOptions, trainTransformFrom } from '../augment-options.js';
+import { COUNT, numberOption, requiredString, WHOLE, type Command } from '../command.js';
+import { augmentHelp, augmentOptions, checkTransforms, trainTransformFrom } from '../augment-options.js';
 import { initNode } from '../../node.js';
 import { writeFolderAugmentGrid } from '../../data/augment/grid-node.js';
 
@@ -10,16 +10,20 @@ export const augment: Command = {
   help: ['  --images N    images shown (default 4)', '  --variants N  training draws per image (default 5)', '  --size N      output size (default 224)', '  --seed N', augmentHelp].join('\n'),
   options: { data: { type: 'string' }, out: { type: 'string' }, images: { type: 'string' }, variants: { type: 'string' }, size: { type: 'string' }, seed: { type: 'string' }, ...augmentOptions },
   async run(args) {
-    const ctx = await initNode();
+    const data = requiredString(args, 'data');
     const out = requiredString(args, 'out');
+    const outputSize = numberOption(args, 'size', 224, COUNT);
+    const train = trainTransformFrom(args);
+    checkTransforms({ outputSize, train });
+    const ctx = await initNode();
     await writeFolderAugmentGrid(ctx, {
-      data: requiredString(args, 'data'),
+      data,
       out,
-      images: numberOption(args, 'images', 4),
-      variants: numberOption(args, 'variants', 5),
-      outputSize: numberOption(args, 'size', 224),
-      seed: numberOption(args, 'seed', 0),
-      train: trainTransformFrom(args),
+      images: numberOption(args, 'images', 4, COUNT),
+      variants: numberOption(args, 'variants', 5, WHOLE),
+      outputSize,
+      seed: numberOption(args, 'seed', 0, WHOLE),
+      train,
     });
     console.log(`wrote ${out}`);
     ctx.destroy();

@@ -1,4 +1,4 @@
-import { numberOption, stringOption, UsageError, type Command } from '../command.js';
+import { COUNT, numberOption, stringOption, UsageError, type Command } from '../command.js';
 import { initNode } from '../../node.js';
 import { gradMonitorOption } from './train.js';
 import { DEMO_CONFIG, DEFAULT_DEMO_WEIGHTS, runDemo } from '../../demo/run-demo.js';
@@ -6,7 +6,7 @@ import { DEMO_CONFIG, DEFAULT_DEMO_WEIGHTS, runDemo } from '../../demo/run-demo.
 export const demo: Command = {
   name: 'demo',
   summary: 'The embedded transfer-learning demo: scratch vs frozen-base transfer vs transfer+fine-tune vs unfreezing at once, on a few-label task (nothing to download).',
-  usage: '[--quick] [--seeds 1,2,3] [--labelled N] [--out DIR] [--grad-monitor N]',
+  usage: '[--quick] [--seeds 1,2,3] [--labelled N] [--epochs N] [--weights FILE] [--out DIR] [--grad-monitor N]',
   help: [
     '  --quick          one seed and fewer epochs (a smoke run, about a minute)',
     '  --seeds LIST     comma-separated seeds (default 1,2,3)',
@@ -31,11 +31,11 @@ export const demo: Command = {
       if (!Number.isInteger(n) || n < 0) throw new UsageError(`--seeds expects comma-separated integers, got '${s}'`);
       return n;
     });
-    const epochs = numberOption(args, 'epochs', args.values.quick ? 3 : DEMO_CONFIG.headEpochs);
+    const epochs = numberOption(args, 'epochs', args.values.quick ? 3 : DEMO_CONFIG.headEpochs, COUNT);
     const config = {
       ...DEMO_CONFIG,
       seeds,
-      labelled: numberOption(args, 'labelled', DEMO_CONFIG.labelled),
+      labelled: numberOption(args, 'labelled', DEMO_CONFIG.labelled, COUNT),
       headEpochs: epochs,
       finetuneEpochs: epochs,
       testPerClass: args.values.quick ? 20 : DEMO_CONFIG.testPerClass,

@@ -1,5 +1,7 @@
-import { numberOption, requiredString, stringOption, type Command } from '../command.js';
-import { modelFromWeights } from '../model-from-weights.js';
+import { COUNT, FRACTION, numberOption, requiredString, stringOption, WHOLE, type Command } from '../command.js';
+import { modelFromWeights, validationView } from '../model-from-weights.js';
+import { modelOption } from '../model-option.js';
+import { InputError } from '../../runtime/errors.js';
 import { initNode } from '../../node.js';
 import { loadDataset } from '../../data/split.js';
 import { decodeImageFile } from '../../data/decode-node.js';
@@ -11,26 +13,37 @@ import { formatBadFiles } from '../../data/bad-file.js';
 export const evaluate: Command = {
   name: 'eval',
   summary: 'Loss and accuracy of trained weights on the validation part of an image folder.',
-  usage: '--data DIR --weights FILE [--model vgg16] [--seed N] [--all]',
+  usage: '--data DIR --weights FILE [--model NAME] [--classes a,b] [--seed N] [--all]',
   help: [
     '  --data DIR       the folder (the validation split is the one train made with the same --seed)',
-    '  --weights FILE   weights written by train',
-    '  --model NAME     the architecture (default vgg16)',
+    '  --weights FILE   weights written by train (best.safetensors records the model, classes and sizes)',
+    '  --model NAME     the architecture, when the weights do not record it (default vgg16)',
+    '  --classes LIST   class names in the head\'s order, when the weights do not record them',
     '  --all            evaluate every image, not only the validation split',
     '  --seed N --val-fraction F   the split (default 0, 0.2)',
-    '  --batch-size N --image-size N --resize N',
+    '  --batch-size N (default 16)  --image-size N --resize N  (default: as trained, else 224, 256)',
   ].join('\n'),
   options: {
     data: { type: 'string' }, weights: { type: 'string' }, model: { type: 'string' }, classes: { type: 'string' }, all: { type: 'boolean' },
     seed: { type: 'string' }, 'val-fraction': { type: 'string' }, 'batch-size': { type: 'string' }, 'image-size': { type: 'string' }, resize: { type: 'string' },
   },
   async run(args) {
+    const weights = requiredString(args, 'weights');
+    const data = requiredString(args, 'data');
+    const split = { seed: numberOption(args, 'seed', 0, WHOLE), validationFraction: numberOption(args, 'val-fraction', 0.2, FRACTION) };
+    const batchSize = numberOption(args, 'batch-size', 16, COUNT);
+    const given = { model: modelOption(args), classes: stringOption(args, 'classes') };
     const ctx = await initNode();
-    const { model, classes } = await modelFromWeights(ctx, stringOption(args, 'model') ?? 'vgg16', requiredString(args, 'weights'), stringOption(args, 'classes'));
-    const dataset = await loadDataset(requiredString(args, 'data'), { seed: numberOption(args, 'seed', 0), validationFraction: numberOption(args, 'val-fraction', 0.2) });
+    const loaded = await modelFromWeights(ctx, weights, given);
+    const { model, classes } = loaded;
+    const view = validationView(args, loaded);
+    const dataset = await loadDataset(data, split);
+    if (dataset.classes.join('\n') !== classes.join('\n')) {
+      throw new InputError(`${weights} was trained on the classes [${classes.join(', ')}], ${data} has [${dataset.classes.join(', ')}]: its labels would not be the head's outputs`);
+    }
     const samples = args.values.all ? [...dataset.train, ...dataset.validation] : dataset.validation;
-    const loader = new BatchLoader(samples, (path) => decodeImageFile(path), { batchSize: numberOption(args, 'batch-size', 16), seed: 0, shuffle: false });
-    const transform = new Augmenter(ctx, { outputSize: numberOption(args, 'image-size', 224), resize: numberOption(args, 'resize', 256) });
+    const loader = new BatchLoader(samples, (path) => decodeImageFile(path), { batchSize, seed: 0, shuffle: false });
+    const transform = new Augmenter(ctx, view);
     const trainer = new Trainer(ctx, model, { classes, train: loader, validation: loader, trainTransform: transform, evalTransform: transform }, { seed: 0 });
     const result = await trainer.evaluate(loader);
     console.log(`${result.samples} images: loss ${result.loss.toFixed(4)}, accuracy ${(100 * result.accuracy).toFixed(2)}%`);

@@ -1,4 +1,6 @@
-import { requiredString, stringOption, type Command } from '../command.js';
+import { requiredString, type Command } from '../command.js';
+import { modelOption } from '../model-option.js';
+import { initNode } from '../../node.js';
 import { formatWeightInspection } from '../../models/inspect.js';
 import { inspectWeightsFile } from '../../models/node-weights.js';
 
@@ -9,6 +11,11 @@ export const inspect: Command = {
   help: '  --weights FILE  .pth (zip or legacy) or .safetensors\n  --model NAME    compare with this model (vgg16, vgg16_bn, resnet18, ...)',
   options: { weights: { type: 'string' }, model: { type: 'string' } },
   async run(args) {
-    console.log(formatWeightInspection(await inspectWeightsFile(requiredString(args, 'weights'), stringOption(args, 'model'))));
+    const weights = requiredString(args, 'weights');
+    const model = modelOption(args);
+    // Listing needs no GPU; comparing builds the model, whose tensors live on one.
+    const ctx = model ? await initNode() : undefined;
+    console.log(formatWeightInspection(await inspectWeightsFile(weights, model)));
+    ctx?.destroy();
   },
 };

@@ -1,5 +1,6 @@
-import { numberOption, requiredString, stringOption, UsageError, type Command } from '../command.js';
-import { modelFromWeights } from '../model-from-weights.js';
+import { COUNT, numberOption, requiredString, stringOption, UsageError, type Command } from '../command.js';
+import { modelFromWeights, validationView } from '../model-from-weights.js';
+import { modelOption } from '../model-option.js';
 import { initNode, noGrad, softmax, tidy } from '../../node.js';
 import { decodeImageFile } from '../../data/decode-node.js';
 import { packBatch } from '../../data/pack-batch.js';
@@ -9,22 +10,26 @@ import { BadImageError } from '../../data/bad-file.js';
 export const predict: Command = {
   name: 'predict',
   summary: 'Classify images with trained weights: prints each image\'s class and probability.',
-  usage: 'IMAGE... --weights FILE [--model vgg16] [--classes a,b] [--top N]',
+  usage: 'IMAGE... --weights FILE [--model NAME] [--classes a,b] [--top N]',
   help: [
-    '  --weights FILE   weights written by train (best.safetensors records the classes)',
-    '  --model NAME     the architecture (default vgg16)',
-    '  --classes LIST   class names, when the weights do not record them',
+    '  --weights FILE   weights written by train (best.safetensors records the model, classes and sizes)',
+    '  --model NAME     the architecture, when the weights do not record it (default vgg16)',
+    '  --classes LIST   class names in the head\'s order, when the weights do not record them',
     '  --top N          classes shown per image (default 1)',
-    '  --image-size N --resize N   the validation transform (default 224, 256)',
+    '  --image-size N --resize N   the validation transform (default: as trained, else 224, 256)',
   ].join('\n'),
   options: { weights: { type: 'string' }, model: { type: 'string' }, classes: { type: 'string' }, top: { type: 'string' }, 'image-size': { type: 'string' }, resize: { type: 'string' } },
   allowPositionals: true,
   async run(args) {
     if (args.positionals.length === 0) throw new UsageError('give at least one image');
+    const weights = requiredString(args, 'weights');
+    const top = numberOption(args, 'top', 1, COUNT);
+    const given = { model: modelOption(args), classes: stringOption(args, 'classes') };
     const ctx = await initNode();
-    const { model, classes } = await modelFromWeights(ctx, stringOption(args, 'model') ?? 'vgg16', requiredString(args, 'weights'), stringOption(args, 'classes'));
-    const transform = new Augmenter(ctx, { outputSize: numberOption(args, 'image-size', 224), resize: numberOption(args, 'resize', 256) });
-    const top = numberOption(args, 'top', 1);
+    const loaded = await modelFromWeights(ctx, weights, given);
+    const { model, classes } = loaded;
+    const view = validationView(args, loaded);
+    const transform = new Augmenter(ctx, view);
     let failures = 0;
     for (const path of args.positionals) {
       let image;

@@ -1,8 +1,9 @@
-import { numberOption, stringOption, UsageError, type Command } from '../command.js';
+import { COUNT, numberOption, stringOption, UsageError, WHOLE, type Command } from '../command.js';
+import { modelOption } from '../model-option.js';
 import { initNode, adapterLabel } from '../../node.js';
 import { Tensor } from '../../autograd/tensor.js';
 import { randn } from '../../ops/creation.js';
-import { createModel, isModelName, MODELS } from '../../models/registry.js';
+import { createModel, MODELS } from '../../models/registry.js';
 import { freezeAllButHead } from '../../models/freeze.js';
 import { SGD } from '../../optim/sgd.js';
 import { chromeTrace, compareTable, kernelTable, profileSummary, profileTrainStep, type StepProfile } from '../../train/profile.js';
@@ -44,22 +45,17 @@ export const profile: Command = {
     adapter: { type: 'string' },
   },
   async run(args) {
-    const modelName = stringOption(args, 'model') ?? 'small_vgg';
-    if (!isModelName(modelName)) throw new UsageError(`--model must be one of ${Object.keys(MODELS).join(', ')}; got '${modelName}'`);
+    const modelName = modelOption(args, 'small_vgg');
     const compare = args.values['compare-frozen'] === true;
     if (compare && args.values.frozen) throw new UsageError('--frozen and --compare-frozen exclude each other');
     const small = modelName === 'small_vgg';
-    const positive = (name: string, fallback: number) => {
-      const value = numberOption(args, name, fallback);
-      if (!Number.isInteger(value) || value < 1) throw new UsageError(`--${name} expects a positive integer, got ${value}`);
-      return value;
-    };
+    const batch = numberOption(args, 'batch', small ? 32 : 4, COUNT);
+    const classes = numberOption(args, 'classes', 2, COUNT);
+    const seed = numberOption(args, 'seed', 0, WHOLE);
+    const options = { steps: numberOption(args, 'steps', 3, COUNT), warmup: numberOption(args, 'warmup', 2, WHOLE), timestamps: args.values['counts-only'] !== true };
+    const givenSize = args.values.size === undefined ? undefined : numberOption(args, 'size', 0, COUNT);
     const ctx = await initNode({ adapter: stringOption(args, 'adapter') });
-    const size = positive('size', small ? 32 : ctx.adapter.isSoftware ? 64 : 224);
-    const batch = positive('batch', small ? 32 : 4);
-    const classes = positive('classes', 2);
-    const seed = numberOption(args, 'seed', 0);
-    const options = { steps: positive('steps', 3), warmup: numberOption(args, 'warmup', 2), timestamps: args.values['counts-only'] !== true };
+    const size = givenSize ?? (small ? 32 : ctx.adapter.isSoftware ? 64 : 224);
     const tracePath = stringOption(args, 'trace') ?? 'runs/profile/trace.json';
     const config = `${modelName}, ${batch}x3x${size}x${size}, ${classes} classes, SGD momentum 0.9`;
     console.log(`adapter: ${adapterLabel(ctx.adapter)}`);

@@ -1,9 +1,10 @@
-import { numberOption, requiredString, stringOption, UsageError, type Command, type ParsedArgs } from '../command.js';
-import { augmentHelp, augmentOptions, trainTransformFrom } from '../augment-options.js';
+import { COUNT, FRACTION, NON_NEGATIVE, numberOption, POSITIVE, requiredString, stringOption, UsageError, WHOLE, type Command, type NumberRule, type ParsedArgs } from '../command.js';
+import { augmentHelp, augmentOptions, checkTransforms, trainTransformFrom } from '../augment-options.js';
+import { modelOption } from '../model-option.js';
 import { initNode } from '../../node.js';
-import { isModelName, MODELS } from '../../models/registry.js';
+import { MODELS } from '../../models/registry.js';
 import { isPlanName, NOTEBOOK_PLAN, type SchedulerConfig } from '../../train/plan.js';
-import { trainRun } from '../../train/run-node.js';
+import { trainRun, type TrainRunOptions } from '../../train/run-node.js';
 
 export const train: Command = {
   name: 'train',
@@ -14,8 +15,8 @@ export const train: Command = {
     `  --model NAME         ${Object.keys(MODELS).join(' | ')}`,
     '  --weights FILE       pretrained weights (.pth or .safetensors); the head is replaced for your classes',
     '  --plan NAME          transfer: frozen base, new head | finetune: everything | both: transfer then finetune (default) | scratch',
-    '  --epochs N           epochs per phase (default 10)      --finetune-epochs N   (default: --epochs)',
-    '  --lr F               phase 1 learning rate (default 0.001) --finetune-lr F      (default lr/10)',
+    '  --epochs N           epochs of the first phase (default 10)  --finetune-epochs N  of --plan both\'s second (default: --epochs)',
+    '  --lr F               learning rate of the first phase (default 0.001)  --finetune-lr F  of the second (default lr/10)',
     '  --unfreeze-from PATH fine-tune only from this module on (e.g. features.24)',
     '  --optimizer NAME     sgd (default) | adam | adamw      --momentum F (0.9)   --weight-decay F (0)',
     '  --step-size N --gamma F   StepLR per epoch (default 7, 0.1, as the notebook); --cosine for cosine annealing',
@@ -58,55 +59,55 @@ export const train: Command = {
     ...augmentOptions,
   },
   async run(args) {
-    const model = stringOption(args, 'model') ?? 'vgg16';
-    if (!isModelName(model)) throw new UsageError(`--model must be one of ${Object.keys(MODELS).join(', ')}; got '${model}'`);
     const plan = stringOption(args, 'plan') ?? 'both';
     if (!isPlanName(plan)) throw new UsageError(`--plan must be transfer, finetune, both or scratch; got '${plan}'`);
+    const secondPhase = (name: string) => {
+      if (args.values[name] !== undefined && plan !== 'both') throw new UsageError(`--${name} is for the fine-tuning phase of --plan both; --plan ${plan} has one phase, set by --lr and --epochs`);
+    };
+    secondPhase('finetune-epochs');
+    secondPhase('finetune-lr');
+    if (args.values['unfreeze-from'] !== undefined && plan !== 'both' && plan !== 'finetune') throw new UsageError(`--unfreeze-from is for --plan both or finetune, not ${plan}`);
     const optimizer = stringOption(args, 'optimizer') ?? 'sgd';
     if (optimizer !== 'sgd' && optimizer !== 'adam' && optimizer !== 'adamw') throw new UsageError(`--optimizer must be sgd, adam or adamw; got '${optimizer}'`);
     const scheduler: SchedulerConfig = args.values.cosine
       ? { kind: 'cosine' }
-      : { kind: 'step', stepSize: numberOption(args, 'step-size', 7), gamma: numberOption(args, 'gamma', 0.1) };
-    const lr = numberOption(args, 'lr', NOTEBOOK_PLAN.lr);
+      : { kind: 'step', stepSize: numberOption(args, 'step-size', 7, COUNT), gamma: numberOption(args, 'gamma', 0.1, POSITIVE) };
+    const optional = (name: string, rule: NumberRule) => (args.values[name] === undefined ? undefined : numberOption(args, name, 0, rule));
+    const options: TrainRunOptions = {
+      data: requiredString(args, 'data'),
+      model: modelOption(args, 'vgg16'),
+      weights: stringOption(args, 'weights'),
+      plan,
+      epochs: numberOption(args, 'epochs', NOTEBOOK_PLAN.epochs, COUNT),
+      finetuneEpochs: optional('finetune-epochs', COUNT),
+      lr: numberOption(args, 'lr', NOTEBOOK_PLAN.lr, POSITIVE),
+      finetuneLr: optional('finetune-lr', POSITIVE),
+      unfreezeFrom: stringOption(args, 'unfreeze-from'),
+      momentum: numberOption(args, 'momentum', NOTEBOOK_PLAN.momentum, NON_NEGATIVE),
+      weightDecay: numberOption(args, 'weight-decay', 0, NON_NEGATIVE),
+      optimizer,
+      scheduler,
+      batchSize: numberOption(args, 'batch-size', 4, COUNT),
+      seed: numberOption(args, 'seed', 0, WHOLE),
+      imageSize: numberOption(args, 'image-size', 224, COUNT),
+      resize: numberOption(args, 'resize', 256, COUNT),
+      validationFraction: numberOption(args, 'val-fraction', 0.2, FRACTION),
+      out: stringOption(args, 'out') ?? 'runs/train',
+      augment: trainTransformFrom(args),
+      progressEvery: numberOption(args, 'progress-every', 10, WHOLE),
+      gradMonitor: gradMonitorOption(args),
+      tuneKernels: Boolean(args.values['tune-kernels']),
+    };
+    checkTransforms({ outputSize: options.imageSize, train: options.augment }, { outputSize: options.imageSize, resize: options.resize });
     const ctx = await initNode();
-    const result = await trainRun(
-      ctx,
-      {
-        data: requiredString(args, 'data'),
-        model,
-        weights: stringOption(args, 'weights'),
-        plan,
-        epochs: numberOption(args, 'epochs', NOTEBOOK_PLAN.epochs),
-        finetuneEpochs: args.values['finetune-epochs'] ? numberOption(args, 'finetune-epochs', 0) : undefined,
-        lr,
-        finetuneLr: numberOption(args, 'finetune-lr', lr / 10),
-        unfreezeFrom: stringOption(args, 'unfreeze-from'),
-        momentum: numberOption(args, 'momentum', NOTEBOOK_PLAN.momentum),
-        weightDecay: numberOption(args, 'weight-decay', 0),
-        optimizer,
-        scheduler,
-        batchSize: numberOption(args, 'batch-size', 4),
-        seed: numberOption(args, 'seed', 0),
-        imageSize: numberOption(args, 'image-size', 224),
-        resize: numberOption(args, 'resize', 256),
-        validationFraction: numberOption(args, 'val-fraction', 0.2),
-        out: stringOption(args, 'out') ?? 'runs/train',
-        augment: trainTransformFrom(args),
-        progressEvery: numberOption(args, 'progress-every', 10),
-        gradMonitor: gradMonitorOption(args),
-        tuneKernels: Boolean(args.values['tune-kernels']),
-      },
-      Boolean(args.values.resume),
-    );
+    const result = await trainRun(ctx, options, Boolean(args.values.resume));
     console.log(`best validation accuracy ${(100 * result.bestAccuracy).toFixed(2)}%; weights in ${result.runDir}/best.safetensors`);
     ctx.destroy();
     return result.stopped ? 130 : 0;
   },
 };
 
-/** `--grad-monitor N`: a positive whole number of steps, or 0 (off). */
+/** `--grad-monitor N`: every N steps, or 0 (off). */
 export function gradMonitorOption(args: ParsedArgs): number {
-  const every = numberOption(args, 'grad-monitor', 0);
-  if (!Number.isInteger(every) || every < 0) throw new UsageError(`--grad-monitor expects a whole number of steps, got '${String(args.values['grad-monitor'])}'`);
-  return every;
+  return numberOption(args, 'grad-monitor', 0, WHOLE);
 }

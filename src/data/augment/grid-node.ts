@@ -3,10 +3,14 @@
  * `webgpu-transfer augment --data DIR --out grid.png` job: a few images of a folder, each shown
  * with the validation transform and then several training draws.
  */
+import { mkdir } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import sharp from 'sharp';
 import type { GpuContext } from '../../runtime/context.js';
+import { InputError } from '../../runtime/errors.js';
+import { BadImageError } from '../bad-file.js';
 import { decodeImageFile } from '../decode-node.js';
-import { listImageFolder } from '../image-folder.js';
+import { listImageFolder, type ImageFolder } from '../image-folder.js';
 import { packBatch, type LabeledImage } from '../pack-batch.js';
 import { Augmenter, type AugmentResult } from './augmenter.js';
 import type { AugmenterOptions, TrainTransformOptions } from './options.js';
@@ -49,6 +53,7 @@ export async function writeGrid(path: string, tiles: readonly GridTile[], column
   const svg =
     `<svg xmlns="http://www.w3.org/2000/svg" width="${canvas.width}" height="${canvas.height}">` +
     `<g font-family="DejaVu Sans, sans-serif" font-size="${FONT_SIZE}" fill="#e8e8e8">${text.join('')}</g></svg>`;
+  await mkdir(dirname(path) || '.', { recursive: true });
   await sharp({ create: { ...canvas, channels: 3, background: '#202020' } })
     .composite([...images, { input: Buffer.from(svg), left: 0, top: 0 }])
     .png()
@@ -88,22 +93,36 @@ export interface AugmentGridOptions {
 }
 
 /**
+ * Up to `count` images spread evenly over the folder; a file that does not decode is passed over
+ * for the next one that does.
+ */
+async function decodeSpread(folder: ImageFolder, count: number): Promise<LabeledImage[]> {
+  const n = folder.samples.length;
+  const spread = Array.from({ length: Math.min(count, n) }, (_, k) => Math.floor((k * n) / Math.min(count, n)));
+  const order = [...spread, ...Array.from({ length: n }, (_, i) => i).filter((i) => !spread.includes(i))];
+  const decoded: LabeledImage[] = [];
+  for (const sampleIndex of order) {
+    if (decoded.length === count) break;
+    const sample = folder.samples[sampleIndex]!;
+    try {
+      decoded.push({ ...(await decodeImageFile(sample.path)), label: sample.label, path: sample.path, sampleIndex });
+    } catch (error) {
+      if (!(error instanceof BadImageError)) throw error;
+    }
+  }
+  return decoded;
+}
+
+/**
  * `webgpu-transfer augment`: one row per image, the validation transform first, then `variants`
  * training draws (epochs 0, 1, ...), so that crops, flips, rotations and colour changes can be
  * compared with the plain image.
  */
 export async function writeFolderAugmentGrid(ctx: GpuContext, options: AugmentGridOptions): Promise<void> {
   const folder = await listImageFolder(options.data);
-  const count = Math.min(options.images ?? 4, folder.samples.length);
-  if (count === 0) throw new Error(`no images found in ${options.data}`);
-  const step = folder.samples.length / count;
-  const picked = Array.from({ length: count }, (_, k) => Math.floor(k * step));
-  const decoded: LabeledImage[] = await Promise.all(
-    picked.map(async (sampleIndex) => {
-      const sample = folder.samples[sampleIndex]!;
-      return { ...(await decodeImageFile(sample.path)), label: sample.label, path: sample.path, sampleIndex };
-    }),
-  );
+  const wanted = options.images ?? 4;
+  const decoded = await decodeSpread(folder, wanted);
+  if (decoded.length === 0) throw new InputError(`no readable images in ${options.data} (${folder.samples.length} listed, ${folder.badFiles.length} bad)`);
   const batch = packBatch(decoded);
   const variants = options.variants ?? 5;
   const common = { outputSize: options.outputSize ?? 224, normalize: options.normalize };
