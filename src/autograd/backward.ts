@@ -2,7 +2,7 @@ import type { GradNode } from './graph.js';
 import { noGrad, releaseSaved } from './graph.js';
 import type { Tensor } from './tensor.js';
 import { keep, tidy } from './scope.js';
-import { ShapeError } from '../runtime/errors.js';
+import { InputError, ShapeError } from '../runtime/errors.js';
 
 /** Adds `b` into `a`'s place: returns a + b and disposes both (used to accumulate gradients). */
 export type Accumulate = (a: Tensor, b: Tensor) => Tensor;
@@ -16,6 +16,12 @@ export function runBackward(root: Tensor, seed: Tensor, accumulate: Accumulate):
   if (!root.requiresGrad) throw new Error(`backward(): '${root.name}' does not require a gradient (nothing it depends on does)`);
   noGrad(() => {
     const order = topologicalOrder(root.gradFn);
+    const used = order.find((node) => node.released);
+    if (used) {
+      seed.dispose();
+      // PyTorch's retain_graph has no counterpart: what a node saved goes as soon as its rule ran.
+      throw new InputError(`backward(): '${root.name}' depends on a ${used.op} that an earlier backward() already went through, releasing what it saved; run the forward pass again`);
+    }
     const grads = new Map<GradNode, Tensor>();
     if (root.gradFn) grads.set(root.gradFn, seed);
     else accumulateLeaf(root, seed, accumulate);

@@ -12,6 +12,8 @@ export interface GradNode {
   readonly inputs: readonly Tensor[];
   /** Handles on the tensors the rule reads; released once backward has run. */
   saved: Tensor[];
+  /** Set when backward has run through the node and released what it saved: it cannot run again. */
+  released?: boolean;
   readonly backward: BackwardRule;
 }
 
@@ -48,6 +50,7 @@ export function record(op: string, output: Tensor, inputs: readonly Tensor[], sa
 }
 
 export function releaseSaved(node: GradNode): void {
+  if (node.saved.length > 0) node.released = true; // a rule that saved nothing can run again
   for (const t of node.saved) t.dispose();
   node.saved = [];
 }

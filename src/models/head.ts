@@ -1,4 +1,5 @@
 import type { Module } from '../nn/module.js';
+import { InputError } from '../runtime/errors.js';
 
 /**
  * A model that knows which module is its classification head: what transfer learning replaces
@@ -11,7 +12,9 @@ export interface HasHead {
 
 export function headPathOf(model: Module): string {
   const path = (model as Partial<HasHead>).headPath;
-  if (typeof path !== 'string') throw new Error(`${model.constructor.name} does not name its head (no headPath): say which module to use instead`);
+  if (typeof path !== 'string') {
+    throw new InputError(`${model.constructor.name} does not name its head: give it a headPath, the module path of its last layer (as VGG's 'classifier.6'), e.g. Object.assign(model, { headPath: '2' }) for a Sequential`);
+  }
   return path;
 }
 

@@ -1,6 +1,6 @@
-import type { Tensor } from '../autograd/tensor.js';
+import { Tensor } from '../autograd/tensor.js';
 import { record } from '../autograd/graph.js';
-import { ShapeError } from '../runtime/errors.js';
+import { InputError, ShapeError } from '../runtime/errors.js';
 import { convOutputSize, type Conv2dGeometry } from '../kernels/conv2d-common.js';
 import { runConv2dForward, runConv2dInputGrad } from '../kernels/conv2d-implicit-gemm.js';
 import { runConv2dWeightGrad } from '../kernels/conv2d-weight-grad.js';
@@ -44,6 +44,10 @@ export function conv2dRelu(x: Tensor, weight: Tensor, bias?: Tensor, options: Co
 }
 
 function convolve(op: string, x: Tensor, weight: Tensor, bias: Tensor | undefined, options: ConvOptions, relu: boolean): Tensor {
+  if (bias !== undefined && !(bias instanceof Tensor)) {
+    // JavaScript callers' slip: conv2d(x, w, { padding: 1 }) puts the options where the bias goes.
+    throw new InputError(`${op}: the third argument is the bias, a Tensor or undefined; the options come fourth: ${op}(x, weight, undefined, options)`);
+  }
   expectFloat(op, x, weight, ...(bias ? [bias] : []));
   const g = conv2dGeometry(x, weight, bias, options);
   const y = runConv2dForward(x, weight, bias, g, { relu });

@@ -2,12 +2,16 @@ import type { Tensor } from '../autograd/tensor.js';
 import { runBackward } from '../autograd/backward.js';
 import { runBinary } from '../kernels/elementwise.js';
 import { full } from './creation.js';
+import { ShapeError } from '../runtime/errors.js';
 
 /**
  * Backpropagates from `root` (a scalar loss, or any tensor with an explicit `gradient` of the
  * same shape) into the `.grad` of every leaf that requires one.
  */
 export function backward(root: Tensor, gradient?: Tensor): void {
+  if (gradient && gradient.shape.join() !== root.shape.join()) {
+    throw new ShapeError(`backward(): gradient '${gradient.name}' is [${gradient.shape.join(', ')}], '${root.name}' is [${root.shape.join(', ')}]: they must match`);
+  }
   const seed = gradient ? gradient.share() : full(root.shape, 1, { ctx: root.ctx });
   runBackward(root, seed, accumulate);
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { testContext } from '../helpers/gpu.js';
-import { tensor, add, matmul, sum, backward } from '../../src/node.js';
+import { tensor, add, matmul, mul, sum, backward, relu, InputError, ShapeError } from '../../src/node.js';
 
 describe('smoke', () => {
   it('adds, multiplies, differentiates', async () => {
@@ -15,5 +15,32 @@ describe('smoke', () => {
     backward(loss);
     expect(Array.from(await a.grad!.read())).toEqual([1, 1, 2, 1, 1, 2]);
     expect(Array.from(await b.grad!.read())).toEqual([5, 5, 7, 7, 9, 9]);
+  });
+});
+
+describe('backward refuses what it cannot do, naming it', () => {
+  it('a second pass through nodes whose saved tensors the first released', async () => {
+    await testContext();
+    const a = tensor([1, -2, 3], [3], { requiresGrad: true, name: 'a' });
+    const loss = sum(mul(relu(a), a));
+    backward(loss);
+    expect(Array.from(await a.grad!.read())).toEqual([2, 0, 6]);
+    expect(() => backward(loss)).toThrow(InputError);
+    expect(() => backward(loss)).toThrow(/depends on a (mul|relu) that an earlier backward\(\) already went through/);
+    expect(Array.from(await a.grad!.read())).toEqual([2, 0, 6]); // nothing was accumulated
+    // A graph whose rules saved nothing can run again, as before: sums add up.
+    const b = tensor([1, 2], [2], { requiresGrad: true });
+    const total = sum(add(b, b));
+    backward(total);
+    backward(total);
+    expect(Array.from(await b.grad!.read())).toEqual([4, 4]);
+  });
+
+  it('an explicit gradient of another shape than the tensor', async () => {
+    await testContext();
+    const a = tensor([1, 2, 3, 4, 5, 6], [3, 2], { requiresGrad: true });
+    const y = mul(a, a);
+    expect(() => backward(y, tensor([1, 1, 1, 1, 1, 1], [6], { name: 'g' }))).toThrow(ShapeError);
+    expect(() => backward(y, tensor([1, 1, 1, 1, 1, 1], [6], { name: 'g' }))).toThrow(/gradient 'g' is \[6\], '.*' is \[3, 2\]/);
   });
 });

@@ -373,5 +373,7 @@ describe('conv2d', () => {
     expect(() => conv2d(image([1, 6, 8, 8]), w, undefined, { groups: 4 })).toThrow(/8 output channels do not split into|expects 3 × groups 4 = 12/);
     expect(() => conv2d(image([1, 3, 8, 8]), w, tensor([1, 2], [2]))).toThrow(/bias.*\[2\].*8 output channels/);
     expect(() => noGrad(() => conv2d(image([1, 3, 8, 8]), w, undefined, { stride: 0 }))).toThrow(/stride/);
+    const optionsAsBias = { padding: 1 } as unknown as Tensor;
+    expect(() => conv2d(image([1, 3, 8, 8]), w, optionsAsBias)).toThrow(/third argument is the bias.*conv2d\(x, weight, undefined, options\)/);
   });
 });

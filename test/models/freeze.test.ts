@@ -3,6 +3,7 @@ import { testContext } from '../helpers/gpu.js';
 import { Mlp } from './helpers.js';
 import { freeze, freezeAllButHead, matchSelector, trainableSummary, formatTrainableSummary, unfreeze, unfreezeFrom } from '../../src/models/freeze.js';
 import { BatchNorm2d } from '../../src/nn/batchnorm.js';
+import { InputError, Linear, ReLU, Sequential } from '../../src/node.js';
 
 const trainable = (m: Mlp) => m.namedParameters().filter(([, p]) => p.requiresGrad).map(([n]) => n);
 
@@ -38,6 +39,16 @@ describe('freeze', () => {
     expect(() => freeze(m, 'bdy')).toThrow(/bdy matches no parameter of Mlp/);
     expect(() => unfreezeFrom(m, 'body.7')).toThrow(/no module 'body.7'/);
     m.dispose();
+  });
+
+  it('a model without a headPath is told how to name one, and the advice works', async () => {
+    await testContext();
+    const seq = new Sequential(new Linear(4, 8), new ReLU(), new Linear(8, 2));
+    expect(() => freezeAllButHead(seq)).toThrow(InputError);
+    expect(() => freezeAllButHead(seq)).toThrow(/Sequential does not name its head: give it a headPath/);
+    Object.assign(seq, { headPath: '2' });
+    expect(freezeAllButHead(seq)).toEqual(['0.weight', '0.bias']);
+    seq.dispose();
   });
 
   it('summarises what trains', async () => {
