@@ -2,6 +2,7 @@
 // Node users import 'webgpu-transfer/node', which adds Dawn, the file system and sharp.
 export { GpuContext, setDefaultContext, getDefaultContext, type GpuContextOptions } from './runtime/context.js';
 export { adapterLabel, type AdapterDescription } from './runtime/adapter.js';
+export type { KernelTiming } from './runtime/profiler.js';
 export * from './runtime/errors.js';
 export { Tensor, type DType } from './autograd/tensor.js';
 export { noGrad, isGradEnabled } from './autograd/graph.js';

@@ -7,8 +7,8 @@ export { createNodeGpu } from './runtime/node-gpu.js';
 export { loadWeightsFile, saveSafetensors, savePth, inspectWeightsFile } from './models/node-weights.js';
 export { openFileSource, openWeightsFile } from './models/formats/node-file-source.js';
 export * as nodeData from './data/node.js';
-export { saveCheckpoint, loadCheckpoint } from './train/checkpoint-node.js';
-export { trainRun, type TrainRunOptions } from './train/run-node.js';
+export { saveCheckpoint, loadCheckpoint, type LoadedCheckpoint, type CheckpointMeta } from './train/checkpoint-node.js';
+export { trainRun, weightsMetadata, type TrainRunOptions, type TrainRunResult } from './train/run-node.js';
 export { appendGradFlowLog, readGradFlowLog, writeGradFlowHeatMap } from './train/grad-monitor-node.js';
 
 export interface NodeInitOptions extends GpuContextOptions {

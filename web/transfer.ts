@@ -7,7 +7,7 @@ import type { GpuContext } from '../src/index.js';
 import { Tensor } from '../src/autograd/tensor.js';
 import { DEMO_MODEL, phasesOf, runMethod, type DemoConfig, type MethodName } from '../src/demo/experiments.js';
 import { taskData, type TaskSplit } from '../src/demo/tasks.js';
-import { IMAGE_TABLE_STRIDE } from '../src/data/pack-batch.js';
+import { labelsOf } from '../src/data/pack-batch.js';
 import { freezeAllButHead, unfreeze } from '../src/models/freeze.js';
 import type { WeightFile } from '../src/models/formats/weight-file.js';
 import { loadWeights } from '../src/models/load-weights.js';
@@ -142,8 +142,7 @@ export async function profileTransferSteps(ctx: GpuContext, pretrained: WeightFi
     await loadWeights(model, pretrained, { head: 'skip' });
     const batch = (await data.train.epoch(0)[Symbol.asyncIterator]().next()).value!;
     const { images: x } = data.trainTransform.apply(batch, { seed, epoch: 0 });
-    const labels = Int32Array.from({ length: batch.size }, (_, i) => batch.table[i * IMAGE_TABLE_STRIDE + 3]!);
-    const y = Tensor.fromData(ctx, labels, [batch.size], 'int32', 'labels');
+    const y = Tensor.fromData(ctx, labelsOf(batch), [batch.size], 'int32', 'labels');
     const [head, all] = phasesOf('transfer+finetune', config) as [PhaseConfig, PhaseConfig];
     const profiles: StepProfile[] = [];
     for (const [phase, label] of [[head, 'head only (base frozen)'], [all, 'everything (fine-tune)']] as const) {

@@ -46,6 +46,11 @@ export function packBatch(images: readonly LabeledImage[]): ImageBatch {
   };
 }
 
+/** The batch's class labels, in batch order (what crossEntropy takes, or Tensor.fromData as int32). */
+export function labelsOf(batch: ImageBatch): Int32Array {
+  return Int32Array.from({ length: batch.size }, (_, i) => batch.table[i * IMAGE_TABLE_STRIDE + 3]!);
+}
+
 /** Image i of a batch, its pixels a view into the batch's buffer. */
 export function imageInBatch(batch: ImageBatch, i: number): LabeledImage {
   if (!(i >= 0 && i < batch.size)) throw new RangeError(`image ${i} of a batch of ${batch.size}`);

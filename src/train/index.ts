@@ -7,3 +7,4 @@ export { createOptimizer, createScheduler } from './optimizer.js';
 export { GradientMonitor, layerPath, type GradMonitorOptions, type GradFlowRecord, type LayerFlow, type ParamFlow } from './grad-monitor.js';
 export { tuneModelKernels } from './tune-kernels.js';
 export { describeTuning, type TunedLayer } from '../kernels/conv2d-tuning.js';
+export { profileTrainStep, profileSummary, kernelTable, compareTable, chromeTrace, type StepProfile, type ProfileOptions, type TrainStepParts, type KernelRow } from './profile.js';

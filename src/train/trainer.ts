@@ -12,7 +12,7 @@ import { crossEntropy, accuracy } from '../ops/loss.js';
 import type { Module } from '../nn/module.js';
 import type { GpuContext } from '../runtime/context.js';
 import type { ImageBatch } from '../data/pack-batch.js';
-import { IMAGE_TABLE_STRIDE } from '../data/pack-batch.js';
+import { labelsOf } from '../data/pack-batch.js';
 import type { BadFileReport } from '../data/bad-file.js';
 import type { Augmenter } from '../data/augment/augmenter.js';
 import { freeze, unfreeze, unfreezeFrom, freezeAllButHead, moduleIndex, type FreezeOptions } from '../models/freeze.js';
@@ -286,9 +286,7 @@ export class Trainer {
   /** One upload of the packed bytes, the GPU transform, and the labels as int32. */
   private upload(batch: ImageBatch, transform: Augmenter, epoch: number): { images: Tensor; labels: Tensor } {
     const { images } = transform.apply(batch, { seed: this.options.seed, epoch });
-    const labels = new Int32Array(batch.size);
-    for (let i = 0; i < batch.size; i++) labels[i] = batch.table[i * IMAGE_TABLE_STRIDE + 3]!;
-    return { images, labels: Tensor.fromData(this.ctx, labels, [batch.size], 'int32', 'labels') };
+    return { images, labels: Tensor.fromData(this.ctx, labelsOf(batch), [batch.size], 'int32', 'labels') };
   }
 
   /**
