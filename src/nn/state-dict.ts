@@ -46,6 +46,8 @@ export interface Mismatch {
 }
 
 /** Every reason a state dict cannot be loaded, listed by key. */
+const LISTED_KEYS = 10;
+
 export class StateDictError extends Error {
   override name = 'StateDictError';
   constructor(
@@ -57,9 +59,13 @@ export class StateDictError extends Error {
     hint = '',
   ) {
     const lines = [`cannot load ${source} into ${target}; nothing was changed:`];
-    if (missingKeys.length) lines.push(`  missing keys (${missingKeys.length}): ${missingKeys.join(', ')}`);
-    if (unexpectedKeys.length) lines.push(`  unexpected keys (${unexpectedKeys.length}): ${unexpectedKeys.join(', ')}`);
-    for (const m of mismatches) lines.push(`  ${m.key}: ${m.detail}`);
+    // A file of another architecture misses every key: the first few say what kind it is, the
+    // error's lists hold them all.
+    const some = (keys: readonly string[]) => (keys.length > LISTED_KEYS ? `${keys.slice(0, LISTED_KEYS).join(', ')}, and ${keys.length - LISTED_KEYS} more` : keys.join(', '));
+    if (missingKeys.length) lines.push(`  missing keys (${missingKeys.length}): ${some(missingKeys)}`);
+    if (unexpectedKeys.length) lines.push(`  unexpected keys (${unexpectedKeys.length}): ${some(unexpectedKeys)}`);
+    for (const m of mismatches.slice(0, LISTED_KEYS)) lines.push(`  ${m.key}: ${m.detail}`);
+    if (mismatches.length > LISTED_KEYS) lines.push(`  and ${mismatches.length - LISTED_KEYS} more of another shape`);
     if (hint) lines.push(hint);
     super(lines.join('\n'));
   }
@@ -105,14 +111,17 @@ export function checkState(slots: ReadonlyMap<string, StateSlot>, incoming: Read
   for (const key of incoming.keys()) if (!slots.has(key) && !skip(key)) report.unexpectedKeys.push(key);
 
   const refused = strict ? report.missingKeys.length + report.unexpectedKeys.length : 0;
-  if (mismatches.length || refused) {
+  // Not strict still refuses a source of which nothing fits: another architecture, not a partial load.
+  const nothingFits = report.loadedKeys.length === 0 && report.missingKeys.length + mismatches.length > 0;
+  if (mismatches.length || refused || nothingFits) {
+    const strictOrEmpty = strict || nothingFits;
     throw new StateDictError(
       options.source,
       options.target,
-      strict ? report.missingKeys : [],
-      strict ? report.unexpectedKeys : [],
+      strictOrEmpty ? report.missingKeys : [],
+      strictOrEmpty ? report.unexpectedKeys : [],
       mismatches,
-      options.hint?.(mismatches) ?? '',
+      options.hint?.(mismatches) || (nothingFits ? `None of its ${incoming.size} tensors fits ${options.target}: is it another architecture?` : ''),
     );
   }
   return report;

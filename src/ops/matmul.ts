@@ -57,7 +57,7 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor): Tensor {
   expectFloat('linear', x, weight);
   const inFeatures = weight.shape[1];
   if (weight.ndim !== 2 || x.shape[x.ndim - 1] !== inFeatures) {
-    throw shapeError('linear', `input features must equal the weight's second dimension`, x, weight);
+    throw shapeError(`linear (weight '${weight.name}')`, `input features must equal the weight's second dimension`, x, weight);
   }
   const x2 = x.view([-1, inFeatures!]);
   const out = runGemm(x2, weight, { transB: true, bias });

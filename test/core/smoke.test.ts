@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { testContext } from '../helpers/gpu.js';
-import { tensor, add, matmul, mul, sum, backward, relu, InputError, ShapeError } from '../../src/node.js';
+import { tensor, add, linear, matmul, mul, sum, backward, relu, InputError, ShapeError } from '../../src/node.js';
 
 describe('smoke', () => {
   it('adds, multiplies, differentiates', async () => {
@@ -42,5 +42,13 @@ describe('backward refuses what it cannot do, naming it', () => {
     const y = mul(a, a);
     expect(() => backward(y, tensor([1, 1, 1, 1, 1, 1], [6], { name: 'g' }))).toThrow(ShapeError);
     expect(() => backward(y, tensor([1, 1, 1, 1, 1, 1], [6], { name: 'g' }))).toThrow(/gradient 'g' is \[6\], '.*' is \[3, 2\]/);
+  });
+});
+
+describe('shape errors name the parameter', () => {
+  it('linear: the weight, by name, with both shapes', async () => {
+    await testContext();
+    const w = tensor(new Float32Array(30), [3, 10], { name: 'classifier.6.weight' });
+    expect(() => linear(tensor(new Float32Array(14), [2, 7]), w)).toThrow(/linear \(weight 'classifier\.6\.weight'\): input features .*\[2, 7\].*\[3, 10\]/);
   });
 });

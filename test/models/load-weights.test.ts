@@ -87,6 +87,30 @@ describe('loadWeights', () => {
     target.dispose();
   });
 
+  it('refuses, strict or not, a file of which no tensor fits: another architecture, its keys listed a few at a time', async () => {
+    await testContext();
+    const source = withSeed(1, () => new Mlp());
+    const target = withSeed(2, () => new Mlp());
+    const renamed = await fileOf(source, (t) => {
+      for (const [key, value] of [...t]) {
+        t.delete(key);
+        for (let copy = 0; copy < 3; copy++) t.set(`features.${copy}.${key}`, value); // 18 keys, none the model's
+      }
+    });
+    const before = await readAll(target);
+    for (const strict of [true, false]) {
+      const error = await loadWeights(target, renamed, { strict }).catch((e: unknown) => e);
+      expect(error, `strict ${strict}`).toBeInstanceOf(StateDictError);
+      const e = error as StateDictError;
+      expect(e.unexpectedKeys).toHaveLength(18);
+      expect(e.message).toMatch(/unexpected keys \(18\): features\.0\.body\.1\.weight, .*, and 8 more\n/);
+      expect(e.message).toMatch(/None of its 18 tensors fits Mlp: is it another architecture\?/);
+    }
+    expect(await readAll(target)).toEqual(before);
+    source.dispose();
+    target.dispose();
+  });
+
   it('refuses an integer tensor where a float parameter belongs', async () => {
     await testContext();
     const target = withSeed(2, () => new Mlp());
