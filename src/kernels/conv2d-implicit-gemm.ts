@@ -60,9 +60,9 @@ struct Params {
   out_channels: u32, out_h: u32, out_w: u32,
   out_per_group: u32, red_per_group: u32,
   pad_h: i32, pad_w: i32,
-  w_group_stride: u32, w_out_stride: u32, w_red_stride: u32,
   src_offset: u32, out_offset: u32,  // where this run starts in the bound slices
-  ${variant === 'blocked' ? 'blocks_w: u32,                     // lanes per output row: ceil(out_w / PIX)' : ''}
+  ${variant === 'blocked' ? `blocks_w: u32,                     // lanes per output row: ceil(out_w / PIX)
+  w_group_stride: u32, w_out_stride: u32, w_red_stride: u32,  // the weight as stored (tiled reads the filter matrix)` : ''}
 }
 @group(0) @binding(0) var<storage, read> src: array<f32>;
 @group(0) @binding(1) var<storage, read> weight: array<f32>;
@@ -370,13 +370,12 @@ function runSlidingConv(role: ConvRole, c: SlidingConv, src: Tensor, weight: Ten
       out_channels: c.outChannels, out_h: c.outH, out_w: c.outW,
       out_per_group: c.outPerGroup, red_per_group: c.redPerGroup,
       pad_h: c.padH, pad_w: c.padW,
-      w_group_stride: c.wGroupStride, w_out_stride: c.wOutStride, w_red_stride: c.wRedStride,
       src_offset: slice.offsets[0]!, out_offset: slice.offsets[1]!,
     };
     const [perX, perY] = kernel.outputsPerGroup;
     let groupsX: number;
     if (variant === 'blocked') {
-      uniforms.blocks_w = blocksW;
+      Object.assign(uniforms, { blocks_w: blocksW, w_group_stride: c.wGroupStride, w_out_stride: c.wOutStride, w_red_stride: c.wRedStride });
       groupsX = Math.ceil((slice.images * c.outH * blocksW) / lanes);
     } else {
       groupsX = Math.ceil((slice.images * c.outH * c.outW) / perX);
