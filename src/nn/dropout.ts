@@ -10,7 +10,8 @@ import { Module } from './module.js';
  */
 export class Dropout extends Module {
   private readonly seed = drawSeed();
-  private step = 0;
+  /** Masks drawn so far in training mode. Not a tensor, so not in the state dict: checkpoints keep it. */
+  step = 0;
 
   constructor(readonly p = 0.5) {
     super();

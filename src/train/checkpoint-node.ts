@@ -2,12 +2,13 @@
  * Checkpoints: one safetensors file holding the model's state dict (`model.<key>`), the
  * optimiser's state tensors (`optimizer.<param>.<buffer>`) and, as JSON metadata, everything
  * else a resumed run needs (position in the plan, optimiser steps and groups, scheduler, seed,
- * the run's options). Written atomically: a temporary file, flushed, then renamed over the old
+ * the run's options, each Dropout's step). Written atomically: a temporary file, flushed, then renamed over the old
  * one, so a `kill -9` at any moment leaves either the previous checkpoint or the new one.
  */
 import { open, rename, rm } from 'node:fs/promises';
 import { Tensor } from '../autograd/tensor.js';
 import type { Module } from '../nn/module.js';
+import { Dropout } from '../nn/dropout.js';
 import type { StateValue } from '../nn/state-dict.js';
 import { stateDictToWrite } from '../models/save-weights.js';
 import { encodeSafetensors } from '../models/formats/safetensors-write.js';
@@ -27,7 +28,13 @@ export interface CheckpointMeta<Options> {
   optimizer: { state: Record<number, { step: number }>; param_groups: OptimizerStateDict['param_groups'] } | null;
   scheduler: SchedulerStateDict | null;
   options: Options;
+  /** Each Dropout's step by module path, so that a resumed run draws the masks it would have. */
+  dropoutSteps?: Record<string, number>;
   savedAt: string;
+}
+
+function dropoutLayers(model: Module): [string, Dropout][] {
+  return model.namedModules().filter((entry): entry is [string, Dropout] => entry[1] instanceof Dropout);
 }
 
 export async function saveCheckpoint<Options>(
@@ -56,6 +63,7 @@ export async function saveCheckpoint<Options>(
     optimizer: optimizerMeta,
     scheduler: state.scheduler?.stateDict() ?? null,
     options,
+    dropoutSteps: Object.fromEntries(dropoutLayers(model).map(([path, layer]) => [path, layer.step])),
     savedAt: new Date().toISOString(),
   };
   const temporary = `${path}.tmp-${process.pid}`;
@@ -102,6 +110,7 @@ export async function loadCheckpoint<Options>(path: string, model: Module): Prom
         }
       }
       model.loadStateDict(dict, { strict: true });
+      for (const [path, layer] of dropoutLayers(model)) layer.step = meta.dropoutSteps?.[path] ?? 0;
     } finally {
       for (const value of dict.values()) if (value instanceof Tensor) value.dispose();
     }

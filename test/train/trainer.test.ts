@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { testContext } from '../helpers/gpu.js';
-import { GpuContext, InputError, OptionRangeError, createNodeGpu, smallVgg } from '../../src/node.js';
+import { Dropout, GpuContext, InputError, Linear, OptionRangeError, Sequential, createNodeGpu, noGrad, smallVgg, tensor, withSeed } from '../../src/node.js';
 import type { TunedLayer } from '../../src/kernels/conv2d-tuning.js';
 import { Trainer, freshPosition, NonFiniteLossError, StoppedError, type TrainerPosition } from '../../src/train/trainer.js';
 import type { PhaseConfig } from '../../src/train/plan.js';
@@ -102,6 +102,25 @@ describe('Trainer', () => {
     const weights = await weightsOf(resumed);
     weights.forEach((w, i) => expect(Array.from(w)).toEqual(Array.from(reference.weights[i]!)));
     resumed.dispose();
+  });
+
+  it('a checkpoint keeps each Dropout\'s step: the restored model draws the masks the saved one would have', async () => {
+    const build = () => withSeed(5, () => new Sequential(new Linear(16, 16, { ctx }), new Dropout(0.5), new Linear(16, 2, { ctx })));
+    const x = tensor(Float32Array.from({ length: 4 * 16 }, (_, i) => Math.sin(i)), [4, 16], { ctx });
+    const saved = build();
+    for (let i = 0; i < 3; i++) noGrad(() => saved.forward(x)).dispose(); // three masks drawn
+    const path = join(dir, 'dropout.safetensors');
+    await saveCheckpoint(path, saved, { position: freshPosition(), optimizer: null, scheduler: null }, {});
+    const restored = build();
+    await loadCheckpoint(path, restored);
+    expect((restored.getSubmodule('1') as Dropout).step).toBe(3);
+    const next = async (m: Module) => Array.from(await noGrad(() => m.forward(x)).read());
+    const expected = await next(saved);
+    expect(await next(restored)).toEqual(expected);
+    const fresh = build();
+    expect(await next(fresh)).not.toEqual(expected); // a fresh model's first mask is another one
+    for (const m of [saved, restored, fresh]) m.dispose();
+    x.dispose();
   });
 
   it('resumed at a phase boundary, reaches the same weights', async () => {
