@@ -24,15 +24,25 @@ export interface BadFileReport {
   message: string;
 }
 
+/**
+ * A decoder's message on one line, each distinct line once: libvips repeats its complaint line
+ * by line for a JPEG cut short in its header, which would break the one-line-per-file listing.
+ */
+export function oneLine(message: string): string {
+  return [...new Set(message.split('\n').map((line) => line.trim()).filter((line) => line.length > 0))].join('; ');
+}
+
 /** Thrown by the decoders for a file that must be skipped; carries the report. */
 export class BadImageError extends Error {
+  readonly detail: string;
   constructor(
     readonly path: string,
     readonly reason: BadFileReason,
-    readonly detail: string,
+    detail: string,
   ) {
-    super(`${path}: ${reason}: ${detail}`);
+    super(`${path}: ${reason}: ${oneLine(detail)}`);
     this.name = 'BadImageError';
+    this.detail = oneLine(detail);
   }
 
   get report(): BadFileReport {

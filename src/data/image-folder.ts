@@ -3,12 +3,13 @@
  * code-point order of their names, each class's files found recursively in sorted order. A file
  * is an image by its first bytes, whatever its name; only those bytes are read here.
  */
-import { open, readdir, realpath, stat } from 'node:fs/promises';
+import { open, readdir, realpath } from 'node:fs/promises';
 import { join } from 'node:path';
 import { EMPTY_FILE_MESSAGE, NOT_AN_IMAGE_MESSAGE, type BadFileReport } from './bad-file.js';
 import { mapConcurrently } from './concurrency.js';
 import type { Sample } from './dataset.js';
 import { DatasetLayoutError } from './layout.js';
+import { isDirectoryFollowingLinks, isHidden, subfolderNames } from './folders.js';
 import { hasImageExtension, SNIFF_BYTES, sniffImageFormat, type ImageFormat } from './sniff.js';
 
 export interface ImageFile extends Sample {
@@ -49,28 +50,8 @@ export function compareCodePoints(a: string, b: string): number {
   }
 }
 
-// Hidden folders (`.ipynb_checkpoints`, `.git`) are never classes nor hold samples; torchvision
-// would make a class of them and then fail on it.
-const isHidden = (name: string): boolean => name.startsWith('.');
-
-async function isDirectoryFollowingLinks(path: string): Promise<boolean> {
-  try {
-    return (await stat(path)).isDirectory();
-  } catch {
-    return false;
-  }
-}
-
 async function listClassFolders(root: string): Promise<string[]> {
-  const entries = await readdir(root, { withFileTypes: true });
-  const classes: string[] = [];
-  for (const entry of entries) {
-    if (isHidden(entry.name)) continue;
-    if (entry.isDirectory() || (entry.isSymbolicLink() && (await isDirectoryFollowingLinks(join(root, entry.name))))) {
-      classes.push(entry.name);
-    }
-  }
-  return classes.sort(compareCodePoints);
+  return (await subfolderNames(root)).sort(compareCodePoints);
 }
 
 /** Every file under a class folder, ordered as sorted(os.walk(dir)) then sorted(files). */

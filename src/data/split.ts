@@ -77,11 +77,26 @@ export async function loadDataset(root: string, options: LoadDatasetOptions): Pr
   }
 
   const folder = await listImageFolder(root, options);
+  expectEveryClass(folder);
   const split = splitByClass(folder, options.seed, validationFraction);
   if (manifestPath !== undefined) {
     await writeSplitManifest(manifestPath, root, { ...split, seed: options.seed, validationFraction, badFiles: folder.badFiles });
   }
   return { ...split, layout, badFiles: folder.badFiles, splitBy: 'seed' };
+}
+
+/**
+ * Refuses a class folder without one usable image, as torchvision's ImageFolder does: its class
+ * would get a label and an output no image ever trains.
+ */
+function expectEveryClass(folder: ImageFolder): void {
+  const counts = new Uint32Array(folder.classes.length);
+  for (const sample of folder.samples) counts[sample.label]!++;
+  const empty = folder.classes.filter((_, label) => counts[label] === 0);
+  if (empty.length > 0) {
+    const bad = folder.badFiles.length > 0 ? ` (${folder.badFiles.length} bad files in it; \`webgpu-transfer scan\` lists them)` : '';
+    throw new DatasetLayoutError(`${folder.root}: no usable image in class folder${empty.length > 1 ? 's' : ''} ${empty.map((c) => `"${c}"`).join(', ')}${bad}: add images or remove the folder`);
+  }
 }
 
 async function loadFolderSplit(
@@ -92,6 +107,8 @@ async function loadFolderSplit(
     listImageFolder(layout.train, options),
     listImageFolder(layout.validation, options),
   ]);
+  expectEveryClass(train);
+  expectEveryClass(validation);
   if (train.classes.join('\n') !== validation.classes.join('\n')) {
     throw new DatasetLayoutError(
       `${layout.train} and ${layout.validation} have different classes: ` +

@@ -14,8 +14,7 @@
  *   grad-flow.jsonl, grad-flow.svg  with --grad-monitor N: per layer and sampled step, gradient
  *                        and update norms and the backward kernels run; the heat map (layers x steps)
  */
-import { existsSync } from 'node:fs';
-import { appendFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { appendFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { GpuContext } from '../runtime/context.js';
 import { adapterLabel } from '../runtime/adapter.js';
@@ -26,12 +25,13 @@ import { loadDataset } from '../data/split.js';
 import { decodeImageFile } from '../data/decode-node.js';
 import { DEFAULT_DECODE_OPTIONS } from '../data/decode-contract.js';
 import { BatchLoader } from '../data/loader.js';
-import { BadFileLog, formatBadFiles } from '../data/bad-file.js';
+import { BadFileLog, formatBadFiles, type BadFileReport } from '../data/bad-file.js';
 import { Augmenter } from '../data/augment/augmenter.js';
 import type { TrainTransformOptions } from '../data/augment/options.js';
 import { Trainer, freshPosition, StoppedError, type EpochRecord, type TrainerData } from './trainer.js';
 import { planPhases, type PlanName, type PlanOptions } from './plan.js';
 import { saveCheckpoint, loadCheckpoint } from './checkpoint-node.js';
+import { checkRunFolder, prepareRunFolder, runFiles, trimLog } from './run-folder.js';
 import { curvesSvg } from './curves.js';
 import { ProgressPrinter } from './progress.js';
 import { GradientMonitor } from './grad-monitor.js';
@@ -58,6 +58,9 @@ export interface TrainRunOptions extends PlanOptions {
   tuneKernels?: boolean;
 }
 
+/** What a run's checkpoint carries beside the training state: its options and the files found bad so far. */
+type RunCheckpoint = TrainRunOptions & { badFiles?: BadFileReport[] };
+
 export interface TrainRunResult {
   history: EpochRecord[];
   bestAccuracy: number;
@@ -67,25 +70,11 @@ export interface TrainRunResult {
 
 export async function trainRun(ctx: GpuContext, options: TrainRunOptions, resume: boolean, log: (line: string) => void = console.log): Promise<TrainRunResult> {
   const runDir = options.out;
-  const checkpointPath = join(runDir, 'checkpoint.safetensors');
-  const optionsPath = join(runDir, 'options.json');
-  const manifestPath = join(runDir, 'split.json');
-  if (resume) {
-    if (!existsSync(checkpointPath)) throw new InputError(`--resume: no checkpoint in ${runDir}`);
-    const saved = JSON.parse(await readFile(optionsPath, 'utf8')) as TrainRunOptions;
-    for (const key of ['data', 'model', 'plan', 'seed', 'batchSize'] as const) {
-      if (saved[key] !== options[key]) throw new InputError(`--resume: the run in ${runDir} used --${key} ${saved[key]}, not ${options[key]}`);
-    }
-  } else if (existsSync(checkpointPath)) {
-    throw new InputError(`${runDir} already holds a run: pass --resume to continue it, or choose another --out`);
-  }
-  await mkdir(runDir, { recursive: true });
-  // A resumed run keeps its split; a new one splits afresh, whatever a run that failed before its
-  // first checkpoint left here (its split may be of another folder, or miss files added since).
-  if (!resume) await rm(manifestPath, { force: true });
-  await writeFile(optionsPath, JSON.stringify(options, null, 2));
+  const files = runFiles(runDir);
+  await checkRunFolder(runDir, options, resume);
+  await prepareRunFolder(runDir, options, resume);
 
-  const dataset = await loadDataset(options.data, { seed: options.seed, validationFraction: options.validationFraction, manifestPath });
+  const dataset = await loadDataset(options.data, { seed: options.seed, validationFraction: options.validationFraction, manifestPath: files.split });
   for (const [part, samples] of [['training', dataset.train], ['validation', dataset.validation]] as const) {
     if (samples.length === 0) {
       throw new InputError(`${options.data}: no ${part} images (${dataset.classes.length} classes, split by ${dataset.splitBy}${dataset.splitBy === 'seed' ? ` with --val-fraction ${options.validationFraction}` : ''}); add images or change the split`);
@@ -107,10 +96,13 @@ export async function trainRun(ctx: GpuContext, options: TrainRunOptions, resume
   let position = freshPosition();
   let restore;
   if (resume) {
-    const checkpoint = await loadCheckpoint<TrainRunOptions>(checkpointPath, model);
+    const checkpoint = await loadCheckpoint<RunCheckpoint>(files.checkpoint, model);
     position = checkpoint.meta.position;
     restore = checkpoint.restore;
-    log(`resuming from ${checkpointPath}: phase ${position.phaseIndex + 1}, epoch ${position.epoch + 1}, batch ${position.batchesDone}`);
+    // The files found bad before the checkpoint count as found, as in a run never stopped.
+    for (const report of checkpoint.meta.options.badFiles ?? []) badFiles.add(report);
+    await trimLog(runDir, position.history.length);
+    log(`resuming from ${files.checkpoint}: phase ${position.phaseIndex + 1}, epoch ${position.epoch + 1}, batch ${position.batchesDone}`);
   } else if (options.weights) {
     const report = await loadWeightsFile(model, options.weights, { head: 'skip', strict: true });
     log(`weights: ${options.weights} (${report.format}), ${report.loadedKeys.length} tensors loaded, the head kept new for ${dataset.classes.length} classes`);
@@ -135,11 +127,11 @@ export async function trainRun(ctx: GpuContext, options: TrainRunOptions, resume
     onEpoch: async (record) => {
       progress.done();
       log(formatEpoch(record));
-      await appendFile(join(runDir, 'log.jsonl'), `${JSON.stringify({ ...record, badFiles: badFiles.reports.length })}\n`);
-      if (badFiles.reports.length > 0) await writeFile(join(runDir, 'bad-files.txt'), formatBadFiles(badFiles.reports));
+      await appendFile(files.log, `${JSON.stringify({ ...record, badFiles: badFiles.reports.length })}\n`);
+      if (badFiles.reports.length > 0) await writeFile(files.badFiles, formatBadFiles(badFiles.reports));
     },
     onBest: async () => saveSafetensors(model, join(runDir, 'best.safetensors'), weightsMetadata(options, dataset.classes)),
-    checkpoint: (state) => saveCheckpoint(checkpointPath, model, state, options),
+    checkpoint: (state) => saveCheckpoint<RunCheckpoint>(files.checkpoint, model, state, { ...options, badFiles: badFiles.reports }),
     shouldStop: () => stopRequested,
   });
   const phases = planPhases(options.plan, options);
@@ -159,7 +151,7 @@ export async function trainRun(ctx: GpuContext, options: TrainRunOptions, resume
     await writeGradFlowHeatMap(join(runDir, 'grad-flow'), [{ title, records: monitor.records }], { metric: 'grad', subtitle: `adapter: ${adapterLabel(ctx.adapter)}` });
     log(`gradient flow: ${monitor.records.length} sampled steps in ${join(runDir, 'grad-flow.jsonl')}, heat map in ${join(runDir, 'grad-flow.svg')}`);
   }
-  if (badFiles.reports.length > 0) log(`skipped ${badFiles.reports.length} bad files (listed in ${join(runDir, 'bad-files.txt')})`);
+  if (badFiles.reports.length > 0) log(`skipped ${badFiles.reports.length} bad files (listed in ${files.badFiles})`);
   model.dispose();
   return { history: position.history, bestAccuracy: position.bestAccuracy, runDir, stopped };
 }

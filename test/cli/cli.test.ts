@@ -116,6 +116,9 @@ describe('command line', () => {
       child.on('exit', (code) => (code === 0 ? (clearInterval(poll), resolve()) : undefined));
       setTimeout(() => reject(new Error('no checkpoint appeared')), 240_000);
     });
+    const changed = run(...args(killed), '--resume', '--lr', '0.5'); // the last --lr counts
+    expect(changed.status).toBe(1);
+    expect(changed.stderr).toMatch(/--resume: the run in .* was started with --lr 0\.01, not 0\.5/);
     const again = run(...args(killed), '--resume');
     expect(again.status, again.stderr).toBe(0);
     const resumed = (await readFile(join(killed, 'log.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));

@@ -141,6 +141,15 @@ describe('decodeImageBytes', () => {
     expect(await reasonOf(decodeImageBytes(await oddFileBytes(name), name))).toBe(reason);
   });
 
+  it('words a JPEG cut inside its header on one line (libvips repeats itself line by line)', async () => {
+    const cut = (await photoLikeJpeg(300, 200, 2)).subarray(0, 300);
+    const error = await decodeImageBytes(cut, 'cut.jpg').catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(BadImageError);
+    const { message } = (error as BadImageError).report;
+    expect(message).toMatch(/VipsJpeg/);
+    expect(message).not.toContain('\n');
+  });
+
   it('names the claimed dimensions of a file refused as too large', async () => {
     await expect(decodeImageBytes(await oddFileBytes('huge.jpg'), 'huge.jpg')).rejects.toThrow(/60000x60000 is 3600.0 megapixels/);
   });

@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Sample } from '../../src/data/dataset.js';
@@ -105,5 +105,30 @@ describe('loadDataset', () => {
     await writeClassFolders(join(root, 'train'), { cats: 1, dogs: 1 });
     await writeClassFolders(join(root, 'validation'), { cats: 1, birds: 1 });
     await expect(loadDataset(root, { seed: 0 })).rejects.toThrow(DatasetLayoutError);
+  });
+
+  it('refuses folders named like splits that are not train/ and validation/ together: they would train as classes', async () => {
+    for (const [name, folders] of [['case', ['Train', 'Test']], ['lone', ['train']], ['valid-only', ['cats', 'valid']]] as const) {
+      const root = join(dir, `split-like-${name}`);
+      await writeClassFolders(root, Object.fromEntries(folders.map((f) => [f, 1])));
+      await expect(loadDataset(root, { seed: 0 }), name).rejects.toThrow(DatasetLayoutError);
+      await expect(loadDataset(root, { seed: 0 }), name).rejects.toThrow(/folders named like splits .*give it train\/ and validation\/ \(lowercase\)/);
+    }
+    const linked = join(dir, 'linked-train'); // train/ as a link to a folder elsewhere
+    await writeClassFolders(join(dir, 'elsewhere'), { cats: 2, dogs: 2 });
+    await writeClassFolders(join(linked, 'validation'), { cats: 1, dogs: 1 });
+    await symlink(join(dir, 'elsewhere'), join(linked, 'train'));
+    expect((await detectLayout(linked)).kind).toBe('train-validation');
+  });
+
+  it('refuses a class folder without a usable image, in either layout', async () => {
+    const root = join(dir, 'empty-class');
+    await writeClassFolders(root, { cats: 3, dogs: 3 });
+    await writeFiles(join(root, 'birds'), { 'empty.jpg': Buffer.alloc(0) });
+    await expect(loadDataset(root, { seed: 0 })).rejects.toThrow(/no usable image in class folder "birds" \(1 bad files in it/);
+    const explicit = join(dir, 'empty-validation-class');
+    await writeClassFolders(join(explicit, 'train'), { cats: 2, dogs: 2 });
+    await writeClassFolders(join(explicit, 'validation'), { cats: 1, dogs: 0 });
+    await expect(loadDataset(explicit, { seed: 0 })).rejects.toThrow(/validation: no usable image in class folder "dogs"/);
   });
 });

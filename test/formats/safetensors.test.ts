@@ -66,6 +66,16 @@ describe('writing safetensors', () => {
     await expectTensors(file, TENSORS_AS_PYTORCH_DUMPS);
   });
 
+  it('is recognised whatever its header length, also one whose first byte is pickle\'s 0x80', async () => {
+    // Header lengths are multiples of 8: pad the metadata until the length is 128 + 256k.
+    let pad = '';
+    let bytes = writeSafetensors(TENSORS, { pad });
+    while (bytes[0] !== 0x80) bytes = writeSafetensors(TENSORS, { pad: (pad += 'x') });
+    const file = await openWeights(bytesSource(bytes, 'header-0x80.safetensors'));
+    expect(file.format).toBe('safetensors');
+    await expectTensors(file, TENSORS_AS_PYTORCH_DUMPS);
+  });
+
   it('reads back exactly in PyTorch', () => {
     const path = join(mkdtempSync(join(tmpdir(), 'wgt-')), 'ours.safetensors');
     writeFileSync(path, Buffer.concat(encodeSafetensors(TENSORS)));

@@ -8,7 +8,7 @@ import { decodeImageFile } from '../../data/decode-node.js';
 import { BatchLoader } from '../../data/loader.js';
 import { Augmenter } from '../../data/augment/augmenter.js';
 import { Trainer } from '../../train/trainer.js';
-import { formatBadFiles } from '../../data/bad-file.js';
+import { BadFileLog, formatBadFiles } from '../../data/bad-file.js';
 
 export const evaluate: Command = {
   name: 'eval',
@@ -42,7 +42,9 @@ export const evaluate: Command = {
       throw new InputError(`${weights} was trained on the classes [${classes.join(', ')}], ${data} has [${dataset.classes.join(', ')}]: its labels would not be the head's outputs`);
     }
     const samples = args.values.all ? [...dataset.train, ...dataset.validation] : dataset.validation;
-    const loader = new BatchLoader(samples, (path) => decodeImageFile(path), { batchSize, seed: 0, shuffle: false });
+    const badFiles = new BadFileLog(); // those found while listing (of no split: they never decoded), then while decoding
+    for (const report of dataset.badFiles) badFiles.add(report);
+    const loader = new BatchLoader(samples, (path) => decodeImageFile(path), { batchSize, seed: 0, shuffle: false, badFiles });
     const transform = new Augmenter(ctx, view);
     const trainer = new Trainer(ctx, model, { classes, train: loader, validation: loader, trainTransform: transform, evalTransform: transform }, { seed: 0 });
     const result = await trainer.evaluate(loader);

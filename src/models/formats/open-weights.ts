@@ -16,9 +16,11 @@ export async function openWeights(source: ByteSource): Promise<WeightFile> {
   const head = await source.read(0, Math.min(16, source.size));
   const startsWith = (magic: number[]) => magic.every((byte, i) => head[i] === byte);
   if (startsWith(ZIP_MAGIC)) return openPytorchZip(source);
-  if (head[0] === PICKLE_PROTO) return openPytorchLegacy(source);
-  // safetensors: an 8-byte length, then the JSON header's opening brace.
+  // safetensors: an 8-byte length, then the JSON header's opening brace. Tested before pickle's
+  // first byte: a header of 128 + 256k bytes starts its length with 0x80 too (torch.save's legacy
+  // files have a byte of their magic number at 8, never "{").
   if (head[8] === 0x7b) return openSafetensors(source);
+  if (head[0] === PICKLE_PROTO) return openPytorchLegacy(source);
   const hint = startsWith(HDF5_MAGIC) ? ' (HDF5, e.g. a Keras .h5: convert it to safetensors first)' : '';
   const hex = [...head.subarray(0, 8)].map((b) => b.toString(16).padStart(2, '0')).join(' ');
   throw new UnknownFormatError(
