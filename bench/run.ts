@@ -1,23 +1,11 @@
 // The benchmark suite: kernels and training steps of our engine next to tfjs-backend-webgpu on the
 // same adapter in one process (and PyTorch where installed), with the step invariants and the
-// expected memory of each step. Writes bench/results/bench-<adapter>-<time>.{json,md}.
-//
-//   npm run bench -- [options]            (WGT_ADAPTER=lavapipe | swiftshader | <name> picks the adapter)
-//     --quick               fewer shapes and samples: a few minutes on a software adapter
-//     --only REGEX          only benchmarks whose "name shape" matches, e.g. 'train\.smallvgg' or 'conv2d'
-//     --reps N              kernel samples (default 5, quick 2)       --train-reps N   step samples (default 3, quick 2)
-//     --vgg16-size N        VGG16 input size (default 64 on a software adapter, 224 on a GPU)
-//     --vgg16-batch N       VGG16 batch (default 4 on a software adapter, 32 on a GPU)
-//     --no-tfjs             ours only
-//     --tune-kernels        our steps time the convolution tiles per layer first (as cudnn.benchmark; GPUs only)
-//     --torch               also PyTorch on the CPU (bench/peers/torch_cpu.py), where Python has torch
-//     --torch-json FILE     PyTorch figures measured elsewhere (bench/gpu/torch_steps.py, e.g. CUDA)
-//     --out DIR             where results go (default bench/results)
+// expected memory of each step. Writes bench/results/bench-<adapter>-<time>.{json,md}. Options: USAGE.
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
-import { initNode, adapterLabel } from '../src/node.js';
+import { initNode, adapterLabel, engineEnvironment } from '../src/node.js';
 import type { GpuContext } from '../src/runtime/context.js';
 import { initTfjsWebGPU, type TfjsPeer } from './peers/tfjs.js';
 import { runTorchCpu, type TorchResult } from './peers/torch.js';
@@ -28,6 +16,27 @@ import {
   expectedMemory, ourStepRunner, stepName, stepShape, tfjsStepRunner,
   type MemoryModel, type StepInvariants, type StepRunner, type StepSpec,
 } from './train-step.js';
+
+const USAGE = `npm run bench -- [options]            (WGT_ADAPTER=lavapipe | swiftshader | <name> picks the adapter)
+  --quick               fewer shapes and samples: a few minutes on a software adapter
+  --only REGEX          only benchmarks whose "name shape" matches, e.g. 'train\\.smallvgg' or 'conv2d'
+  --reps N              kernel samples (default 5, quick 2)       --train-reps N   step samples (default 3, quick 2)
+  --vgg16-size N        VGG16 input size (default 64 on a software adapter, 224 on a GPU)
+  --vgg16-batch N       VGG16 batch (default 4 on a software adapter, 32 on a GPU)
+  --no-tfjs             ours only
+  --tune-kernels        our steps time the convolution tiles per layer first (as cudnn.benchmark; GPUs only)
+  --torch               also PyTorch on the CPU (bench/peers/torch_cpu.py), where Python has torch
+  --torch-json FILE     PyTorch figures measured elsewhere (bench/gpu/torch_steps.py, e.g. CUDA)
+  --out DIR             where results go (default bench/results)
+  -h, --help            this text`;
+
+/** A mistake on the command line: printed with USAGE, no stack. */
+class UsageError extends Error {}
+
+/** VGG16's step: 64x64 batch 4 on a software adapter, 224x224 batch 32 on a GPU, unless told. */
+function vgg16Step(o: Options, hardware: boolean): { size: number; batch: number } {
+  return { size: o.vgg16Size ?? (hardware ? 224 : 64), batch: o.vgg16Batch ?? (hardware ? 32 : 4) };
+}
 
 interface Options {
   quick: boolean;
@@ -49,12 +58,12 @@ function parseOptions(argv: string[]): Options {
     const flag = argv[i]!;
     const value = (): string => {
       const v = argv[++i];
-      if (v === undefined) throw new Error(`${flag} needs a value`);
+      if (v === undefined) throw new UsageError(`${flag} needs a value`);
       return v;
     };
     const count = (): number => {
       const v = Number(value());
-      if (!Number.isInteger(v) || v < 1) throw new Error(`${flag} needs a positive integer`);
+      if (!Number.isInteger(v) || v < 1) throw new UsageError(`${flag} needs a positive integer`);
       return v;
     };
     if (flag === '--quick') o.quick = true;
@@ -68,7 +77,10 @@ function parseOptions(argv: string[]): Options {
     else if (flag === '--torch') o.torch = true;
     else if (flag === '--torch-json') o.torchJson = value();
     else if (flag === '--out') o.out = value();
-    else throw new Error(`unknown option ${flag} (see the head of bench/run.ts)`);
+    else if (flag === '--help' || flag === '-h') {
+      console.log(USAGE);
+      process.exit(0);
+    } else throw new UsageError(`unknown option ${flag}`);
   }
   o.reps ||= o.quick ? 2 : 5;
   o.trainReps ||= o.quick ? 2 : 3;
@@ -196,13 +208,12 @@ function commitInfo(): { commit: string; dirty: boolean | null } {
   if (process.env.WGT_COMMIT) return { commit: process.env.WGT_COMMIT, dirty: process.env.WGT_DIRTY === '1' };
   const head = spawnSync('git', ['rev-parse', '--short=12', 'HEAD'], { encoding: 'utf8' });
   if (head.status !== 0) return { commit: 'unknown', dirty: null };
-  const status = spawnSync('git', ['status', '--porcelain', '--', 'src', 'bench'], { encoding: 'utf8' });
+  const status = spawnSync('git', ['status', '--porcelain', '--', 'src', 'bench', 'package.json', 'package-lock.json'], { encoding: 'utf8' }); // the code and its dependencies
   return { commit: head.stdout.trim(), dirty: status.stdout.trim().length > 0 };
 }
 
 function trainSpecs(o: Options, hardware: boolean): StepSpec[] {
-  const size = o.vgg16Size ?? (hardware ? 224 : 64);
-  const batch = o.vgg16Batch ?? (hardware ? 32 : 4);
+  const { size, batch } = vgg16Step(o, hardware);
   const specs: StepSpec[] = [];
   for (const frozenBase of [false, true]) specs.push({ model: 'smallvgg', batch: 32, size: 32, classes: 2, frozenBase });
   for (const frozenBase of [false, true]) specs.push({ model: 'vgg16', batch, size, classes: 2, frozenBase });
@@ -242,6 +253,7 @@ export function markdown(report: Report): string {
   lines.push(`- commit ${m.commit}${m.dirty ? ' (with uncommitted changes)' : ''}; Node ${m.node}; ${m.cpus} CPUs; load average at start ${m.loadAtStart}`);
   lines.push(`- configuration: ${m.configuration}`);
   if (report.torch) lines.push(`- PyTorch ${report.torch.version} on ${report.torch.device} (${report.torch.source})`);
+  else if (m.torchFailure) lines.push(`- PyTorch: ${m.torchFailure}`);
   lines.push('');
   if (report.train.length) {
     lines.push('### Training steps (forward, backward, SGD momentum update)', '');
@@ -265,11 +277,11 @@ export function markdown(report: Report): string {
       if (t.name.endsWith('.full')) pair.full = t;
       else pair.frozen = t;
     }
-    lines.push('', '| frozen-base step / full step (wall time) | ours | tfjs |', '|---|---:|---:|');
-    for (const [key, { full, frozen }] of pairs) {
-      if (!full || !frozen) continue;
+    const both = [...pairs].filter(([, { full, frozen }]) => full && frozen); // a selection may hold one of the two
+    if (both.length) lines.push('', '| frozen-base step / full step (wall time) | ours | tfjs |', '|---|---:|---:|');
+    for (const [key, { full, frozen }] of both) {
       const r = (a: number | null, b: number | null) => (a && b ? `${((100 * a) / b).toFixed(0)}%` : '-');
-      lines.push(`| ${key} | ${r(frozen.oursMs, full.oursMs)} | ${r(frozen.tfjsMs, full.tfjsMs)} |`);
+      lines.push(`| ${key} | ${r(frozen!.oursMs, full!.oursMs)} | ${r(frozen!.tfjsMs, full!.tfjsMs)} |`);
     }
     lines.push('');
     for (const t of report.train.filter((t) => t.tuned)) {
@@ -316,11 +328,13 @@ async function main(): Promise<void> {
   const ctx = await initNode();
   const hardware = !ctx.adapter.isSoftware;
   let peer: TfjsPeer | null = null;
+  let tfjsFailure: string | null = null; // asked for and missing: the report says so, not "no tfjs"
   if (o.tfjs) {
     try {
       peer = await initTfjsWebGPU();
     } catch (e) {
-      console.error(`tfjs-backend-webgpu unavailable: ${message(e)}`);
+      tfjsFailure = message(e);
+      console.error(`tfjs-backend-webgpu unavailable: ${tfjsFailure}`);
     }
   }
   const wanted = (name: string, shape: string) => !o.only || o.only.test(`${name} ${shape}`);
@@ -343,10 +357,11 @@ async function main(): Promise<void> {
       tfjsVersion: peer?.tfjsVersion ?? null,
       configuration:
         `${o.quick ? 'quick, ' : ''}${o.reps} kernel samples, ${o.trainReps} step samples (medians; ours and tfjs alternating), fp32, SGD lr 0.01 momentum 0.9, 2 classes` +
-        `${o.only ? `, only /${o.only.source}/` : ''}${peer ? '' : ', no tfjs'}${o.tuneKernels ? ', our convolution tiles tuned per layer before the steps' : ''}` +
+        `${o.only ? `, only /${o.only.source}/` : ''}${peer ? '' : tfjsFailure ? `, tfjs failed to start (${tfjsFailure})` : ', no tfjs'}${o.tuneKernels ? ', our convolution tiles tuned per layer before the steps' : ''}` +
         `${ctx.convTile ? `, our convolution tile forced to ${ctx.convTile.channels}x${ctx.convTile.pixels}x${ctx.convTile.depth}` : ''}` +
         `${ctx.convOrder === 'plain' ? ', our tiled convolution in the plain reduction order (WGT_CONV_ORDER=plain)' : ''}` +
-        `${ctx.convAlgorithm !== 'direct' ? `, our 3x3 stride-1 convolutions: ${ctx.convAlgorithm === 'winograd' ? 'Winograd F(2x2, 3x3)' : 'direct or Winograd, the faster per layer when tuned'}` : ''}`,
+        `${ctx.convAlgorithm !== 'direct' ? `, our 3x3 stride-1 convolutions: ${ctx.convAlgorithm === 'winograd' ? 'Winograd F(2x2, 3x3)' : 'direct or Winograd, the faster per layer when tuned'}` : ''}` +
+        `${engineEnvironment().length ? `, environment ${engineEnvironment().join(' ')}` : ''}`,
       options: { ...o, only: o.only?.source ?? null },
     },
     kernels: [],
@@ -386,9 +401,13 @@ async function main(): Promise<void> {
     log(`  ours ${f(r.oursMs, 1)} ms ${f(r.oursRate)} ${r.unit}, tfjs ${f(r.tfjsMs, 1)} ms (${ratio(r.speedup)})${r.error ? `; ERROR ${r.error}` : ''}${r.tfjsError ? `; tfjs: ${r.tfjsError}` : ''}`);
   }
   if (o.torch && !o.torchJson) {
-    const t = await runTorchCpu({ ...(o.only ? { only: o.only.source } : {}), reps: o.reps, trainReps: o.trainReps });
+    const vgg16 = vgg16Step(o, hardware);
+    const t = await runTorchCpu({ ...(o.only ? { only: o.only.source } : {}), reps: o.reps, trainReps: o.trainReps, vgg16Size: vgg16.size, vgg16Batch: vgg16.batch });
     if (t) report.torch = { source: 'bench/peers/torch_cpu.py', version: t.torchVersion, device: `CPU (${t.threads} threads, BLAS ${t.blas})`, results: t.results };
-    else console.error('PyTorch: not available (no torch for this Python): no reference column');
+    else {
+      report.meta.torchFailure = 'asked for (--torch), but it did not run (no torch for this Python, or it failed: its output is in the log)';
+      console.error(`PyTorch: ${report.meta.torchFailure}: no reference column`);
+    }
   }
 
   save();
@@ -400,7 +419,7 @@ async function main(): Promise<void> {
 main().then(
   () => process.exit(0), // tfjs keeps timers alive; the results are written
   (e) => {
-    console.error(e);
-    process.exit(1);
+    console.error(e instanceof UsageError ? `bench: ${e.message}\n\n${USAGE}` : e);
+    process.exit(e instanceof UsageError ? 2 : 1);
   },
 );

@@ -53,6 +53,12 @@ function optionsFromEnv(): GpuContextOptions {
   };
 }
 
+/** The variables above (and WGT_ADAPTER) as set in this process, e.g. ['WGT_KERNELS=gpu']: what a report should name. */
+export function engineEnvironment(): string[] {
+  const names = ['WGT_ADAPTER', 'WGT_KERNELS', 'WGT_CONV_TILE', 'WGT_CONV_ORDER', 'WGT_CONV_ALGORITHM', 'WGT_GPU_WAIT', 'WGT_MEMORY'];
+  return names.filter((name) => process.env[name]).map((name) => `${name}=${process.env[name]}`);
+}
+
 /** Creates the engine's context on Dawn and makes it the default. */
 export async function initNode(options: NodeInitOptions = {}): Promise<GpuContext> {
   const gpu = await createNodeGpu(options.adapter);

@@ -64,6 +64,8 @@ describe('profileTrainStep', () => {
     expect(dispatchesOf(full, /^optim\./, 'optimizer')).toBe(16);
     expect(dispatchesOf(frozen, /^optim\./, 'optimizer')).toBe(4);
     expect(kernelTable(full)).toContain('convolution: weight gradient');
+    // Bias gradients of linear layers: one sum per linear layer (two), no other sum called one.
+    expect(full.kernels.filter((k) => k.role === 'linear: bias gradient Σdy').reduce((s, k) => s + k.count, 0)).toBe(2);
   });
 
   it('times dispatches recorded but not yet submitted when profiling stops', async () => {

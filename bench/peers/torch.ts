@@ -45,6 +45,9 @@ export interface TorchOptions {
   skipVgg16?: boolean;
   skipFc?: boolean;
   only?: string;
+  /** VGG16's step at this input size and batch (the script's default: 64, 4). */
+  vgg16Size?: number;
+  vgg16Batch?: number;
   /** Kill the script after this long. Default 20 min. */
   timeoutMs?: number;
   /** Forward the script's progress lines (stderr). Default true. */
@@ -63,6 +66,8 @@ export async function runTorchCpu(o: TorchOptions = {}): Promise<TorchReport | n
   if (o.skipVgg16) args.push('--skip-vgg16');
   if (o.skipFc) args.push('--skip-fc');
   if (o.only !== undefined) args.push('--only', o.only);
+  if (o.vgg16Size !== undefined) args.push('--vgg16-size', String(o.vgg16Size));
+  if (o.vgg16Batch !== undefined) args.push('--vgg16-batch', String(o.vgg16Batch));
   return new Promise((resolveP) => {
     let stdout = '';
     let stderrTail = '';

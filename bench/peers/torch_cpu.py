@@ -111,6 +111,8 @@ def main():
     ap.add_argument("--skip-vgg16", action="store_true")
     ap.add_argument("--skip-fc", action="store_true")
     ap.add_argument("--only", default=None)
+    ap.add_argument("--vgg16-size", type=int, default=64)
+    ap.add_argument("--vgg16-batch", type=int, default=4)
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
@@ -178,7 +180,7 @@ def main():
                 add(result("maxpool2x2", shape, timeit(lambda: F.max_pool2d(x, 2, 2), 2, reps, budget),
                            bytes_=x.numel() * 4 * 1.25))
 
-    specs = [("smallvgg", 32, 32), ("vgg16", 4, 64)]
+    specs = [("smallvgg", 32, 32), ("vgg16", a.vgg16_batch, a.vgg16_size)]
     for model_name, batch, size in specs:
         if model_name == "vgg16" and a.skip_vgg16:
             continue

@@ -361,6 +361,9 @@ function chooseSplits(ctx: GpuContext, g: Conv2dGeometry, CO: number, R: number,
   return Math.max(1, Math.min(Math.ceil(target / workgroups), Math.floor(rows / 4), bySize, ctx.limits.maxComputeWorkgroupsPerDimension));
 }
 
+/** The kernel that adds the split pieces' partial weight gradients: part of the weight gradient. */
+const PARTIAL_SUMS = 'conv2d.weight_grad.sum_partials';
+
 /** dw [outChannels, inChannels / groups, KH, KW] from the layer's input x and dy. */
 export function runConv2dWeightGrad(x: Tensor, dy: Tensor, g: Conv2dGeometry, variant?: WeightGradVariant, tile?: WeightGradTile): Tensor {
   if ((variant ?? chooseWeightGradVariant(x.ctx, g)) === 'tiled') return runTiledWeightGrad(x, dy, g, tile ?? chooseWeightGradTile(x.ctx, g));
@@ -398,7 +401,7 @@ export function runConv2dWeightGrad(x: Tensor, dy: Tensor, g: Conv2dGeometry, va
     split0 += splits[i]!;
   });
   if (total === 1) return partial;
-  const dw = runReduce('sum', partial, 1, total, weightSize, weightShape);
+  const dw = runReduce('sum', partial, 1, total, weightSize, weightShape, 1, PARTIAL_SUMS);
   partial.dispose();
   return dw;
 }
@@ -445,7 +448,7 @@ function runTiledWeightGrad(x: Tensor, dy: Tensor, g: Conv2dGeometry, tile: Weig
     split0 += splits[i]!;
   });
   if (total === 1) return partial;
-  const dw = runReduce('sum', partial, 1, total, weightSize, weightShape);
+  const dw = runReduce('sum', partial, 1, total, weightSize, weightShape, 1, PARTIAL_SUMS);
   partial.dispose();
   return dw;
 }

@@ -23,10 +23,10 @@ const COMBINE: Record<ReduceOp, { init: string; step: string; result: string; ou
 
 /** One invocation per output element, walking the reduced axis serially: no barriers. */
 const serialSource = cached(buildSerialSource);
-function buildSerialSource(op: ReduceOp) {
+function buildSerialSource(op: ReduceOp, name: string) {
   const c = COMBINE[op];
   return {
-    name: `reduce.${op}`,
+    name,
     code: /* wgsl */ `
 struct Params { outer: u32, reduced: u32, inner: u32, scale: f32 }
 @group(0) @binding(0) var<storage, read> x: array<f32>;
@@ -57,7 +57,7 @@ const COOP_SIZE = 64;
  * only there the serial kernel is kept longer.
  */
 const cooperativeSource = cached(buildCooperativeSource);
-function buildCooperativeSource(op: ReduceOp) {
+function buildCooperativeSource(op: ReduceOp, name: string) {
   const c = COMBINE[op];
   const merge =
     op === 'sum'
@@ -67,7 +67,7 @@ function buildCooperativeSource(op: ReduceOp) {
         : `if (partial[local + stride] > partial[local] || (partial[local + stride] == partial[local] && index[local + stride] < index[local])) {
         partial[local] = partial[local + stride]; index[local] = index[local + stride]; }`;
   return {
-    name: `reduce.${op}.cooperative`,
+    name: `${name}.cooperative`,
     code: /* wgsl */ `
 struct Params { outer: u32, reduced: u32, inner: u32, scale: f32 }
 @group(0) @binding(0) var<storage, read> x: array<f32>;
@@ -106,12 +106,16 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) groups: v
   };
 }
 
-export function runReduce(op: ReduceOp, x: Tensor, outer: number, reduced: number, inner: number, outShape: readonly number[], scale = 1): Tensor {
+/**
+ * `kernel` names the dispatches (what the profiler and the recorder's counts show): a caller whose
+ * sum is part of another computation names it after that one.
+ */
+export function runReduce(op: ReduceOp, x: Tensor, outer: number, reduced: number, inner: number, outShape: readonly number[], scale = 1, kernel = `reduce.${op}`): Tensor {
   const y = Tensor.empty(x.ctx, outShape, op === 'argmax' ? 'int32' : 'float32');
   const outputs = outer * inner;
   const fewOutputs = outputs < (x.ctx.kernelTarget === 'cpu' ? 16 : 4096);
   const cooperative = fewOutputs && reduced >= 4 * COOP_SIZE;
-  launch(x.ctx, cooperative ? cooperativeSource(op) : serialSource(op), {
+  launch(x.ctx, cooperative ? cooperativeSource(op, kernel) : serialSource(op, kernel), {
     buffers: { x, y },
     uniforms: { outer, reduced, inner, scale },
     workgroups: cooperative ? outputs : groupsFor(outputs, WORKGROUP_1D),
