@@ -63,6 +63,8 @@ export default defineConfig(({ mode }) => {
   }
   return {
     ...shared,
+    // Relative asset addresses: the built pages work from any folder of a site (GitHub Pages' /repo/).
+    base: './',
     // The pages import the engine and the shared checks from src/ and test/ by relative path.
     server: { fs: { allow: [root] } },
     build: {

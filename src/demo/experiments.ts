@@ -104,27 +104,32 @@ export async function runMethod(o: RunMethodOptions): Promise<MethodResult> {
   const { ctx, config, seed } = o;
   const task = o.task ?? targetTask(config.labelled, config.validationPerClass, config.testPerClass, seed);
   const model = smallVgg({ ...DEMO_MODEL, numClasses: task.classes.length, seed, ctx });
-  if (o.method !== 'scratch') await loadWeights(model, o.pretrained, { head: 'skip' });
-  const watch = (await o.onModel?.(model)) ?? undefined;
   const data = taskData(ctx, task, config.batchSize, seed);
   let best: Map<string, StateValue> | null = null;
-  const trainer = new Trainer(ctx, model, data, { seed }, {
-    watch,
-    onPhase: o.onPhase,
-    onStep: o.onStep,
-    onEpoch: o.onEpoch,
-    onBest: async () => {
-      disposeSnapshot(best);
-      best = await snapshot(model);
-    },
-  });
-  const history = await trainer.run(phasesOf(o.method, config));
-  if (best) model.loadStateDict(best, { strict: true });
-  disposeSnapshot(best);
-  const test = await trainer.evaluate(memoryBatches(task.test, { batchSize: 64, seed, shuffle: false }));
-  model.dispose();
-  data.trainTransform.dispose();
-  data.evalTransform.dispose();
+  let history: EpochRecord[];
+  let test: { accuracy: number };
+  try { // a failed run (the page offers another) releases its GPU memory too
+    if (o.method !== 'scratch') await loadWeights(model, o.pretrained, { head: 'skip' });
+    const watch = (await o.onModel?.(model)) ?? undefined;
+    const trainer = new Trainer(ctx, model, data, { seed }, {
+      watch,
+      onPhase: o.onPhase,
+      onStep: o.onStep,
+      onEpoch: o.onEpoch,
+      onBest: async () => {
+        disposeSnapshot(best);
+        best = await snapshot(model);
+      },
+    });
+    history = await trainer.run(phasesOf(o.method, config));
+    if (best) model.loadStateDict(best, { strict: true });
+    test = await trainer.evaluate(memoryBatches(task.test, { batchSize: 64, seed, shuffle: false }));
+  } finally {
+    disposeSnapshot(best);
+    model.dispose();
+    data.trainTransform.dispose();
+    data.evalTransform.dispose();
+  }
   return {
     method: o.method,
     seed,

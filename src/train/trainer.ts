@@ -152,25 +152,28 @@ export class Trainer {
       this.applyTrainable(phase);
       await this.hooks.onPhase?.(phase, p);
       const optimizer = createOptimizer(this.model, phase);
-      const scheduler = createScheduler(optimizer, phase);
-      const resuming = p === position.phaseIndex && (position.epoch > 0 || position.batchesDone > 0);
-      if (resuming && restore) await restore(optimizer, scheduler);
-      const firstEpoch = resuming ? position.epoch : 0;
-      for (let epoch = firstEpoch; epoch < phase.epochs; epoch++) {
-        const skip = resuming && epoch === firstEpoch ? position.batchesDone : 0;
-        const sums = skip > 0 ? position.metricSums : null;
-        const record = await this.runEpoch(phase, p, epoch, optimizer, scheduler, position, skip, sums);
-        position.history.push(record);
-        scheduler.step();
-        Object.assign(position, { phaseIndex: p, epoch: epoch + 1, batchesDone: 0, metricSums: null });
-        if (record.valAccuracy > position.bestAccuracy) {
-          position.bestAccuracy = record.valAccuracy;
-          await this.hooks.onBest?.(record);
+      try { // stopped or failed, the optimiser's state (momentum: a copy of the trained weights) is freed
+        const scheduler = createScheduler(optimizer, phase);
+        const resuming = p === position.phaseIndex && (position.epoch > 0 || position.batchesDone > 0);
+        if (resuming && restore) await restore(optimizer, scheduler);
+        const firstEpoch = resuming ? position.epoch : 0;
+        for (let epoch = firstEpoch; epoch < phase.epochs; epoch++) {
+          const skip = resuming && epoch === firstEpoch ? position.batchesDone : 0;
+          const sums = skip > 0 ? position.metricSums : null;
+          const record = await this.runEpoch(phase, p, epoch, optimizer, scheduler, position, skip, sums);
+          position.history.push(record);
+          scheduler.step();
+          Object.assign(position, { phaseIndex: p, epoch: epoch + 1, batchesDone: 0, metricSums: null });
+          if (record.valAccuracy > position.bestAccuracy) {
+            position.bestAccuracy = record.valAccuracy;
+            await this.hooks.onBest?.(record);
+          }
+          await this.hooks.onEpoch?.(record);
+          await this.hooks.checkpoint?.({ position: advance(position, phases, p), optimizer, scheduler });
         }
-        await this.hooks.onEpoch?.(record);
-        await this.hooks.checkpoint?.({ position: advance(position, phases, p), optimizer, scheduler });
+      } finally {
+        optimizer.dispose();
       }
-      optimizer.dispose();
       Object.assign(position, { phaseIndex: p + 1, epoch: 0, batchesDone: 0 });
     }
     return position.history;

@@ -51,6 +51,8 @@ interface PickedClass {
   skipped: string[];
   /** Settles when the last selection is decoded. */
   decoding: Promise<void>;
+  /** Counts the selections: a decode that a newer one overtook stops adding to the lists. */
+  selection: number;
 }
 
 const THUMBNAIL = 48;
@@ -83,9 +85,9 @@ export class ImageClasses {
     files.accept = 'image/*';
     files.id = `class-files-${index}`;
     const thumbnails = el('div', '', 'thumbnails');
-    const picked: PickedClass = { name: nameInput, images: [], skipped: [], decoding: Promise.resolve() };
+    const picked: PickedClass = { name: nameInput, images: [], skipped: [], decoding: Promise.resolve(), selection: 0 };
     files.addEventListener('change', () => {
-      picked.decoding = decodeInto(picked, Array.from(files.files ?? []), thumbnails).then(this.onChange);
+      picked.decoding = decodeInto(picked, Array.from(files.files ?? []), thumbnails, this.onChange).then(this.onChange);
     });
     row.append(nameInput, files, thumbnails);
     this.host.append(row);
@@ -104,7 +106,8 @@ export class ImageClasses {
 
   /**
    * The classes with images as a task: the last quarter of each class's images (at least one)
-   * held out, scoring the run and choosing its best epoch. Throws when a class has fewer than two.
+   * held out, scoring the run and choosing its best epoch (too few images for a third part: the
+   * score is of the epoch chosen on them, so it flatters). Throws when a class has fewer than two.
    */
   task(): TaskSplit {
     const used = this.classes.filter((c) => c.images.length > 0);
@@ -122,21 +125,34 @@ export class ImageClasses {
   }
 }
 
-async function decodeInto(picked: PickedClass, files: readonly File[], thumbnails: HTMLElement): Promise<void> {
+/**
+ * Decodes a class's new selection in place of the old one; `started` runs once the old one is
+ * cleared (the page then counts no images for the class until the new ones are in). A selection
+ * made while this one decodes takes over: this one stops.
+ */
+async function decodeInto(picked: PickedClass, files: readonly File[], thumbnails: HTMLElement, started: () => void): Promise<void> {
+  const selection = ++picked.selection;
   picked.images = [];
   picked.skipped = [];
   thumbnails.replaceChildren();
+  started();
   for (const file of files) {
+    let outcome: { image: DecodedImage } | { skipped: string };
     try {
-      const image = await decodeImageBlob(file, file.name);
-      picked.images.push({ file: file.name, image });
-      const thumbnail = scaledCanvas(image);
-      thumbnail.title = `${file.name}: ${image.width}×${image.height}`;
-      thumbnails.append(thumbnail);
+      outcome = { image: await decodeImageBlob(file, file.name) };
     } catch (error) {
-      if (!(error instanceof BadImageError)) throw error;
-      picked.skipped.push(error.message);
-      thumbnails.append(el('span', `skipped ${error.message}`, 'error skipped'));
+      // A file that went away or cannot be read is skipped as a bad image is: the others still count.
+      outcome = { skipped: error instanceof BadImageError ? error.message : `${file.name}: unreadable: ${(error as Error).message}` };
+    }
+    if (picked.selection !== selection) return;
+    if ('image' in outcome) {
+      picked.images.push({ file: file.name, image: outcome.image });
+      const thumbnail = scaledCanvas(outcome.image);
+      thumbnail.title = `${file.name}: ${outcome.image.width}×${outcome.image.height}`;
+      thumbnails.append(thumbnail);
+    } else {
+      picked.skipped.push(outcome.skipped);
+      thumbnails.append(el('span', `skipped ${outcome.skipped}`, 'error skipped'));
     }
   }
 }
