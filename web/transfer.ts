@@ -138,24 +138,28 @@ export async function profileTransferSteps(ctx: GpuContext, pretrained: WeightFi
   const seed = config.seeds[0]!;
   const model = smallVgg({ ...DEMO_MODEL, numClasses: images.classes.length, seed, ctx });
   const data = taskData(ctx, images, config.batchSize, seed);
+  const made: Tensor[] = []; // the batch the steps use, released whether they run or fail
   try {
     await loadWeights(model, pretrained, { head: 'skip' });
     const batch = (await data.train.epoch(0)[Symbol.asyncIterator]().next()).value!;
     const { images: x } = data.trainTransform.apply(batch, { seed, epoch: 0 });
     const y = Tensor.fromData(ctx, labelsOf(batch), [batch.size], 'int32', 'labels');
+    made.push(x, y);
     const [head, all] = phasesOf('transfer+finetune', config) as [PhaseConfig, PhaseConfig];
     const profiles: StepProfile[] = [];
     for (const [phase, label] of [[head, 'head only (base frozen)'], [all, 'everything (fine-tune)']] as const) {
       if (phase.trainable.kind === 'head') freezeAllButHead(model);
       else unfreeze(model, (name) => name.length > 0);
       const optimizer = createOptimizer(model, phase);
-      profiles.push(await profileTrainStep({ ctx, model, optimizer, images: x, labels: y }, { steps: 1, warmup: 1, label }));
-      optimizer.dispose();
+      try {
+        profiles.push(await profileTrainStep({ ctx, model, optimizer, images: x, labels: y }, { steps: 1, warmup: 1, label }));
+      } finally {
+        optimizer.dispose();
+      }
     }
-    x.dispose();
-    y.dispose();
     return [profiles[0]!, profiles[1]!];
   } finally {
+    for (const t of made) t.dispose();
     model.dispose();
     data.trainTransform.dispose();
     data.evalTransform.dispose();
