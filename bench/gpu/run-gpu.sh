@@ -195,7 +195,7 @@ variant() {
   shift 3
   step "$title"
   within_budget "${WGT_TILE_TIMEOUT:-60}" "$PROFILE_LIMIT" env "$@" "$NODE" "$WORK/app/run.mjs" "${BENCH[@]}" --no-tfjs --only "$only" --out "$WORK/$folder" 2>&1 \
-    | grep -E '^\[[0-9]+ s\]' || echo "run-gpu.sh: $folder printed nothing"
+    | grep -E '^\[[0-9]+ s\]' || echo "run-gpu.sh: $folder stopped early (its time limit, or an error above)"
 }
 
 # WGT_CONV_TILES="64x64 128x128": the VGG16 steps and conv kernels again with each tiled-conv tile
