@@ -10,12 +10,13 @@ import { describeWeights, type WeightDescription, type WeightRow } from './forma
 import { mapTimmVggToTorchvision } from './formats/timm-vgg.js';
 import type { WeightFile } from './formats/weight-file.js';
 import { createModel } from './registry.js';
+import { wrapperPrefix } from './load-weights.js';
 
 /**
  * How a file tensor meets the model: 'loads' (name and shape match), 'shape-mismatch',
  * 'unexpected' (the model has no such key).
  */
-export type MappingStatus = 'loads' | 'shape-mismatch' | 'unexpected';
+export type MappingStatus = 'loads' | 'shape-mismatch' | 'unexpected' | 'outside-the-state-dict';
 
 export interface InspectedRow extends WeightRow {
   /** The key in the model (differs from `name` for timm's VGG names). */
@@ -51,10 +52,19 @@ export function inspectWeights(file: WeightFile, model?: Module | string): Weigh
   const built = typeof model === 'string' ? skipInit(() => createModel(model)) : model;
   try {
     const slots = built.stateSlots();
+    // A checkpoint's state dict under a wrapper (state_dict., model., module.), as loadWeights finds it.
+    const wrapper = wrapperPrefix(rows.map((row) => row.name), slots);
     let loads = 0;
     let mismatched = 0;
     let unexpected = 0;
     for (const row of rows) {
+      if (wrapper) {
+        if (!row.name.startsWith(wrapper)) {
+          row.status = 'outside-the-state-dict';
+          continue;
+        }
+        row.modelKey = row.name.slice(wrapper.length);
+      }
       const slot = slots.get(row.modelKey);
       const shape = renames?.get(row.name)?.shape ?? row.shape;
       if (!slot) {
@@ -68,7 +78,7 @@ export function inspectWeights(file: WeightFile, model?: Module | string): Weigh
       if (fits) loads++;
       else mismatched++;
     }
-    const provided = new Set(rows.map((r) => r.modelKey));
+    const provided = new Set(rows.filter((r) => r.status !== 'outside-the-state-dict').map((r) => r.modelKey));
     const missing = [...slots]
       .filter(([key]) => !provided.has(key))
       .map(([key, slot]) => ({ key, shape: slot instanceof Counter ? [] : slot.shape }));

@@ -11,6 +11,7 @@
 import type { Module } from '../nn/module.js';
 import { checkState, Counter, type IncomingEntry, type LoadReport, type Mismatch } from '../nn/state-dict.js';
 import { withTorchvisionVggNames } from './formats/timm-vgg.js';
+import { weightsUnder } from './formats/remap.js';
 import type { WeightFile, WeightFormat } from './formats/weight-file.js';
 import { dtypeBytes, type DType } from './formats/dtype.js';
 import { headPathOf, isUnder } from './head.js';
@@ -32,6 +33,8 @@ export interface LoadWeightsOptions {
 export interface WeightsLoadReport extends LoadReport {
   file: string;
   format: WeightFormat;
+  /** The wrapper taken off the file's keys (`state_dict.`, `module.`...), if there was one. */
+  wrapper?: string;
   /** Bytes of tensor data read from the file. */
   bytesRead: number;
 }
@@ -39,14 +42,21 @@ export interface WeightsLoadReport extends LoadReport {
 const INTEGER_DTYPES: ReadonlySet<DType> = new Set(['I64', 'I32', 'I16', 'I8', 'U8', 'BOOL']);
 
 export async function loadWeights(model: Module, file: WeightFile, options: LoadWeightsOptions = {}): Promise<WeightsLoadReport> {
-  // timm's VGG stores fc1/fc2 as convolutions: renamed and reshaped to torchvision's layout.
-  const source = withTorchvisionVggNames(file);
+  const slots = model.stateSlots();
+  // A checkpoint's state dict ({'state_dict': sd}, {'model': sd, 'optimizer': ...}, DataParallel's
+  // module.*), then timm's VGG, whose fc1/fc2 are convolutions: renamed and reshaped to torchvision's.
+  const wrapper = wrapperPrefix([...file.entries.keys()], slots);
+  const source = withTorchvisionVggNames(wrapper ? weightsUnder(file, wrapper) : file);
   const skipHead = options.head === 'skip';
   // Skipping needs the model to name its head; loading only uses it for a better error message.
   const head = skipHead ? headPathOf(model) : tryHeadPath(model);
-  const slots = model.stateSlots();
   const incoming = new Map<string, IncomingEntry>();
-  for (const [key, entry] of source.entries) incoming.set(key, { shape: entry.shape, integer: INTEGER_DTYPES.has(entry.dtype) });
+  for (const [key, entry] of source.entries) {
+    // A counter stored as a float (`{k: v.half() for ...}` makes one) is read as PyTorch's
+    // load_state_dict copies it; elsewhere a float where an integer belongs is refused.
+    const counterAsFloat = slots.get(key) instanceof Counter && entry.numel === 1;
+    incoming.set(key, { shape: entry.shape, integer: INTEGER_DTYPES.has(entry.dtype) || counterAsFloat });
+  }
 
   const report = checkState(slots, incoming, {
     strict: options.strict,
@@ -64,7 +74,7 @@ export async function loadWeights(model: Module, file: WeightFile, options: Load
     try {
       if (slot instanceof Counter) {
         const raw = await source.readRaw(key);
-        slot.value = Number(raw[0] ?? 0);
+        slot.value = INTEGER_DTYPES.has(source.entries.get(key)!.dtype) ? Number(raw[0] ?? 0) : Math.trunc((await source.read(key))[0] ?? 0);
         bytesRead += raw.byteLength;
       } else {
         const data = await source.read(key);
@@ -82,7 +92,29 @@ export async function loadWeights(model: Module, file: WeightFile, options: Load
   }
   // Files from before BatchNorm counted batches: the count starts again, as in PyTorch.
   for (const [key, slot] of slots) if (slot instanceof Counter && !incoming.has(key) && !report.skippedKeys.includes(key)) slot.value = 0;
-  return { ...report, file: file.name, format: file.format, bytesRead };
+  return { ...report, file: file.name, format: file.format, bytesRead, ...(wrapper ? { wrapper } : {}) };
+}
+
+/** Names that wrap a state dict in the files people have: checkpoints' keys, and nn.DataParallel's. */
+const WRAPPERS = new Set(['state_dict', 'model_state_dict', 'model', 'module', 'net', 'network', 'ema']);
+
+/**
+ * The prefix of wrapper names (`state_dict.`, `model.module.`...) under which the file's keys are
+ * the model's, when none of its keys is one of the model's as it stands; '' when there is none.
+ */
+export function wrapperPrefix(keys: readonly string[], modelKeys: ReadonlyMap<string, unknown>): string {
+  if (keys.some((key) => modelKeys.has(key))) return '';
+  const candidates = new Set<string>();
+  for (const key of keys) {
+    const parts = key.split('.');
+    for (let i = 0, prefix = ''; i < parts.length - 1 && WRAPPERS.has(parts[i]!); i++) candidates.add((prefix += `${parts[i]}.`));
+  }
+  let best = { prefix: '', fits: 0 };
+  for (const prefix of candidates) {
+    const fits = keys.filter((key) => key.startsWith(prefix) && modelKeys.has(key.slice(prefix.length))).length;
+    if (fits > best.fits) best = { prefix, fits };
+  }
+  return best.prefix;
 }
 
 function tryHeadPath(model: Module): string | undefined {

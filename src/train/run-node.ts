@@ -105,7 +105,8 @@ export async function trainRun(ctx: GpuContext, options: TrainRunOptions, resume
     log(`resuming from ${files.checkpoint}: phase ${position.phaseIndex + 1}, epoch ${position.epoch + 1}, batch ${position.batchesDone}`);
   } else if (options.weights) {
     const report = await loadWeightsFile(model, options.weights, { head: 'skip', strict: true });
-    log(`weights: ${options.weights} (${report.format}), ${report.loadedKeys.length} tensors loaded, the head kept new for ${dataset.classes.length} classes`);
+    const under = report.wrapper ? ` from its state dict under '${report.wrapper}'` : '';
+    log(`weights: ${options.weights} (${report.format}), ${report.loadedKeys.length} tensors loaded${under}, the head kept new for ${dataset.classes.length} classes`);
   } else if (options.plan !== 'scratch') {
     log('warning: no --weights: the base is randomly initialised, so freezing it trains a head on random features');
   }

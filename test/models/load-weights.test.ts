@@ -14,6 +14,7 @@ import { writeSafetensors } from '../../src/models/formats/safetensors-write.js'
 import { writePytorchZip } from '../../src/models/formats/pth-write.js';
 import type { TensorToWrite } from '../../src/models/formats/tensor-to-write.js';
 import type { Module } from '../../src/nn/module.js';
+import { BatchNorm2d } from '../../src/nn/batchnorm.js';
 
 async function fileOf(model: Module, edit: (t: Map<string, TensorToWrite>) => void = () => {}, format: 'safetensors' | 'pth' = 'safetensors') {
   const tensors = await stateDictToWrite(model);
@@ -109,6 +110,43 @@ describe('loadWeights', () => {
     expect(await readAll(target)).toEqual(before);
     source.dispose();
     target.dispose();
+  });
+
+  it('finds the state dict inside a checkpoint or a DataParallel model, leaving the rest out', async () => {
+    await testContext();
+    const source = withSeed(1, () => new Mlp());
+    const expected = await readAll(source);
+    const wrapped = (prefix: string, extra: Record<string, TensorToWrite> = {}) =>
+      fileOf(source, (t) => {
+        for (const [key, value] of [...t]) {
+          t.delete(key);
+          t.set(`${prefix}${key}`, value);
+        }
+        for (const [key, value] of Object.entries(extra)) t.set(key, value);
+      });
+    const momentum: TensorToWrite = { dtype: 'F32', shape: [3], data: Float32Array.of(1, 2, 3) };
+    for (const [prefix, extra] of [['state_dict.', {}], ['model.', { 'optimizer.state.0.momentum_buffer': momentum }], ['module.', {}], ['model.module.', {}]] as const) {
+      const target = withSeed(2, () => new Mlp());
+      const report = await loadWeights(target, await wrapped(prefix, extra));
+      expect(report.wrapper, prefix).toBe(prefix);
+      expect(report.loadedKeys, prefix).toHaveLength(6);
+      expect(report.unexpectedKeys, prefix).toEqual([]);
+      expect(await readAll(target), prefix).toEqual(expected);
+      target.dispose();
+    }
+    expect((await loadWeights(withSeed(2, () => new Mlp()), await fileOf(source))).wrapper).toBeUndefined();
+    source.dispose();
+  });
+
+  it('takes a counter stored as a float, as PyTorch does after {k: v.half()}', async () => {
+    await testContext();
+    const bn = new BatchNorm2d(4);
+    const file = await fileOf(bn, (t) => t.set('num_batches_tracked', { dtype: 'F32', shape: [], data: Float32Array.of(7) }));
+    await loadWeights(bn, file);
+    expect(bn.numBatchesTracked.value).toBe(7);
+    const vector = await fileOf(bn, (t) => t.set('num_batches_tracked', { dtype: 'F32', shape: [2], data: Float32Array.of(7, 8) }));
+    await expect(loadWeights(bn, vector)).rejects.toThrow(/num_batches_tracked: a counter .*cannot take/);
+    bn.dispose();
   });
 
   it('refuses an integer tensor where a float parameter belongs', async () => {

@@ -15,20 +15,38 @@ export interface Rename {
 export type WeightRemap = ReadonlyMap<string, Rename>;
 
 export function remapWeights(file: WeightFile, remap: WeightRemap): WeightFile {
-  const entries = new Map<string, WeightEntry>();
-  const storedName = new Map<string, string>();
+  const named = new Map<string, Named>();
   for (const [stored, entry] of file.entries) {
     const { name, shape } = remap.get(stored) ?? { name: stored, shape: entry.shape };
     if (numelOf(shape) !== entry.numel) {
       throw new TensorLayoutError(file.name, stored, `cannot reshape [${entry.shape}] to [${shape}] for "${name}"`);
     }
-    if (storedName.has(name)) throw new TensorLayoutError(file.name, stored, `renaming to "${name}" collides with "${storedName.get(name)}"`);
-    entries.set(name, { dtype: entry.dtype, shape, numel: entry.numel });
-    storedName.set(name, stored);
+    if (named.has(name)) throw new TensorLayoutError(file.name, stored, `renaming to "${name}" collides with "${named.get(name)!.stored}"`);
+    named.set(name, { stored, entry: { dtype: entry.dtype, shape, numel: entry.numel } });
   }
+  return view(file, named);
+}
+
+/**
+ * The tensors whose names start with `prefix`, named without it; the others are left out: the
+ * state dict inside a checkpoint that also holds an optimizer's (`model.…`, `optimizer.…`).
+ */
+export function weightsUnder(file: WeightFile, prefix: string): WeightFile {
+  const named = new Map<string, Named>();
+  for (const [stored, entry] of file.entries) if (stored.startsWith(prefix)) named.set(stored.slice(prefix.length), { stored, entry });
+  return view(file, named);
+}
+
+/** A tensor of a view: the name it has in the file, and its entry under the view's name. */
+interface Named {
+  stored: string;
+  entry: WeightEntry;
+}
+
+function view(file: WeightFile, named: ReadonlyMap<string, Named>): WeightFile {
   // The old names are gone: asking for one is as wrong as asking for any unknown name.
   const stored = (name: string): string => {
-    const found = storedName.get(name);
+    const found = named.get(name)?.stored;
     if (found === undefined) throw new MissingTensorError(file.name, name);
     return found;
   };
@@ -36,7 +54,7 @@ export function remapWeights(file: WeightFile, remap: WeightRemap): WeightFile {
     format: file.format,
     name: file.name,
     metadata: file.metadata,
-    entries,
+    entries: new Map([...named].map(([name, { entry }]) => [name, entry])),
     read: async (name) => file.read(stored(name)),
     readRaw: async (name) => file.readRaw(stored(name)),
     close: () => file.close(),
