@@ -68,6 +68,31 @@ describe('refusing code in pickles', () => {
   });
 });
 
+describe('refusing dicts that cannot be a state dict', () => {
+  /** A tensor over storage "0" of four floats (zipWithPickle's). */
+  const tensor = (p: PickleWriter) => {
+    p.global('torch._utils', '_rebuild_tensor_v2').mark();
+    p.mark().string('storage').global('torch', 'FloatStorage').string('0').string('cpu').int(4).tuple().persistentId();
+    p.int(0).intTuple([4]).intTuple([1]).bool(false);
+    return p.global('collections', 'OrderedDict').emptyTuple().reduce().tuple().reduce();
+  };
+
+  it('a dict that contains itself', async () => {
+    // {} BINPUT 0, 'self', BINGET 0, SETITEM: d['self'] = d
+    const pickle = Uint8Array.from([0x80, 2, 0x7d, 0x71, 0, 0x58, 4, 0, 0, 0, ...new TextEncoder().encode('self'), 0x68, 0, 0x73, 0x2e]);
+    await expect(open(zipWithPickle(pickle))).rejects.toThrow(/bad\.pth: .*the dict at "self" contains itself/);
+  });
+
+  it('two tensors under one name once nested names are joined ("a.b", and "b" in "a")', async () => {
+    const p = new PickleWriter().global('collections', 'OrderedDict').emptyTuple().reduce().mark();
+    tensor(p.string('a.b'));
+    tensor(p.string('a').global('collections', 'OrderedDict').emptyTuple().reduce().mark().string('b')).setItems();
+    const opening = open(zipWithPickle(p.setItems().stop()));
+    await expect(opening).rejects.toThrow(CorruptHeaderError);
+    await expect(opening).rejects.toThrow(/"a\.b".*two tensors have this name/);
+  });
+});
+
 describe('refusing damaged files', () => {
   it('wrong magic: names the first bytes, and HDF5 for Keras files', async () => {
     await expect(open(new TextEncoder().encode('hello, not weights'))).rejects.toThrow(

@@ -36,7 +36,12 @@ export class UnsafePickleError extends WeightFormatError {
     file: string,
     readonly global: string,
   ) {
-    super(file, undefined, `refusing pickle global "${global}": only state-dict tensors are allowed`);
+    super(
+      file,
+      undefined,
+      `refusing pickle global "${global}": only state-dict tensors are allowed ` +
+        `(a whole pickled model or a TorchScript file is code: save model.state_dict() with torch.save instead)`,
+    );
   }
 }
 

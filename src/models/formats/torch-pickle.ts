@@ -74,7 +74,7 @@ export function unpickleStateDict(bytes: Uint8Array, start: number, fileName: st
     throw new CorruptHeaderError(fileName, undefined, 'the pickle holds no dict of tensors (not a state dict)');
   }
   const tensors = new Map<string, PickledTensor>();
-  collectTensors(value, '', tensors);
+  collectTensors(value, '', tensors, fileName);
   return { tensors, storages, end };
 }
 
@@ -91,12 +91,20 @@ export function plainDataHooks(fileName: string): PickleHooks {
  * Checkpoints often nest the state dict ({'model': {...}, 'epoch': 3}); nested names are joined
  * with dots, and values that are not tensors are left out.
  */
-function collectTensors(dict: Map<unknown, unknown>, prefix: string, out: Map<string, PickledTensor>): void {
+function collectTensors(dict: Map<unknown, unknown>, prefix: string, out: Map<string, PickledTensor>, fileName: string, open = new Set<unknown>()): void {
+  // A dict inside itself (a pickle can say so) would nest without end.
+  if (open.has(dict)) throw new CorruptHeaderError(fileName, undefined, `the dict at "${prefix.replace(/\.$/, '') || '(top)'}" contains itself`);
+  open.add(dict);
   for (const [key, value] of dict) {
     const name = prefix + String(key);
+    // Two ways to one name ('a.b', and 'b' in a dict 'a') would leave one of the tensors out, unseen.
+    if (value instanceof PickledTensor || value instanceof Map) {
+      if (out.has(name)) throw new CorruptHeaderError(fileName, name, 'two tensors have this name once nested names are joined with dots');
+    }
     if (value instanceof PickledTensor) out.set(name, value);
-    else if (value instanceof Map) collectTensors(value, `${name}.`, out);
+    else if (value instanceof Map) collectTensors(value, `${name}.`, out, fileName, open);
   }
+  open.delete(dict);
 }
 
 function stateDictHooks(fileName: string, storages: Map<string, PickledStorage>): PickleHooks {
