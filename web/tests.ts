@@ -33,7 +33,7 @@ for (const id of checks.keys()) {
 }
 
 const started = startWebGpu();
-const ready: Promise<ReadyState> = started.then((started) => {
+const ready: Promise<ReadyState> = started.then((started): ReadyState => {
   const panel = document.querySelector<HTMLElement>('#adapter')!;
   if (!started.ok) {
     renderNoWebGpu(panel, started.reason);
@@ -43,6 +43,12 @@ const ready: Promise<ReadyState> = started.then((started) => {
   renderAdapter(panel, started.ctx.adapter);
   document.body.dataset.state = 'ready';
   return { ok: true, adapter: started.ctx.adapter };
+}).catch((error: unknown): ReadyState => {
+  // WebGPU is there but starting it failed (a device refused, an unexpected error): say so.
+  const message = error instanceof Error ? error.message : String(error);
+  document.querySelector<HTMLElement>('#adapter')!.textContent = `Starting WebGPU failed: ${message}`;
+  document.body.dataset.state = 'error';
+  return { ok: false, error: message };
 });
 
 const results = new Map<string, CheckResult>();

@@ -76,6 +76,17 @@ describe('writing safetensors', () => {
     await expectTensors(file, TENSORS_AS_PYTORCH_DUMPS);
   });
 
+  it('reads a header that starts with whitespace, as Python\'s safetensors does', async () => {
+    const bytes = writeSafetensors(TENSORS);
+    const length = Number(new DataView(bytes.buffer).getBigUint64(0, true));
+    const header = new Uint8Array([...new TextEncoder().encode('  \n'), ...bytes.subarray(8, 8 + length)]);
+    const spaced = new Uint8Array(8 + header.length + bytes.length - 8 - length);
+    new DataView(spaced.buffer).setBigUint64(0, BigInt(header.length), true);
+    spaced.set(header, 8);
+    spaced.set(bytes.subarray(8 + length), 8 + header.length);
+    await expectTensors(await openWeights(bytesSource(spaced, 'spaced.safetensors')), TENSORS_AS_PYTORCH_DUMPS);
+  });
+
   it('reads back exactly in PyTorch', () => {
     const path = join(mkdtempSync(join(tmpdir(), 'wgt-')), 'ours.safetensors');
     writeFileSync(path, Buffer.concat(encodeSafetensors(TENSORS)));
