@@ -10,11 +10,19 @@ import type { TrainRunOptions } from './run-node.js';
 
 export const runFiles = (runDir: string) => ({
   checkpoint: join(runDir, 'checkpoint.safetensors'),
+  best: join(runDir, 'best.safetensors'),
   options: join(runDir, 'options.json'),
   split: join(runDir, 'split.json'),
   log: join(runDir, 'log.jsonl'),
   badFiles: join(runDir, 'bad-files.txt'),
 });
+
+/** The options a run in `runDir` was started with. */
+export async function readRunOptions(runDir: string): Promise<TrainRunOptions> {
+  const { options } = runFiles(runDir);
+  if (!existsSync(options)) throw new InputError(`${runDir} holds no run (no ${options})`);
+  return JSON.parse(await readFile(options, 'utf8')) as TrainRunOptions;
+}
 
 /**
  * Options a resumed run may change: how it reports and how fast it runs, not what it computes
@@ -42,7 +50,7 @@ export async function checkRunFolder(runDir: string, options: TrainRunOptions, r
     return;
   }
   if (!existsSync(files.checkpoint)) throw new InputError(`--resume: no checkpoint in ${runDir}`);
-  const saved = JSON.parse(await readFile(files.options, 'utf8')) as TrainRunOptions;
+  const saved = await readRunOptions(runDir);
   const same = (key: keyof TrainRunOptions) =>
     key === 'data' ? resolve(saved.data) === resolve(options.data) : JSON.stringify(saved[key]) === JSON.stringify(options[key]);
   const keys = new Set([...Object.keys(saved), ...Object.keys(options)] as (keyof TrainRunOptions)[]);

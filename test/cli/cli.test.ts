@@ -159,6 +159,14 @@ describe('command line', () => {
     const same = run('eval', '--data', data, '--weights', weights);
     expect(same.status, same.stderr).toBe(0);
     expect(same.stdout).toMatch(/\d+ images: loss \d+\.\d+, accuracy \d+\.\d+%/);
+    // A run folder: its best weights on the validation split it trained with, read from its split.json.
+    const ofRun = run('eval', '--run', join(dir, 'straight'));
+    expect(ofRun.status, ofRun.stderr).toBe(0);
+    expect(ofRun.stdout).toMatch(/the validation split \(split by .*straight.split\.json\)/);
+    // Its images: the split's validation part, less cut.png if the split put it there (it never decodes).
+    const split = JSON.parse(await readFile(join(dir, 'straight', 'split.json'), 'utf8')) as { validation: [string, number][] };
+    const decodable = split.validation.filter(([path]) => !path.endsWith('cut.png')).length;
+    expect(ofRun.stdout).toMatch(new RegExp(`^${decodable} images: loss`, 'm'));
   });
 
   it('a new run into the folder of one that failed before its first checkpoint splits its own data afresh', async () => {

@@ -1,7 +1,9 @@
 import { COUNT, FRACTION, numberOption, requiredString, stringOption, WHOLE, type Command } from '../command.js';
 import { modelFromWeights, validationView } from '../model-from-weights.js';
 import { modelOption } from '../model-option.js';
+import { existsSync } from 'node:fs';
 import { InputError } from '../../runtime/errors.js';
+import { readRunOptions, runFiles } from '../../train/run-folder.js';
 import { initNode } from '../../node.js';
 import { loadDataset } from '../../data/split.js';
 import { decodeImageFile } from '../../data/decode-node.js';
@@ -13,8 +15,9 @@ import { BadFileLog, formatBadFiles } from '../../data/bad-file.js';
 export const evaluate: Command = {
   name: 'eval',
   summary: 'Loss and accuracy of trained weights on the validation part of an image folder.',
-  usage: '--data DIR --weights FILE [--model NAME] [--classes a,b] [--seed N] [--all]',
+  usage: '--run DIR | --data DIR --weights FILE [--model NAME] [--classes a,b] [--seed N] [--all]',
   help: [
+    '  --run DIR        a run folder of train: its best weights on its own validation split (split.json), its data and seed',
     '  --data DIR       the folder (the validation split is the one train made with the same --seed)',
     '  --weights FILE   weights written by train (best.safetensors records the model, classes and sizes)',
     '  --model NAME     the architecture, when the weights do not record it (default vgg16)',
@@ -24,13 +27,22 @@ export const evaluate: Command = {
     '  --batch-size N (default 16)  --image-size N --resize N  (default: as trained, else 224, 256)',
   ].join('\n'),
   options: {
-    data: { type: 'string' }, weights: { type: 'string' }, model: { type: 'string' }, classes: { type: 'string' }, all: { type: 'boolean' },
+    run: { type: 'string' }, data: { type: 'string' }, weights: { type: 'string' }, model: { type: 'string' }, classes: { type: 'string' }, all: { type: 'boolean' },
     seed: { type: 'string' }, 'val-fraction': { type: 'string' }, 'batch-size': { type: 'string' }, 'image-size': { type: 'string' }, resize: { type: 'string' },
   },
   async run(args) {
-    const weights = requiredString(args, 'weights');
-    const data = requiredString(args, 'data');
-    const split = { seed: numberOption(args, 'seed', 0, WHOLE), validationFraction: numberOption(args, 'val-fraction', 0.2, FRACTION) };
+    // A run folder gives the defaults: its weights, its data, and the split it trained on (read,
+    // not made again: images added since would change a split made by seed).
+    const runDir = stringOption(args, 'run');
+    const saved = runDir ? await readRunOptions(runDir) : undefined;
+    const weights = stringOption(args, 'weights') ?? (runDir ? runFiles(runDir).best : requiredString(args, 'weights'));
+    const data = stringOption(args, 'data') ?? saved?.data ?? requiredString(args, 'data');
+    const manifestPath = runDir && existsSync(runFiles(runDir).split) ? runFiles(runDir).split : undefined;
+    const split = {
+      seed: numberOption(args, 'seed', saved?.seed ?? 0, WHOLE),
+      validationFraction: numberOption(args, 'val-fraction', saved?.validationFraction ?? 0.2, FRACTION),
+      manifestPath,
+    };
     const batchSize = numberOption(args, 'batch-size', 16, COUNT);
     const given = { model: modelOption(args), classes: stringOption(args, 'classes') };
     const ctx = await initNode();
@@ -42,6 +54,7 @@ export const evaluate: Command = {
       throw new InputError(`${weights} was trained on the classes [${classes.join(', ')}], ${data} has [${dataset.classes.join(', ')}]: its labels would not be the head's outputs`);
     }
     const samples = args.values.all ? [...dataset.train, ...dataset.validation] : dataset.validation;
+    console.log(`data: ${data}, ${args.values.all ? 'every image' : 'the validation split'} (split by ${dataset.splitBy === 'manifest' ? manifestPath : dataset.splitBy})`);
     const badFiles = new BadFileLog(); // those found while listing (of no split: they never decoded), then while decoding
     for (const report of dataset.badFiles) badFiles.add(report);
     const loader = new BatchLoader(samples, (path) => decodeImageFile(path), { batchSize, seed: 0, shuffle: false, badFiles });
