@@ -9,7 +9,6 @@ import type { Module } from '../nn/module.js';
 
 export interface ModelFromWeights {
   model: Module;
-  modelName: ModelName;
   classes: string[];
   /** The validation transform's sizes the weights were trained with, where their metadata says. */
   imageSize?: number;
@@ -36,7 +35,7 @@ export async function modelFromWeights(ctx: GpuContext, weights: string, given: 
   await loadWeightsFile(model, weights, { strict: true });
   model.eval();
   const size = (key: string) => (metadata[key] === undefined ? undefined : Number(metadata[key]));
-  return { model, modelName, classes, imageSize: size('imageSize'), resize: size('resize') };
+  return { model, classes, imageSize: size('imageSize'), resize: size('resize') };
 }
 
 /** The validation transform's sizes: --image-size and --resize, else as the weights were trained, else 224 and 256. */

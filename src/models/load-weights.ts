@@ -73,9 +73,11 @@ export async function loadWeights(model: Module, file: WeightFile, options: Load
     const slot = slots.get(key)!;
     try {
       if (slot instanceof Counter) {
-        const raw = await source.readRaw(key);
-        slot.value = INTEGER_DTYPES.has(source.entries.get(key)!.dtype) ? Number(raw[0] ?? 0) : Math.trunc((await source.read(key))[0] ?? 0);
-        bytesRead += raw.byteLength;
+        const entry = source.entries.get(key)!;
+        // Integers as stored (an int64 comes as a bigint); a float counter as PyTorch copies it.
+        const value = INTEGER_DTYPES.has(entry.dtype) ? (await source.readRaw(key))[0] : Math.trunc((await source.read(key))[0] ?? 0);
+        slot.value = Number(value ?? 0);
+        bytesRead += entry.numel * dtypeBytes(entry.dtype);
       } else {
         const data = await source.read(key);
         slot.ctx.recorder.write(slot.buffer, 0, data);

@@ -131,7 +131,7 @@ export async function trainRun(ctx: GpuContext, options: TrainRunOptions, resume
       await appendFile(files.log, `${JSON.stringify({ ...record, badFiles: badFiles.reports.length })}\n`);
       if (badFiles.reports.length > 0) await writeFile(files.badFiles, formatBadFiles(badFiles.reports));
     },
-    onBest: async () => saveSafetensors(model, join(runDir, 'best.safetensors'), weightsMetadata(options, dataset.classes)),
+    onBest: async () => saveSafetensors(model, files.best, weightsMetadata(options, dataset.classes)),
     checkpoint: (state) => saveCheckpoint<RunCheckpoint>(files.checkpoint, model, state, { ...options, badFiles: badFiles.reports }),
     shouldStop: () => stopRequested,
   });

@@ -34,10 +34,11 @@ export const evaluate: Command = {
     // A run folder gives the defaults: its weights, its data, and the split it trained on (read,
     // not made again: images added since would change a split made by seed).
     const runDir = stringOption(args, 'run');
-    const saved = runDir ? await readRunOptions(runDir) : undefined;
-    const weights = stringOption(args, 'weights') ?? (runDir ? runFiles(runDir).best : requiredString(args, 'weights'));
+    const run = runDir ? { files: runFiles(runDir), options: await readRunOptions(runDir) } : undefined;
+    const saved = run?.options;
+    const weights = stringOption(args, 'weights') ?? run?.files.best ?? requiredString(args, 'weights');
     const data = stringOption(args, 'data') ?? saved?.data ?? requiredString(args, 'data');
-    const manifestPath = runDir && existsSync(runFiles(runDir).split) ? runFiles(runDir).split : undefined;
+    const manifestPath = run && existsSync(run.files.split) ? run.files.split : undefined;
     const split = {
       seed: numberOption(args, 'seed', saved?.seed ?? 0, WHOLE),
       validationFraction: numberOption(args, 'val-fraction', saved?.validationFraction ?? 0.2, FRACTION),
