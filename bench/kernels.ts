@@ -44,7 +44,12 @@ export interface KernelResult {
   tfjsRate: number | null;
   /** tfjs time / our time: above 1, ours is faster. */
   speedup: number | null;
-  samples: number;
+  /** Our samples (ms per run), in the order taken. */
+  oursSamplesMs: number[];
+  /** tfjs's figures, one per round: the median of that round's samples (its peer functions time a round). */
+  tfjsRoundMedianMs: number[];
+  /** Samples per round, ours and tfjs's alike. */
+  perRound: number;
   error?: string;
   tfjsError?: string;
   load1: number;
@@ -185,7 +190,7 @@ export async function runKernelCase(ctx: GpuContext, c: KernelCase, peer: TfjsPe
   const unit = c.flops ? 'GFLOP/s' : c.bytes ? 'GB/s' : 'img/s';
   const rate = (ms: number | null) =>
     ms === null ? null : c.flops ? c.flops / (ms * 1e6) : c.bytes ? c.bytes / (ms * 1e6) : (c.images! * 1000) / ms;
-  const result: KernelResult = { name: c.name, shape: c.shape, unit, oursMs: null, tfjsMs: null, oursRate: null, tfjsRate: null, speedup: null, samples: 0, load1: 0 };
+  const result: KernelResult = { name: c.name, shape: c.shape, unit, oursMs: null, tfjsMs: null, oursRate: null, tfjsRate: null, speedup: null, oursSamplesMs: [], tfjsRoundMedianMs: [], perRound: 0, load1: 0 };
   let setup: ReturnType<KernelCase['setup']> | null = null;
   const ours: number[] = [];
   const theirs: number[] = [];
@@ -202,6 +207,7 @@ export async function runKernelCase(ctx: GpuContext, c: KernelCase, peer: TfjsPe
     // Short kernels get several samples per round (each still ending with the GPU idle): one
     // sample of a few ms says more about the machine's scheduler than about the kernel.
     const perRound = Math.min(10, Math.max(1, Math.round(200 / (await once()))));
+    result.perRound = perRound;
     for (let r = 0; r < reps; r++) {
       for (let i = 0; i < perRound; i++) ours.push(await once());
       if (tfjs) {
@@ -220,7 +226,8 @@ export async function runKernelCase(ctx: GpuContext, c: KernelCase, peer: TfjsPe
     await ctx.recorder.sync().catch(() => undefined);
     ctx.pool.trim();
   }
-  result.samples = ours.length;
+  result.oursSamplesMs = ours;
+  result.tfjsRoundMedianMs = theirs;
   result.oursMs = ours.length ? median(ours) : null;
   result.tfjsMs = theirs.length ? median(theirs) : null;
   result.oursRate = rate(result.oursMs);

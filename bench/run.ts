@@ -1,7 +1,6 @@
 // The benchmark suite: kernels and training steps of our engine next to tfjs-backend-webgpu on the
 // same adapter in one process (and PyTorch where installed), with the step invariants and the
 // expected memory of each step. Writes bench/results/bench-<adapter>-<time>.{json,md}. Options: USAGE.
-import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -9,7 +8,8 @@ import { initNode, adapterLabel, engineEnvironment } from '../src/node.js';
 import type { GpuContext } from '../src/runtime/context.js';
 import { initTfjsWebGPU, type TfjsPeer } from './peers/tfjs.js';
 import { runTorchCpu, type TorchResult } from './peers/torch.js';
-import { adapterLine } from './util/timing.js';
+import { adapterLine, halfRange } from './util/timing.js';
+import { describeSourceVersion, sourceVersion, type SourceVersion } from '../src/runtime/source-version.js';
 import { adapterSlug } from './util/node-gpu.js';
 import { kernelCases, runKernelCase, type KernelResult } from './kernels.js';
 import {
@@ -203,15 +203,6 @@ async function runTrainCase(ctx: GpuContext, peer: TfjsPeer | null, spec: StepSp
   return result;
 }
 
-function commitInfo(): { commit: string; dirty: boolean | null } {
-  // On a machine without git (the GPU script), bench/gpu/pack.sh leaves the commit in an environment variable.
-  if (process.env.WGT_COMMIT) return { commit: process.env.WGT_COMMIT, dirty: process.env.WGT_DIRTY === '1' };
-  const head = spawnSync('git', ['rev-parse', '--short=12', 'HEAD'], { encoding: 'utf8' });
-  if (head.status !== 0) return { commit: 'unknown', dirty: null };
-  const status = spawnSync('git', ['status', '--porcelain', '--', 'src', 'bench', 'package.json', 'package-lock.json'], { encoding: 'utf8' }); // the code and its dependencies
-  return { commit: head.stdout.trim(), dirty: status.stdout.trim().length > 0 };
-}
-
 function trainSpecs(o: Options, hardware: boolean): StepSpec[] {
   const { size, batch } = vgg16Step(o, hardware);
   const specs: StepSpec[] = [];
@@ -227,11 +218,16 @@ function trainSpecs(o: Options, hardware: boolean): StepSpec[] {
 
 const f = (x: number | null | undefined, digits = 2): string =>
   x === null || x === undefined || !Number.isFinite(x) ? '-' : Math.abs(x) >= 100 ? x.toFixed(0) : Math.abs(x) >= 10 ? x.toFixed(1) : x.toFixed(digits);
+/** A median with its samples' spread, "125 ±4%" (no spread from fewer than two samples). */
+const withSpread = (x: number | null | undefined, samples: readonly number[], digits = 2): string => {
+  const spread = halfRange(samples);
+  return x === null || x === undefined || spread === null ? f(x, digits) : `${f(x, digits)} ±${(100 * spread).toFixed(0)}%`;
+};
 const mib = (b: number | null | undefined) => (b === null || b === undefined || !Number.isFinite(b) ? '-' : (b / 2 ** 20).toFixed(0));
 const ratio = (x: number | null | undefined) => (x === null || x === undefined || !Number.isFinite(x) ? '-' : `${x.toFixed(2)}x`);
 
 interface Report {
-  meta: Record<string, unknown> & { adapterLine: string; tfjsAdapterLine: string | null };
+  meta: Record<string, unknown> & SourceVersion & { adapterLine: string; tfjsAdapterLine: string | null };
   kernels: KernelResult[];
   train: TrainResult[];
   torch: { source: string; version: string; device: string; results: TorchResult[] } | null;
@@ -250,7 +246,7 @@ export function markdown(report: Report): string {
   lines.push(`## webgpu-transfer benchmarks, ${String(m.date).slice(0, 16).replace('T', ' ')} UTC`, '');
   lines.push(`- adapter (ours): ${m.adapterLine}`);
   if (m.tfjsAdapterLine) lines.push(`- adapter (tfjs-backend-webgpu ${m.tfjsVersion}): ${m.tfjsAdapterLine}`);
-  lines.push(`- commit ${m.commit}${m.dirty ? ' (with uncommitted changes)' : ''}; Node ${m.node}; ${m.cpus} CPUs; load average at start ${m.loadAtStart}`);
+  lines.push(`- ${describeSourceVersion(m)}; Node ${m.node}; ${m.cpus} CPUs; load average at start ${m.loadAtStart}`);
   lines.push(`- configuration: ${m.configuration}`);
   if (report.torch) lines.push(`- PyTorch ${report.torch.version} on ${report.torch.device} (${report.torch.source})`);
   else if (m.torchFailure) lines.push(`- PyTorch: ${m.torchFailure}`);
@@ -265,7 +261,7 @@ export function markdown(report: Report): string {
         : '-';
       const err = t.error ? ` **error: ${t.error.replace(/\|/g, '/')}**` : t.tfjsError ? ` (tfjs failed: ${t.tfjsError.replace(/\|/g, '/').slice(0, 160)})` : '';
       lines.push(
-        `| ${t.name}${err} | ${t.shape} | ${f(t.oursImagesPerSec)} | ${f(t.tfjsImagesPerSec)} | ${ratio(t.speedup)} | ` +
+        `| ${t.name}${err} | ${t.shape} | ${withSpread(t.oursImagesPerSec, t.oursSamplesMs)} | ${withSpread(t.tfjsImagesPerSec, t.tfjsSamplesMs)} | ${ratio(t.speedup)} | ` +
           `${f(t.oursCpuMs === null ? null : t.oursCpuMs / 1000)}, ${f(t.tfjsCpuMs === null ? null : t.tfjsCpuMs / 1000)} | ${ratio(t.cpuSpeedup)} | ${torchRate(report, t.name, t.shape)} | ` +
           `${mib(t.oursPeakBytes)} | ${mib(t.tfjsPeakBytes)} | ${mib(t.expected.expected)} (+${mib(t.expected.workingSet)}) | ${t.oursPeakBytes ? ratio(t.oursPeakBytes / t.expected.expected) : '-'} | ${inv} | ${t.load1} |`,
       );
@@ -291,13 +287,13 @@ export function markdown(report: Report): string {
   }
   if (report.kernels.length) {
     lines.push('### Kernels', '');
-    lines.push('| kernel | shape (NCHW) | ours ms | ours rate | tfjs ms | tfjs rate | ours / tfjs | PyTorch rate | n | load | notes |');
+    lines.push('| kernel | shape (NCHW) | ours ms | ours rate | tfjs ms | tfjs rate | ours / tfjs | PyTorch rate | samples ours, tfjs | load | notes |');
     lines.push('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|');
     for (const k of report.kernels) {
       const note = k.error ? `**error: ${k.error}**` : k.tfjsError ? `tfjs failed: ${k.tfjsError.slice(0, 160)}` : '';
       lines.push(
-        `| ${k.name} | ${k.shape} | ${f(k.oursMs, 1)} | ${f(k.oursRate)} ${k.unit} | ${f(k.tfjsMs, 1)} | ${k.tfjsRate === null ? '-' : `${f(k.tfjsRate)} ${k.unit}`} | ` +
-          `${ratio(k.speedup)} | ${torchRate(report, k.name, k.shape)} | ${k.samples} | ${k.load1} | ${note.replace(/\|/g, '/')} |`,
+        `| ${k.name} | ${k.shape} | ${withSpread(k.oursMs, k.oursSamplesMs, 1)} | ${f(k.oursRate)} ${k.unit} | ${withSpread(k.tfjsMs, k.tfjsRoundMedianMs, 1)} | ${k.tfjsRate === null ? '-' : `${f(k.tfjsRate)} ${k.unit}`} | ` +
+          `${ratio(k.speedup)} | ${torchRate(report, k.name, k.shape)} | ${k.oursSamplesMs.length}, ${k.tfjsRoundMedianMs.length * k.perRound} | ${k.load1} | ${note.replace(/\|/g, '/')} |`,
       );
     }
     lines.push('');
@@ -347,7 +343,7 @@ async function main(): Promise<void> {
   const report: Report = {
     meta: {
       date: new Date().toISOString(),
-      ...commitInfo(),
+      ...sourceVersion(),
       node: process.version,
       cpus: cpus().length,
       loadAtStart,
@@ -356,7 +352,7 @@ async function main(): Promise<void> {
       tfjsAdapterLine: peer ? adapterLine(peer.adapter) : null,
       tfjsVersion: peer?.tfjsVersion ?? null,
       configuration:
-        `${o.quick ? 'quick, ' : ''}${o.reps} kernel samples, ${o.trainReps} step samples (medians; ours and tfjs alternating), fp32, SGD lr 0.01 momentum 0.9, 2 classes` +
+        `${o.quick ? 'quick, ' : ''}${o.reps} rounds of kernel samples, ${o.trainReps} step samples (medians, ± half their range; ours and tfjs alternating; tfjs's kernel spread is between its rounds' medians), fp32, SGD lr 0.01 momentum 0.9, 2 classes` +
         `${o.only ? `, only /${o.only.source}/` : ''}${peer ? '' : tfjsFailure ? `, tfjs failed to start (${tfjsFailure})` : ', no tfjs'}${o.tuneKernels ? ', our convolution tiles tuned per layer before the steps' : ''}` +
         `${ctx.convTile ? `, our convolution tile forced to ${ctx.convTile.channels}x${ctx.convTile.pixels}x${ctx.convTile.depth}` : ''}` +
         `${ctx.convOrder === 'plain' ? ', our tiled convolution in the plain reduction order (WGT_CONV_ORDER=plain)' : ''}` +

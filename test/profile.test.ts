@@ -44,6 +44,7 @@ describe('profileTrainStep', () => {
       expect(p.readbacksPerStep).toBe(0);
       expect(p.buffersCreated).toBe(0);
       expect(p.bindGroupsCreated).toBe(0);
+      expect(p.notes.join(' ')).not.toMatch(/not warm/);
       expect(p.recordMsPerStep).toBeGreaterThan(0);
       expect(p.recordMsPerStep).toBeLessThan(p.wallMsPerStep);
       expect(p.kernels.reduce((s, k) => s + k.count, 0)).toBe(p.dispatchesPerStep);
@@ -109,6 +110,12 @@ describe('profileTrainStep', () => {
     for (const e of kernels) expect(e.dur).toBeGreaterThanOrEqual(0);
   });
 
+  it('says when the profiled steps were not warm (buffers or bind groups created while profiling)', async () => {
+    const p = await profileSmallVgg(false, { steps: 1, warmup: 0 });
+    expect(p.buffersCreated + p.bindGroupsCreated).toBeGreaterThan(0);
+    expect(p.notes.join(' ')).toMatch(new RegExp(`not warm: ${p.buffersCreated} buffer\\(s\\) and ${p.bindGroupsCreated} bind group`));
+  });
+
   it('falls back to dispatch counts without timestamps, and says so', async () => {
     const p = await profileSmallVgg(true, { steps: 1, timestamps: false });
     expect(p.mode).toBe('dispatch-counts');
@@ -132,8 +139,13 @@ describe('webgpu-transfer profile', () => {
     expect(r.stdout).toMatch(/full fine-tune: n/);
     expect(r.stdout).toMatch(/frozen base: n/);
     expect(r.stdout).toMatch(/conv2d\.weight_grad\S*\s+convolution: weight gradient\s+\d+\s+\S+\s+0\s+-/);
+    // The figures name the code they came from, in the output and in the trace.
+    const head = spawnSync('git', ['rev-parse', '--short=12', 'HEAD'], { encoding: 'utf8' });
+    const commit = head.status === 0 ? head.stdout.trim() : 'unknown';
+    expect(r.stdout).toMatch(new RegExp(`^code: +webgpu-transfer \\d+\\.\\d+\\.\\d+, commit ${commit}`, 'm'));
     const written = JSON.parse(await readFile(trace, 'utf8'));
     expect(written.traceEvents.length).toBeGreaterThan(10);
+    expect(written.otherData.code).toContain(`commit ${commit}`);
     await rm(dir, { recursive: true, force: true });
   });
 

@@ -39,6 +39,15 @@ export function median(xs: readonly number[]): number {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
+/**
+ * Half the range of `samples` as a fraction of their median: 0.04 when they lie within ±4% of it.
+ * A report prints it beside the median, so that a difference smaller than the noise reads as one.
+ */
+export function halfRange(samples: readonly number[]): number | null {
+  if (samples.length < 2) return null;
+  return (Math.max(...samples) - Math.min(...samples)) / (2 * median(samples));
+}
+
 export function summarize(samplesMs: number[], warmup: number, itersPerSample: number): TimingResult {
   return {
     medianMs: median(samplesMs),

@@ -227,6 +227,11 @@ export async function profileTrainStep(parts: TrainStepParts, options: ProfileOp
       share: timed && totalNs > 0 ? r.ns / totalNs : null,
     }))
     .sort((a, b) => PHASES.indexOf(a.phase) - PHASES.indexOf(b.phase) || (b.msPerStep ?? 0) - (a.msPerStep ?? 0) || b.count - a.count);
+  const buffersCreated = ctx.pool.stats.created - before.created;
+  const bindGroupsCreated = ctx.recorder.bindGroups.misses - before.bindGroups;
+  if (buffersCreated + bindGroupsCreated > 0) {
+    notes.push(`not warm: ${buffersCreated} buffer(s) and ${bindGroupsCreated} bind group(s) were created during the profiled steps, so their times include that; profile after more warm-up steps (the warmup option; --warmup in the CLI)`);
+  }
   if (!timed) {
     notes.push(
       ctx.hasFeature('timestamp-query')
@@ -244,8 +249,8 @@ export async function profileTrainStep(parts: TrainStepParts, options: ProfileOp
     dispatchesPerStep: phases.end,
     submitsPerStep: (stats.submits - before.submits) / steps,
     readbacksPerStep: (stats.readbacks - before.readbacks) / steps,
-    buffersCreated: ctx.pool.stats.created - before.created,
-    bindGroupsCreated: ctx.recorder.bindGroups.misses - before.bindGroups,
+    buffersCreated,
+    bindGroupsCreated,
     phases,
     kernels,
     dispatches,

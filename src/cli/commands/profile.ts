@@ -1,6 +1,7 @@
 import { COUNT, numberOption, stringOption, UsageError, WHOLE, type Command } from '../command.js';
 import { modelOption } from '../model-option.js';
-import { initNode, adapterLabel } from '../../node.js';
+import { initNode, adapterLabel, engineEnvironment } from '../../node.js';
+import { describeSourceVersion, sourceVersion } from '../../runtime/source-version.js';
 import { Tensor } from '../../autograd/tensor.js';
 import { randn } from '../../ops/creation.js';
 import { createModel, MODELS } from '../../models/registry.js';
@@ -58,8 +59,11 @@ export const profile: Command = {
     const size = givenSize ?? (small ? 32 : ctx.adapter.isSoftware ? 64 : 224);
     const tracePath = stringOption(args, 'trace') ?? 'runs/profile/trace.json';
     const config = `${modelName}, ${batch}x3x${size}x${size}, ${classes} classes, SGD momentum 0.9`;
+    const source = describeSourceVersion(sourceVersion());
+    const environment = engineEnvironment().join(' ');
     console.log(`adapter: ${adapterLabel(ctx.adapter)}`);
-    console.log(`model:   ${config}\n`);
+    console.log(`model:   ${config}`);
+    console.log(`code:    ${source}${environment ? `; ${environment}` : ''}\n`);
 
     const model = createModel(modelName, { numClasses: classes, seed }).train();
     const images = randn([batch, 3, size, size], seed + 1, { name: 'images' });
@@ -84,7 +88,7 @@ export const profile: Command = {
     for (const p of profiles) console.log(profileSummary(p));
     console.log('');
     console.log(compare ? compareTable(profiles[0]!, profiles[1]!) : kernelTable(profiles[0]!));
-    await writeChromeTrace(tracePath, chromeTrace(profiles, { adapter: ctx.adapter, config, date: new Date().toISOString() }));
+    await writeChromeTrace(tracePath, chromeTrace(profiles, { adapter: ctx.adapter, config, code: source, environment, date: new Date().toISOString() }));
     console.log(`\nwrote ${tracePath}: open it in chrome://tracing or https://ui.perfetto.dev`);
     images.dispose();
     labels.dispose();
