@@ -226,10 +226,15 @@ export class Tensor {
 export function shapeSize(shape: readonly number[]): number {
   let size = 1;
   for (const d of shape) {
-    if (!Number.isInteger(d) || d < 0) throw new ShapeError(`invalid shape [${shape.join(', ')}]`);
+    if (!Number.isInteger(d) || d < 0) throw new ShapeError(`invalid shape ${shownShape(shape)}: sizes are whole numbers of at least 0, got ${d}`);
     size *= d;
   }
   return size;
+}
+
+/** A shape for a message, its first 8 sizes at most: arguments passed in the wrong order can make it the data. */
+function shownShape(shape: readonly number[]): string {
+  return shape.length <= 8 ? `[${shape.join(', ')}]` : `[${Array.from(shape.slice(0, 8)).join(', ')}, ... (${shape.length} sizes)]`;
 }
 
 /** Resolves one `-1` in a target shape, as PyTorch's reshape does. */

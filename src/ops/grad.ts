@@ -2,13 +2,17 @@ import type { Tensor } from '../autograd/tensor.js';
 import { runBackward } from '../autograd/backward.js';
 import { runBinary } from '../kernels/elementwise.js';
 import { full } from './creation.js';
-import { ShapeError } from '../runtime/errors.js';
+import { InputError, ShapeError } from '../runtime/errors.js';
 
 /**
  * Backpropagates from `root` (a scalar loss, or any tensor with an explicit `gradient` of the
  * same shape) into the `.grad` of every leaf that requires one.
  */
 export function backward(root: Tensor, gradient?: Tensor): void {
+  // As PyTorch: ones for a non-scalar would silently backpropagate the sum of its elements.
+  if (!gradient && root.size !== 1) {
+    throw new InputError(`backward(): '${root.name}' is [${root.shape.join(', ')}], not a scalar: reduce it to one value (e.g. a mean loss), or pass the gradient of each element`);
+  }
   if (gradient && gradient.shape.join() !== root.shape.join()) {
     throw new ShapeError(`backward(): gradient '${gradient.name}' is [${gradient.shape.join(', ')}], '${root.name}' is [${root.shape.join(', ')}]: they must match`);
   }

@@ -43,6 +43,36 @@ describe('backward refuses what it cannot do, naming it', () => {
     expect(() => backward(y, tensor([1, 1, 1, 1, 1, 1], [6], { name: 'g' }))).toThrow(ShapeError);
     expect(() => backward(y, tensor([1, 1, 1, 1, 1, 1], [6], { name: 'g' }))).toThrow(/gradient 'g' is \[6\], '.*' is \[3, 2\]/);
   });
+
+  it('a non-scalar without a gradient (as PyTorch: ones would backpropagate its sum unasked)', async () => {
+    await testContext();
+    const a = tensor([1, 2, 3], [3], { requiresGrad: true });
+    const y = mul(a, a);
+    expect(() => backward(y)).toThrow(InputError);
+    expect(() => backward(y)).toThrow(/is \[3\], not a scalar/);
+    expect(a.grad).toBeNull();
+    backward(y, tensor([1, 0, 1], [3]));
+    expect(Array.from(await a.grad!.read())).toEqual([2, 0, 6]);
+    // One element is a scalar, whatever its shape.
+    const b = tensor([3], [1, 1], { requiresGrad: true });
+    backward(mul(b, b));
+    expect(Array.from(await b.grad!.read())).toEqual([6]);
+  });
+});
+
+describe('invalid shapes', () => {
+  it('say which size is wrong, and show a long "shape" (arguments swapped) only in part', async () => {
+    await testContext();
+    expect(() => tensor([1, 2], [2.5])).toThrow(/invalid shape \[2\.5\]: sizes are whole numbers of at least 0, got 2\.5/);
+    const swapped = () => tensor([2, 3] as number[], Array.from({ length: 100 }, (_, i) => i / 7));
+    expect(swapped).toThrow(ShapeError);
+    expect(swapped).toThrow(/\.\.\. \(100 sizes\)\]/);
+    try {
+      swapped();
+    } catch (e) {
+      expect((e as Error).message.length).toBeLessThan(300); // not the 100 sizes: 8 of them
+    }
+  });
 });
 
 describe('shape errors name the parameter', () => {
