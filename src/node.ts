@@ -8,7 +8,7 @@ export { loadWeightsFile, saveSafetensors, savePth, inspectWeightsFile } from '.
 export { openFileSource, openWeightsFile } from './models/formats/node-file-source.js';
 export * as nodeData from './data/node.js';
 export { saveCheckpoint, loadCheckpoint, type LoadedCheckpoint, type CheckpointMeta } from './train/checkpoint-node.js';
-export { trainRun, weightsMetadata, type TrainRunOptions, type TrainRunResult } from './train/run-node.js';
+export { trainRun, weightsMetadata, type TrainRunControl, type TrainRunOptions, type TrainRunResult } from './train/run-node.js';
 export { appendGradFlowLog, readGradFlowLog, writeGradFlowHeatMap } from './train/grad-monitor-node.js';
 
 export interface NodeInitOptions extends GpuContextOptions {

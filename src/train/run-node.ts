@@ -68,7 +68,14 @@ export interface TrainRunResult {
   stopped: boolean;
 }
 
-export async function trainRun(ctx: GpuContext, options: TrainRunOptions, resume: boolean, log: (line: string) => void = console.log): Promise<TrainRunResult> {
+export interface TrainRunControl {
+  /** Continue the run in `options.out` from its last checkpoint (its options must match). */
+  resume?: boolean;
+  /** Where progress lines go (default console.log). */
+  log?: (line: string) => void;
+}
+
+export async function trainRun(ctx: GpuContext, options: TrainRunOptions, { resume = false, log = console.log }: TrainRunControl = {}): Promise<TrainRunResult> {
   const runDir = options.out;
   const files = runFiles(runDir);
   await checkRunFolder(runDir, options, resume);

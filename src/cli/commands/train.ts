@@ -100,7 +100,7 @@ export const train: Command = {
     };
     checkTransforms({ outputSize: options.imageSize, train: options.augment }, { outputSize: options.imageSize, resize: options.resize });
     const ctx = await initNode();
-    const result = await trainRun(ctx, options, Boolean(args.values.resume));
+    const result = await trainRun(ctx, options, { resume: Boolean(args.values.resume) });
     console.log(`best validation accuracy ${(100 * result.bestAccuracy).toFixed(2)}%; weights in ${result.runDir}/best.safetensors`);
     ctx.destroy();
     return result.stopped ? 130 : 0;
