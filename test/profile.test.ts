@@ -12,7 +12,7 @@ import { relu, sigmoid } from '../src/ops/elementwise.js';
 import { smallVgg } from '../src/models/vgg.js';
 import { freeze } from '../src/models/freeze.js';
 import { SGD } from '../src/optim/sgd.js';
-import { chromeTrace, compareTable, kernelTable, profileTrainStep, type ProfileOptions, type StepProfile } from '../src/train/profile.js';
+import { chromeTrace, compareTable, kernelTable, profileTrainStep, timestampTick, type ProfileOptions, type StepProfile, type TimedDispatch } from '../src/train/profile.js';
 
 async function profileSmallVgg(frozenBase: boolean, options: ProfileOptions): Promise<StepProfile> {
   const ctx = await testContext();
@@ -114,6 +114,19 @@ describe('profileTrainStep', () => {
     const p = await profileSmallVgg(false, { steps: 1, warmup: 0 });
     expect(p.buffersCreated + p.bindGroupsCreated).toBeGreaterThan(0);
     expect(p.notes.join(' ')).toMatch(new RegExp(`not warm: ${p.buffersCreated} buffer\\(s\\) and ${p.bindGroupsCreated} bind group`));
+  });
+
+  it("finds the timestamps' resolution and notes a coarse one (lavapipe's moves in 65.5 µs steps)", async () => {
+    const at = (startNs: number, endNs: number): TimedDispatch => ({ step: 1, index: 0, phase: 'forward', name: 'k', startNs, endNs });
+    expect(timestampTick([at(0, 131_072), at(131_072, 131_072), at(196_608, 327_680)])).toBe(65_536);
+    expect(timestampTick([at(0, 1_000_003), at(1_000_010, 2_000_000)])).toBe(7);
+    expect(timestampTick([at(5, 5)])).toBeNull();
+    const p = await profileSmallVgg(false, { steps: 2 });
+    if (p.mode === 'timestamp-query') {
+      const tick = timestampTick(p.dispatches)!;
+      console.log(`timestamps on this adapter: steps of ${tick} ns or finer`);
+      expect(p.notes.some((n) => /timestamps move in steps of/.test(n))).toBe(tick >= 1000);
+    }
   });
 
   it('falls back to dispatch counts without timestamps, and says so', async () => {

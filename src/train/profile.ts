@@ -227,6 +227,10 @@ export async function profileTrainStep(parts: TrainStepParts, options: ProfileOp
       share: timed && totalNs > 0 ? r.ns / totalNs : null,
     }))
     .sort((a, b) => PHASES.indexOf(a.phase) - PHASES.indexOf(b.phase) || (b.msPerStep ?? 0) - (a.msPerStep ?? 0) || b.count - a.count);
+  const tick = timestampTick(dispatches);
+  if (tick !== null && tick >= COARSE_TICK_NS) {
+    notes.push(`this adapter's timestamps move in steps of ${fmt(tick / 1e3)} µs: a kernel shorter than that reads as 0 or one step, so sum many of them, not one`);
+  }
   const buffersCreated = ctx.pool.stats.created - before.created;
   const bindGroupsCreated = ctx.recorder.bindGroups.misses - before.bindGroups;
   if (buffersCreated + bindGroupsCreated > 0) {
@@ -256,6 +260,20 @@ export async function profileTrainStep(parts: TrainStepParts, options: ProfileOp
     dispatches,
     notes,
   };
+}
+
+/** A timestamp step at least this coarse (lavapipe's is 65.5 µs) is worth a note: GPUs tick in ns. */
+const COARSE_TICK_NS = 1000;
+
+/**
+ * The smallest step between two distinct timestamps of the profile: the clock's resolution, or
+ * an upper bound on it. Null with fewer than two distinct timestamps.
+ */
+export function timestampTick(dispatches: readonly TimedDispatch[]): number | null {
+  const times = [...new Set(dispatches.flatMap((d) => [d.startNs, d.endNs]))].sort((a, b) => a - b);
+  let tick: number | null = null;
+  for (let i = 1; i < times.length; i++) tick = Math.min(tick ?? Infinity, times[i]! - times[i - 1]!);
+  return tick;
 }
 
 function median(xs: readonly number[]): number {
