@@ -1,6 +1,6 @@
 // Node only: which code a measurement came from, for the reports that print one (bench, profile).
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 export interface SourceVersion {
@@ -45,4 +45,11 @@ function packageVersion(): string {
   }
 }
 
-const sameFolder = (a: string, b: string) => a.replace(/\/+$/, '') === b.replace(/\/+$/, '');
+/** Whether two paths name one folder, through symbolic links (git prints the real path). */
+function sameFolder(a: string, b: string): boolean {
+  try {
+    return realpathSync(a) === realpathSync(b);
+  } catch {
+    return false;
+  }
+}
