@@ -216,7 +216,7 @@ if [ "${WGT_TUNE:-1}" = 1 ]; then
   step "5d. VGG16 steps with the convolution tiles and algorithms tuned per layer (--tune-kernels, WGT_CONV_ALGORITHM=fastest), ours only"
   within_budget "${WGT_TUNE_TIMEOUT:-120}" "$PROFILE_LIMIT" env WGT_CONV_ALGORITHM=fastest "$NODE" "$WORK/app/run.mjs" "${BENCH[@]}" --no-tfjs --tune-kernels --only 'train\.vgg16' --out "$RESULTS/tuned" 2>&1 \
     | grep -E '^\[[0-9]+ s\]' || echo "run-gpu.sh: the tuned run stopped early (time limit or error); what it wrote is in $RESULTS/tuned"
-  sed -n '/^| train/p; /^Convolution tiles tuned/,/^$/p; /^- /p' "$RESULTS"/tuned/*.md 2>/dev/null | grep -v '^- adapter\|^- commit\|^- configuration'
+  sed -n '/^| train/p; /^Convolution tiles tuned/,/^$/p; /^- /p' "$RESULTS"/tuned/*.md 2>/dev/null | grep -v '^- adapter\|^- webgpu-transfer\|^- configuration'
 fi
 
 # The VGG16 steps and conv kernels again in the tiled convolution's plain reduction order
