@@ -194,19 +194,21 @@ export class Trainer {
   async evaluate(source: BatchSource, transform = this.data.evalTransform): Promise<{ loss: number; accuracy: number; samples: number }> {
     this.model.eval();
     const metrics = new EpochMetrics(this.ctx);
-    for await (const batch of source.epoch(0)) {
-      noGrad(() =>
-        tidy(() => {
-          const { images, labels } = this.upload(batch, transform, 0);
-          const logits = this.model.forward(images);
-          metrics.add(crossEntropy(logits, labels), accuracy(logits, labels), batch.size);
-        }),
-      );
-      this.ctx.recorder.flush();
+    try {
+      for await (const batch of source.epoch(0)) {
+        noGrad(() =>
+          tidy(() => {
+            const { images, labels } = this.upload(batch, transform, 0);
+            const logits = this.model.forward(images);
+            metrics.add(crossEntropy(logits, labels), accuracy(logits, labels), batch.size);
+          }),
+        );
+        this.ctx.recorder.flush();
+      }
+      return await metrics.read();
+    } finally {
+      metrics.dispose(); // however the pass ends: a failed or stopped run must not keep its sums
     }
-    const result = await metrics.read();
-    metrics.dispose();
-    return result;
   }
 
   private async runEpoch(
@@ -220,55 +222,59 @@ export class Trainer {
     sums: TrainerPosition['metricSums'],
   ): Promise<EpochRecord> {
     const started = performance.now();
-    const metrics = new EpochMetrics(this.ctx);
-    if (sums) metrics.restore(sums.lossSum, sums.correct, sums.samples);
     const batches = Math.ceil(this.data.train.samples.length / this.data.train.batchSize);
     const skippedBefore = this.data.train.badFiles?.reports.length ?? 0;
     // Each epoch of each phase draws its own shuffle and augmentation: the key is global.
     const dataEpoch = phaseIndex * 10_000 + epoch;
     let batchIndex = 0;
     let images = 0;
-    this.model.train();
-    for await (const batch of this.data.train.epoch(dataEpoch)) {
-      if (batchIndex < skip) {
+    let train: Awaited<ReturnType<EpochMetrics['read']>>;
+    let trainSeconds: number;
+    const metrics = new EpochMetrics(this.ctx);
+    try {
+      if (sums) metrics.restore(sums.lossSum, sums.correct, sums.samples);
+      this.model.train();
+      for await (const batch of this.data.train.epoch(dataEpoch)) {
+        if (batchIndex < skip) {
+          batchIndex++;
+          continue; // resumed mid-epoch: these were trained before the interruption
+        }
+        const watch = this.hooks.watch;
+        tidy(() => {
+          const { images: x, labels } = this.upload(batch, this.data.trainTransform, dataEpoch);
+          const logits = this.model.forward(x);
+          const loss = crossEntropy(logits, labels);
+          metrics.add(loss, accuracy(logits, labels), batch.size);
+          watch?.beforeBackward(loss, { phase: phase.name, epoch, batch: batchIndex + 1 });
+          backward(loss);
+          optimizer.step();
+          watch?.afterUpdate();
+          optimizer.zeroGrad();
+        });
+        this.ctx.recorder.flush(); // the whole step: one submit
+        if (watch) await watch.afterStep();
         batchIndex++;
-        continue; // resumed mid-epoch: these were trained before the interruption
+        images += batch.size;
+        const every = this.options.progressEvery ?? 0;
+        const info: StepInfo = { phase: phase.name, epoch, batch: batchIndex, batches, images, elapsed: (performance.now() - started) / 1000 };
+        if (every > 0 && batchIndex % every === 0) {
+          const m = await metrics.read();
+          if (!Number.isFinite(m.loss)) throw new NonFiniteLossError(nonFiniteMessage(phase, epoch, batchIndex, m.loss));
+          info.loss = m.loss;
+        }
+        this.hooks.onStep?.(info);
+        if (this.hooks.shouldStop?.()) {
+          const partial: TrainerPosition = { ...position, phaseIndex, epoch, batchesDone: batchIndex, metricSums: await metrics.sums() };
+          await this.hooks.checkpoint?.({ position: partial, optimizer, scheduler });
+          throw new StoppedError(`stopped at ${phase.name} epoch ${epoch + 1}, batch ${batchIndex}; a checkpoint was saved`);
+        }
       }
-      const watch = this.hooks.watch;
-      tidy(() => {
-        const { images: x, labels } = this.upload(batch, this.data.trainTransform, dataEpoch);
-        const logits = this.model.forward(x);
-        const loss = crossEntropy(logits, labels);
-        metrics.add(loss, accuracy(logits, labels), batch.size);
-        watch?.beforeBackward(loss, { phase: phase.name, epoch, batch: batchIndex + 1 });
-        backward(loss);
-        optimizer.step();
-        watch?.afterUpdate();
-        optimizer.zeroGrad();
-      });
-      this.ctx.recorder.flush(); // the whole step: one submit
-      if (watch) await watch.afterStep();
-      batchIndex++;
-      images += batch.size;
-      const every = this.options.progressEvery ?? 0;
-      const info: StepInfo = { phase: phase.name, epoch, batch: batchIndex, batches, images, elapsed: (performance.now() - started) / 1000 };
-      if (every > 0 && batchIndex % every === 0) {
-        const m = await metrics.read();
-        if (!Number.isFinite(m.loss)) throw new NonFiniteLossError(nonFiniteMessage(phase, epoch, batchIndex, m.loss));
-        info.loss = m.loss;
-      }
-      this.hooks.onStep?.(info);
-      if (this.hooks.shouldStop?.()) {
-        const partial: TrainerPosition = { ...position, phaseIndex, epoch, batchesDone: batchIndex, metricSums: await metrics.sums() };
-        await this.hooks.checkpoint?.({ position: partial, optimizer, scheduler });
-        metrics.dispose();
-        throw new StoppedError(`stopped at ${phase.name} epoch ${epoch + 1}, batch ${batchIndex}; a checkpoint was saved`);
-      }
+      // Reading the sums waits for the GPU: only then is the epoch's training time known.
+      train = await metrics.read();
+      trainSeconds = (performance.now() - started) / 1000;
+    } finally {
+      metrics.dispose(); // however the epoch ends: a failed or stopped run must not keep its sums
     }
-    // Reading the sums waits for the GPU: only then is the epoch's training time known.
-    const train = await metrics.read();
-    const trainSeconds = (performance.now() - started) / 1000;
-    metrics.dispose();
     if (!Number.isFinite(train.loss)) throw new NonFiniteLossError(nonFiniteMessage(phase, epoch, batchIndex, train.loss));
     const val = await this.evaluate(this.data.validation);
     return {

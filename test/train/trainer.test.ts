@@ -167,6 +167,24 @@ describe('Trainer', () => {
     model.dispose();
   });
 
+  it('a run that ends mid-epoch (stopped, or a hook that throws) frees every tensor it made', async () => {
+    const live = () => ctx.pool.stats.live;
+    for (const [ending, hooks] of [
+      [StoppedError, { shouldStop: () => true }],
+      [/hook failed/, { onStep: () => { throw new Error('hook failed'); } }],
+    ] as const) {
+      const before = live();
+      const data = taskData(ctx, task, 4, 7);
+      const model = makeModel();
+      await expect(new Trainer(ctx, model, data, { seed: 7 }, hooks).run(phases)).rejects.toThrow(ending);
+      model.dispose();
+      data.trainTransform.dispose(); // the augmenters keep their working buffers for the next batch
+      data.evalTransform.dispose();
+      await ctx.recorder.sync();
+      expect(live(), `live buffers after a run that ended with ${String(ending)}`).toBe(before);
+    }
+  });
+
   it('once its first epoch has run, a phase creates no buffer: steps and evaluations reuse what the first placed', async () => {
     const model = makeModel();
     const createdAfterEpoch: number[] = [];
