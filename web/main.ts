@@ -3,7 +3,8 @@
 // target task, then everything fine-tuned at a lower rate, with live curves, the layers' frozen
 // or trainable state phase by phase, a grid of the GPU's augmented samples, and per-kernel
 // timings of one training step of each phase. The user's own weight file and images go through
-// the same recipe. A browser without WebGPU gets a clear message instead.
+// the same recipe. A run can be stopped at the end of an epoch. A browser without WebGPU gets a
+// clear message instead.
 import type { GpuContext, Tensor } from '../src/index.js';
 import { DEMO_MODEL, type DemoConfig } from '../src/demo/experiments.js';
 import { targetTask, type TaskSplit } from '../src/demo/tasks.js';
@@ -32,6 +33,8 @@ export interface DemoState {
   files: { images: number; skipped: number };
   /** The file the next run's pretrained base comes from: the demo's, or the user's. */
   pretrained: string;
+  /** GPU buffers held for tensors when the last run ended: a run frees what it made, however it ends. */
+  liveGpuBuffers: number | null;
 }
 
 declare global {
@@ -40,10 +43,16 @@ declare global {
   }
 }
 
-type PageState = 'no-webgpu' | 'ready' | 'training' | 'trained' | 'error';
+type PageState = 'no-webgpu' | 'ready' | 'training' | 'trained' | 'stopped' | 'error';
 const $ = <T extends HTMLElement = HTMLElement>(selector: string) => document.querySelector<T>(selector)!;
 const setState = (state: PageState) => (document.body.dataset.state = state);
-window.wgtDemo = { transfer: null, augmentedTiles: 0, timings: null, files: { images: 0, skipped: 0 }, pretrained: '' };
+window.wgtDemo = { transfer: null, augmentedTiles: 0, timings: null, files: { images: 0, skipped: 0 }, pretrained: '', liveGpuBuffers: null };
+
+/** What a run is made of: its method and epochs, its pretrained base, the user's images. */
+const RUN_SETTINGS = '#run-options select, #run-options input, #weights-input, #image-classes input, #add-class';
+/** Changed while a run trains, a setting would describe a run other than the one training. */
+const lockRunSettings = (locked: boolean) =>
+  document.querySelectorAll<HTMLInputElement | HTMLSelectElement | HTMLButtonElement>(RUN_SETTINGS).forEach((control) => (control.disabled = locked));
 
 const demoTask = (config: DemoConfig): TaskSplit => targetTask(config.labelled, config.validationPerClass, config.testPerClass, config.seeds[0]!);
 
@@ -71,32 +80,48 @@ async function main(): Promise<void> {
 
   const training = new TrainingPanel($('#training'));
   const trainButton = $<HTMLButtonElement>('#train');
+  const stopButton = $<HTMLButtonElement>('#stop');
   const filesButton = $<HTMLButtonElement>('#train-files');
   const classes = new ImageClasses($('#image-classes'), () => showPickedImages());
   let busy = false;
+  let stopRequest = new AbortController();
 
   /**
    * One run at a time: a click while one trains (or while picked images still decode before it)
-   * does nothing, and the buttons wait. After an error they stay off (fail).
+   * does nothing, and the buttons wait. After an error they stay off (fail). The run's settings
+   * are locked meanwhile, and unlocked however it ends.
    */
   const exclusive = (run: () => Promise<void>) => () => {
     if (busy) return;
     busy = true;
     trainButton.disabled = filesButton.disabled = true;
+    lockRunSettings(true);
     void run()
       .then(() => {
         busy = false;
         trainButton.disabled = false;
         showPickedImages();
       })
-      .catch(fail);
+      .catch(fail)
+      .finally(() => {
+        lockRunSettings(false);
+        window.wgtDemo.liveGpuBuffers = ctx.pool.stats.live;
+      });
   };
+  // The run ends at the end of the epoch it is in (web/transfer.ts says why not sooner).
+  stopButton.addEventListener('click', () => {
+    stopButton.disabled = true;
+    stopRequest.abort();
+    training.stopping();
+  });
   const train = async (task: TransferRun['task'], images: TaskSplit, what: string, heldOut: string) => {
     setState('training');
     const { method, config } = training.options();
     training.start(what, { task, method, trainImages: images.train.length, config });
     let parameters: [string, Tensor][] = [];
-    const run = await runTransfer(ctx, { task, images, method, config, pretrained }, {
+    stopRequest = new AbortController();
+    stopButton.disabled = false;
+    const run = await runTransfer(ctx, { task, images, method, config, pretrained, stop: stopRequest.signal }, {
       phase: (r, model) => {
         window.wgtDemo.transfer = r;
         parameters = model.namedParameters();
@@ -108,6 +133,12 @@ async function main(): Promise<void> {
         renderLayers($('#layers-panel'), parameters, r.phases);
       },
     });
+    stopButton.disabled = true;
+    if (run.stopped) {
+      training.stopped(run);
+      setState('stopped');
+      return;
+    }
     training.finish(run, heldOut);
     // Once: a training step of each phase, kernel by kernel, on the demo's task.
     if (!window.wgtDemo.timings) await timeTrainingSteps(ctx, pretrained, demoTask(config), config);
@@ -204,7 +235,7 @@ async function timeTrainingSteps(ctx: GpuContext, pretrained: WeightFile, images
 function fail(error: unknown): void {
   console.error(error);
   setState('error');
-  for (const id of ['#train', '#train-files']) $<HTMLButtonElement>(id).disabled = true;
+  for (const id of ['#train', '#stop', '#train-files']) $<HTMLButtonElement>(id).disabled = true;
   $('#adapter').append(el('p', `Error: ${error instanceof Error ? error.message : String(error)}. Reload the page to start again.`, 'error'));
 }
 

@@ -1,11 +1,12 @@
 // The demo page's training run: the Node demo's own `runMethod` (src/demo/experiments.ts) on the
-// demo's target task or on the user's images, watched through its hooks. At each phase's start
-// and end every parameter is read back from the GPU, so the page can show (and the browser test
-// can check) that a frozen parameter did not move by a single bit while the head did.
+// demo's target task or on the user's images, watched (and stopped on request) through its
+// hooks. At each phase's start and end every parameter is read back from the GPU, so the page
+// can show (and the browser test can check) that a frozen parameter did not move by a single bit
+// while the head did.
 // Also: one training step of each phase, kernel by kernel (src/train/profile.ts).
 import type { GpuContext } from '../src/index.js';
 import { Tensor } from '../src/autograd/tensor.js';
-import { DEMO_MODEL, phasesOf, runMethod, type DemoConfig, type MethodName } from '../src/demo/experiments.js';
+import { DEMO_MODEL, phasesOf, runMethod, type DemoConfig, type MethodName, type MethodResult } from '../src/demo/experiments.js';
 import { taskData, type TaskSplit } from '../src/demo/tasks.js';
 import { labelsOf } from '../src/data/pack-batch.js';
 import { freezeAllButHead, unfreeze } from '../src/models/freeze.js';
@@ -16,7 +17,7 @@ import type { Module } from '../src/nn/module.js';
 import { createOptimizer } from '../src/train/optimizer.js';
 import { profileTrainStep, type StepProfile } from '../src/train/profile.js';
 import type { PhaseConfig } from '../src/train/plan.js';
-import type { EpochRecord, StepInfo } from '../src/train/trainer.js';
+import { StoppedError, type EpochRecord, type StepInfo } from '../src/train/trainer.js';
 
 /** What one phase of a run did to the parameters. */
 export interface PhaseRecord {
@@ -46,6 +47,8 @@ export interface TransferRun {
   testAccuracy: number | null;
   seconds: number | null;
   finished: boolean;
+  /** Stopped on request at the end of an epoch: no test score; its model and optimiser are freed. */
+  stopped: boolean;
 }
 
 export interface RunWatcher {
@@ -61,6 +64,8 @@ export interface RunRequest {
   method: MethodName;
   config: DemoConfig;
   pretrained: WeightFile;
+  /** Aborted: the run stops at the end of the epoch it is in. */
+  stop?: AbortSignal;
 }
 
 export async function runTransfer(ctx: GpuContext, request: RunRequest, watcher: RunWatcher): Promise<TransferRun> {
@@ -78,40 +83,51 @@ export async function runTransfer(ctx: GpuContext, request: RunRequest, watcher:
     testAccuracy: null,
     seconds: null,
     finished: false,
+    stopped: false,
   };
   let model: Module | undefined;
   let atPhaseStart = new Map<string, Float32Array>();
-  const result = await runMethod({
-    ctx,
-    method,
-    seed: config.seeds[0]!,
-    config,
-    pretrained: request.pretrained,
-    task: images,
-    onModel: (m) => void (model = m),
-    onPhase: async (phase) => {
-      const named = model!.namedParameters();
-      run.phases.push({
-        name: phase.name,
-        lr: phase.lr,
-        epochs: phase.epochs,
-        trainable: named.filter(([, p]) => p.requiresGrad).map(([name]) => name),
-        frozen: named.filter(([, p]) => !p.requiresGrad).map(([name]) => name),
-        changes: null,
-      });
-      atPhaseStart = await readParameters(model!);
-      watcher.phase(run, model!);
-    },
-    onStep: (info) => watcher.step(info),
-    onEpoch: async (record) => {
-      run.history.push(record);
-      run.losses.push(record.trainLoss);
-      run.accuracies.push(record.valAccuracy);
-      const phase = run.phases.at(-1)!;
-      if (record.epoch === phase.epochs) phase.changes = largestChanges(atPhaseStart, await readParameters(model!));
-      watcher.epoch(run);
-    },
-  });
+  let result: MethodResult;
+  try {
+    result = await runMethod({
+      ctx,
+      method,
+      seed: config.seeds[0]!,
+      config,
+      pretrained: request.pretrained,
+      task: images,
+      onModel: (m) => void (model = m),
+      onPhase: async (phase) => {
+        const named = model!.namedParameters();
+        run.phases.push({
+          name: phase.name,
+          lr: phase.lr,
+          epochs: phase.epochs,
+          trainable: named.filter(([, p]) => p.requiresGrad).map(([name]) => name),
+          frozen: named.filter(([, p]) => !p.requiresGrad).map(([name]) => name),
+          changes: null,
+        });
+        atPhaseStart = await readParameters(model!);
+        watcher.phase(run, model!);
+      },
+      onStep: (info) => watcher.step(info),
+      onEpoch: async (record) => {
+        run.history.push(record);
+        run.losses.push(record.trainLoss);
+        run.accuracies.push(record.valAccuracy);
+        const phase = run.phases.at(-1)!;
+        if (record.epoch === phase.epochs) phase.changes = largestChanges(atPhaseStart, await readParameters(model!));
+        watcher.epoch(run);
+        // runMethod passes the Trainer no stop signal (its shouldStop), so the run stops here,
+        // between epochs, with the Trainer's own StoppedError: runMethod frees the model and the
+        // optimiser as after a failure.
+        if (request.stop?.aborted) throw new StoppedError(`stopped after epoch ${run.history.length}`);
+      },
+    });
+  } catch (error) {
+    if (error instanceof StoppedError) return Object.assign(run, { stopped: true });
+    throw error;
+  }
   return Object.assign(run, { testAccuracy: result.testAccuracy, seconds: result.seconds, finished: true });
 }
 

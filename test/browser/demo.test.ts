@@ -2,7 +2,8 @@
 // phase 1 leaves every base parameter exactly as loaded while the head moves, the layers panel
 // follows the phases, the augmented-sample grid is drawn, one step of each phase is timed kernel
 // by kernel, a weight file becomes the pretrained base, and the recipe trains on images given to
-// its file inputs, skipping a corrupt one. Without WebGPU it says so. Screenshots in out/browser/.
+// its file inputs, skipping a corrupt one. A run can be stopped, its settings locked while it
+// trains. Without WebGPU it says so. Screenshots in out/browser/.
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,6 +21,18 @@ const demoWeights = join(root, 'assets', 'demo', 'source-smallvgg.safetensors');
 const text = (page: Page, selector: string) => page.$eval(selector, (node) => node.textContent ?? '');
 const BASE = ['features.0', 'features.2', 'features.5', 'features.7', 'features.10', 'features.12', 'classifier.0'];
 const HEAD = 'classifier.2';
+/** What a run is made of, locked while one trains. */
+const RUN_SETTINGS = ['#method', '#head-epochs', '#finetune-epochs', '#weights-input', '.image-class .class-name', '#class-files-0', '#add-class'];
+
+/** `disabled` of each run setting and of the buttons that start and stop runs. */
+const disabledControls = (page: Page) =>
+  page.evaluate((selectors) => Object.fromEntries(selectors.map((s) => [s, document.querySelector<HTMLButtonElement>(s)!.disabled])), [...RUN_SETTINGS, '#train', '#train-files', '#stop']);
+const allSettings = (disabled: boolean) => Object.fromEntries(RUN_SETTINGS.map((s) => [s, disabled]));
+
+async function setEpochs(page: Page, head: number, finetune: number): Promise<void> {
+  await page.$eval('#head-epochs', (input, n) => ((input as HTMLInputElement).value = String(n)), head);
+  await page.$eval('#finetune-epochs', (input, n) => ((input as HTMLInputElement).value = String(n)), finetune);
+}
 
 async function screenshot(page: Page, name: string): Promise<void> {
   await mkdir(screenshots, { recursive: true });
@@ -34,6 +47,9 @@ describe('with WebGPU', () => {
   let files: string;
   let page: Page;
   let waitingMessage = '';
+  let controlsWhileTraining: Record<string, boolean> = {};
+  let controlsAfterStop: Record<string, boolean> = {};
+  let gpuBuffers: { beforeRun?: number | null; afterStop?: number | null } = {};
 
   beforeAll(async () => {
     files = await mkdtemp(join(tmpdir(), 'wgt-demo-'));
@@ -130,6 +146,17 @@ describe('with WebGPU', () => {
     expect(titles.filter((t) => /\bb\d\.\d\d/.test(t) && /\bh-?\d\.\d\d/.test(t)).length).toBeGreaterThan(10); // brightness, hue factors
   });
 
+  it('draws one set of epochs at a time: a second "Next 5 epochs" while the first draws does nothing', async () => {
+    // Both clicks in one go: the second comes while the first's epochs are on the GPU.
+    await page.$eval('#augment-next', (next) => {
+      (next as HTMLButtonElement).click();
+      (next as HTMLButtonElement).click();
+    });
+    await page.waitForFunction(() => !document.querySelector<HTMLButtonElement>('#augment-next')!.disabled, { timeout: 30_000 });
+    const columns = await page.$$eval('#augment-panel .column', (spans) => spans.map((s) => s.textContent));
+    expect(columns).toEqual(['validation', 'epoch 6', 'epoch 7', 'epoch 8', 'epoch 9', 'epoch 10']);
+  });
+
   it("times one training step of each phase kernel by kernel: the frozen base's step computes no convolution gradient", async () => {
     expect(await page.evaluate(() => window.wgtDemo.timings)).toMatchObject({ mode: 'timestamp-query' });
     const rows = await page.$$eval('#timings tbody tr', (trs) => trs.map((tr) => Array.from(tr.cells, (td) => td.textContent!)));
@@ -190,8 +217,7 @@ describe('with WebGPU', () => {
     expect(await page.evaluate(() => window.wgtDemo.files)).toEqual({ images: 8, skipped: 1 });
     expect(await text(page, '#files-status')).toMatch(/8 images decoded, 1 file skipped\. Skipped: broken\.png: not-an-image/);
     // A short run: one epoch of each phase.
-    await page.$eval('#head-epochs', (input) => ((input as HTMLInputElement).value = '1'));
-    await page.$eval('#finetune-epochs', (input) => ((input as HTMLInputElement).value = '1'));
+    await setEpochs(page, 1, 1);
     await page.click('#train-files');
     await page.waitForFunction(() => window.wgtDemo.transfer?.task === 'files' && window.wgtDemo.transfer.finished, { timeout: 120_000 });
     const run = (await page.evaluate(() => window.wgtDemo.transfer))!;
@@ -202,6 +228,49 @@ describe('with WebGPU', () => {
     expect(await text(page, '#training-status')).toMatch(/Accuracy on your 2 held-out images \(which also chose the best epoch\): \d+\.\d%.*chance is 50\.0%/);
     await page.waitForSelector('body[data-state="trained"]');
     await screenshot(page, 'demo-your-images.png');
+  });
+
+  it('stops a run at the end of its epoch when Stop is pressed, and says it stopped, not failed', async () => {
+    gpuBuffers.beforeRun = await page.evaluate(() => window.wgtDemo.liveGpuBuffers);
+    await setEpochs(page, 3, 2); // more than it trains before the stop (an epoch takes about a second here)
+    await page.click('#train');
+    await page.waitForSelector('#stop:not([disabled])');
+    controlsWhileTraining = await disabledControls(page);
+    // Clicked in the page, not at the button's place on screen: the layers panel above it redraws
+    // as the run's first phase begins, and can move it from under a mouse click.
+    await page.$eval('#stop', (stop) => (stop as HTMLButtonElement).click());
+    await page.waitForSelector('body:not([data-state="training"])', { timeout: 120_000 });
+    controlsAfterStop = await disabledControls(page);
+    gpuBuffers.afterStop = await page.evaluate(() => window.wgtDemo.liveGpuBuffers);
+    const run = (await page.evaluate(() => window.wgtDemo.transfer))!;
+    expect({ state: await page.$eval('body', (body) => body.dataset.state), stopped: run.stopped, finished: run.finished, status: await text(page, '#training-status') }).toEqual({
+      state: 'stopped',
+      stopped: true,
+      finished: false,
+      status: expect.stringMatching(/^Stopped after [1-4] of 5 epochs, as asked: the run's model and optimiser are freed, and it has no test score\./),
+    });
+  });
+
+  it("frees the stopped run's model, optimiser, best weights and epoch sums, as a finished run does", () => {
+    expect(gpuBuffers.beforeRun).toBeTypeOf('number');
+    expect(gpuBuffers.afterStop).toBe(gpuBuffers.beforeRun);
+  });
+
+  it('locks the run settings while a run trains and unlocks them when it ends', () => {
+    expect({ whileTraining: controlsWhileTraining, afterStop: controlsAfterStop }).toEqual({
+      whileTraining: { ...allSettings(true), '#train': true, '#train-files': true, '#stop': false },
+      afterStop: { ...allSettings(false), '#train': false, '#train-files': false, '#stop': true },
+    });
+  });
+
+  it('trains a new run after a stopped one', async () => {
+    await setEpochs(page, 1, 1);
+    await page.click('#train');
+    await page.waitForSelector('body[data-state="trained"], body[data-state="error"]', { timeout: 120_000 });
+    const run = (await page.evaluate(() => window.wgtDemo.transfer))!;
+    expect(run).toMatchObject({ task: 'demo', finished: true, stopped: false });
+    expect(run.history.map((r) => r.phase)).toEqual(['transfer', 'finetune']);
+    expect(await text(page, '#training-status')).toMatch(/Accuracy on the 200 held-out test images: \d+\.\d%/);
   });
 
   it('logged no errors on the way', () => {

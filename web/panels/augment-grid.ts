@@ -33,6 +33,7 @@ export class AugmentGrid {
     private readonly seed: number,
   ) {
     this.transform.id = 'augment-transform';
+    this.next.id = 'augment-next';
     this.transform.append(new Option("the demo's training transform: random resized crop, horizontal flip", 'demo'));
     this.transform.append(new Option('+ vertical flip, rotation ±25°, colour jitter (not in training)', 'more'));
     const actions = el('span', '', 'actions');
@@ -47,8 +48,21 @@ export class AugmentGrid {
     });
   }
 
-  /** Augments the images on the GPU, reads them back and draws one canvas per tile. */
+  /**
+   * Draws the grid. Its controls wait meanwhile: two draws at once could finish out of order, and
+   * the older epochs (or transform) would replace the newer.
+   */
   async draw(): Promise<void> {
+    this.next.disabled = this.transform.disabled = true;
+    try {
+      await this.render();
+    } finally {
+      this.next.disabled = this.transform.disabled = false;
+    }
+  }
+
+  /** Augments the images on the GPU, reads them back and draws one canvas per tile. */
+  private async render(): Promise<void> {
     const { task, ctx, seed } = this;
     const picks = task.classes.map((_, label) => task.train.findIndex((image) => image.label === label)).filter((i) => i >= 0);
     const batch = packBatch(picks.map((i) => ({ ...task.train[i]!, path: `train:${i}`, sampleIndex: i })));

@@ -1,6 +1,6 @@
 // The training panel: the run's options (method, epochs of each phase), its progress step by
 // step, and its loss and accuracy curves epoch by epoch, drawn by the same `curvesSvg` that
-// `webgpu-transfer demo` writes to disk.
+// `webgpu-transfer demo` writes to disk; at the end its score, or where it was stopped.
 import { DEMO_CONFIG, METHODS, phasesOf, type DemoConfig, type MethodName } from '../../src/demo/experiments.js';
 import { curvesSvg } from '../../src/train/curves.js';
 import type { StepInfo } from '../../src/train/trainer.js';
@@ -18,6 +18,8 @@ export class TrainingPanel {
   private readonly finetuneEpochs: HTMLInputElement;
   private readonly progress: HTMLProgressElement;
   private steps = { done: 0, total: 1 };
+  /** Of the run, all phases together. */
+  private epochs = 0;
   private title = '';
 
   constructor(private readonly panel: HTMLElement) {
@@ -61,8 +63,8 @@ export class TrainingPanel {
   /** A run begins: `what` says what it trains on. */
   start(what: string, run: { task: TransferRun['task']; method: MethodName; trainImages: number; config: DemoConfig }): void {
     this.showPlan();
-    const stepsPerEpoch = Math.ceil(run.trainImages / run.config.batchSize);
-    this.steps = { done: 0, total: phasesOf(run.method, run.config).reduce((sum, p) => sum + p.epochs * stepsPerEpoch, 0) };
+    this.epochs = phasesOf(run.method, run.config).reduce((sum, p) => sum + p.epochs, 0);
+    this.steps = { done: 0, total: this.epochs * Math.ceil(run.trainImages / run.config.batchSize) };
     this.progress.value = 0;
     this.title = `${run.method}, ${run.task === 'demo' ? 'the demo task' : 'your images'}`;
     this.panel.querySelector('#run-what')!.textContent = what;
@@ -82,6 +84,19 @@ export class TrainingPanel {
     this.panel.querySelector('#curves')!.innerHTML = curvesSvg(run.history, this.title);
     this.panel.querySelector('#training-status')!.textContent =
       `Epoch ${run.history.length}: training loss ${last.trainLoss.toFixed(3)}, validation accuracy ${percent(last.valAccuracy)} (${last.seconds.toFixed(1)} s).`;
+  }
+
+  /** Stop was pressed: the run goes on to the end of its epoch. */
+  stopping(): void {
+    this.panel.querySelector('#training-status')!.textContent = 'Stopping at the end of this epoch…';
+  }
+
+  stopped(run: TransferRun): void {
+    const epochs = `${run.history.length} of ${this.epochs} epochs`;
+    this.panel.querySelector('#progress-text')!.textContent = `stopped after ${epochs}`;
+    this.panel.querySelector('#training-status')!.textContent =
+      `Stopped after ${epochs}, as asked: the run's model and optimiser are freed, and it has no test score. ` +
+      `The curves show the epochs it trained.`;
   }
 
   finish(run: TransferRun, heldOut: string): void {
