@@ -159,9 +159,7 @@ export async function initTfjsWebGPU(opts: { adapter?: GPUAdapter; device?: GPUD
     return async () => {
       submit();
       completion.submitted(kind);
-      await completion.beforePoll();
-      await device.queue.onSubmittedWorkDone();
-      completion.completed();
+      await completion.wait(() => device.queue.onSubmittedWorkDone());
     };
   };
   return {

@@ -12,14 +12,17 @@
  * How long to sleep is learned: a training loop submits the same work again and again, so each
  * submission is keyed by its dispatches, and a kind's last measured time predicts the next.
  * Unknown work is not slept on. The sleep stops short of the prediction by a margin, and the poll
- * after it measures the rest. Time spent polling counts at a discount: the work ran slower behind
- * the spinning poll (a whole VGG16 step on 2-core lavapipe: 6.5 s against 4.0). When the poll
+ * after it measures the rest. Time spent polling counts at a discount: behind Dawn's stock,
+ * spinning poll the work ran slower (a whole VGG16 step on 2-core lavapipe: 6.5 s against 4.0);
+ * paced (below) it does not, and the discount only keeps the sleep short of the work. When the poll
  * answers at once, the GPU had finished during the sleep by an unknown amount, and the prediction
  * shrinks by a fixed factor. Sleeping too long costs the whole excess; too short, only a slower
  * end of the work: the discount and the margin err on the short side. Simulated (test/core/
  * completion-wait.test.ts), a repeated step costs 1.04-1.10x its work where polling slows it
- * 1.6-2x, and follows a step that got twice as fast or slow within a few runs.
+ * 1.6-2x, and follows a step that got twice as fast or slow within a few runs. What is left to
+ * the poll is paced (paced-poll.ts): one poll a millisecond, not a spinning core.
  */
+import { pacedPoll } from './paced-poll.js';
 
 /** Fraction of a prediction left to the poll, so that a run slightly faster than the last is not overslept. */
 const MARGIN = 0.05;
@@ -31,7 +34,11 @@ const AT_ONCE_MS = 1;
 const OVERSLEPT_SHRINK = 0.7;
 /** Kinds of work remembered; the least recently learned is forgotten past this. */
 const MAX_KINDS = 1024;
-/** What time measured behind the spinning poll is taken to be worth (2-core lavapipe: 4.0 / 6.5 for a whole step, less for the end of one). */
+/**
+ * What time measured while polling is taken to be worth: behind a spinning poll (2-core lavapipe)
+ * the work ran at 4.0 / 6.5 of its speed for a whole step; behind a paced one, at full speed, so
+ * the sleep settles at about 0.9 of the work and the pace covers the rest.
+ */
 const SPUN_DISCOUNT = 0.5;
 
 export interface Clock {
@@ -72,6 +79,18 @@ export class CompletionWait {
     this.expectedIdleAt = Math.max(this.expectedIdleAt, at) + (this.durations.get(key) ?? NaN);
   }
 
+  /**
+   * Waits for `completion` (a promise that resolves when the GPU is done: onSubmittedWorkDone, a
+   * mapAsync): sleeps first if the work in flight is predicted to run on, then, when enabled,
+   * polls at a paced rate rather than spinning (paced-poll.ts), and learns from the time taken.
+   */
+  async wait<T>(completion: () => Promise<T>): Promise<T> {
+    await this.beforePoll();
+    const result = this.enabled ? await pacedPoll(completion) : await completion();
+    this.completed();
+    return result;
+  }
+
   /** Call before registering a completion promise: sleeps if the work in flight is predicted to run on. */
   async beforePoll(): Promise<void> {
     if (!this.enabled || this.inFlight.length === 0) return;
@@ -88,7 +107,7 @@ export class CompletionWait {
     const first = this.inFlight[0];
     if (first) {
       const now = this.clock.now();
-      // Time spent polling counts at a discount: the work ran slower behind the spinning poll.
+      // Time spent polling counts at a discount (SPUN_DISCOUNT).
       const slept = this.sleptUntil === null ? 0 : this.sleptUntil - first.at;
       const overslept = this.sleptUntil !== null && now - this.sleptUntil < AT_ONCE_MS;
       this.learn(overslept ? OVERSLEPT_SHRINK * slept : slept + SPUN_DISCOUNT * (now - first.at - slept));

@@ -186,9 +186,7 @@ export class CommandRecorder {
     this.copy(range.buffer, range.offset, staging, 0, range.size);
     this.flush();
     this.stats.readbacks++;
-    await this.completion.beforePoll();
-    await staging.mapAsync(GPUMapMode.READ, 0, range.size);
-    this.completion.completed();
+    await this.completion.wait(() => staging.mapAsync(GPUMapMode.READ, 0, range.size));
     const copy = staging.getMappedRange(0, range.size).slice(0);
     staging.unmap();
     this.readbackPool.release(staging);
@@ -199,9 +197,7 @@ export class CommandRecorder {
   /** Resolves when the GPU has finished everything submitted so far. */
   async sync(): Promise<void> {
     this.flush();
-    await this.completion.beforePoll();
-    await this.device.queue.onSubmittedWorkDone();
-    this.completion.completed();
+    await this.completion.wait(() => this.device.queue.onSubmittedWorkDone());
     if (this.failed) throw this.failed;
   }
 
