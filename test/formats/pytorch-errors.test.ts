@@ -159,10 +159,22 @@ describe('refusing damaged files', () => {
     await expect(open(zip)).rejects.toThrow(/storage record archive\/data\/0 is missing/);
   });
 
-  it('an unsupported storage dtype', async () => {
+  it('an unsupported storage dtype, naming the tensor', async () => {
     const opening = open(zipWithPickle(stateDictPickle('ComplexFloatStorage', 0, [2], [1])));
     await expect(opening).rejects.toThrow(UnsupportedDtypeError);
-    await expect(opening).rejects.toThrow(/storage type torch\.ComplexFloatStorage/);
+    await expect(opening).rejects.toThrow(/"w".*storage type torch\.ComplexFloatStorage/);
+  });
+
+  it('a complex tensor saved by PyTorch, naming its key', async () => {
+    const opening = openFixture('complex_zip.pth');
+    await expect(opening).rejects.toThrow(UnsupportedDtypeError);
+    await expect(opening).rejects.toThrow(/"z".*torch\.ComplexFloatStorage \(complex and quantized tensors are not read\)/);
+  });
+
+  it.each(['protocol0_zip.pth', 'protocol1_zip.pth'])('%s: pickle protocols 0 and 1 are named, with what to do', async (name) => {
+    const opening = openFixture(name);
+    await expect(opening).rejects.toThrow(CorruptHeaderError);
+    await expect(opening).rejects.toThrow(/unsupported opcode 0x[0-9a-f]{2} \(a pickle of protocol 0 or 1.*save it with the default protocol\)/);
   });
 
   it('a pickle with an opcode outside the supported set', async () => {

@@ -20,6 +20,9 @@ const CASES: [file: string, format: string][] = [
   ['conv_bn_no_counter_zip.pth', 'pytorch-zip'],
   ['conv_bn_no_counter_legacy.pth', 'pytorch-legacy'],
   ['checkpoint_zip.pth', 'pytorch-zip'],
+  // NumPy scalars beside the state dict (protocol 2 pickles their bytes as _codecs.encode calls).
+  ['checkpoint_numpy_zip.pth', 'pytorch-zip'],
+  ['checkpoint_numpy_protocol4_zip.pth', 'pytorch-zip'],
   ['pre_1_0_legacy.pth', 'pytorch-legacy'],
 ];
 

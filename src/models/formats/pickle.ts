@@ -112,12 +112,15 @@ export function unpickle(
     (list as unknown[]).push(...items);
   };
 
+  // Protocols 2 and up open with PROTO; 0 and 1 do not, and write numbers and strings as text
+  // opcodes, which this reader leaves out (torch.save writes protocol 2 unless asked otherwise).
+  let protocol: number | null = null;
   for (;;) {
     const opcodeAt = at;
     const opcode = u8();
     switch (opcode) {
       case Op.PROTO: {
-        const protocol = u8();
+        protocol = u8();
         if (protocol > 5) fail(`pickle protocol ${protocol} is newer than 5`);
         break;
       }
@@ -201,7 +204,10 @@ export function unpickle(
       }
       default:
         at = opcodeAt;
-        fail(`unsupported opcode 0x${opcode.toString(16).padStart(2, '0')}`);
+        fail(
+          `unsupported opcode 0x${opcode.toString(16).padStart(2, '0')}` +
+            (protocol === null ? ` (a pickle of protocol 0 or 1, as torch.save(..., pickle_protocol=0 or 1) writes: save it with the default protocol)` : ''),
+        );
     }
   }
 }

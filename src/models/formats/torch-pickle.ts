@@ -5,6 +5,7 @@
 import { type DType } from './dtype.js';
 import { CorruptHeaderError, UnsafePickleError, UnsupportedDtypeError } from './errors.js';
 import { PickleGlobal, unpickle, type PickleHooks } from './pickle.js';
+import { buildNumpyDtype, NUMPY_SCALAR_GLOBALS, NumpyDtype } from './numpy-scalar.js';
 
 /** A persistent id: ('storage', StorageType, key, location, numel[, view]) in the pickle. */
 export class PickledStorage {
@@ -28,14 +29,22 @@ export class PickledTensor {
   ) {}
 }
 
-/** torch.FloatStorage and friends only ever appear inside persistent ids, to give the dtype. */
+/** torch.FloatStorage and friends only ever appear inside persistent ids, to give the dtype (null: one we do not read). */
 class StorageType extends PickleGlobal {
   constructor(
     name: string,
-    readonly dtype: DType,
+    readonly dtype: DType | null,
   ) {
     super('torch', name);
   }
+}
+
+/**
+ * A tensor over a storage of a dtype we do not read (complex): kept until its key is known, so
+ * that the refusal can name it.
+ */
+class UnreadableTensor {
+  constructor(readonly storageType: string) {}
 }
 
 const STORAGE_DTYPES: Readonly<Record<string, DType>> = {
@@ -101,6 +110,7 @@ function collectTensors(dict: Map<unknown, unknown>, prefix: string, out: Map<st
     if (value instanceof PickledTensor || value instanceof Map) {
       if (out.has(name)) throw new CorruptHeaderError(fileName, name, 'two tensors have this name once nested names are joined with dots');
     }
+    if (value instanceof UnreadableTensor) throw new UnsupportedDtypeError(fileName, name, `a tensor of storage type torch.${value.storageType} (complex and quantized tensors are not read)`);
     if (value instanceof PickledTensor) out.set(name, value);
     else if (value instanceof Map) collectTensors(value, `${name}.`, out, fileName, open);
   }
@@ -111,8 +121,16 @@ function stateDictHooks(fileName: string, storages: Map<string, PickledStorage>)
   const corrupt = (detail: string): never => {
     throw new CorruptHeaderError(fileName, undefined, detail);
   };
-  const rebuildTensor = (args: readonly unknown[]): PickledTensor => {
+  const readOrCorrupt = (name: string, read: (args: readonly unknown[]) => unknown, args: readonly unknown[]): unknown => {
+    try {
+      return read(args);
+    } catch (error) {
+      return corrupt(`${name}: ${(error as Error).message}`);
+    }
+  };
+  const rebuildTensor = (args: readonly unknown[]): PickledTensor | UnreadableTensor => {
     const [storage, offset, shape, stride] = args;
+    if (storage instanceof StorageType) return new UnreadableTensor(storage.name);
     if (!(storage instanceof PickledStorage) || !isInt(offset) || !isIntTuple(shape) || !isIntTuple(stride)) {
       return corrupt('_rebuild_tensor arguments are not (storage, offset, size, stride)');
     }
@@ -125,7 +143,8 @@ function stateDictHooks(fileName: string, storages: Map<string, PickledStorage>)
     'torch._utils._rebuild_tensor': rebuildTensor,
     'torch._utils._rebuild_tensor_v2': rebuildTensor,
     'torch._utils._rebuild_parameter': ([data]) =>
-      data instanceof PickledTensor ? data : corrupt('_rebuild_parameter of something that is not a tensor'),
+      data instanceof PickledTensor || data instanceof UnreadableTensor ? data : corrupt('_rebuild_parameter of something that is not a tensor'),
+    ...Object.fromEntries(Object.entries(NUMPY_SCALAR_GLOBALS).map(([name, read]) => [name, (args: readonly unknown[]) => readOrCorrupt(name, read, args)])),
   };
 
   return {
@@ -134,9 +153,7 @@ function stateDictHooks(fileName: string, storages: Map<string, PickledStorage>)
       const construct = allowed[qualified];
       if (construct) return new PickleGlobal(module, name, construct);
       if (module === 'torch' && name.endsWith('Storage')) {
-        const dtype = STORAGE_DTYPES[name];
-        if (!dtype) throw new UnsupportedDtypeError(fileName, undefined, `storage type ${qualified}`);
-        return new StorageType(name, dtype);
+        return new StorageType(name, STORAGE_DTYPES[name] ?? null);
       }
       throw new UnsafePickleError(fileName, qualified);
     },
@@ -148,6 +165,8 @@ function stateDictHooks(fileName: string, storages: Map<string, PickledStorage>)
       if (!(storageType instanceof StorageType) || typeof key !== 'string' || !isInt(numel)) {
         return corrupt(`malformed storage id for key ${String(key)}`);
       }
+      // A storage we do not read stands for itself: the tensor over it is refused by its key.
+      if (storageType.dtype === null) return storageType;
       const viewOffset = view === undefined || view === null ? 0 : (view as unknown[])[1];
       if (!isInt(viewOffset)) return corrupt(`malformed storage view of key ${key}`);
       const storage = new PickledStorage(key, storageType.dtype, numel, viewOffset);
@@ -155,7 +174,8 @@ function stateDictHooks(fileName: string, storages: Map<string, PickledStorage>)
       return storage;
     },
 
-    build(target) {
+    build(target, state) {
+      if (target instanceof NumpyDtype) return buildNumpyDtype(target, state);
       // state_dict() pickles its `_metadata` (module versions) as OrderedDict state: not needed.
       if (!(target instanceof Map)) corrupt('BUILD on an object other than a dict');
     },
