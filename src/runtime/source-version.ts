@@ -28,7 +28,7 @@ export function sourceVersion(): SourceVersion {
   const top = git('rev-parse', '--show-toplevel');
   const head = git('rev-parse', '--short=12', 'HEAD');
   if (top.status !== 0 || head.status !== 0 || !sameFolder(top.stdout.trim(), PACKAGE_ROOT)) return { version, commit: 'unknown', dirty: null };
-  const status = git('status', '--porcelain', '--', 'src', 'bench', 'package.json', 'package-lock.json'); // the code and its dependencies
+  const status = git('status', '--porcelain', '--', 'src', 'bench', ':!bench/reports', 'package.json', 'package-lock.json'); // the code and its dependencies, not the reports it writes
   return { version, commit: head.stdout.trim(), dirty: status.status === 0 ? status.stdout.trim().length > 0 : null };
 }
 
