@@ -159,6 +159,11 @@ describe('command line', () => {
     const same = run('eval', '--data', data, '--weights', weights);
     expect(same.status, same.stderr).toBe(0);
     expect(same.stdout).toMatch(/\d+ images: loss \d+\.\d+, accuracy \d+\.\d+%/);
+    // Those weights sit in their run's folder, which trained on this data: its split.json is the split.
+    expect(same.stdout).toMatch(/the validation split \(split by .*straight.split\.json\)/);
+    const bySeed = run('eval', '--data', data, '--weights', weights, '--seed', '0');
+    expect(bySeed.status, bySeed.stderr).toBe(0);
+    expect(bySeed.stdout).toMatch(/the validation split \(split by seed\)/);
     // A run folder: its best weights on the validation split it trained with, read from its split.json.
     const ofRun = run('eval', '--run', join(dir, 'straight'));
     expect(ofRun.status, ofRun.stderr).toBe(0);

@@ -2,6 +2,7 @@ import { COUNT, FRACTION, numberOption, requiredString, stringOption, WHOLE, typ
 import { modelFromWeights, validationView } from '../model-from-weights.js';
 import { modelOption } from '../model-option.js';
 import { existsSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { InputError } from '../../runtime/errors.js';
 import { readRunOptions, runFiles } from '../../train/run-folder.js';
 import { initNode } from '../../node.js';
@@ -18,7 +19,7 @@ export const evaluate: Command = {
   usage: '--run DIR | --data DIR --weights FILE [--model NAME] [--classes a,b] [--seed N] [--all]',
   help: [
     '  --run DIR        a run folder of train: its best weights on its own validation split (split.json), its data and seed',
-    '  --data DIR       the folder (the validation split is the one train made with the same --seed)',
+    '  --data DIR       the folder (the validation split: the run\'s split.json when the weights sit in its run folder, else made by --seed as train makes it)',
     '  --weights FILE   weights written by train (best.safetensors records the model, classes and sizes)',
     '  --model NAME     the architecture, when the weights do not record it (default vgg16)',
     '  --classes LIST   class names in the head\'s order, when the weights do not record them',
@@ -32,8 +33,9 @@ export const evaluate: Command = {
   },
   async run(args) {
     // A run folder gives the defaults: its weights, its data, and the split it trained on (read,
-    // not made again: images added since would change a split made by seed).
-    const runDir = stringOption(args, 'run');
+    // not made again: images added since would change a split made by seed). Weights that sit in
+    // a run folder, evaluated on that run's data, are the same case.
+    const runDir = stringOption(args, 'run') ?? await runHolding(stringOption(args, 'weights'), stringOption(args, 'data'), args.values.seed !== undefined || args.values['val-fraction'] !== undefined);
     const run = runDir ? { files: runFiles(runDir), options: await readRunOptions(runDir) } : undefined;
     const saved = run?.options;
     const weights = stringOption(args, 'weights') ?? run?.files.best ?? requiredString(args, 'weights');
@@ -67,3 +69,15 @@ export const evaluate: Command = {
     ctx.destroy();
   },
 };
+
+/**
+ * The run folder `weights` sits in, when that run trained on `data` and kept its split; not when
+ * the split is asked for by seed (--seed, --val-fraction).
+ */
+async function runHolding(weights: string | undefined, data: string | undefined, splitBySeed: boolean): Promise<string | undefined> {
+  if (!weights || !data || splitBySeed) return undefined;
+  const folder = dirname(weights);
+  const files = runFiles(folder);
+  if (!existsSync(files.options) || !existsSync(files.split)) return undefined;
+  return resolve((await readRunOptions(folder)).data) === resolve(data) ? folder : undefined;
+}
