@@ -1,10 +1,11 @@
-import { COUNT, FRACTION, numberOption, requiredString, stringOption, WHOLE, type Command } from '../command.js';
+import { COUNT, FRACTION, numberOption, requiredString, stringOption, WHOLE, type Command, type ParsedArgs } from '../command.js';
 import { modelFromWeights, validationView } from '../model-from-weights.js';
 import { modelOption } from '../model-option.js';
 import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { InputError } from '../../runtime/errors.js';
 import { readRunOptions, runFiles } from '../../train/run-folder.js';
+import type { TrainRunOptions } from '../../train/run-node.js';
 import { initNode } from '../../node.js';
 import { loadDataset } from '../../data/split.js';
 import { decodeImageFile } from '../../data/decode-node.js';
@@ -33,10 +34,8 @@ export const evaluate: Command = {
   },
   async run(args) {
     // A run folder gives the defaults: its weights, its data, and the split it trained on (read,
-    // not made again: images added since would change a split made by seed). Weights that sit in
-    // a run folder, evaluated on that run's data, are the same case.
-    const runDir = stringOption(args, 'run') ?? await runHolding(stringOption(args, 'weights'), stringOption(args, 'data'), args.values.seed !== undefined || args.values['val-fraction'] !== undefined);
-    const run = runDir ? { files: runFiles(runDir), options: await readRunOptions(runDir) } : undefined;
+    // not made again: images added since would change a split made by seed).
+    const run = await runOf(args);
     const saved = run?.options;
     const weights = stringOption(args, 'weights') ?? run?.files.best ?? requiredString(args, 'weights');
     const data = stringOption(args, 'data') ?? saved?.data ?? requiredString(args, 'data');
@@ -71,13 +70,18 @@ export const evaluate: Command = {
 };
 
 /**
- * The run folder `weights` sits in, when that run trained on `data` and kept its split; not when
- * the split is asked for by seed (--seed, --val-fraction).
+ * The run whose files give the defaults: --run, or the run folder the weights sit in when that run
+ * trained on --data and kept its split (not when --seed or --val-fraction asks for a split made
+ * afresh).
  */
-async function runHolding(weights: string | undefined, data: string | undefined, splitBySeed: boolean): Promise<string | undefined> {
-  if (!weights || !data || splitBySeed) return undefined;
-  const folder = dirname(weights);
-  const files = runFiles(folder);
+async function runOf(args: ParsedArgs): Promise<{ files: ReturnType<typeof runFiles>; options: TrainRunOptions } | undefined> {
+  const given = stringOption(args, 'run');
+  if (given) return { files: runFiles(given), options: await readRunOptions(given) };
+  const weights = stringOption(args, 'weights');
+  const data = stringOption(args, 'data');
+  if (!weights || !data || args.values.seed !== undefined || args.values['val-fraction'] !== undefined) return undefined;
+  const files = runFiles(dirname(weights));
   if (!existsSync(files.options) || !existsSync(files.split)) return undefined;
-  return resolve((await readRunOptions(folder)).data) === resolve(data) ? folder : undefined;
+  const options = await readRunOptions(dirname(weights));
+  return resolve(options.data) === resolve(data) ? { files, options } : undefined;
 }
