@@ -41,6 +41,7 @@ function convTileFromEnv(): GpuContextOptions['convTile'] {
  *   WGT_CONV_ALGORITHM=direct|winograd|fastest   the 3x3 stride-1 convolutions' algorithm (convAlgorithm)
  *   WGT_GPU_WAIT=sleep|poll          sleep before Dawn's spinning poll; unset: on a software adapter only (sleepBeforePoll)
  *   WGT_MEMORY=plan|pool             buffers planned per submission, or the plain bucket pool (memoryPlan)
+ *   WGT_FILL_UNINITIALIZED=1         every new tensor filled with NaN, to catch reads of unwritten memory (fillUninitialized)
  */
 function optionsFromEnv(): GpuContextOptions {
   return {
@@ -50,12 +51,13 @@ function optionsFromEnv(): GpuContextOptions {
     convAlgorithm: choiceFromEnv('WGT_CONV_ALGORITHM', ['direct', 'winograd', 'fastest']),
     sleepBeforePoll: waitFromEnv(),
     memoryPlan: choiceFromEnv('WGT_MEMORY', ['plan', 'pool']) !== 'pool',
+    fillUninitialized: choiceFromEnv('WGT_FILL_UNINITIALIZED', ['0', '1']) === '1',
   };
 }
 
 /** The variables above (and WGT_ADAPTER) as set in this process, e.g. ['WGT_KERNELS=gpu']: what a report should name. */
 export function engineEnvironment(): string[] {
-  const names = ['WGT_ADAPTER', 'WGT_KERNELS', 'WGT_CONV_TILE', 'WGT_CONV_ORDER', 'WGT_CONV_ALGORITHM', 'WGT_GPU_WAIT', 'WGT_MEMORY'];
+  const names = ['WGT_ADAPTER', 'WGT_KERNELS', 'WGT_CONV_TILE', 'WGT_CONV_ORDER', 'WGT_CONV_ALGORITHM', 'WGT_GPU_WAIT', 'WGT_MEMORY', 'WGT_FILL_UNINITIALIZED'];
   return names.filter((name) => process.env[name]).map((name) => `${name}=${process.env[name]}`);
 }
 

@@ -4,6 +4,7 @@ import { BindingLimitError, DisposedTensorError, ShapeError } from '../runtime/e
 import { track } from './scope.js';
 import type { GradNode } from './graph.js';
 import { releaseSaved } from './graph.js';
+import { UNINITIALIZED_BITS, runFill } from '../kernels/fill.js';
 
 export type DType = 'float32' | 'int32' | 'uint32';
 export type TypedArrayOf<D extends DType> = D extends 'float32' ? Float32Array : D extends 'int32' ? Int32Array : Uint32Array;
@@ -63,10 +64,15 @@ export class Tensor {
     track(this);
   }
 
-  /** A tensor with uninitialised contents, for kernels to write into. */
+  /** A tensor with uninitialised contents, for kernels to write into (NaN under GpuContextOptions.fillUninitialized). */
   static empty(ctx: GpuContext, shape: readonly number[], dtype: DType = 'float32', name?: string): Tensor {
-    const size = shapeSize(shape);
-    const byteSize = Math.max(4, size * 4);
+    const t = Tensor.allocate(ctx, shape, dtype, name);
+    if (ctx.fillUninitialized && t.size > 0) runFill(t, UNINITIALIZED_BITS);
+    return t;
+  }
+
+  private static allocate(ctx: GpuContext, shape: readonly number[], dtype: DType, name?: string): Tensor {
+    const byteSize = Math.max(4, shapeSize(shape) * 4);
     if (byteSize > ctx.maxBufferBytes) {
       throw new BindingLimitError(name ?? `[${shape.join(', ')}]`, byteSize, ctx.maxBufferBytes, 'maxBufferSize', 'allocating a tensor');
     }
@@ -77,7 +83,7 @@ export class Tensor {
     if (data.length !== shapeSize(shape)) {
       throw new ShapeError(`${data.length} values do not fill a tensor of shape [${shape.join(', ')}] (${shapeSize(shape)} values)`);
     }
-    const t = Tensor.empty(ctx, shape, dtype, name);
+    const t = Tensor.allocate(ctx, shape, dtype, name); // every element is written next
     const typed = dtype === 'float32' ? Float32Array.from(data) : dtype === 'int32' ? Int32Array.from(data) : Uint32Array.from(data);
     if (typed.length > 0) ctx.recorder.write(t.buffer, 0, typed);
     return t;

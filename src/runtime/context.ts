@@ -48,6 +48,13 @@ export interface GpuContextOptions {
    * plain bucket pool (WGT_MEMORY=pool in Node), to compare the two.
    */
   memoryPlan?: boolean;
+  /**
+   * Fill every new tensor with NaN before a kernel writes it (kernels/fill.ts), so that a
+   * kernel which reads what it never wrote shows it, as PyTorch's
+   * torch.utils.deterministic.fill_uninitialized_memory does. One more dispatch per tensor: for
+   * checking kernels, not for training (WGT_FILL_UNINITIALIZED=1 in Node).
+   */
+  fillUninitialized?: boolean;
 }
 
 export type KernelTarget = 'cpu' | 'gpu';
@@ -70,6 +77,7 @@ export class GpuContext {
   readonly convTile: GpuContextOptions['convTile'];
   readonly convOrder: ConvOrder;
   readonly convAlgorithm: ConvAlgorithmChoice;
+  readonly fillUninitialized: boolean;
 
   private constructor(
     /**
@@ -88,6 +96,7 @@ export class GpuContext {
     this.convTile = options.convTile;
     this.convOrder = options.convOrder ?? 'blocks';
     this.convAlgorithm = options.convAlgorithm ?? 'direct';
+    this.fillUninitialized = options.fillUninitialized ?? false;
     this.pipelines = new PipelineCache(device, limits.maxStorageBuffersPerShaderStage);
     const storageUsage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
     this.pool = new BufferPool(device, storageUsage, limits.maxBufferSize, 'tensor', options.memoryPlan ?? true);
