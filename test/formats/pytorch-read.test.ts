@@ -23,6 +23,10 @@ const CASES: [file: string, format: string][] = [
   // NumPy scalars beside the state dict (protocol 2 pickles their bytes as _codecs.encode calls).
   ['checkpoint_numpy_zip.pth', 'pytorch-zip'],
   ['checkpoint_numpy_protocol4_zip.pth', 'pytorch-zip'],
+  // NumPy arrays beside it: _reconstruct at protocols 2 and 4, _frombuffer at protocol 5.
+  ['checkpoint_numpy_arrays_protocol2_zip.pth', 'pytorch-zip'],
+  ['checkpoint_numpy_arrays_protocol4_zip.pth', 'pytorch-zip'],
+  ['checkpoint_numpy_arrays_protocol5_zip.pth', 'pytorch-zip'],
   ['pre_1_0_legacy.pth', 'pytorch-legacy'],
 ];
 

@@ -5,7 +5,7 @@
 import { type DType } from './dtype.js';
 import { CorruptHeaderError, UnsafePickleError, UnsupportedDtypeError } from './errors.js';
 import { PickleGlobal, unpickle, type PickleHooks } from './pickle.js';
-import { buildNumpyDtype, NUMPY_SCALAR_GLOBALS, NumpyDtype } from './numpy-scalar.js';
+import { buildNumpyArray, buildNumpyDtype, NUMPY_GLOBALS, NUMPY_NDARRAY, NumpyArray, NumpyDtype } from './numpy-data.js';
 
 /** A persistent id: ('storage', StorageType, key, location, numel[, view]) in the pickle. */
 export class PickledStorage {
@@ -144,7 +144,7 @@ function stateDictHooks(fileName: string, storages: Map<string, PickledStorage>)
     'torch._utils._rebuild_tensor_v2': rebuildTensor,
     'torch._utils._rebuild_parameter': ([data]) =>
       data instanceof PickledTensor || data instanceof UnreadableTensor ? data : corrupt('_rebuild_parameter of something that is not a tensor'),
-    ...Object.fromEntries(Object.entries(NUMPY_SCALAR_GLOBALS).map(([name, read]) => [name, (args: readonly unknown[]) => readOrCorrupt(name, read, args)])),
+    ...Object.fromEntries(Object.entries(NUMPY_GLOBALS).map(([name, read]) => [name, (args: readonly unknown[]) => readOrCorrupt(name, read, args)])),
   };
 
   return {
@@ -152,6 +152,7 @@ function stateDictHooks(fileName: string, storages: Map<string, PickledStorage>)
       const qualified = `${module}.${name}`;
       const construct = allowed[qualified];
       if (construct) return new PickleGlobal(module, name, construct);
+      if (qualified === NUMPY_NDARRAY.qualifiedName) return NUMPY_NDARRAY;
       if (module === 'torch' && name.endsWith('Storage')) {
         return new StorageType(name, STORAGE_DTYPES[name] ?? null);
       }
@@ -176,6 +177,10 @@ function stateDictHooks(fileName: string, storages: Map<string, PickledStorage>)
 
     build(target, state) {
       if (target instanceof NumpyDtype) return buildNumpyDtype(target, state);
+      if (target instanceof NumpyArray) {
+        readOrCorrupt('numpy.ndarray', ([arrayState]) => buildNumpyArray(target, arrayState), [state]);
+        return;
+      }
       // state_dict() pickles its `_metadata` (module versions) as OrderedDict state: not needed.
       if (!(target instanceof Map)) corrupt('BUILD on an object other than a dict');
     },
