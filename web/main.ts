@@ -3,7 +3,7 @@
 // target task, then everything fine-tuned at a lower rate, with live curves, the layers' frozen
 // or trainable state phase by phase, a grid of the GPU's augmented samples, and per-kernel
 // timings of one training step of each phase. The user's own weight file and images go through
-// the same recipe. A run can be stopped at the end of an epoch. A browser without WebGPU gets a
+// the same recipe. A run can be stopped between training steps. A browser without WebGPU gets a
 // clear message instead.
 import type { GpuContext, Tensor } from '../src/index.js';
 import { DEMO_MODEL, type DemoConfig } from '../src/demo/experiments.js';
@@ -85,6 +85,20 @@ async function main(): Promise<void> {
   const classes = new ImageClasses($('#image-classes'), () => showPickedImages());
   let busy = false;
   let stopRequest = new AbortController();
+  /** Weight files picked and not yet tried as the base: tried one at a time, in the order picked. */
+  const weightsPending: string[] = [];
+  let weightsTried = Promise.resolve();
+
+  /**
+   * The base a run starts from, once every weight file picked has been tried: one still loading
+   * when Train is pressed may yet become the base, and must not do so during the run (the file
+   * input stays locked until the run ends).
+   */
+  const settledBase = async (): Promise<WeightFile> => {
+    if (weightsPending.length > 0) training.waiting(`Waiting for ${weightsPending.at(-1)} to load: if it fits, the run starts from it.`);
+    await weightsTried;
+    return pretrained;
+  };
 
   /**
    * One run at a time: a click while one trains (or while picked images still decode before it)
@@ -108,7 +122,7 @@ async function main(): Promise<void> {
         window.wgtDemo.liveGpuBuffers = ctx.pool.stats.live;
       });
   };
-  // The run ends at the end of the epoch it is in (web/transfer.ts says why not sooner).
+  // The trainer stops after its next step; the page sees the click only between steps (docs/browser.md).
   stopButton.addEventListener('click', () => {
     stopButton.disabled = true;
     stopRequest.abort();
@@ -116,12 +130,14 @@ async function main(): Promise<void> {
   });
   const train = async (task: TransferRun['task'], images: TaskSplit, what: string, heldOut: string) => {
     setState('training');
-    const { method, config } = training.options();
-    training.start(what, { task, method, trainImages: images.train.length, config });
-    let parameters: [string, Tensor][] = [];
     stopRequest = new AbortController();
     stopButton.disabled = false;
-    const run = await runTransfer(ctx, { task, images, method, config, pretrained, stop: stopRequest.signal }, {
+    const base = await settledBase();
+    const { method, config } = training.options();
+    const from = method === 'scratch' ? '' : ` Pretrained base: ${base.name}.`;
+    training.start(`${what}${from}`, { task, method, trainImages: images.train.length, config });
+    let parameters: [string, Tensor][] = [];
+    const run = await runTransfer(ctx, { task, images, method, config, pretrained: base, stop: stopRequest.signal }, {
       phase: (r, model) => {
         window.wgtDemo.transfer = r;
         parameters = model.namedParameters();
@@ -139,9 +155,9 @@ async function main(): Promise<void> {
       setState('stopped');
       return;
     }
-    training.finish(run, heldOut);
+    training.finish(run, heldOut, stopRequest.signal.aborted);
     // Once: a training step of each phase, kernel by kernel, on the demo's task.
-    if (!window.wgtDemo.timings) await timeTrainingSteps(ctx, pretrained, demoTask(config), config);
+    if (!window.wgtDemo.timings) await timeTrainingSteps(ctx, base, demoTask(config), config);
     setState('trained');
   };
 
@@ -187,7 +203,12 @@ async function main(): Promise<void> {
       window.wgtDemo.pretrained = weights.name;
       return `Fits the demo's network (${loaded}): it is the pretrained base of the next runs.`;
     };
-    void showWeightFile($('#weights'), file, useAsBase).catch(fail);
+    // After the files picked before it: the last one picked that fits is the base.
+    weightsPending.push(file.name);
+    weightsTried = weightsTried
+      .then(() => showWeightFile($('#weights'), file, useAsBase))
+      .catch(fail)
+      .finally(() => weightsPending.shift());
   });
 
   // A GPU trains the demo in seconds, so the page starts at once. A software adapter needs about

@@ -1,8 +1,8 @@
 // The demo page's training run: the Node demo's own `runMethod` (src/demo/experiments.ts) on the
-// demo's target task or on the user's images, watched (and stopped on request) through its
-// hooks. At each phase's start and end every parameter is read back from the GPU, so the page
-// can show (and the browser test can check) that a frozen parameter did not move by a single bit
-// while the head did.
+// demo's target task or on the user's images, watched through its hooks and stopped on request
+// through its stop signal. At each phase's start and end every parameter is read back from the
+// GPU, so the page can show (and the browser test can check) that a frozen parameter did not move
+// by a single bit while the head did.
 // Also: one training step of each phase, kernel by kernel (src/train/profile.ts).
 import type { GpuContext } from '../src/index.js';
 import { Tensor } from '../src/autograd/tensor.js';
@@ -43,11 +43,16 @@ export interface TransferRun {
   losses: number[];
   accuracies: number[];
   phases: PhaseRecord[];
+  /** The weight file the base was loaded from (scratch loads none). */
+  pretrained: string;
   /** On the held-out images, with the best validation epoch's weights (null until the end). */
   testAccuracy: number | null;
   seconds: number | null;
   finished: boolean;
-  /** Stopped on request at the end of an epoch: no test score; its model and optimiser are freed. */
+  /**
+   * Stopped on request before its last step: no test score; its model, optimiser and best weights
+   * are freed. A request that came after the last step leaves a finished run.
+   */
   stopped: boolean;
 }
 
@@ -64,7 +69,7 @@ export interface RunRequest {
   method: MethodName;
   config: DemoConfig;
   pretrained: WeightFile;
-  /** Aborted: the run stops at the end of the epoch it is in. */
+  /** Aborted: the run stops after its current or next step (runMethod's `stop`). */
   stop?: AbortSignal;
 }
 
@@ -80,6 +85,7 @@ export async function runTransfer(ctx: GpuContext, request: RunRequest, watcher:
     losses: [],
     accuracies: [],
     phases: [],
+    pretrained: request.pretrained.name,
     testAccuracy: null,
     seconds: null,
     finished: false,
@@ -96,6 +102,7 @@ export async function runTransfer(ctx: GpuContext, request: RunRequest, watcher:
       config,
       pretrained: request.pretrained,
       task: images,
+      stop: request.stop,
       onModel: (m) => void (model = m),
       onPhase: async (phase) => {
         const named = model!.namedParameters();
@@ -118,10 +125,6 @@ export async function runTransfer(ctx: GpuContext, request: RunRequest, watcher:
         const phase = run.phases.at(-1)!;
         if (record.epoch === phase.epochs) phase.changes = largestChanges(atPhaseStart, await readParameters(model!));
         watcher.epoch(run);
-        // runMethod passes the Trainer no stop signal (its shouldStop), so the run stops here,
-        // between epochs, with the Trainer's own StoppedError: runMethod frees the model and the
-        // optimiser as after a failure.
-        if (request.stop?.aborted) throw new StoppedError(`stopped after epoch ${run.history.length}`);
       },
     });
   } catch (error) {

@@ -97,6 +97,12 @@ export interface RunMethodOptions {
    * it returns watches every step (the gradient-flow monitor).
    */
   onModel?: (model: Module) => StepWatcher | void | Promise<StepWatcher | void>;
+  /**
+   * Aborted: the run stops after the training step it is in (the trainer's `shouldStop`, polled
+   * between steps) and runMethod throws the trainer's `StoppedError`, its model, optimiser and best
+   * weights freed. Aborted after the last step, it has nothing left to stop: the run is scored.
+   */
+  stop?: AbortSignal;
 }
 
 export async function runMethod(o: RunMethodOptions): Promise<MethodResult> {
@@ -116,6 +122,7 @@ export async function runMethod(o: RunMethodOptions): Promise<MethodResult> {
       onPhase: o.onPhase,
       onStep: o.onStep,
       onEpoch: o.onEpoch,
+      shouldStop: () => o.stop?.aborted ?? false,
       onBest: async () => {
         disposeSnapshot(best);
         best = await snapshot(model);

@@ -2,8 +2,10 @@
 // phase 1 leaves every base parameter exactly as loaded while the head moves, the layers panel
 // follows the phases, the augmented-sample grid is drawn, one step of each phase is timed kernel
 // by kernel, a weight file becomes the pretrained base, and the recipe trains on images given to
-// its file inputs, skipping a corrupt one. A run can be stopped, its settings locked while it
-// trains. Without WebGPU it says so. Screenshots in out/browser/.
+// its file inputs, skipping a corrupt one. A run can be stopped (a Stop seen after its last step
+// leaves it finished and scored), its settings locked while it trains; a run waits for a weight
+// file still loading; a failed draw of the samples is reported in its panel. Without WebGPU it
+// says so. Screenshots in out/browser/.
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -33,6 +35,25 @@ async function setEpochs(page: Page, head: number, finetune: number): Promise<vo
   await page.$eval('#head-epochs', (input, n) => ((input as HTMLInputElement).value = String(n)), head);
   await page.$eval('#finetune-epochs', (input, n) => ((input as HTMLInputElement).value = String(n)), finetune);
 }
+
+/** The demo's pretrained weights as a PyTorch zip `.pth`, at `path`. */
+async function writeDemoWeightsAsPth(path: string): Promise<void> {
+  const file = await openWeightsFile(demoWeights);
+  const tensors = new Map<string, TensorToWrite>();
+  for (const name of file.entries.keys()) tensors.set(name, { dtype: 'F32', shape: file.entries.get(name)!.shape, data: await file.read(name) });
+  await file.close();
+  await writeFile(path, writePytorchZip(tensors));
+}
+
+/** After `start` (a click), waits for the run to end; what the page then says of it. */
+async function runOutcome(page: Page, start: () => Promise<unknown>) {
+  await start();
+  await page.waitForSelector('body:not([data-state="training"])', { timeout: 120_000 });
+  const run = (await page.evaluate(() => window.wgtDemo.transfer))!;
+  return { state: await page.$eval('body', (body) => body.dataset.state), run, status: await text(page, '#training-status') };
+}
+
+const augmentColumns = (page: Page) => page.$$eval('#augment-panel .column', (spans) => spans.map((s) => s.textContent));
 
 async function screenshot(page: Page, name: string): Promise<void> {
   await mkdir(screenshots, { recursive: true });
@@ -153,8 +174,28 @@ describe('with WebGPU', () => {
       (next as HTMLButtonElement).click();
     });
     await page.waitForFunction(() => !document.querySelector<HTMLButtonElement>('#augment-next')!.disabled, { timeout: 30_000 });
-    const columns = await page.$$eval('#augment-panel .column', (spans) => spans.map((s) => s.textContent));
-    expect(columns).toEqual(['validation', 'epoch 6', 'epoch 7', 'epoch 8', 'epoch 9', 'epoch 10']);
+    expect(await augmentColumns(page)).toEqual(['validation', 'epoch 6', 'epoch 7', 'epoch 8', 'epoch 9', 'epoch 10']);
+  });
+
+  it('says in its panel why the augmented samples could not be drawn, and the page goes on: the same epochs draw next time', async () => {
+    const first = Number((await augmentColumns(page))[1]!.split(' ')[1]);
+    // The next tile put on a canvas fails, once.
+    await page.evaluate(() => {
+      const putImageData = CanvasRenderingContext2D.prototype.putImageData;
+      CanvasRenderingContext2D.prototype.putImageData = () => {
+        CanvasRenderingContext2D.prototype.putImageData = putImageData;
+        throw new Error('the canvas refused the tile');
+      };
+    });
+    const next = () => page.$eval('#augment-next', (button) => (button as HTMLButtonElement).click());
+    await next();
+    await page.waitForSelector('#augment-panel .augment-grid .error', { timeout: 20_000 });
+    expect(await text(page, '#augment-panel .augment-grid')).toBe('Could not draw the augmented samples: the canvas refused the tile');
+    const usable = () => page.evaluate(() => ({ state: document.body.dataset.state, next: !document.querySelector<HTMLButtonElement>('#augment-next')!.disabled, transform: !document.querySelector<HTMLSelectElement>('#augment-transform')!.disabled }));
+    expect(await usable()).toEqual({ state: 'trained', next: true, transform: true });
+    await next();
+    await page.waitForFunction(() => document.querySelectorAll('#augment-panel canvas.tile').length === 24, { timeout: 20_000 });
+    expect(await augmentColumns(page)).toEqual(['validation', ...[5, 6, 7, 8, 9].map((k) => `epoch ${first + k}`)]);
   });
 
   it("times one training step of each phase kernel by kernel: the frozen base's step computes no convolution gradient", async () => {
@@ -183,12 +224,8 @@ describe('with WebGPU', () => {
   });
 
   it('takes a PyTorch .pth that fits as the pretrained base of the next runs', async () => {
-    const file = await openWeightsFile(demoWeights);
-    const tensors = new Map<string, TensorToWrite>();
-    for (const name of file.entries.keys()) tensors.set(name, { dtype: 'F32', shape: file.entries.get(name)!.shape, data: await file.read(name) });
-    await file.close();
     const path = join(files, 'my-base.pth');
-    await writeFile(path, writePytorchZip(tensors));
+    await writeDemoWeightsAsPth(path);
     await (await page.$('input#weights-input'))!.uploadFile(path);
     await page.waitForFunction(() => document.querySelector('#weights .weights-summary')?.textContent?.startsWith('my-base.pth'), { timeout: 30_000 });
     expect(await text(page, '#weights')).toMatch(/my-base\.pth: pytorch-zip, 16 tensors, 204,570 values.*Fits the demo's network \(14 tensors loaded; the head, classifier\.2\.weight and classifier\.2\.bias, stays new\)/s);
@@ -230,7 +267,7 @@ describe('with WebGPU', () => {
     await screenshot(page, 'demo-your-images.png');
   });
 
-  it('stops a run at the end of its epoch when Stop is pressed, and says it stopped, not failed', async () => {
+  it('stops a run when Stop is pressed, and says it stopped, not failed', async () => {
     gpuBuffers.beforeRun = await page.evaluate(() => window.wgtDemo.liveGpuBuffers);
     await setEpochs(page, 3, 2); // more than it trains before the stop (an epoch takes about a second here)
     await page.click('#train');
@@ -247,7 +284,7 @@ describe('with WebGPU', () => {
       state: 'stopped',
       stopped: true,
       finished: false,
-      status: expect.stringMatching(/^Stopped after [1-4] of 5 epochs, as asked: the run's model and optimiser are freed, and it has no test score\./),
+      status: expect.stringMatching(/^Stopped after [0-4] of 5 epochs, as asked: the run's model and optimiser are freed, and it has no test score\./),
     });
   });
 
@@ -271,6 +308,74 @@ describe('with WebGPU', () => {
     expect(run).toMatchObject({ task: 'demo', finished: true, stopped: false });
     expect(run.history.map((r) => r.phase)).toEqual(['transfer', 'finetune']);
     expect(await text(page, '#training-status')).toMatch(/Accuracy on the 200 held-out test images: \d+\.\d%/);
+  });
+
+  it('ends a run after its next step when Stop is pressed as it starts, not at the end of its first epoch', async () => {
+    const before = await page.evaluate(() => window.wgtDemo.liveGpuBuffers);
+    await setEpochs(page, 3, 2);
+    // Both in one turn: the stop is asked for before the first step.
+    const { state, run, status } = await runOutcome(page, () =>
+      page.$eval('#train', (train) => {
+        (train as HTMLButtonElement).click();
+        document.querySelector<HTMLButtonElement>('#stop')!.click();
+      }),
+    );
+    expect({ state, epochs: run.history.length, stopped: run.stopped, status }).toEqual({
+      state: 'stopped',
+      epochs: 0,
+      stopped: true,
+      status: "Stopped after 0 of 5 epochs, as asked: the run's model and optimiser are freed, and it has no test score.",
+    });
+    expect(await page.$eval('#progress', (progress) => (progress as HTMLProgressElement).value)).toBeCloseTo(1 / 25); // one step of 5 epochs x 5 batches
+    expect(await page.evaluate(() => window.wgtDemo.liveGpuBuffers)).toBe(before);
+  });
+
+  it('finishes and scores a run when Stop is seen only after its last step (pressed during its last epoch)', async () => {
+    await setEpochs(page, 1, 1);
+    // A click during an epoch is seen when its steps are done: here, the last step's.
+    await page.evaluate(() => {
+      const progress = document.querySelector('#progress-text')!;
+      const observer = new MutationObserver(() => {
+        if (!/^finetune, epoch 1, batch (\d+) of \1$/.test(progress.textContent ?? '')) return;
+        observer.disconnect();
+        document.querySelector<HTMLButtonElement>('#stop')!.click();
+      });
+      observer.observe(progress, { childList: true, characterData: true, subtree: true });
+    });
+    const { state, run, status } = await runOutcome(page, () => page.click('#train'));
+    expect({ state, stopped: run.stopped, finished: run.finished, phases: run.history.map((r) => r.phase), scored: typeof run.testAccuracy }).toEqual({
+      state: 'trained',
+      stopped: false,
+      finished: true,
+      phases: ['transfer', 'finetune'],
+      scored: 'number',
+    });
+    expect(status).toMatch(/^Stop came after the last training step: the run had trained all 2 epochs, so it finished\. Training loss .*Accuracy on the 200 held-out test images: \d+\.\d%/);
+  });
+
+  it('waits for a weight file still loading when Train is pressed, and starts the run from it', async () => {
+    const path = join(files, 'late-base.pth');
+    await writeDemoWeightsAsPth(path);
+    await setEpochs(page, 1, 0);
+    // Train is pressed as the file input reports the file: its loading has only begun.
+    const statusAtTrain = page.evaluate(
+      () =>
+        new Promise<string>((resolve) =>
+          document.addEventListener('change', () => {
+            document.querySelector<HTMLButtonElement>('#train')!.click();
+            resolve(document.querySelector('#training-status')!.textContent ?? '');
+          }, { once: true }),
+        ),
+    );
+    const { state, run } = await runOutcome(page, () => page.$('input#weights-input').then((input) => input!.uploadFile(path)));
+    expect({ state, finished: run.finished, base: run.pretrained, next: await page.evaluate(() => window.wgtDemo.pretrained) }).toEqual({
+      state: 'trained',
+      finished: true,
+      base: 'late-base.pth',
+      next: 'late-base.pth',
+    });
+    expect(await statusAtTrain).toBe('Waiting for late-base.pth to load: if it fits, the run starts from it.');
+    expect(await text(page, '#run-what')).toMatch(/Pretrained base: late-base\.pth\.$/);
   });
 
   it('logged no errors on the way', () => {

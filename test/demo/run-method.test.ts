@@ -1,5 +1,6 @@
 // runMethod as the demo page calls it: on images it is given (a user's photos: two classes, not
-// square, not the drawn size), with a hook at each phase, and the recipe's freezing honoured.
+// square, not the drawn size), with a hook at each phase, and the recipe's freezing honoured;
+// stopped through its stop signal, or scored when the stop came after the last step.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testContext } from '../helpers/gpu.js';
 import type { GpuContext } from '../../src/node.js';
@@ -11,6 +12,7 @@ import { drawTask, TARGET_CLASSES } from '../../src/demo/shapes.js';
 import type { MemoryImage } from '../../src/demo/memory-source.js';
 import type { TaskSplit } from '../../src/demo/tasks.js';
 import type { Module } from '../../src/nn/module.js';
+import { StoppedError, type EpochRecord } from '../../src/train/trainer.js';
 
 let ctx: GpuContext;
 let pretrained: WeightFile;
@@ -63,6 +65,34 @@ describe('runMethod', () => {
     for (const [name, moved] of changed) expect(moved, name).toBe(name.startsWith('classifier.2.'));
     expect(result.history.map((r) => r.phase)).toEqual(['transfer', 'transfer', 'finetune']);
     expect(result.history.every((r) => Number.isFinite(r.trainLoss))).toBe(true);
+    expect(result.testAccuracy).toBeGreaterThanOrEqual(0);
+  });
+
+  it('stops after the step it is in when its stop signal is aborted, and frees what it made', async () => {
+    const config = { ...DEMO_CONFIG, headEpochs: 2, finetuneEpochs: 1, batchSize: 4 };
+    const stop = new AbortController();
+    const live = ctx.pool.stats.live;
+    let steps = 0;
+    const onStep = () => {
+      steps++;
+      stop.abort(); // in the first step: the trainer takes no second
+    };
+    const run = runMethod({ ctx, method: 'transfer+finetune', seed: 1, config, pretrained, task: photoTask(), stop: stop.signal, onStep });
+    await expect(run).rejects.toBeInstanceOf(StoppedError);
+    expect(steps).toBe(1); // of the first epoch's 2
+    expect(ctx.pool.stats.live).toBe(live);
+  });
+
+  it('is scored as usual when its stop signal is aborted after the last step', async () => {
+    const config = { ...DEMO_CONFIG, headEpochs: 1, finetuneEpochs: 1, batchSize: 4 };
+    const stop = new AbortController();
+    // Aborted as the last epoch ends: no step is left to stop.
+    const onEpoch = (record: EpochRecord) => {
+      if (record.phase === 'finetune') stop.abort();
+    };
+    const result = await runMethod({ ctx, method: 'transfer+finetune', seed: 1, config, pretrained, task: photoTask(), stop: stop.signal, onEpoch });
+    expect(stop.signal.aborted).toBe(true);
+    expect(result.history.map((r) => r.phase)).toEqual(['transfer', 'finetune']);
     expect(result.testAccuracy).toBeGreaterThanOrEqual(0);
   });
 });

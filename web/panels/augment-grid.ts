@@ -42,32 +42,35 @@ export class AugmentGrid {
     heading.append(actions);
     panel.replaceChildren(heading, this.transform, this.grid, el('p', 'Hover a tile to see what was done to it.', 'note'));
     this.transform.addEventListener('change', () => void this.draw());
-    this.next.addEventListener('click', () => {
-      this.firstEpoch += EPOCHS_SHOWN;
-      void this.draw();
-    });
+    this.next.addEventListener('click', () => void this.draw(this.firstEpoch + EPOCHS_SHOWN));
   }
 
   /**
-   * Draws the grid. Its controls wait meanwhile: two draws at once could finish out of order, and
-   * the older epochs (or transform) would replace the newer.
+   * Draws the grid from `firstEpoch` on, or says in its place why it could not (the page goes on
+   * without it; "Next" tries the same epochs again). Its controls wait meanwhile: two draws at
+   * once could finish out of order, and the older epochs (or transform) would replace the newer.
    */
-  async draw(): Promise<void> {
+  async draw(firstEpoch = this.firstEpoch): Promise<void> {
     this.next.disabled = this.transform.disabled = true;
     try {
-      await this.render();
+      await this.render(firstEpoch);
+      this.firstEpoch = firstEpoch;
+    } catch (error) {
+      // The old tiles would no longer match the controls: the message replaces them.
+      this.grid.style.gridTemplateColumns = '';
+      this.grid.replaceChildren(el('p', `Could not draw the augmented samples: ${(error as Error).message}`, 'error'));
     } finally {
       this.next.disabled = this.transform.disabled = false;
     }
   }
 
   /** Augments the images on the GPU, reads them back and draws one canvas per tile. */
-  private async render(): Promise<void> {
+  private async render(firstEpoch: number): Promise<void> {
     const { task, ctx, seed } = this;
     const picks = task.classes.map((_, label) => task.train.findIndex((image) => image.label === label)).filter((i) => i >= 0);
     const batch = packBatch(picks.map((i) => ({ ...task.train[i]!, path: `train:${i}`, sampleIndex: i })));
     const { trainTransform, evalTransform } = demoTransforms(ctx, this.transform.value === 'more' ? MORE_CHANGES : DEMO_TRAIN_TRANSFORM);
-    const epochs = Array.from({ length: EPOCHS_SHOWN }, (_, k) => this.firstEpoch + k);
+    const epochs = Array.from({ length: EPOCHS_SHOWN }, (_, k) => firstEpoch + k);
     const columns = [evalTransform.apply(batch), ...epochs.map((epoch) => trainTransform.apply(batch, { seed, epoch }))];
     try {
       const { mean, std } = evalTransform.options;

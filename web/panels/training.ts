@@ -55,7 +55,7 @@ export class TrainingPanel {
     this.panel.querySelector('#plan')!.textContent = `${start}; ${phases.join('; ')}. SGD, momentum 0.9, batch ${config.batchSize}.`;
   }
 
-  /** Before the first run: why the page waits for the Train button. */
+  /** Why the page waits: for the Train button before the first run, or for a weight file before a run. */
   waiting(message: string): void {
     this.panel.querySelector('#training-status')!.textContent = message;
   }
@@ -86,24 +86,27 @@ export class TrainingPanel {
       `Epoch ${run.history.length}: training loss ${last.trainLoss.toFixed(3)}, validation accuracy ${percent(last.valAccuracy)} (${last.seconds.toFixed(1)} s).`;
   }
 
-  /** Stop was pressed: the run goes on to the end of its epoch. */
+  /** Stop was pressed: the trainer stops after its next step (the page sees a click only between steps). */
   stopping(): void {
-    this.panel.querySelector('#training-status')!.textContent = 'Stopping at the end of this epoch…';
+    this.panel.querySelector('#training-status')!.textContent = 'Stopping at the next training step…';
   }
 
   stopped(run: TransferRun): void {
-    const epochs = `${run.history.length} of ${this.epochs} epochs`;
+    const finished = run.history.length;
+    const epochs = `${finished} of ${this.epochs} epochs`;
     this.panel.querySelector('#progress-text')!.textContent = `stopped after ${epochs}`;
     this.panel.querySelector('#training-status')!.textContent =
-      `Stopped after ${epochs}, as asked: the run's model and optimiser are freed, and it has no test score. ` +
-      `The curves show the epochs it trained.`;
+      `Stopped after ${epochs}, as asked: the run's model and optimiser are freed, and it has no test score.` +
+      (finished > 0 ? ` The curves show the ${finished} epoch${finished === 1 ? '' : 's'} it finished.` : '');
   }
 
-  finish(run: TransferRun, heldOut: string): void {
+  /** `stopAsked`: Stop came after the last step, too late to stop anything: the run is scored as any finished run. */
+  finish(run: TransferRun, heldOut: string, stopAsked: boolean): void {
     const best = Math.max(...run.accuracies);
     this.progress.value = 1;
     this.panel.querySelector('#progress-text')!.textContent = `done in ${run.seconds!.toFixed(0)} s`;
     this.panel.querySelector('#training-status')!.textContent =
+      (stopAsked ? `Stop came after the last training step: the run had trained all ${this.epochs} epochs, so it finished. ` : '') +
       `Training loss ${run.losses[0]!.toFixed(3)} → ${run.losses.at(-1)!.toFixed(3)}. ` +
       `Accuracy on ${heldOut}: ${percent(run.testAccuracy!)} with the weights of the best validation epoch (${percent(best)}); ` +
       `chance is ${percent(1 / run.classes.length)}.`;
