@@ -266,7 +266,8 @@ export class Trainer {
         if (this.hooks.shouldStop?.()) {
           const partial: TrainerPosition = { ...position, phaseIndex, epoch, batchesDone: batchIndex, metricSums: await metrics.sums() };
           await this.hooks.checkpoint?.({ position: partial, optimizer, scheduler });
-          throw new StoppedError(`stopped at ${phase.name} epoch ${epoch + 1}, batch ${batchIndex}; a checkpoint was saved`);
+          const saved = this.hooks.checkpoint ? '; a checkpoint was saved' : '';
+          throw new StoppedError(`stopped at ${phase.name} epoch ${epoch + 1}, batch ${batchIndex}${saved}`);
         }
       }
       // Reading the sums waits for the GPU: only then is the epoch's training time known.
