@@ -18,15 +18,19 @@ const UPDATES = {
   param[i] = param[i] - p.lr * (grad[i] + p.weight_decay * param[i]);`,
   },
   // PyTorch starts the momentum buffer as a copy of the first gradient (no dampening then).
+  // The parameter is read once, before the momentum store: read again after it, it is loaded
+  // again, since the shader compiler cannot know that the two buffers never overlap (lavapipe:
+  // 16M parameters in 118-125 ms against 145-149, alternated in one process).
   sgd_momentum: {
     uniforms: 'lr: f32, weight_decay: f32, momentum: f32, dampening: f32, nesterov: u32, first_step: u32',
     state: ['momentum_buffer'],
     body: /* wgsl */ `
-  var d = grad[i] + p.weight_decay * param[i];
+  let w = param[i];
+  var d = grad[i] + p.weight_decay * w;
   let buf = select(p.momentum * momentum_buffer[i] + (1.0 - p.dampening) * d, d, p.first_step != 0u);
   momentum_buffer[i] = buf;
   d = select(buf, d + p.momentum * buf, p.nesterov != 0u);
-  param[i] = param[i] - p.lr * d;`,
+  param[i] = w - p.lr * d;`,
   },
   // Adam: L2 weight decay folded into the gradient. step_size = lr / (1 − β1^t) and
   // bias_correction2_sqrt = √(1 − β2^t) come from the CPU in float64.
