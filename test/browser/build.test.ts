@@ -1,9 +1,11 @@
-// The browser builds: the engine bundle has no Node-only code in it, and the build fails, naming
-// the importer, when browser code pulls in a Node-only module.
+// The browser builds: the engine bundle has no Node-only code in it, the build fails, naming the
+// importer, when browser code pulls in a Node-only module, and the type check fails when browser
+// code uses a Node global (`process`, `Buffer`), which no import shows.
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
 import { build } from 'vite';
 import { forbidNodeModules, nodeOnlyModule } from '../../vite.config.js';
@@ -86,5 +88,32 @@ describe('the Node-only guard (forbidNodeModules in vite.config.ts)', () => {
     const out = join(scratch, 'demo');
     await build({ configFile, mode: 'demo', logLevel: 'silent', build: { outDir: out } });
     for (const page of ['index.html', 'tests.html']) expect(existsSync(join(out, page)), page).toBe(true);
+  });
+});
+
+/** Type-checks with tsconfig.browser.json (no Node types), or with a config extending it that checks `files`; the errors, or ''. */
+async function browserTypeErrors(files?: string[]): Promise<string> {
+  let project = join(root, 'tsconfig.browser.json');
+  if (files) {
+    project = join(scratch, 'tsconfig.json');
+    // Outside the repository: its own root, and type packages found through typeRoots.
+    const compilerOptions = { rootDir: scratch, typeRoots: [join(root, 'node_modules')] };
+    await writeFile(project, JSON.stringify({ extends: join(root, 'tsconfig.browser.json'), compilerOptions, include: [], files }));
+  }
+  const tsc = spawnSync(join(root, 'node_modules', '.bin', 'tsc'), ['-p', project], { encoding: 'utf8' });
+  return tsc.status === 0 ? '' : tsc.stdout + tsc.stderr;
+}
+
+describe('Node globals in browser code (tsconfig.browser.json: the browser entry and pages, without Node types)', () => {
+  it('the browser entry (src/index.ts) and the demo pages use none', async () => {
+    expect(await browserTypeErrors()).toBe('');
+  });
+
+  it('a module that uses process or Buffer fails the check, named with the line', async () => {
+    const file = join(scratch, 'uses-globals.ts');
+    await writeFile(file, "export const mode = process.env.MODE;\nexport const bytes = Buffer.from('a');\n");
+    const errors = await browserTypeErrors([file]);
+    expect(errors).toMatch(/uses-globals\.ts\(1,\d+\): error TS\d+: Cannot find name 'process'/);
+    expect(errors).toMatch(/uses-globals\.ts\(2,\d+\): error TS\d+: Cannot find name 'Buffer'/);
   });
 });
