@@ -34,7 +34,7 @@ function convTileFromEnv(): GpuContextOptions['convTile'] {
 }
 
 /**
- * The context's options from the environment:
+ * The context's options the environment sets, one variable each (the option in brackets):
  *   WGT_KERNELS=cpu|gpu              a family of kernel variants (kernelTarget)
  *   WGT_CONV_TILE=CxPxK              the tiled conv2d kernels' tile (convTile)
  *   WGT_CONV_ORDER=blocks|plain      the tiled conv2d kernels' reduction order (convOrder)
@@ -43,21 +43,23 @@ function convTileFromEnv(): GpuContextOptions['convTile'] {
  *   WGT_MEMORY=plan|pool             buffers planned per submission, or the plain bucket pool (memoryPlan)
  *   WGT_FILL_UNINITIALIZED=1         every new tensor filled with NaN, to catch reads of unwritten memory (fillUninitialized)
  */
+const OPTIONS_FROM_ENV = {
+  WGT_KERNELS: (name) => ({ kernelTarget: choiceFromEnv(name, ['cpu', 'gpu']) }),
+  WGT_CONV_TILE: () => ({ convTile: convTileFromEnv() }),
+  WGT_CONV_ORDER: (name) => ({ convOrder: choiceFromEnv(name, ['blocks', 'plain']) }),
+  WGT_CONV_ALGORITHM: (name) => ({ convAlgorithm: choiceFromEnv(name, ['direct', 'winograd', 'fastest']) }),
+  WGT_GPU_WAIT: () => ({ sleepBeforePoll: waitFromEnv() }),
+  WGT_MEMORY: (name) => ({ memoryPlan: choiceFromEnv(name, ['plan', 'pool']) !== 'pool' }),
+  WGT_FILL_UNINITIALIZED: (name) => ({ fillUninitialized: choiceFromEnv(name, ['0', '1']) === '1' }),
+} satisfies Record<string, (name: string) => GpuContextOptions>;
+
 function optionsFromEnv(): GpuContextOptions {
-  return {
-    kernelTarget: choiceFromEnv('WGT_KERNELS', ['cpu', 'gpu']),
-    convTile: convTileFromEnv(),
-    convOrder: choiceFromEnv('WGT_CONV_ORDER', ['blocks', 'plain']),
-    convAlgorithm: choiceFromEnv('WGT_CONV_ALGORITHM', ['direct', 'winograd', 'fastest']),
-    sleepBeforePoll: waitFromEnv(),
-    memoryPlan: choiceFromEnv('WGT_MEMORY', ['plan', 'pool']) !== 'pool',
-    fillUninitialized: choiceFromEnv('WGT_FILL_UNINITIALIZED', ['0', '1']) === '1',
-  };
+  return Object.assign({}, ...Object.entries(OPTIONS_FROM_ENV).map(([name, read]) => read(name)));
 }
 
 /** The variables above (and WGT_ADAPTER) as set in this process, e.g. ['WGT_KERNELS=gpu']: what a report should name. */
 export function engineEnvironment(): string[] {
-  const names = ['WGT_ADAPTER', 'WGT_KERNELS', 'WGT_CONV_TILE', 'WGT_CONV_ORDER', 'WGT_CONV_ALGORITHM', 'WGT_GPU_WAIT', 'WGT_MEMORY', 'WGT_FILL_UNINITIALIZED'];
+  const names = ['WGT_ADAPTER', ...Object.keys(OPTIONS_FROM_ENV)];
   return names.filter((name) => process.env[name]).map((name) => `${name}=${process.env[name]}`);
 }
 
