@@ -103,6 +103,7 @@ const ROLES: readonly [RegExp, Phase | null, string][] = [
   [/^cross_entropy\.backward/, null, 'loss: gradient'],
   [/^binary\.add/, 'backward', 'gradient accumulation'],
   [/^optim\./, null, 'parameter update'],
+  [/^fill$/, null, 'new tensor filled with NaN (fillUninitialized)'],
 ];
 
 export function kernelRole(name: string, phase: Phase): string {
