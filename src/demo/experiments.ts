@@ -98,9 +98,10 @@ export interface RunMethodOptions {
    */
   onModel?: (model: Module) => StepWatcher | void | Promise<StepWatcher | void>;
   /**
-   * Aborted: the run stops after the training step it is in (the trainer's `shouldStop`, polled
-   * between steps) and runMethod throws the trainer's `StoppedError`, its model, optimiser and best
-   * weights freed. Aborted after the last step, it has nothing left to stop: the run is scored.
+   * Aborted: the run stops after the training step it is in, or before the next epoch if aborted
+   * between epochs (the trainer's `shouldStop`), and runMethod throws the trainer's `StoppedError`,
+   * its model, optimiser and best weights freed. Aborted after the last step, it has nothing left
+   * to stop: the run is scored.
    */
   stop?: AbortSignal;
 }

@@ -107,7 +107,7 @@ export interface TrainerHooks {
   checkpoint?(state: { position: TrainerPosition; optimizer: TrainOptimizer; scheduler: TrainScheduler }): Promise<void>;
   /** Called when validation accuracy improves: keep these weights (the run's result). */
   onBest?(record: EpochRecord): void | Promise<void>;
-  /** Polled between steps; true stops the run after a checkpoint. */
+  /** Polled after every step and before every epoch; true stops the run (after a checkpoint, mid-epoch). */
   shouldStop?(): boolean;
   /** What `tuneKernels` measured, before the first step. */
   onTuned?(layers: TunedLayer[]): void;
@@ -158,6 +158,8 @@ export class Trainer {
         if (resuming && restore) await restore(optimizer, scheduler);
         const firstEpoch = resuming ? position.epoch : 0;
         for (let epoch = firstEpoch; epoch < phase.epochs; epoch++) {
+          // A stop asked between epochs (while validating, or in onEpoch) takes no step of the next.
+          if (this.hooks.shouldStop?.()) throw new StoppedError(`stopped before ${phase.name} epoch ${epoch + 1}${this.savedNote(position)}`);
           const skip = resuming && epoch === firstEpoch ? position.batchesDone : 0;
           const sums = skip > 0 ? position.metricSums : null;
           const record = await this.runEpoch(phase, p, epoch, optimizer, scheduler, position, skip, sums);
@@ -177,6 +179,12 @@ export class Trainer {
       Object.assign(position, { phaseIndex: p + 1, epoch: 0, batchesDone: 0 });
     }
     return position.history;
+  }
+
+  /** How a stop message ends: whether a checkpoint holds what was trained up to `position`. */
+  private savedNote(position: TrainerPosition): string {
+    const trained = position.history.length > 0 || position.batchesDone > 0;
+    return this.hooks.checkpoint && trained ? '; a checkpoint was saved' : '';
   }
 
   /** Times the convolution tiles on the model's layers at the training batch's shape (`tuneKernels`). */
@@ -266,8 +274,7 @@ export class Trainer {
         if (this.hooks.shouldStop?.()) {
           const partial: TrainerPosition = { ...position, phaseIndex, epoch, batchesDone: batchIndex, metricSums: await metrics.sums() };
           await this.hooks.checkpoint?.({ position: partial, optimizer, scheduler });
-          const saved = this.hooks.checkpoint ? '; a checkpoint was saved' : '';
-          throw new StoppedError(`stopped at ${phase.name} epoch ${epoch + 1}, batch ${batchIndex}${saved}`);
+          throw new StoppedError(`stopped at ${phase.name} epoch ${epoch + 1}, batch ${batchIndex}${this.savedNote(partial)}`);
         }
       }
       // Reading the sums waits for the GPU: only then is the epoch's training time known.

@@ -310,7 +310,7 @@ describe('with WebGPU', () => {
     expect(await text(page, '#training-status')).toMatch(/Accuracy on the 200 held-out test images: \d+\.\d%/);
   });
 
-  it('ends a run after its next step when Stop is pressed as it starts, not at the end of its first epoch', async () => {
+  it('ends a run before its first step when Stop is pressed as it starts, not at the end of its first epoch', async () => {
     const before = await page.evaluate(() => window.wgtDemo.liveGpuBuffers);
     await setEpochs(page, 3, 2);
     // Both in one turn: the stop is asked for before the first step.
@@ -326,7 +326,7 @@ describe('with WebGPU', () => {
       stopped: true,
       status: "Stopped after 0 of 5 epochs, as asked: the run's model and optimiser are freed, and it has no test score.",
     });
-    expect(await page.$eval('#progress', (progress) => (progress as HTMLProgressElement).value)).toBeCloseTo(1 / 25); // one step of 5 epochs x 5 batches
+    expect(await page.$eval('#progress', (progress) => (progress as HTMLProgressElement).value)).toBe(0); // not one step of 5 epochs x 5 batches
     expect(await page.evaluate(() => window.wgtDemo.liveGpuBuffers)).toBe(before);
   });
 

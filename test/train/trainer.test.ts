@@ -104,6 +104,29 @@ describe('Trainer', () => {
     resumed.dispose();
   });
 
+  it('a stop asked between epochs takes no step of the next, and resumes from the epoch\'s checkpoint', async () => {
+    const path = join(dir, 'between.safetensors');
+    const first = makeModel();
+    let steps = 0;
+    let stopAsked = false;
+    const trainer = new Trainer(ctx, first, taskData(ctx, task, 4, 7), { seed: 7 }, {
+      onStep: () => void steps++,
+      onEpoch: () => void (stopAsked = true), // as a Ctrl-C during validation would
+      checkpoint: (state) => saveCheckpoint(path, first, state, { test: true }),
+      shouldStop: () => stopAsked,
+    });
+    await expect(trainer.run(phases)).rejects.toThrow(/^stopped before transfer epoch 2; a checkpoint was saved$/);
+    expect(steps).toBe(4); // the first epoch's 4 batches, none of the second's
+    first.dispose();
+
+    const resumed = makeModel();
+    const checkpoint = await loadCheckpoint<{ test: boolean }>(path, resumed);
+    expect(checkpoint.meta.position).toMatchObject({ phaseIndex: 0, epoch: 1, batchesDone: 0 });
+    const history = await trainerFor(resumed).run(phases, checkpoint.meta.position, checkpoint.restore);
+    expect(history.map((r) => r.valLoss)).toEqual(reference.history.map((r) => r.valLoss));
+    resumed.dispose();
+  });
+
   it('a checkpoint keeps each Dropout\'s step: the restored model draws the masks the saved one would have', async () => {
     const build = () => withSeed(5, () => new Sequential(new Linear(16, 16, { ctx }), new Dropout(0.5), new Linear(16, 2, { ctx })));
     const x = tensor(Float32Array.from({ length: 4 * 16 }, (_, i) => Math.sin(i)), [4, 16], { ctx });
