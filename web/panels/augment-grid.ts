@@ -71,8 +71,11 @@ export class AugmentGrid {
     const batch = packBatch(picks.map((i) => ({ ...task.train[i]!, path: `train:${i}`, sampleIndex: i })));
     const { trainTransform, evalTransform } = demoTransforms(ctx, this.transform.value === 'more' ? MORE_CHANGES : DEMO_TRAIN_TRANSFORM);
     const epochs = Array.from({ length: EPOCHS_SHOWN }, (_, k) => firstEpoch + k);
-    const columns = [evalTransform.apply(batch), ...epochs.map((epoch) => trainTransform.apply(batch, { seed, epoch }))];
+    // Made inside the try: one that fails partway still frees those made before it.
+    const columns: ReturnType<typeof evalTransform.apply>[] = [];
     try {
+      columns.push(evalTransform.apply(batch));
+      for (const epoch of epochs) columns.push(trainTransform.apply(batch, { seed, epoch }));
       const { mean, std } = evalTransform.options;
       const rgb = await Promise.all(columns.map(async ({ images }) => toRgbImages((await images.read()) as Float32Array, images.shape, mean, std)));
       const { outHeight: height, outWidth: width } = evalTransform.options;
