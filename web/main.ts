@@ -122,7 +122,7 @@ async function main(): Promise<void> {
         window.wgtDemo.liveGpuBuffers = ctx.pool.stats.live;
       });
   };
-  // The trainer stops after its next step; the page sees the click only between steps (docs/browser.md).
+  // The trainer stops before its next step; the page sees the click only between epochs (docs/browser.md).
   stopButton.addEventListener('click', () => {
     stopButton.disabled = true;
     stopRequest.abort();

@@ -69,7 +69,7 @@ export interface RunRequest {
   method: MethodName;
   config: DemoConfig;
   pretrained: WeightFile;
-  /** Aborted: the run stops after its current or next step (runMethod's `stop`). */
+  /** Aborted: the run stops after the step it is in, or before the next epoch (runMethod's `stop`). */
   stop?: AbortSignal;
 }
 

@@ -86,9 +86,9 @@ export class TrainingPanel {
       `Epoch ${run.history.length}: training loss ${last.trainLoss.toFixed(3)}, validation accuracy ${percent(last.valAccuracy)} (${last.seconds.toFixed(1)} s).`;
   }
 
-  /** Stop was pressed: the trainer stops after its next step (the page sees a click only between steps). */
+  /** Stop was pressed: the trainer stops before its next step (the page sees a click only between epochs). */
   stopping(): void {
-    this.panel.querySelector('#training-status')!.textContent = 'Stopping at the next training step…';
+    this.panel.querySelector('#training-status')!.textContent = 'Stopping before the next training step…';
   }
 
   stopped(run: TransferRun): void {
