@@ -124,7 +124,8 @@ export async function trainRun(ctx: GpuContext, options: TrainRunOptions, { resu
     if (stopRequested) process.exit(130);
     stopRequested = true;
     progress.done();
-    log('interrupted: saving a checkpoint (press Ctrl-C again to quit at once)');
+    // Whether a checkpoint is saved depends on what has trained by then: StoppedError's message says.
+    log('interrupted: stopping after the step in progress (press Ctrl-C again to quit at once)');
   };
   process.on('SIGINT', onSigint);
   const monitor = options.gradMonitor ? new GradientMonitor(model, { every: options.gradMonitor, onRecord: appendGradFlowLog(join(runDir, 'grad-flow.jsonl')) }) : undefined;

@@ -9,6 +9,9 @@ import { drawTask, TARGET_CLASSES } from '../../src/demo/shapes.js';
 
 const CLI = ['--import', 'tsx', 'src/cli/main.ts'];
 const run = (...args: string[]) => spawnSync(process.execPath, [...CLI, ...args], { encoding: 'utf8', timeout: 300_000 });
+/** The run the interruption tests train: a head for 2 epochs, then 1 of fine-tuning. */
+const trainArgs = (out: string) => ['train', '--data', data, '--model', 'small_vgg', '--plan', 'both', '--epochs', '2', '--finetune-epochs', '1',
+  '--batch-size', '4', '--image-size', '32', '--resize', '36', '--lr', '0.01', '--seed', '3', '--out', out, '--progress-every', '0'];
 
 let dir: string;
 let data: string;
@@ -96,8 +99,7 @@ describe('command line', () => {
   });
 
   it('train, killed with SIGKILL after a checkpoint, resumes to the same result', { timeout: 900_000 }, async () => {
-    const args = (out: string) => ['train', '--data', data, '--model', 'small_vgg', '--plan', 'both', '--epochs', '2', '--finetune-epochs', '1',
-      '--batch-size', '4', '--image-size', '32', '--resize', '36', '--lr', '0.01', '--seed', '3', '--out', out, '--progress-every', '0'];
+    const args = trainArgs;
     const straight = join(dir, 'straight');
     const r = run(...args(straight));
     expect(r.status, r.stderr).toBe(0);
@@ -144,6 +146,33 @@ describe('command line', () => {
     const wrongModel = run('predict', ...images, '--weights', best, '--model', 'vgg16');
     expect(wrongModel.status).toBe(1);
     expect(wrongModel.stderr).toMatch(/holds a small_vgg \(its metadata says so\), not a vgg16/);
+  });
+
+  it('train, interrupted once with Ctrl-C (SIGINT), stops with exit code 130 and a checkpoint, and resumes to the same result', { timeout: 900_000 }, async () => {
+    const straightLog = join(dir, 'straight', 'log.jsonl');
+    if (!existsSync(straightLog)) return expect.fail('needs the training test\'s uninterrupted run');
+    const out = join(dir, 'interrupted');
+    const child = spawn(process.execPath, [...CLI, ...trainArgs(out)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk) => (stdout += chunk));
+    const code = await new Promise<number | null>((resolve) => {
+      child.stderr.on('data', (chunk) => {
+        // The progress line of the first epoch's last batch: some training is done, most is not.
+        if (!stderr.includes('transfer epoch 1 ') && (stderr += chunk).includes('transfer epoch 1 ')) child.kill('SIGINT');
+      });
+      child.on('exit', resolve);
+    });
+    expect(code, stdout + stderr).toBe(130);
+    expect(stdout).toMatch(/interrupted: stopping after the step in progress/);
+    expect(stdout).toMatch(/stopped (at|before) transfer epoch \d.*; a checkpoint was saved/);
+    const again = run(...trainArgs(out), '--resume');
+    expect(again.status, again.stderr).toBe(0);
+    const rows = async (path: string) => (await readFile(path, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { trainLoss: number; valLoss: number });
+    const expected = await rows(straightLog);
+    const resumed = await rows(join(out, 'log.jsonl'));
+    expect(resumed.map((r) => [r.trainLoss, r.valLoss])).toEqual(expected.map((r) => [r.trainLoss, r.valLoss]));
+    expect(await readFile(join(out, 'best.safetensors'))).toEqual(await readFile(join(dir, 'straight', 'best.safetensors')));
   });
 
   it('eval refuses a folder whose classes are not those the weights were trained on', async () => {
