@@ -89,6 +89,13 @@ export class Tensor {
     return t;
   }
 
+  /** A tensor of zeros, cleared on the GPU: a 411 MB optimizer state never passes through the CPU. */
+  static zeros(ctx: GpuContext, shape: readonly number[], dtype: DType = 'float32', name?: string): Tensor {
+    const t = Tensor.allocate(ctx, shape, dtype, name); // every element is written next
+    ctx.recorder.clear(t.buffer, 0, Math.ceil(t.byteSize / 4) * 4);
+    return t;
+  }
+
   get ndim(): number {
     return this.shape.length;
   }

@@ -16,10 +16,7 @@ export function tensor(data: ArrayLike<number>, shape: readonly number[], option
 }
 
 export function zeros(shape: readonly number[], options: CreateOptions = {}): Tensor {
-  const ctx = options.ctx ?? getDefaultContext();
-  const t = Tensor.empty(ctx, shape, options.dtype ?? 'float32', options.name);
-  // Cleared on the GPU: a 411 MB optimizer state never passes through the CPU.
-  ctx.recorder.clear(t.buffer, 0, Math.ceil(t.byteSize / 4) * 4);
+  const t = Tensor.zeros(options.ctx ?? getDefaultContext(), shape, options.dtype ?? 'float32', options.name);
   if (options.requiresGrad) t.requiresGrad = true;
   return t;
 }

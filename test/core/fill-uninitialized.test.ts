@@ -9,7 +9,7 @@ import { createNodeGpu } from '../../src/runtime/node-gpu.js';
 import { GpuContext, type GpuContextOptions } from '../../src/runtime/context.js';
 import { Tensor } from '../../src/autograd/tensor.js';
 import { tidy } from '../../src/autograd/scope.js';
-import { tensor } from '../../src/ops/creation.js';
+import { tensor, zeros } from '../../src/ops/creation.js';
 import { backward } from '../../src/ops/grad.js';
 import { crossEntropy } from '../../src/ops/loss.js';
 import { SGD } from '../../src/optim/sgd.js';
@@ -61,6 +61,20 @@ describe('fillUninitialized: no kernel reads what it did not write', () => {
       const t = Tensor.empty(ctx, [5, 7]);
       const bits = new Uint32Array(((await t.read()) as Float32Array).buffer);
       expect([...new Set(bits)]).toEqual([UNINITIALIZED_BITS]);
+    } finally {
+      ctx.destroy();
+    }
+  });
+
+  it('leaves out what is written next: zeros and uploads run no fill', async () => {
+    const ctx = await GpuContext.create(await createNodeGpu(), { fillUninitialized: true });
+    try {
+      const before = ctx.recorder.stats.dispatches;
+      const z = zeros([5, 7], { ctx });
+      const u = Tensor.fromData(ctx, [1, 2, 3], [3], 'float32');
+      expect(ctx.recorder.stats.dispatches).toBe(before);
+      expect([...((await z.read()) as Float32Array)]).toEqual(new Array(35).fill(0));
+      expect([...((await u.read()) as Float32Array)]).toEqual([1, 2, 3]);
     } finally {
       ctx.destroy();
     }
