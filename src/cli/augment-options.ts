@@ -17,11 +17,12 @@ export const augmentOptions: Command['options'] = {
   hue: { type: 'string' },
 };
 
+// Options in a column 21 wide, as train's help has them.
 export const augmentHelp = [
-  '  --min-scale F    RandomResizedCrop scale range [F, 1] (default 0.08, as torchvision)',
-  '  --hflip P        horizontal flip probability (default 0.5)',
-  '  --vflip P        vertical flip probability (default 0)',
-  '  --rotation DEG   random rotation in [-DEG, DEG] (default 0)',
+  '  --min-scale F        RandomResizedCrop scale range [F, 1] (default 0.08, as torchvision)',
+  '  --hflip P            horizontal flip probability (default 0.5)',
+  '  --vflip P            vertical flip probability (default 0)',
+  '  --rotation DEG       random rotation in [-DEG, DEG] (default 0)',
   '  --brightness B --contrast C --saturation S --hue H   colour jitter (default none)',
 ].join('\n');
 

@@ -7,7 +7,7 @@ export const augment: Command = {
   name: 'augment',
   summary: 'Write a grid of augmented samples from an image folder (the validation view, then random training draws).',
   usage: '--data DIR --out grid.png [--images N] [--variants N] [--size N] [augmentation options]',
-  help: ['  --images N    images shown (default 4)', '  --variants N  training draws per image (default 5)', '  --size N      output size (default 224)', '  --seed N', augmentHelp].join('\n'),
+  help: ['  --images N           images shown (default 4)', '  --variants N         training draws per image (default 5)', '  --size N             output size (default 224)', '  --seed N             the draws\' seed (default 0)', augmentHelp].join('\n'),
   options: { data: { type: 'string' }, out: { type: 'string' }, images: { type: 'string' }, variants: { type: 'string' }, size: { type: 'string' }, seed: { type: 'string' }, ...augmentOptions },
   async run(args) {
     const data = requiredString(args, 'data');
