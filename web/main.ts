@@ -87,17 +87,23 @@ async function main(): Promise<void> {
   let stopRequest = new AbortController();
   /** Weight files picked and not yet tried as the base: tried one at a time, in the order picked. */
   const weightsPending: string[] = [];
-  let weightsTried = Promise.resolve();
+  /** Settles when every file picked has been tried: with whether the last one could be loaded (taken or refused). */
+  let weightsTried = Promise.resolve(true);
 
   /**
    * The base a run starts from, once every weight file picked has been tried: one still loading
    * when Train is pressed may yet become the base, and must not do so during the run (the file
-   * input stays locked until the run ends).
+   * input stays locked until the run ends). When the last file picked could not be loaded (not a
+   * refusal: its bytes could not be read, say), the base the user asked for is unknown, and the
+   * run does not start: null, the training panel saying why.
    */
-  const settledBase = async (): Promise<WeightFile> => {
-    if (weightsPending.length > 0) training.waiting(`Waiting for ${weightsPending.at(-1)} to load: if it fits, the run starts from it.`);
-    await weightsTried;
-    return pretrained;
+  const settledBase = async (): Promise<WeightFile | null> => {
+    const awaited = weightsPending.at(-1);
+    if (awaited === undefined) return pretrained;
+    training.waiting(`Waiting for ${awaited} to load: if it fits, the run starts from it.`);
+    if (await weightsTried) return pretrained;
+    training.waiting(`The run did not start: ${awaited} could not be loaded (see Your files). Pick it again, or start the run again to train from ${pretrained.name}.`);
+    return null;
   };
 
   /**
@@ -122,17 +128,24 @@ async function main(): Promise<void> {
         window.wgtDemo.liveGpuBuffers = ctx.pool.stats.live;
       });
   };
-  // The trainer stops before its next step; the page sees the click only between epochs (docs/browser.md).
+  // The trainer stops before its next step; the page sees the click after a step (pacedToGpu) or between epochs (docs/browser.md).
   stopButton.addEventListener('click', () => {
     stopButton.disabled = true;
     stopRequest.abort();
     training.stopping();
   });
   const train = async (task: TransferRun['task'], images: TaskSplit, what: string, heldOut: string) => {
+    const stateBefore = document.body.dataset.state as PageState;
     setState('training');
     stopRequest = new AbortController();
     stopButton.disabled = false;
     const base = await settledBase();
+    if (!base) {
+      // Nothing began: the page is as before the click, and the buttons come back (exclusive).
+      stopButton.disabled = true;
+      setState(stateBefore);
+      return;
+    }
     const { method, config } = training.options();
     const from = method === 'scratch' ? '' : ` Pretrained base: ${base.name}.`;
     training.start(`${what}${from}`, { task, method, trainImages: images.train.length, config });
@@ -194,8 +207,12 @@ async function main(): Promise<void> {
   $('#add-class').addEventListener('click', () => classes.add());
 
   $<HTMLInputElement>('#weights-input').addEventListener('change', (event) => {
-    const file = (event.target as HTMLInputElement).files?.[0];
+    const input = event.target as HTMLInputElement;
+    const file = input.files?.[0];
     if (!file) return;
+    // Emptied (its panel names the file), so that picking the same file again, say after it could
+    // not be read, is a change too.
+    input.value = '';
     const useAsBase = async (weights: WeightFile) => {
       const loaded = await loadIntoDemoModel(ctx, weights);
       if (pretrained !== demoWeights) await pretrained.close();
@@ -203,11 +220,18 @@ async function main(): Promise<void> {
       window.wgtDemo.pretrained = weights.name;
       return `Fits the demo's network (${loaded}): it is the pretrained base of the next runs.`;
     };
-    // After the files picked before it: the last one picked that fits is the base.
+    // After the files picked before it: the last one picked that fits is the base. One that could
+    // not be loaded says so in its panel (showWeightFile) and leaves the base as it was.
     weightsPending.push(file.name);
     weightsTried = weightsTried
       .then(() => showWeightFile($('#weights'), file, useAsBase))
-      .catch(fail)
+      .then(
+        () => true,
+        (failure: unknown) => {
+          console.warn(failure);
+          return false;
+        },
+      )
       .finally(() => weightsPending.shift());
   });
 

@@ -2,7 +2,8 @@
 // demo's target task or on the user's images, watched through its hooks and stopped on request
 // through its stop signal. At each phase's start and end every parameter is read back from the
 // GPU, so the page can show (and the browser test can check) that a frozen parameter did not move
-// by a single bit while the head did.
+// by a single bit while the head did. The run is paced to the GPU step by step (`pacedToGpu`), so
+// the page gets a turn, to repaint its progress and see a Stop click, after every step.
 // Also: one training step of each phase, kernel by kernel (src/train/profile.ts).
 import type { GpuContext } from '../src/index.js';
 import { Tensor } from '../src/autograd/tensor.js';
@@ -17,7 +18,7 @@ import type { Module } from '../src/nn/module.js';
 import { createOptimizer } from '../src/train/optimizer.js';
 import { profileTrainStep, type StepProfile } from '../src/train/profile.js';
 import type { PhaseConfig } from '../src/train/plan.js';
-import { StoppedError, type EpochRecord, type StepInfo } from '../src/train/trainer.js';
+import { StoppedError, type EpochRecord, type StepInfo, type StepWatcher } from '../src/train/trainer.js';
 
 /** What one phase of a run did to the parameters. */
 export interface PhaseRecord {
@@ -103,7 +104,10 @@ export async function runTransfer(ctx: GpuContext, request: RunRequest, watcher:
       pretrained: request.pretrained,
       task: images,
       stop: request.stop,
-      onModel: (m) => void (model = m),
+      onModel: (m) => {
+        model = m;
+        return pacedToGpu(ctx.device);
+      },
       onPhase: async (phase) => {
         const named = model!.namedParameters();
         run.phases.push({
@@ -132,6 +136,27 @@ export async function runTransfer(ctx: GpuContext, request: RunRequest, watcher:
     throw error;
   }
   return Object.assign(run, { testAccuracy: result.testAccuracy, seconds: result.seconds, finished: true });
+}
+
+/**
+ * Paces a run to the GPU: after submitting a step, waits for the GPU to finish the one before.
+ * Unpaced, the trainer records an epoch's steps in a few milliseconds without a turn of the event
+ * loop, and the GPU works through them while the page waits for the epoch's metrics: the progress
+ * bar would be repainted, and a Stop click seen, only at the epoch's end. Paced, the page gets a
+ * turn after every step but an epoch's first (the step before it finished during the validation),
+ * and one step stays queued behind the one running, so the GPU never waits for the page.
+ */
+function pacedToGpu(device: GPUDevice): StepWatcher {
+  let previousStepDone = Promise.resolve();
+  return {
+    beforeBackward: () => {},
+    afterUpdate: () => {},
+    afterStep: async () => {
+      const stepDone = device.queue.onSubmittedWorkDone();
+      await previousStepDone;
+      previousStepDone = stepDone;
+    },
+  };
 }
 
 async function readParameters(model: Module): Promise<Map<string, Float32Array>> {

@@ -2,10 +2,11 @@
 // phase 1 leaves every base parameter exactly as loaded while the head moves, the layers panel
 // follows the phases, the augmented-sample grid is drawn, one step of each phase is timed kernel
 // by kernel, a weight file becomes the pretrained base, and the recipe trains on images given to
-// its file inputs, skipping a corrupt one. A run can be stopped (a Stop seen after its last step
-// leaves it finished and scored), its settings locked while it trains; a run waits for a weight
-// file still loading; a failed draw of the samples is reported in its panel. Without WebGPU it
-// says so. Screenshots in out/browser/.
+// its file inputs, skipping a corrupt one. The progress bar is painted step by step. A run can be
+// stopped within two steps of an epoch (a Stop seen after its last step leaves it finished and
+// scored), its settings locked while it trains; a run waits for a weight file still loading, and
+// does not start if that file cannot be read; a failed draw of the samples is reported in its
+// panel. Without WebGPU it says so. Screenshots in out/browser/.
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -330,9 +331,9 @@ describe('with WebGPU', () => {
     expect(await page.evaluate(() => window.wgtDemo.liveGpuBuffers)).toBe(before);
   });
 
-  it('finishes and scores a run when Stop is seen only after its last step (pressed during its last epoch)', async () => {
+  it('finishes and scores a run when Stop is seen only after its last step', async () => {
     await setEpochs(page, 1, 1);
-    // A click during an epoch is seen when its steps are done: here, the last step's.
+    // Clicked as the page reports the last step, just after the trainer's last look at the stop signal.
     await page.evaluate(() => {
       const progress = document.querySelector('#progress-text')!;
       const observer = new MutationObserver(() => {
@@ -351,6 +352,42 @@ describe('with WebGPU', () => {
       scored: 'number',
     });
     expect(status).toMatch(/^Stop came after the last training step: the run had trained all 2 epochs, so it finished\. Training loss .*Accuracy on the 200 held-out test images: \d+\.\d%/);
+  });
+
+  it('paints the progress bar at every training step, as the GPU gets through it, not only at the end of an epoch', async () => {
+    await setEpochs(page, 1, 0); // one epoch of 5 batches
+    const painted = await page.evaluate(
+      () =>
+        new Promise<number[]>((resolve) => {
+          const progress = document.querySelector<HTMLProgressElement>('#progress')!;
+          const values: number[] = [];
+          // Read in every frame the page draws (just before it paints), until the run ends.
+          const frame = () => {
+            if (values.at(-1) !== progress.value) values.push(progress.value);
+            if (document.body.dataset.state === 'training') requestAnimationFrame(frame);
+            else resolve(values);
+          };
+          document.querySelector<HTMLButtonElement>('#train')!.click();
+          requestAnimationFrame(frame);
+        }),
+    );
+    expect(painted).toEqual([0, 0.2, 0.4, 0.6, 0.8, 1]);
+  });
+
+  it('ends a run within two steps when Stop is pressed during an epoch, without finishing the epoch', async () => {
+    await setEpochs(page, 3, 2);
+    await page.click('#train');
+    // As a user would: once the page shows the first epoch's second step, a click of its own.
+    await page.waitForFunction(() => document.querySelector('#progress-text')!.textContent === 'transfer, epoch 1, batch 2 of 5', { timeout: 30_000 });
+    const { state, run } = await runOutcome(page, () => page.$eval('#stop', (stop) => (stop as HTMLButtonElement).click()));
+    expect({ state, epochs: run.history.length, stopped: run.stopped, progress: await text(page, '#progress-text') }).toEqual({
+      state: 'stopped',
+      epochs: 0,
+      stopped: true,
+      progress: 'stopped after 0 of 5 epochs',
+    });
+    // The step the GPU was on when the page saw the click, and the one queued behind it: at most the 4th of 25.
+    expect(await page.$eval('#progress', (progress) => (progress as HTMLProgressElement).value)).toBeLessThanOrEqual(4 / 25);
   });
 
   it('waits for a weight file still loading when Train is pressed, and starts the run from it', async () => {
@@ -376,6 +413,53 @@ describe('with WebGPU', () => {
     });
     expect(await statusAtTrain).toBe('Waiting for late-base.pth to load: if it fits, the run starts from it.');
     expect(await text(page, '#run-what')).toMatch(/Pretrained base: late-base\.pth\.$/);
+  });
+
+  it('does not start a run waiting for a weight file that cannot be read: it says why, nothing is left over, and the file can be picked again', async () => {
+    const name = 'vanishing.safetensors';
+    const path = join(files, name);
+    const bytes = await readFile(demoWeights);
+    await writeFile(path, bytes);
+    const before = await page.evaluate(
+      (name, dataStart) => {
+        // Its header reads, its tensors do not, as Chromium reads a file changed or deleted on disk after it was picked.
+        File.prototype.slice = function (this: File, start?: number, end?: number, type?: string) {
+          const part = Blob.prototype.slice.call(this, start, end, type);
+          if (this.name === name && (start ?? 0) >= dataStart) part.arrayBuffer = () => Promise.reject(new DOMException('The requested file could not be read', 'NotReadableError'));
+          return part;
+        };
+        (window as { lastRun?: unknown }).lastRun = window.wgtDemo.transfer;
+        // Train is pressed as the file input reports the file, as in the test above.
+        document.addEventListener('change', () => document.querySelector<HTMLButtonElement>('#train')!.click(), { once: true });
+        return { state: document.body.dataset.state, pretrained: window.wgtDemo.pretrained, liveGpuBuffers: window.wgtDemo.liveGpuBuffers };
+      },
+      name,
+      8 + Number(bytes.readBigUInt64LE(0)), // safetensors: the header's length, the header, then the tensors
+    );
+    const pick = () => page.$('input#weights-input').then((input) => input!.uploadFile(path));
+    const controlsBefore = await disabledControls(page);
+    try {
+      const { state, status } = await runOutcome(page, pick);
+      const after = await page.evaluate(() => ({
+        started: window.wgtDemo.transfer !== (window as { lastRun?: unknown }).lastRun,
+        pretrained: window.wgtDemo.pretrained,
+        liveGpuBuffers: window.wgtDemo.liveGpuBuffers,
+      }));
+      // The page as before the click (its state the last run's), and the reason.
+      expect({ state, status, ...after }).toEqual({
+        ...before,
+        status: `The run did not start: ${name} could not be loaded (see Your files). Pick it again, or start the run again to train from ${before.pretrained}.`,
+        started: false,
+      });
+      expect(await text(page, '#weights')).toBe(`${name} could not be loaded: The requested file could not be read`);
+      expect(await disabledControls(page)).toEqual(controlsBefore);
+      expect(controlsBefore).toMatchObject({ ...allSettings(false), '#train': false, '#stop': true });
+    } finally {
+      await page.evaluate(() => delete (File.prototype as { slice?: unknown }).slice);
+    }
+    // Readable again: picked again, it loads and becomes the base.
+    await pick();
+    await page.waitForFunction((name) => window.wgtDemo.pretrained === name, { timeout: 30_000 }, name);
   });
 
   it('logged no errors on the way', () => {

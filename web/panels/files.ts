@@ -1,26 +1,44 @@
 // Files from the user's disk (File API). A weight file is opened lazily and listed; when it fits
-// the demo's network it becomes the pretrained base of the next runs. Images are picked class by
-// class, decoded as training decodes them (upright, RGB, at the working size), and split into
-// training and held-out images for the same recipe; a file that is not a usable image is
+// the demo's network it becomes the pretrained base of the next runs, when it does not the panel
+// says why, and when it cannot be loaded at all (unreadable) the panel says so. Images are picked
+// class by class, decoded as training decodes them (upright, RGB, at the working size), and split
+// into training and held-out images for the same recipe; a file that is not a usable image is
 // skipped, and the page says which and why.
 import { BadImageError } from '../../src/data/bad-file.js';
 import type { DecodedImage } from '../../src/data/decode-contract.js';
 import { decodeImageBlob } from '../../src/data/decode-browser.js';
 import type { TaskSplit } from '../../src/demo/tasks.js';
-import { blobSource, describeWeights, openWeights, type WeightFile } from '../../src/models/formats/index.js';
+import { blobSource, describeWeights, openWeights, WeightFormatError, type WeightFile } from '../../src/models/formats/index.js';
+import { StateDictError } from '../../src/nn/state-dict.js';
 import { formatBytes } from '../../src/index.js';
 import { el, formatCount, rgbCanvas, table } from './dom.js';
 
 /**
  * Lists the file's tensors, then offers it to `useAsBase`, which either takes it (and from then
  * on owns it) and says what it loaded, or throws why it does not fit; the file is then closed.
+ * A file that is not weights, or does not fit, is refused and the panel says why. Any other
+ * failure is no verdict on the file: its bytes could not be read (it was changed or deleted on
+ * disk since it was picked) or loading it failed. The panel then says it could not be loaded,
+ * and so does the error this throws.
  */
 export async function showWeightFile(panel: HTMLElement, file: File, useAsBase: (weights: WeightFile) => Promise<string>): Promise<void> {
   panel.replaceChildren(el('p', `Opening ${file.name}…`));
+  try {
+    await listAndOffer(panel, file, useAsBase);
+  } catch (error) {
+    const cause = rootCause(error);
+    const failure = new Error(`${file.name} could not be loaded: ${cause instanceof Error ? cause.message : String(cause)}`, { cause: error });
+    panel.replaceChildren(el('p', failure.message, 'error'));
+    throw failure;
+  }
+}
+
+async function listAndOffer(panel: HTMLElement, file: File, useAsBase: (weights: WeightFile) => Promise<string>): Promise<void> {
   let weights: WeightFile;
   try {
     weights = await openWeights(blobSource(file));
   } catch (error) {
+    if (!isRefusal(error)) throw error;
     panel.replaceChildren(el('p', `${file.name}: ${(error as Error).message}`, 'error'));
     return;
   }
@@ -36,13 +54,20 @@ export async function showWeightFile(panel: HTMLElement, file: File, useAsBase: 
   try {
     verdict = el('p', await useAsBase(weights), 'ok');
   } catch (error) {
-    verdict = el('p', `Not used: ${(error as Error).message}`, 'note');
     await weights.close();
+    if (!isRefusal(error)) throw error;
+    verdict = el('p', `Not used: ${(error as Error).message}`, 'note');
   }
   const scroller = el('div', '', 'scroll');
   scroller.append(listing);
   panel.replaceChildren(el('p', summary, 'weights-summary'), verdict, scroller);
 }
+
+/** What went wrong underneath: loadWeights wraps a failed read in the tensor it was reading. */
+const rootCause = (error: unknown): unknown => (error instanceof Error && error.cause !== undefined ? rootCause(error.cause) : error);
+
+/** A verdict on the file's content: not a weight file the readers accept, or not the demo network's. */
+const isRefusal = (error: unknown) => [WeightFormatError, StateDictError].some((refusal) => rootCause(error) instanceof refusal);
 
 interface PickedClass {
   name: HTMLInputElement;

@@ -55,7 +55,7 @@ export class TrainingPanel {
     this.panel.querySelector('#plan')!.textContent = `${start}; ${phases.join('; ')}. SGD, momentum 0.9, batch ${config.batchSize}.`;
   }
 
-  /** Why the page waits: for the Train button before the first run, or for a weight file before a run. */
+  /** Why the page waits: for the Train button before the first run, for a weight file before a run, or for the user when a run could not start. */
   waiting(message: string): void {
     this.panel.querySelector('#training-status')!.textContent = message;
   }
@@ -86,7 +86,7 @@ export class TrainingPanel {
       `Epoch ${run.history.length}: training loss ${last.trainLoss.toFixed(3)}, validation accuracy ${percent(last.valAccuracy)} (${last.seconds.toFixed(1)} s).`;
   }
 
-  /** Stop was pressed: the trainer stops before its next step (the page sees a click only between epochs). */
+  /** Stop was pressed: the trainer stops before its next step (the page sees a click after a step, or between epochs). */
   stopping(): void {
     this.panel.querySelector('#training-status')!.textContent = 'Stopping before the next training step…';
   }
