@@ -165,6 +165,7 @@ for (const shape of shapes) {
     ...(big && quick ? [] : [ours('simple', a, b, { transA, transB, variant: 'simple' })]),
     ours('blocked', a, b, { transA, transB, variant: 'blocked' }),
     ...(m < 64 ? [ours('blocked+splitK8', a, b, { transA, transB, variant: 'blocked', splitK: 8 })] : []),
+    ...(m <= 8 ? [ours('skinny', a, b, { transA, transB, variant: 'skinny' })] : []),
     // 'tiled' on a tall-skinny product: one row of 64x64 tiles, minutes on a CPU adapter.
     ...(big && m < 64 ? [] : [ours('tiled', a, b, { transA, transB, variant: 'tiled' })]),
   ];

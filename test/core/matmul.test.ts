@@ -75,11 +75,22 @@ describe('matmul kernels against float64', () => {
     for (const M of [3, 8, 19]) await check({ M, N: 72, K: 20 }, { variant: 'blocked' });
   });
 
-  it('skinny: rows per workgroup follow M (1, 2, 4, 8), for either B, each right', async () => {
-    for (const M of [1, 2, 3, 5, 8]) {
-      await check({ M, N: 300, K: 260, transB: true }, { variant: 'skinny' }); // vec4 along K, 38 workgroups of 8 columns
-      await check({ M, N: 300, K: 70 }, { variant: 'skinny' }); // vec4 along N, the last quad of columns partial
-      await check({ M, N: 13, K: 37, transB: true, transA: true }, { variant: 'skinny' }); // element loads
+  // The skinny kernel lays a transposed B out for the context's kernel target: 32 lanes per
+  // column on a GPU, 8 lanes of 8 columns on a CPU adapter; the test context has one of them.
+  it.each(['cpu', 'gpu'] as const)('skinny, %s layout: rows per workgroup follow M (1, 2, 4, 8), for either B, each right', async (kernelTarget) => {
+    const on = await GpuContext.create(await createNodeGpu(), { kernelTarget });
+    try {
+      for (const M of [1, 2, 3, 5, 8]) {
+        await check({ M, N: 300, K: 260, transB: true }, { variant: 'skinny' }, on); // vec4 along K, 38 workgroups of 8 columns
+        await check({ M, N: 300, K: 260, transB: true, batch: 2 }, { variant: 'skinny' }, on); // A's rows as vec4, batched
+        await check({ M, N: 300, K: 70 }, { variant: 'skinny' }, on); // vec4 along N, the last quad of columns partial
+        await check({ M, N: 13, K: 37, transB: true, transA: true }, { variant: 'skinny' }, on); // element loads
+        await check({ M, N: 13, K: 36, transB: true, transA: true }, { variant: 'skinny' }, on); // vec4 B, element loads of a transposed A
+      }
+      const layout = kernelTarget === 'cpu' ? 'skinny4x8' : 'skinny4';
+      expect(on.recorder.stats.perKernel.get(`matmul.${layout}.NT.vec4AB`)).toBeGreaterThan(0);
+    } finally {
+      on.destroy();
     }
   });
 
@@ -141,9 +152,14 @@ describe('vec4 loads and their fallback', () => {
 describe('plans', () => {
   const gpu = (isSoftware: boolean) => ({ kernelTarget: isSoftware ? 'cpu' : 'gpu', maxBindingBytes: 2 ** 30 }) as unknown as GpuContext;
 
-  it('CPU adapters: the blocked kernel without split-K; tiny products: simple', () => {
+  it('CPU adapters: the blocked kernel without split-K, skinny for a linear layer at batch 1-8; tiny products: simple', () => {
     expect(planGemm(gpu(true), 512, 512, 512, 1)).toEqual({ variant: 'blocked', rows: 16, splitK: 1 });
     expect(planGemm(gpu(true), 4, 4096, 25088, 1)).toEqual({ variant: 'blocked', rows: 4, splitK: 1 });
+    // x·Wᵀ, fc6 at batch 4: the skinny kernel; at batch 9, a K not 4-aligned, or a short K: blocked.
+    expect(planGemm(gpu(true), 4, 4096, 25088, 1, true)).toEqual({ variant: 'skinny', rows: 4, splitK: 1 });
+    expect(planGemm(gpu(true), 9, 4096, 25088, 1, true).variant).toBe('blocked');
+    expect(planGemm(gpu(true), 4, 4096, 1026, 1, true).variant).toBe('blocked');
+    expect(planGemm(gpu(true), 4, 4096, 128, 1, true).variant).toBe('blocked');
     expect(planGemm(gpu(true), 4, 8, 16, 1).variant).toBe('simple');
   });
 
