@@ -371,7 +371,14 @@ describe('with WebGPU', () => {
           requestAnimationFrame(frame);
         }),
     );
-    expect(painted).toEqual([0, 0.2, 0.4, 0.6, 0.8, 1]);
+    // Here every step gets its frame ([0, 0.2, ..., 1]); a machine that runs two steps within one
+    // frame may skip a value, so the test asks for steps painted inside the epoch, in order.
+    expect(painted[0]).toBe(0);
+    expect(painted.at(-1)).toBe(1);
+    expect(painted.every((v, i) => i === 0 || v > painted[i - 1]!)).toBe(true);
+    const atStepEnds = (v: number) => Math.abs(v * 5 - Math.round(v * 5)) < 1e-9; // 5 steps
+    expect(painted.every(atStepEnds)).toBe(true);
+    expect(painted.length, JSON.stringify(painted)).toBeGreaterThanOrEqual(4); // unpaced: [0, 1]
   });
 
   it('ends a run within two steps when Stop is pressed during an epoch, without finishing the epoch', async () => {
