@@ -61,9 +61,10 @@ export type BlockRows = 1 | 2 | 4 | 8 | 16;
  *     -20% and +27% with K in 8 ranges, within run-to-run noise (2 cores are already busy
  *     with 16+ workgroups); on SwiftShader fc6 at batch 4 gained 30%, fc7 nothing (one run).
  *     A linear layer's x·Wᵀ at batch 1-8 (K 4-aligned, at least 256) runs the skinny kernel's
- *     CPU layout (SKINNY_LAYOUT): at batch 4, fc6 3.12 against 2.44 GFLOP/s and fc7 3.63
- *     against 2.30 on lavapipe, fc7 0.33 against 0.25 on SwiftShader; at batch 1, 2 and 8 level
- *     with the blocked kernel on lavapipe (fc7: 27, 31, 64-73 ms against 27-30, 28-33, 55-97).
+ *     CPU layout (SKINNY_LAYOUT): at batch 4, fc6 5.83 against 4.22 GFLOP/s and fc7 5.38
+ *     against 3.94 on a quiet lavapipe (3.12 against 2.44 and 3.63 against 2.30 loaded), fc7
+ *     0.33 against 0.25 on SwiftShader; at batch 1, 2 and 8 level with the blocked kernel on
+ *     lavapipe (fc7: 27, 31, 64-73 ms against 27-30, 28-33, 55-97).
  *   - GPUs: 'tiled' is the textbook choice; 'blocked' would leave most of each 32-wide warp
  *     idle (8 invocations per workgroup). Tall-skinny products get split-K so that a GPU has
  *     several hundred workgroups instead of N/64 (64 for VGG16's FC layers). Products of at
@@ -115,7 +116,7 @@ const SKINNY_COLUMNS = 8;
  *   GPU: a warp of 32 per column, so that adjacent invocations read adjacent quads of a row.
  *   CPU adapter: one SIMD row of 8 lanes for all 8 columns, each lane 8 columns. The lanes'
  *   loads of a row are adjacent too, and of A's rows, shared by the 8 columns. On lavapipe,
- *   VGG16's fc6 and fc7 at batch 4 ran 20-25% faster than with the blocked kernel (whose 8
+ *   VGG16's fc6 and fc7 at batch 4 ran 1.3-1.6x as fast as with the blocked kernel (whose 8
  *   lanes read 64 rows of the weight, 16 bytes of each at a time).
  */
 interface SkinnyLayout {
