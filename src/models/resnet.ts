@@ -6,16 +6,15 @@
  */
 import type { Tensor } from '../autograd/tensor.js';
 import { add } from '../ops/elementwise.js';
-import { flatten } from '../ops/shape.js';
 import type { GpuContext } from '../runtime/context.js';
-import { ReLU } from '../nn/activation.js';
+import { Flatten, ReLU } from '../nn/activation.js';
 import { BatchNorm2d } from '../nn/batchnorm.js';
 import { Conv2d } from '../nn/conv.js';
 import { kaimingNormal_, withSeed } from '../nn/init.js';
 import { Linear } from '../nn/linear.js';
 import { Module } from '../nn/module.js';
 import { AdaptiveAvgPool2d, MaxPool2d } from '../nn/pool.js';
-import { chain, Sequential } from '../nn/sequential.js';
+import { chain, Sequential, type Sequenced } from '../nn/sequential.js';
 import type { HasHead } from './head.js';
 import type { ModelOptions } from './vgg.js';
 
@@ -53,7 +52,7 @@ export class BasicBlock extends Module {
   }
 }
 
-export class ResNet extends Module implements HasHead {
+export class ResNet extends Module implements HasHead, Sequenced {
   readonly conv1: Conv2d;
   readonly bn1: BatchNorm2d;
   readonly relu: ReLU;
@@ -62,6 +61,8 @@ export class ResNet extends Module implements HasHead {
   readonly avgpool: AdaptiveAvgPool2d;
   readonly fc: Linear;
   readonly headPath = 'fc';
+  /** Not a child: torchvision's ResNet calls torch.flatten in its forward. */
+  private readonly flatten = new Flatten(1);
 
   /** `blocks[i]` BasicBlocks in layer i+1 (ResNet-18: [2, 2, 2, 2]). */
   constructor(blocks: readonly number[], numClasses: number, ctx?: GpuContext) {
@@ -85,13 +86,13 @@ export class ResNet extends Module implements HasHead {
     for (const [, m] of this.namedModules()) if (m instanceof Conv2d) kaimingNormal_(m.weight, { mode: 'fan_out', nonlinearity: 'relu' });
   }
 
+  /** Block by block, so that the model can be split inside a layer (`layer4.1`). */
+  sequence(): readonly Module[] {
+    return [this.conv1, this.bn1, this.relu, this.maxpool, ...this.layers.flatMap((layer) => layer.sequence()), this.avgpool, this.flatten, this.fc];
+  }
+
   forward(x: Tensor): Tensor {
-    const y = chain(x, [this.conv1, this.bn1, this.relu, this.maxpool, ...this.layers, this.avgpool]);
-    const flat = flatten(y, 1);
-    y.dispose();
-    const logits = this.fc.forward(flat);
-    flat.dispose();
-    return logits;
+    return chain(x, this.sequence());
   }
 }
 

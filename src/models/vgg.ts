@@ -5,9 +5,8 @@
  * ReLU, Dropout, Linear 4096->4096, ReLU, Dropout, Linear 4096->N). The head is `classifier.6`.
  */
 import type { Tensor } from '../autograd/tensor.js';
-import { flatten } from '../ops/shape.js';
 import type { GpuContext } from '../runtime/context.js';
-import { ReLU } from '../nn/activation.js';
+import { Flatten, ReLU } from '../nn/activation.js';
 import { BatchNorm2d } from '../nn/batchnorm.js';
 import { Conv2d } from '../nn/conv.js';
 import { Dropout } from '../nn/dropout.js';
@@ -15,7 +14,7 @@ import { constant_, kaimingNormal_, normal_, withSeed } from '../nn/init.js';
 import { Linear } from '../nn/linear.js';
 import { Module } from '../nn/module.js';
 import { AdaptiveAvgPool2d, MaxPool2d } from '../nn/pool.js';
-import { Sequential } from '../nn/sequential.js';
+import { chain, Sequential, type Sequenced } from '../nn/sequential.js';
 import type { HasHead } from './head.js';
 
 /** Output channels of each 3x3 convolution, 'M' for a 2x2 max-pool (torchvision's cfgs). */
@@ -39,11 +38,13 @@ export interface VggOptions extends ModelOptions {
   dropout?: number;
 }
 
-export class VGG extends Module implements HasHead {
+export class VGG extends Module implements HasHead, Sequenced {
   readonly features: Sequential;
   readonly avgpool: AdaptiveAvgPool2d;
   readonly classifier: Sequential;
   readonly headPath: string;
+  /** C,H,W order, as torchvision's torch.flatten(x, 1); not a child: torchvision's VGG has none. */
+  private readonly flatten = new Flatten(1);
 
   constructor(features: Sequential, pooledSize: number, classifier: Sequential) {
     super();
@@ -54,15 +55,12 @@ export class VGG extends Module implements HasHead {
     initVgg(this);
   }
 
+  sequence(): readonly Module[] {
+    return [...this.features.sequence(), this.avgpool, this.flatten, ...this.classifier.sequence()];
+  }
+
   forward(x: Tensor): Tensor {
-    const f = this.features.forward(x);
-    const pooled = this.avgpool.forward(f);
-    f.dispose();
-    const flat = flatten(pooled, 1); // C,H,W order, as torchvision's torch.flatten(x, 1)
-    pooled.dispose();
-    const logits = this.classifier.forward(flat);
-    flat.dispose();
-    return logits;
+    return chain(x, this.sequence());
   }
 }
 

@@ -1,6 +1,6 @@
 export { Module, type LoadStateDictOptions } from './module.js';
 export { Counter, StateDictError, type LoadReport, type StateDict, type StateValue, type StateSlot, type Mismatch } from './state-dict.js';
-export { Sequential } from './sequential.js';
+export { Sequential, chain, sequenceOf, type Sequenced } from './sequential.js';
 export { Linear, type LayerOptions } from './linear.js';
 export { Conv2d, type Conv2dOptions, type Pair } from './conv.js';
 export { BatchNorm2d, type BatchNorm2dOptions } from './batchnorm.js';

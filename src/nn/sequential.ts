@@ -3,8 +3,23 @@ import { Module } from './module.js';
 import { Conv2d } from './conv.js';
 import { ReLU } from './activation.js';
 
+/**
+ * A model whose forward is `chain(x, model.sequence())`: its layers in order, so that it can also
+ * run in two parts, up to a layer and on from it (train/feature-cache.ts keeps a frozen base's
+ * outputs that way). The layers need not be registered children (VGG's flatten is not).
+ */
+export interface Sequenced {
+  sequence(): readonly Module[];
+}
+
+/** The model's layers in order, if it gives them (`Sequenced`); null if its forward is its own. */
+export function sequenceOf(model: Module): readonly Module[] | null {
+  const sequence = (model as Partial<Sequenced>).sequence;
+  return typeof sequence === 'function' ? sequence.call(model) : null;
+}
+
 /** Runs its children in order; they are named 0, 1, 2... as in torchvision (`features.24`). */
-export class Sequential extends Module {
+export class Sequential extends Module implements Sequenced {
   private readonly layers: Module[];
 
   constructor(...layers: Module[]) {
@@ -21,6 +36,10 @@ export class Sequential extends Module {
     const layer = this.layers.at(index);
     if (!layer) throw new Error(`Sequential of ${this.layers.length} has no layer ${index}`);
     return layer;
+  }
+
+  sequence(): readonly Module[] {
+    return this.layers;
   }
 
   forward(x: Tensor): Tensor {
