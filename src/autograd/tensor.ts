@@ -2,6 +2,7 @@ import type { GpuContext } from '../runtime/context.js';
 import type { BufferRange } from '../runtime/recorder.js';
 import { BindingLimitError, DisposedTensorError, ShapeError } from '../runtime/errors.js';
 import { track } from './scope.js';
+import { bumpFrozenGeneration } from './frozen-generation.js';
 import type { GradNode } from './graph.js';
 import { releaseSaved } from './graph.js';
 import { UNINITIALIZED_BITS, runFill } from '../kernels/fill.js';
@@ -116,6 +117,7 @@ export class Tensor {
   set requiresGrad(value: boolean) {
     if (this.node) throw new Error(`requiresGrad can only be set on a leaf tensor; '${this.name}' was computed by ${this.node.op}`);
     if (value && this.dtype !== 'float32') throw new Error(`'${this.name}' is ${this.dtype}: only float32 tensors can require a gradient`);
+    if (value !== this.needsGrad) bumpFrozenGeneration();
     this.needsGrad = value;
   }
 

@@ -1,4 +1,5 @@
 import { Tensor } from '../autograd/tensor.js';
+import { bumpFrozenGeneration } from '../autograd/frozen-generation.js';
 import { batchNorm2d } from '../ops/batchnorm.js';
 import { getDefaultContext } from '../runtime/context.js';
 import { constant_ } from './init.js';
@@ -29,8 +30,7 @@ export class BatchNorm2d extends Module {
   readonly numBatchesTracked: Counter;
   readonly eps: number;
   readonly momentum: number;
-  /** Normalise with the running statistics and leave them alone, even in training mode. */
-  statsFrozen = false;
+  private frozenStats = false;
 
   constructor(
     readonly numFeatures: number,
@@ -46,6 +46,16 @@ export class BatchNorm2d extends Module {
     this.runningMean = this.registerBuffer('running_mean', constant_(Tensor.empty(ctx, [numFeatures]), 0));
     this.runningVar = this.registerBuffer('running_var', constant_(Tensor.empty(ctx, [numFeatures]), 1));
     this.numBatchesTracked = this.registerBuffer('num_batches_tracked', new Counter('num_batches_tracked'));
+  }
+
+  /** Normalise with the running statistics and leave them alone, even in training mode. */
+  get statsFrozen(): boolean {
+    return this.frozenStats;
+  }
+
+  set statsFrozen(value: boolean) {
+    if (value !== this.frozenStats) bumpFrozenGeneration();
+    this.frozenStats = value;
   }
 
   /** Whether the next forward uses (and updates) batch statistics. */

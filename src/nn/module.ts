@@ -6,6 +6,7 @@
  */
 import type { Tensor } from '../autograd/tensor.js';
 import { keep } from '../autograd/scope.js';
+import { bumpFrozenGeneration } from '../autograd/frozen-generation.js';
 import { DTypeError } from '../runtime/errors.js';
 import { checkState, Counter, type IncomingEntry, type LoadReport, type StateDict, type StateSlot, type StateValue } from './state-dict.js';
 
@@ -142,6 +143,7 @@ export abstract class Module {
       incoming.set(key, typeof value === 'object' ? { shape: value.shape, integer: false } : { shape: [], integer: true });
     }
     const report = checkState(slots, incoming, { strict: options.strict, source: 'the state dict', target: this.constructor.name });
+    bumpFrozenGeneration(); // frozen layers' weights may change: their cached outputs are stale
     for (const key of report.loadedKeys) {
       const slot = slots.get(key)!;
       const value = dict.get(key)!;
