@@ -1,5 +1,6 @@
 // The training loop and the recipe, browser-safe (checkpoints on disk: src/train/checkpoint-node.ts).
-export { Trainer, freshPosition, NonFiniteLossError, StoppedError, type BatchSource, type TrainerData, type EpochRecord, type StepInfo, type TrainerHooks, type TrainerOptions, type TrainerPosition } from './trainer.js';
+export { Trainer, freshPosition, NonFiniteLossError, StoppedError, type BatchSource, type TrainerData, type EpochRecord, type StepInfo, type TrainerHooks, type TrainerOptions, type TrainerPosition, type EvaluationResult } from './trainer.js';
+export { frozenSplit, describeFeatureCache, DEFAULT_FEATURE_CACHE_BYTES, type FeatureCacheEvent, type FrozenSplit } from './feature-cache.js';
 export { planPhases, isPlanName, NOTEBOOK_PLAN, type PlanName, type PlanOptions, type PhaseConfig, type Trainable, type SchedulerConfig } from './plan.js';
 export { curvesSvg } from './curves.js';
 export { EpochMetrics } from './metrics.js';

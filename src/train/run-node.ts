@@ -28,6 +28,7 @@ import { BatchLoader } from '../data/loader.js';
 import { BadFileLog, formatBadFiles, type BadFileReport } from '../data/bad-file.js';
 import { Augmenter } from '../data/augment/augmenter.js';
 import type { TrainTransformOptions } from '../data/augment/options.js';
+import { describeFeatureCache } from './feature-cache.js';
 import { Trainer, freshPosition, StoppedError, type EpochRecord, type TrainerData } from './trainer.js';
 import { planPhases, type PlanName, type PlanOptions } from './plan.js';
 import { saveCheckpoint, loadCheckpoint } from './checkpoint-node.js';
@@ -56,6 +57,8 @@ export interface TrainRunOptions extends PlanOptions {
   gradMonitor?: number;
   /** Time the GPU convolution tiles per layer before the first step (TrainerOptions.tuneKernels). */
   tuneKernels?: boolean;
+  /** MiB for the frozen base's validation outputs (TrainerOptions.featureCacheBytes; 0: off; absent: its default). */
+  featureCacheMb?: number;
 }
 
 /** What a run's checkpoint carries beside the training state: its options and the files found bad so far. */
@@ -129,8 +132,10 @@ export async function trainRun(ctx: GpuContext, options: TrainRunOptions, { resu
   };
   process.on('SIGINT', onSigint);
   const monitor = options.gradMonitor ? new GradientMonitor(model, { every: options.gradMonitor, onRecord: appendGradFlowLog(join(runDir, 'grad-flow.jsonl')) }) : undefined;
-  const trainer = new Trainer(ctx, model, data, { seed: options.seed, progressEvery: options.progressEvery, tuneKernels: options.tuneKernels }, {
+  const featureCacheBytes = options.featureCacheMb === undefined ? undefined : options.featureCacheMb * 2 ** 20;
+  const trainer = new Trainer(ctx, model, data, { seed: options.seed, progressEvery: options.progressEvery, tuneKernels: options.tuneKernels, featureCacheBytes }, {
     onTuned: (layers) => describeTuning(layers).forEach((line) => log(`tune-kernels: ${line}`)),
+    onFeatureCache: (event) => log(describeFeatureCache(event)),
     onStep: (info) => progress.step(info),
     watch: monitor,
     onEpoch: async (record) => {

@@ -21,6 +21,7 @@ import type { PhaseConfig } from './plan.js';
 import { createOptimizer, createScheduler, type TrainOptimizer, type TrainScheduler } from './optimizer.js';
 import type { TunedLayer } from '../kernels/conv2d-tuning.js';
 import { tuneModelKernels } from './tune-kernels.js';
+import { DEFAULT_FEATURE_CACHE_BYTES, FeatureCache, frozenSplit, type FeatureCacheEvent } from './feature-cache.js';
 
 /** Where batches come from: the data loader, or anything that yields packed uint8 batches. */
 export interface BatchSource {
@@ -111,6 +112,8 @@ export interface TrainerHooks {
   shouldStop?(): boolean;
   /** What `tuneKernels` measured, before the first step. */
   onTuned?(layers: TunedLayer[]): void;
+  /** After a phase's first validation pass: what it kept of the frozen base (`featureCacheBytes`), or why nothing. */
+  onFeatureCache?(event: FeatureCacheEvent): void;
 }
 
 export interface TrainerOptions {
@@ -124,6 +127,18 @@ export interface TrainerOptions {
    * results; nothing to tune on CPU adapters.
    */
   tuneKernels?: boolean;
+  /**
+   * While the base is frozen, validation runs it once per phase and keeps its outputs for the
+   * later epochs (train/feature-cache.ts; the same figures, bit for bit). The most GPU memory
+   * those outputs may take (default 512 MiB); 0 runs the whole model on every validation pass.
+   */
+  featureCacheBytes?: number;
+}
+
+export interface EvaluationResult {
+  loss: number;
+  accuracy: number;
+  samples: number;
 }
 
 export class NonFiniteLossError extends Error {
@@ -135,6 +150,9 @@ export class StoppedError extends Error {
 }
 
 export class Trainer {
+  /** The frozen base's validation outputs in this phase, once a pass has kept them. */
+  private validationCache: FeatureCache | null = null;
+
   constructor(
     readonly ctx: GpuContext,
     readonly model: Module,
@@ -175,6 +193,7 @@ export class Trainer {
         }
       } finally {
         optimizer.dispose();
+        this.dropValidationCache(); // the next phase freezes differently
       }
       Object.assign(position, { phaseIndex: p + 1, epoch: 0, batchesDone: 0 });
     }
@@ -199,16 +218,64 @@ export class Trainer {
   }
 
   /** Loss and accuracy of the model on a source, evaluation transform, no gradients. */
-  async evaluate(source: BatchSource, transform = this.data.evalTransform): Promise<{ loss: number; accuracy: number; samples: number }> {
+  async evaluate(source: BatchSource, transform = this.data.evalTransform): Promise<EvaluationResult> {
+    return this.evaluatePass(source, transform, null);
+  }
+
+  /** An epoch's validation: from the frozen base's kept outputs where the phase has them. */
+  private async validate(): Promise<EvaluationResult> {
+    const cache = this.cacheForValidation();
+    if (cache?.ready) return this.evaluateKept(cache);
+    const result = await this.evaluatePass(this.data.validation, this.data.evalTransform, cache);
+    const event = cache?.complete();
+    if (event) this.hooks.onFeatureCache?.(event);
+    return result;
+  }
+
+  /** This phase's cache, while it holds; a new one if the model has frozen leading layers. */
+  private cacheForValidation(): FeatureCache | null {
+    if (this.validationCache?.stillValid) return this.validationCache;
+    this.dropValidationCache();
+    const maxBytes = this.options.featureCacheBytes ?? DEFAULT_FEATURE_CACHE_BYTES;
+    const split = maxBytes > 0 ? frozenSplit(this.model) : null;
+    if (split) this.validationCache = new FeatureCache(split, maxBytes, this.data.validation.samples.length);
+    return this.validationCache;
+  }
+
+  private dropValidationCache(): void {
+    this.validationCache?.dispose();
+    this.validationCache = null;
+  }
+
+  /** A pass over a source; with a cache that is filling, the frozen layers' outputs are kept. */
+  private async evaluatePass(source: BatchSource, transform: Augmenter, cache: FeatureCache | null): Promise<EvaluationResult> {
+    try {
+      return await this.score(source.epoch(0), (batch) => {
+        const { images, labels } = this.upload(batch, transform, 0);
+        const logits = cache?.filling ? cache.forward(images, labels, batch.size) : this.model.forward(images);
+        return { logits, labels, size: batch.size };
+      });
+    } catch (error) {
+      if (cache) this.dropValidationCache(); // a partial pass must not be taken for a whole one
+      throw error;
+    }
+  }
+
+  /** The pass again from kept features: the layers after the frozen ones, batch by batch as before. */
+  private evaluateKept(cache: FeatureCache): Promise<EvaluationResult> {
+    return this.score(cache.kept, ({ features, labels, size }) => ({ logits: cache.logitsOf(features), labels, size }));
+  }
+
+  /** Loss and accuracy summed over batches in eval mode, without gradients, one submit per batch. */
+  private async score<B>(batches: Iterable<B> | AsyncIterable<B>, logitsOf: (batch: B) => { logits: Tensor; labels: Tensor; size: number }): Promise<EvaluationResult> {
     this.model.eval();
     const metrics = new EpochMetrics(this.ctx);
     try {
-      for await (const batch of source.epoch(0)) {
+      for await (const batch of batches) {
         noGrad(() =>
           tidy(() => {
-            const { images, labels } = this.upload(batch, transform, 0);
-            const logits = this.model.forward(images);
-            metrics.add(crossEntropy(logits, labels), accuracy(logits, labels), batch.size);
+            const { logits, labels, size } = logitsOf(batch);
+            metrics.add(crossEntropy(logits, labels), accuracy(logits, labels), size);
           }),
         );
         this.ctx.recorder.flush();
@@ -284,7 +351,7 @@ export class Trainer {
       metrics.dispose(); // however the epoch ends: a failed or stopped run must not keep its sums
     }
     if (!Number.isFinite(train.loss)) throw new NonFiniteLossError(nonFiniteMessage(phase, epoch, batchIndex, train.loss));
-    const val = await this.evaluate(this.data.validation);
+    const val = await this.validate();
     return {
       phase: phase.name,
       epoch: epoch + 1,

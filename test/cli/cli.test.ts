@@ -104,6 +104,8 @@ describe('command line', () => {
     const r = run(...args(straight));
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/skipped 3 bad files/);
+    // The transfer phase validates its frozen base once (train/feature-cache.ts); the resume below checks the figures.
+    expect(r.stdout).toMatch(/validation: the frozen layers up to classifier\.1 ran once; their outputs \(256 per image, [\d.]+ KiB for \d+ images\)/);
     const expected = (await readFile(join(straight, 'log.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
     expect(expected).toHaveLength(3);
     for (const f of ['best.safetensors', 'checkpoint.safetensors', 'curves.svg', 'bad-files.txt']) expect(existsSync(join(straight, f)), f).toBe(true);

@@ -28,6 +28,7 @@ export const train: Command = {
     '  --progress-every N   read the loss back every N steps for the progress line (default 10; 0: never)',
     '  --grad-monitor N     every N steps, log each layer\'s gradient and update norms and backward kernels (grad-flow.jsonl, grad-flow.svg)',
     '  --tune-kernels       on a GPU: time the convolution tiles on each layer first and keep the fastest (as cudnn.benchmark)',
+    '  --feature-cache-mb N while the base is frozen, validate it once per phase and keep its outputs, up to N MiB (default 512; 0: off)',
     augmentHelp,
   ].join('\n'),
   options: {
@@ -56,6 +57,7 @@ export const train: Command = {
     'progress-every': { type: 'string' },
     'grad-monitor': { type: 'string' },
     'tune-kernels': { type: 'boolean' },
+    'feature-cache-mb': { type: 'string' },
     ...augmentOptions,
   },
   async run(args) {
@@ -97,6 +99,7 @@ export const train: Command = {
       progressEvery: numberOption(args, 'progress-every', 10, WHOLE),
       gradMonitor: gradMonitorOption(args),
       tuneKernels: Boolean(args.values['tune-kernels']),
+      featureCacheMb: optional('feature-cache-mb', NON_NEGATIVE),
     };
     checkTransforms({ outputSize: options.imageSize, train: options.augment }, { outputSize: options.imageSize, resize: options.resize });
     const ctx = await initNode();
