@@ -10,6 +10,12 @@ import { cached } from './cached-source.js';
  * Backward gathers instead of scattering (WGSL has no float atomics): each input element adds
  * dy of every window that covers it and took its maximum from it. With stride ≥ kernel that is
  * at most one window; overlapping windows are handled the same way.
+ *
+ * Where the windows tile the input exactly (stride = kernel, no padding, no rows or columns left
+ * over: VGG's 2x2 pools on even sizes), every input element lies in exactly one window, so
+ * backward goes by window instead: each invocation writes its window's inputs, dy where the
+ * maximum came from and 0 elsewhere. No search for covering windows, and the window's loops
+ * unroll; the same values as the gather (one term or none per element).
  */
 const forwardSource = cached(buildForwardSource);
 function buildForwardSource(window: PoolWindow, withIndices: boolean) {
@@ -86,6 +92,42 @@ fn element(i: u32) {
   );
 }
 
+const tiledBackwardSource = cached(buildTiledBackwardSource);
+function buildTiledBackwardSource(window: PoolWindow) {
+  return poolSource(
+    'pool.max.backward.tiled',
+    window,
+    /* wgsl */ `
+@group(0) @binding(0) var<storage, read_write> dx: array<f32>;
+@group(0) @binding(1) var<storage, read> dy: array<f32>;
+@group(0) @binding(2) var<storage, read> indices: array<i32>;`,
+    /* wgsl */ `
+fn element(i: u32) {
+  let ow = i32(i % p.out_w);
+  let row = i / p.out_w;  // plane · out_h + oh
+  let oh = i32(row % p.out_h);
+  let x_plane = p.x_offset + (row / p.out_h) * p.in_h * p.in_w;
+  let argmax = indices[p.y_offset + i];
+  let g = dy[p.y_offset + i];
+  for (var kh = 0; kh < KERNEL_H; kh++) {
+    for (var kw = 0; kw < KERNEL_W; kw++) {
+      let at = (oh * STRIDE_H + kh) * i32(p.in_w) + ow * STRIDE_W + kw;
+      dx[x_plane + u32(at)] = select(0.0, g, at == argmax);
+    }
+  }
+}`,
+    'out',
+  );
+}
+
+/** Do the windows cover every input element exactly once (see the file's comment)? */
+function tilesInput(sizes: PoolSizes, window: PoolWindow): boolean {
+  const [kh, kw] = window.kernel;
+  const [sh, sw] = window.stride;
+  const [ph, pw] = window.padding;
+  return sh === kh && sw === kw && ph === 0 && pw === 0 && sizes.outH * kh === sizes.inH && sizes.outW * kw === sizes.inW;
+}
+
 /** y (and the argmax indices when `withIndices`) from x [N, C, H, W]. */
 export function runMaxPoolForward(x: Tensor, sizes: PoolSizes, window: PoolWindow, withIndices: boolean): { y: Tensor; indices: Tensor | null } {
   const [n, c] = x.shape as [number, number];
@@ -99,6 +141,7 @@ export function runMaxPoolForward(x: Tensor, sizes: PoolSizes, window: PoolWindo
 /** dx [N, C, H, W] from dy and the forward's indices. */
 export function runMaxPoolBackward(dy: Tensor, indices: Tensor, inShape: readonly number[], sizes: PoolSizes, window: PoolWindow): Tensor {
   const dx = Tensor.empty(dy.ctx, inShape, 'float32');
-  launchPool(backwardSource(window), sizes, { input: { dx }, output: { dy, indices } }, 'in');
+  const tiled = tilesInput(sizes, window);
+  launchPool(tiled ? tiledBackwardSource(window) : backwardSource(window), sizes, { input: { dx }, output: { dy, indices } }, tiled ? 'out' : 'in');
   return dx;
 }

@@ -108,6 +108,21 @@ describe('pooling', () => {
     expect(run(true, false)).toEqual({ indices: 0, plain: 1, saved: [] });
   });
 
+  it("maxPool2d's backward goes window by window where the windows tile the input, and searches for covering windows elsewhere", async () => {
+    const kernelsOfBackward = (shape: number[], kernelSize: number, stride: number, padding: number) => {
+      const x = tensor(randomArray(shape.reduce((a, b) => a * b), 12), shape, { requiresGrad: true });
+      const y = maxPool2d(x, { kernelSize, stride, padding });
+      ctx.recorder.resetStats();
+      backward(y, tensor(randomArray(y.size, 13), y.shape));
+      const ran = { tiled: perKernel(ctx, 'pool.max.backward.tiled'), search: perKernel(ctx, 'pool.max.backward') };
+      for (const t of [x.grad!, x, y]) t.dispose();
+      return ran;
+    };
+    expect(kernelsOfBackward([1, 2, 8, 6], 2, 2, 0)).toEqual({ tiled: 1, search: 0 }); // VGG's pools on even sizes
+    expect(kernelsOfBackward([1, 2, 8, 7], 2, 2, 0)).toEqual({ tiled: 0, search: 1 }); // a column left over
+    expect(kernelsOfBackward([1, 2, 9, 8], 3, 2, 1)).toEqual({ tiled: 0, search: 1 }); // ResNet's overlapping windows
+  });
+
   it('pools tensors larger than one binding in runs of planes', async () => {
     const small = await GpuContext.create(await createNodeGpu(), { maxBindingBytes: 1024 });
     try {
@@ -125,6 +140,7 @@ describe('pooling', () => {
       small.recorder.resetStats();
       const split = await both(small);
       expect(perKernel(small, 'pool.max.forward_indices')).toBeGreaterThan(1);
+      expect(perKernel(small, 'pool.max.backward.tiled')).toBeGreaterThan(1);
       expect(perKernel(small, 'pool.adaptive_avg.backward')).toBeGreaterThan(1);
       const whole = await both(undefined);
       split.forEach((values, i) => expectClose(values, whole[i]!, 1e-6, 1e-6, `result ${i}`));
