@@ -8,6 +8,7 @@
 #   node.xz                      this machine's node binary (Linux x86-64), xz-compressed
 #   app/run.mjs, app/cli.mjs     bench/run.ts and the CLI bundled with esbuild: tfjs, wgsl_reflect
 #                                and the engine inside; sharp replaced by a stub (nothing here decodes)
+#   app/compare.mjs              bench/compare.ts, the same way
 #   node_modules/webgpu/         the `webgpu` package's JS and its dist/linux-x64/dawn.node (xz)
 #   lib/libvulkan.so.1           the Vulkan loader from Debian's libvulkan1 (the target may lack one)
 #   gl/*.deb                     glvnd's GL dispatch libraries, which NVIDIA's Vulkan driver needs
@@ -27,12 +28,13 @@ cat > "$STAGE/sharp-stub.mjs" <<'EOF'
 const sharp = () => { throw new Error('sharp is not in the GPU pack'); };
 export default sharp;
 EOF
-npx esbuild bench/run.ts src/cli/main.ts --bundle --platform=node --format=esm --target=node20 \
+npx esbuild bench/run.ts bench/compare.ts src/cli/main.ts --bundle --platform=node --format=esm --target=node20 \
   --outdir="$STAGE/app" --entry-names='[name]' --external:webgpu --alias:sharp="$STAGE/sharp-stub.mjs" \
   --banner:js="import { createRequire as __wgtRequire } from 'node:module'; const require = __wgtRequire(import.meta.url);" \
   --log-level=warning
 mv "$STAGE/app/main.js" "$STAGE/app/cli.mjs"
 mv "$STAGE/app/run.js" "$STAGE/app/run.mjs"
+mv "$STAGE/app/compare.js" "$STAGE/app/compare.mjs"
 
 echo "pack: node $(node --version) and Dawn's binding"
 # xz -9 of the two binaries takes minutes: kept in $OUT/cache, keyed by their checksums.

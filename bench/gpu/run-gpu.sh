@@ -21,6 +21,9 @@
 #          reduction order (WGT_CONV_ORDER=plain), to measure the 16-channel blocks against it;
 #      5f. VGG16's steps and the conv kernels again with Winograd's F(2x2, 3x3) for every 3x3
 #          stride-1 layer (WGT_CONV_ALGORITHM=winograd), to measure it against the direct kernels;
+#      5g. step 5's figures against the last full run kept from a GPU (WGT_BASELINE, default
+#          bench/reports/h200-2026-11-27/run4-final/bench.json), and 5e's and 5f's against step 5's
+#          (bench/compare.ts: row by row, with each row's spread);
 #   6. the profiler on VGG16 224x224 batch 32, frozen vs full, with its Chrome trace.
 # Results go to $OUT (the device tool's output folder) or bench/results/gpu.
 #
@@ -194,7 +197,7 @@ variant() {
   local title=$1 folder=$2 only=$3
   shift 3
   step "$title"
-  within_budget "${WGT_TILE_TIMEOUT:-60}" "$PROFILE_LIMIT" env "$@" "$NODE" "$WORK/app/run.mjs" "${BENCH[@]}" --no-tfjs --only "$only" --out "$WORK/$folder" 2>&1 \
+  within_budget "${WGT_TILE_TIMEOUT:-60}" "$PROFILE_LIMIT" env "$@" "$NODE" "$WORK/app/run.mjs" "${BENCH[@]}" --no-tfjs --only "$only" --out "$RESULTS/$folder" 2>&1 \
     | grep -E '^\[[0-9]+ s\]' || echo "run-gpu.sh: $folder stopped early (its time limit, or an error above)"
 }
 
@@ -230,6 +233,22 @@ fi
 if [ "${WGT_WINOGRAD_COMPARE:-1}" = 1 ]; then
   variant "5f. VGG16 steps and conv2d kernels with Winograd F(2x2, 3x3) (WGT_CONV_ALGORITHM=winograd), ours only" winograd 'train\.vgg16|conv2d' WGT_CONV_ALGORITHM=winograd
 fi
+
+# What moved: this run against the last full one kept from a GPU, and the variants against this
+# run (bench/compare.ts; a few seconds in all).
+step "5g. compared, row by row"
+newest() { ls -t "$1"/bench-*.json 2>/dev/null | head -n 1; }
+compare() { # title, before.json, after.json
+  [ -n "$2" ] && [ -n "$3" ] || return 0
+  echo; echo "-- $1"
+  within_budget 20 "$PROFILE_LIMIT" "$NODE" "$WORK/app/compare.mjs" "$2" "$3" || echo "run-gpu.sh: the comparison failed"
+}
+BASELINE=${WGT_BASELINE:-bench/reports/h200-2026-11-27/run4-final/bench.json}
+MAIN_JSON=$(newest "$RESULTS")
+[ -f "$BASELINE" ] && compare "this run against $BASELINE" "$BASELINE" "$MAIN_JSON"
+for folder in plain-order winograd; do
+  compare "$folder against this run's step 5" "$MAIN_JSON" "$(newest "$RESULTS/$folder")"
+done
 
 step "6. profile: ${PROFILE[*]} --compare-frozen"
 within_budget "$PROFILE_LIMIT" 0 "$NODE" "$WORK/app/cli.mjs" profile "${PROFILE[@]}" --compare-frozen --trace "$RESULTS/trace.json" 2>&1 | grep -v 'artificially reduced' \
