@@ -12,10 +12,8 @@ import { adapterLine, halfRange } from './util/timing.js';
 import { describeSourceVersion, sourceVersion, type SourceVersion } from '../src/runtime/source-version.js';
 import { adapterSlug } from './util/node-gpu.js';
 import { kernelCases, runKernelCase, type KernelResult } from './kernels.js';
-import {
-  expectedMemory, ourStepRunner, stepName, stepShape, tfjsStepRunner,
-  type MemoryModel, type StepInvariants, type StepRunner, type StepSpec,
-} from './train-step.js';
+import { stepName, stepShape, type StepSpec } from './train-step.js';
+import { raceSteps, type StepRaceResult } from './step-race.js';
 
 const USAGE = `npm run bench -- [options]            (WGT_ADAPTER=lavapipe | swiftshader | <name> picks the adapter)
   --quick               fewer shapes and samples: a few minutes on a software adapter
@@ -87,121 +85,16 @@ function parseOptions(argv: string[]): Options {
   return o;
 }
 
-export interface TrainResult {
-  name: string;
-  shape: string;
-  batch: number;
-  oursMs: number | null;
-  tfjsMs: number | null;
-  oursImagesPerSec: number | null;
-  tfjsImagesPerSec: number | null;
-  /** tfjs step time / ours: above 1, ours is faster. */
-  speedup: number | null;
-  oursPeakBytes: number | null;
-  tfjsPeakBytes: number | null;
-  expected: MemoryModel;
-  invariants: StepInvariants | null;
-  /**
-   * CPU time of this process per step (user + system, all threads: lavapipe's and SwiftShader's
-   * workers run inside it). On a shared machine wall time follows the other jobs' load; CPU time
-   * follows the work, so the ratio of CPU times is the steadier comparison on a software adapter.
-   */
-  oursCpuMs: number | null;
-  tfjsCpuMs: number | null;
-  cpuSpeedup: number | null;
-  samples: number;
-  oursSamplesMs: number[];
-  tfjsSamplesMs: number[];
-  oursCpuSamplesMs: number[];
-  tfjsCpuSamplesMs: number[];
-  notes: string[];
-  /** Convolution tiles measured per layer before our steps (--tune-kernels). */
-  tuned?: string[];
-  error?: string;
-  tfjsError?: string;
+export interface TrainResult extends StepRaceResult {
   load1: number;
 }
 
 const load1 = () => Math.round(loadavg()[0]! * 100) / 100;
-const median = (xs: readonly number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length === 0 ? null : s.length % 2 ? s[s.length >> 1]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+const processCpuMs = () => {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1000;
 };
 const message = (e: unknown) => (e instanceof Error ? e.message : String(e)).split('\n')[0]!.slice(0, 300);
-
-/**
- * Warms each side up (ours two steps: pipelines, optimizer state and the pool settle; tfjs one),
- * then alternates one step of ours with one of tfjs's.
- */
-async function runTrainCase(ctx: GpuContext, peer: TfjsPeer | null, spec: StepSpec, reps: number, tuneKernels: boolean): Promise<TrainResult> {
-  const result: TrainResult = {
-    name: stepName(spec), shape: stepShape(spec), batch: spec.batch, oursMs: null, tfjsMs: null, oursImagesPerSec: null, tfjsImagesPerSec: null,
-    speedup: null, oursPeakBytes: null, tfjsPeakBytes: null, expected: expectedMemory(spec), invariants: null,
-    oursCpuMs: null, tfjsCpuMs: null, cpuSpeedup: null, samples: 0,
-    oursSamplesMs: [], tfjsSamplesMs: [], oursCpuSamplesMs: [], tfjsCpuSamplesMs: [], notes: [], load1: 0,
-  };
-  let ours: StepRunner | null = null;
-  let tfjs: StepRunner | null = null;
-  const timed = async (runner: StepRunner, wall: number[], cpu: number[]) => {
-    const c0 = process.cpuUsage();
-    const t0 = performance.now();
-    await runner.step();
-    wall.push(performance.now() - t0);
-    const c = process.cpuUsage(c0);
-    cpu.push((c.user + c.system) / 1000);
-  };
-  try {
-    ours = await ourStepRunner(ctx, spec, tuneKernels);
-    if (peer && spec.model !== 'vgg16-torchvision') {
-      try {
-        tfjs = await tfjsStepRunner(peer, spec);
-        await tfjs.step();
-      } catch (e) {
-        result.tfjsError = message(e);
-        await tfjs?.dispose();
-        tfjs = null;
-      }
-    }
-    for (let i = 0; i < 2; i++) await ours.step();
-    for (let r = 0; r < reps; r++) {
-      await timed(ours, result.oursSamplesMs, result.oursCpuSamplesMs);
-      if (tfjs) {
-        try {
-          await timed(tfjs, result.tfjsSamplesMs, result.tfjsCpuSamplesMs);
-        } catch (e) {
-          result.tfjsError = message(e);
-          tfjs = null;
-        }
-      }
-    }
-    const mine = ours.finish();
-    result.oursPeakBytes = mine.peakBytes;
-    result.invariants = mine.invariants ?? null;
-    if (mine.notes) result.notes.push(`ours: ${mine.notes}`);
-    if (mine.tuned) result.tuned = mine.tuned;
-    if (tfjs) {
-      const theirs = tfjs.finish();
-      result.tfjsPeakBytes = theirs.peakBytes;
-      if (theirs.notes) result.notes.push(`tfjs: ${theirs.notes}`);
-    }
-  } catch (e) {
-    result.error = message(e);
-  } finally {
-    await ours?.dispose().catch(() => undefined);
-    await tfjs?.dispose().catch(() => undefined);
-  }
-  result.samples = result.oursSamplesMs.length;
-  result.oursMs = median(result.oursSamplesMs);
-  result.tfjsMs = median(result.tfjsSamplesMs);
-  result.oursImagesPerSec = result.oursMs ? (spec.batch * 1000) / result.oursMs : null;
-  result.tfjsImagesPerSec = result.tfjsMs ? (spec.batch * 1000) / result.tfjsMs : null;
-  result.speedup = result.oursMs && result.tfjsMs ? result.tfjsMs / result.oursMs : null;
-  result.oursCpuMs = median(result.oursCpuSamplesMs);
-  result.tfjsCpuMs = median(result.tfjsCpuSamplesMs);
-  result.cpuSpeedup = result.oursCpuMs && result.tfjsCpuMs ? result.tfjsCpuMs / result.oursCpuMs : null;
-  result.load1 = load1();
-  return result;
-}
 
 function trainSpecs(o: Options, hardware: boolean): StepSpec[] {
   const { size, batch } = vgg16Step(o, hardware);
@@ -382,7 +275,7 @@ async function main(): Promise<void> {
   }
   for (const spec of specs) {
     log(`${stepName(spec)} ${stepShape(spec)} ...`);
-    const r = await runTrainCase(ctx, peer, spec, o.trainReps, o.tuneKernels);
+    const r: TrainResult = { ...(await raceSteps(ctx, peer, spec, { reps: o.trainReps, tuneKernels: o.tuneKernels, cpuClock: processCpuMs })), load1: load1() };
     report.train.push(r);
     save();
     log(`  ours ${f(r.oursImagesPerSec)} img/s, tfjs ${f(r.tfjsImagesPerSec)} img/s (${ratio(r.speedup)}; CPU time ${ratio(r.cpuSpeedup)}); peak ${mib(r.oursPeakBytes)} vs ${mib(r.tfjsPeakBytes)} MiB` +
