@@ -1,10 +1,12 @@
 // Browser builds of webgpu-transfer (see docs/browser.md):
 //   vite build --mode lib    the engine (src/index.ts) as one ES module: dist-web/webgpu-transfer.js
-//   vite build --mode demo   the demo page and the in-page test runner, static: dist-web/demo/
-//   vite                     the dev server for web/ (demo at /, parity tests at /tests.html)
+//   vite build --mode demo   the demo page, the in-page test runner and the benchmark page, static: dist-web/demo/
+//   vite                     the dev server for web/ (demo at /, parity tests at /tests.html, benchmark at /bench.html)
 // Every mode refuses Node-only modules: a browser bundle that pulls in Dawn, sharp or fs fails
 // to build instead of failing later in a user's page.
+import { existsSync, readFileSync } from 'node:fs';
 import { builtinModules } from 'node:module';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defineConfig, type Plugin } from 'vite';
 
@@ -30,9 +32,27 @@ export function nodeOnlyModule(id: string): string | undefined {
 }
 
 /**
+ * Does the package that `importer` belongs to say, in its package.json `browser` field, that `id`
+ * is not needed in a browser (`"util": false`)? tfjs does so for the Node modules it only loads
+ * when it runs in Node; vite then gives it an empty module, which the package expects.
+ */
+export function disabledForBrowsersBy(importer: string | undefined, id: string): boolean {
+  if (!importer?.includes('/node_modules/')) return false;
+  for (let dir = dirname(importer); dir.includes('/node_modules/'); dir = dirname(dir)) {
+    const manifest = join(dir, 'package.json');
+    if (!existsSync(manifest)) continue;
+    const { name, browser } = JSON.parse(readFileSync(manifest, 'utf8')) as { name?: string; browser?: unknown };
+    if (!name) continue; // a folder's own package.json ({"type": "module"}), not the package's
+    return typeof browser === 'object' && browser !== null && (browser as Record<string, unknown>)[id] === false;
+  }
+  return false;
+}
+
+/**
  * Fails the build (and the dev server's transform) on any import of a Node-only module, naming
  * the file that imports it: vite would otherwise replace `node:fs` with an empty stub and let
- * the page break at run time.
+ * the page break at run time. A dependency that maps the module to nothing for browsers itself
+ * (`disabledForBrowsersBy`) has planned for that stub, and is let through.
  */
 export function forbidNodeModules(): Plugin {
   return {
@@ -40,7 +60,7 @@ export function forbidNodeModules(): Plugin {
     enforce: 'pre',
     resolveId(id, importer) {
       const offender = nodeOnlyModule(id);
-      if (offender === undefined) return null;
+      if (offender === undefined || disabledForBrowsersBy(importer, id)) return null;
       const from = importer ? importer.replace(root, '') : 'the entry';
       this.error(`'${offender}' is Node-only and cannot be in the browser bundle (imported by ${from}). Browser code must import src/index.ts, never src/node.ts.`);
     },
@@ -72,7 +92,9 @@ export default defineConfig(({ mode }) => {
       emptyOutDir: true,
       sourcemap: true,
       target: 'es2022',
-      rolldownOptions: { input: { demo: `${webDir}/index.html`, tests: `${webDir}/tests.html` } },
+      rolldownOptions: { input: { demo: `${webDir}/index.html`, tests: `${webDir}/tests.html`, bench: `${webDir}/bench.html` } },
+      // tfjs, the benchmark page's peer, is a 0.9 MB chunk of its own, loaded when a run asks for it.
+      chunkSizeWarningLimit: 1000,
     },
   };
 });

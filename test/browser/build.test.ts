@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
 import { build } from 'vite';
-import { forbidNodeModules, nodeOnlyModule } from '../../vite.config.js';
+import { disabledForBrowsersBy, forbidNodeModules, nodeOnlyModule } from '../../vite.config.js';
 import { DEFAULT_BUNDLE } from '../../src/testing/index.js';
 import { configFile, root } from './harness.js';
 
@@ -61,6 +61,14 @@ describe('the Node-only guard (forbidNodeModules in vite.config.ts)', () => {
     expect(nodeOnlyModule(id)).toBeUndefined(),
   );
 
+  it("lets a dependency's own browser mapping to nothing through (tfjs's `\"util\": false`), and nothing else", () => {
+    const tfjsCore = join(root, 'node_modules', '@tensorflow', 'tfjs-core', 'dist', 'platforms', 'platform_node.js');
+    expect(disabledForBrowsersBy(tfjsCore, 'util')).toBe(true);
+    expect(disabledForBrowsersBy(tfjsCore, 'child_process')).toBe(false); // not in its browser field
+    expect(disabledForBrowsersBy(join(root, 'src', 'runtime', 'node-gpu.ts'), 'util')).toBe(false); // our code: never
+    expect(disabledForBrowsersBy(undefined, 'util')).toBe(false);
+  });
+
   it('fails a build that imports Dawn through a helper, naming the file that imports it', async () => {
     await writeFile(join(scratch, 'helper.ts'), "import { create } from 'webgpu';\nexport const gpu = () => create([]);\n");
     await writeFile(join(scratch, 'entry.ts'), "export { gpu } from './helper.js';\n");
@@ -87,7 +95,7 @@ describe('the Node-only guard (forbidNodeModules in vite.config.ts)', () => {
     expect(await buildError(join(root, 'src', 'index.ts'))).toBe('');
     const out = join(scratch, 'demo');
     await build({ configFile, mode: 'demo', logLevel: 'silent', build: { outDir: out } });
-    for (const page of ['index.html', 'tests.html']) expect(existsSync(join(out, page)), page).toBe(true);
+    for (const page of ['index.html', 'tests.html', 'bench.html']) expect(existsSync(join(out, page)), page).toBe(true);
   });
 });
 

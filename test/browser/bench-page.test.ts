@@ -1,0 +1,50 @@
+// The benchmark page (web/bench.html) in Chromium: it races our training step against
+// tfjs-backend-webgpu's on the browser's adapter with the Node bench's code, shows the figures,
+// and gives them as the bench's JSON, which bench/compare.ts reads.
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { launchChromium, type LaunchedChromium } from '../../src/testing/index.js';
+import { compareReports } from '../../bench/compare.js';
+import type { StepSpec } from '../../bench/train-step.js';
+import { openPage, startDevServer, withPageErrors, type OpenedPage, type WebServer } from './harness.js';
+
+let server: WebServer;
+let chromium: LaunchedChromium;
+let opened: OpenedPage;
+
+beforeAll(async () => {
+  server = await startDevServer();
+  chromium = await launchChromium();
+  opened = await openPage(chromium.browser, `${server.url}bench.html`);
+  await opened.page.waitForFunction(() => window.wgtBench !== undefined, { timeout: 60_000 });
+  const ready = await opened.page.evaluate(() => window.wgtBench.ready);
+  if (!ready.ok) throw new Error(withPageErrors(`Chromium gave the benchmark page no WebGPU adapter: ${ready.error}`, opened.errors));
+});
+
+afterAll(async () => {
+  await chromium?.close();
+  await server?.close();
+});
+
+it('races our step against tfjs on the page, shows the figures and gives the bench JSON', async () => {
+  // The small VGG at batch 4: SwiftShader's size (the page's own choices are for a GPU).
+  const specs: StepSpec[] = [true, false].map((frozenBase) => ({ model: 'smallvgg', batch: 4, size: 32, classes: 2, frozenBase }));
+  const report = await opened.page.evaluate((s) => window.wgtBench.run({ specs: s, reps: 1, tfjs: true }), specs);
+  expect(report.train.map((r) => r.name)).toEqual(['train.smallvgg.frozenBase', 'train.smallvgg.full']);
+  for (const r of report.train) {
+    expect(r.error, withPageErrors(`ours: ${r.error}`, opened.errors)).toBeUndefined();
+    expect(r.tfjsError, `tfjs: ${r.tfjsError}`).toBeUndefined();
+    expect(r.oursImagesPerSec).toBeGreaterThan(0);
+    expect(r.tfjsImagesPerSec).toBeGreaterThan(0);
+    // The engine's step invariants hold in a browser too: one submit, nothing created, nothing read back.
+    expect(r.invariants).toMatchObject({ submitsPerStep: 1, buffersCreatedPerStep: 0, readbacksPerStep: 0 });
+  }
+  expect(report.meta.tfjsVersion).toMatch(/^4\./);
+  expect(report.meta.adapterLine).toMatch(/swiftshader/i);
+
+  const shown = await opened.page.$$eval('#results tbody tr', (rows) => rows.map((row) => Array.from(row.querySelectorAll('td'), (td) => td.textContent)));
+  expect(shown.map((cells) => cells[0])).toEqual(['train.smallvgg.frozenBase', 'train.smallvgg.full']);
+  expect(await opened.page.$eval('#download', (a) => (a as HTMLAnchorElement).hidden)).toBe(false);
+
+  // bench/compare.ts reads the page's report as it reads the Node bench's.
+  expect(compareReports(report, report)).toMatch(/\| train\.smallvgg\.full \| 4x3x32x32, 2 classes \| [\d.]+ img\/s \| [\d.]+ img\/s \| 1\.00x \|/);
+});
