@@ -8,9 +8,8 @@ import { raceSteps, type StepRaceResult } from '../bench/step-race.js';
 import { stepName, type StepSpec } from '../bench/train-step.js';
 import { peerOnCurrentBackend, type TfjsPeer } from '../bench/peers/tfjs-peer.js';
 import { adapterLine } from '../bench/util/timing.js';
-import { renderAdapter, renderNoWebGpu, startWebGpu } from './panels/adapter.js';
+import { showWebGpuStart, startWebGpu, type ReadyState } from './panels/adapter.js';
 import { table } from './panels/dom.js';
-import type { ReadyState } from './tests.js';
 
 export interface BenchOptions {
   specs: StepSpec[];
@@ -45,22 +44,14 @@ const runButton = document.querySelector<HTMLButtonElement>('#run')!;
 const status = document.querySelector<HTMLElement>('#status')!;
 const started = startWebGpu();
 
-const ready: Promise<ReadyState> = started.then((start): ReadyState => {
-  const panel = document.querySelector<HTMLElement>('#adapter')!;
-  if (!start.ok) {
-    renderNoWebGpu(panel, start.reason);
-    document.body.dataset.state = 'no-webgpu';
-    return { ok: false, error: start.reason.detail };
-  }
-  renderAdapter(panel, start.ctx.adapter);
-  if (start.ctx.adapter.isSoftware) {
+const ready = showWebGpuStart(document.querySelector<HTMLElement>('#adapter')!, started).then((state) => {
+  if (state.ok && state.adapter.isSoftware) {
     // VGG16 at 224x224, batch 32, takes minutes a step on the CPU: the bench's software-adapter size.
     (form.elements.namedItem('size') as HTMLInputElement).value = '64';
     (form.elements.namedItem('batch') as HTMLInputElement).value = '4';
   }
-  document.body.dataset.state = 'ready';
-  runButton.disabled = false;
-  return { ok: true, adapter: start.ctx.adapter };
+  runButton.disabled = !state.ok;
+  return state;
 });
 
 let peer: Promise<TfjsPeer> | null = null;

@@ -1,11 +1,8 @@
 // The in-page runner of the shared checks (test/shared/). Node drives it through
 // `window.wgtTests` (test/browser/parity.test.ts runs each check as one vitest test); a person
 // opening /tests.html clicks "Run all".
-import type { AdapterDescription } from '../src/index.js';
 import { checksById, plainExpect, runCheck, type CheckResult } from '../test/shared/index.js';
-import { renderAdapter, renderNoWebGpu, startWebGpu } from './panels/adapter.js';
-
-export type ReadyState = { ok: true; adapter: AdapterDescription } | { ok: false; error: string };
+import { showWebGpuStart, startWebGpu, type ReadyState } from './panels/adapter.js';
 
 /** What this page offers its driver. */
 export interface PageTests {
@@ -33,23 +30,7 @@ for (const id of checks.keys()) {
 }
 
 const started = startWebGpu();
-const ready: Promise<ReadyState> = started.then((started): ReadyState => {
-  const panel = document.querySelector<HTMLElement>('#adapter')!;
-  if (!started.ok) {
-    renderNoWebGpu(panel, started.reason);
-    document.body.dataset.state = 'no-webgpu';
-    return { ok: false, error: started.reason.detail };
-  }
-  renderAdapter(panel, started.ctx.adapter);
-  document.body.dataset.state = 'ready';
-  return { ok: true, adapter: started.ctx.adapter };
-}).catch((error: unknown): ReadyState => {
-  // WebGPU is there but starting it failed (a device refused, an unexpected error): say so.
-  const message = error instanceof Error ? error.message : String(error);
-  document.querySelector<HTMLElement>('#adapter')!.textContent = `Starting WebGPU failed: ${message}`;
-  document.body.dataset.state = 'error';
-  return { ok: false, error: message };
-});
+const ready = showWebGpuStart(document.querySelector<HTMLElement>('#adapter')!, started);
 
 const results = new Map<string, CheckResult>();
 

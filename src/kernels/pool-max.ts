@@ -56,15 +56,18 @@ fn element(i: u32) {
   );
 }
 
+/** Both backward kernels: dx from dy and the forward's argmax indices. */
+const BACKWARD_BINDINGS = /* wgsl */ `
+@group(0) @binding(0) var<storage, read_write> dx: array<f32>;
+@group(0) @binding(1) var<storage, read> dy: array<f32>;
+@group(0) @binding(2) var<storage, read> indices: array<i32>;`;
+
 const backwardSource = cached(buildBackwardSource);
 function buildBackwardSource(window: PoolWindow) {
   return poolSource(
     'pool.max.backward',
     window,
-    /* wgsl */ `
-@group(0) @binding(0) var<storage, read_write> dx: array<f32>;
-@group(0) @binding(1) var<storage, read> dy: array<f32>;
-@group(0) @binding(2) var<storage, read> indices: array<i32>;`,
+    BACKWARD_BINDINGS,
     /* wgsl */ `
 fn element(i: u32) {
   let iw = i32(i % p.in_w);
@@ -97,10 +100,7 @@ function buildTiledBackwardSource(window: PoolWindow) {
   return poolSource(
     'pool.max.backward.tiled',
     window,
-    /* wgsl */ `
-@group(0) @binding(0) var<storage, read_write> dx: array<f32>;
-@group(0) @binding(1) var<storage, read> dy: array<f32>;
-@group(0) @binding(2) var<storage, read> indices: array<i32>;`,
+    BACKWARD_BINDINGS,
     /* wgsl */ `
 fn element(i: u32) {
   let ow = i32(i % p.out_w);

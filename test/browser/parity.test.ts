@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adapterLabel } from '../../src/index.js';
 import { launchChromium, type LaunchedChromium } from '../../src/testing/index.js';
 import { checkId, checksById, suites } from '../shared/index.js';
-import type { ReadyState } from '../../web/tests.js';
+import type { ReadyState } from '../../web/panels/adapter.js';
 import { openPage, startDevServer, withPageErrors, type OpenedPage, type WebServer } from './harness.js';
 
 let server: WebServer;

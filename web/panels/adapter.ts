@@ -23,6 +23,34 @@ export async function startWebGpu(): Promise<WebGpuStart> {
   }
 }
 
+/** What a page tells its driver once WebGPU has started, or has been found missing. */
+export type ReadyState = { ok: true; adapter: AdapterDescription } | { ok: false; error: string };
+
+/**
+ * Shows in `panel` what came of starting WebGPU: the adapter, why there is none, or why starting
+ * failed (a device refused, an unexpected error); the body's data-state says which (ready,
+ * no-webgpu, error).
+ */
+export function showWebGpuStart(panel: HTMLElement, started: Promise<WebGpuStart>): Promise<ReadyState> {
+  return started
+    .then((start): ReadyState => {
+      if (!start.ok) {
+        renderNoWebGpu(panel, start.reason);
+        document.body.dataset.state = 'no-webgpu';
+        return { ok: false, error: start.reason.detail };
+      }
+      renderAdapter(panel, start.ctx.adapter);
+      document.body.dataset.state = 'ready';
+      return { ok: true, adapter: start.ctx.adapter };
+    })
+    .catch((error: unknown): ReadyState => {
+      const message = error instanceof Error ? error.message : String(error);
+      panel.textContent = `Starting WebGPU failed: ${message}`;
+      document.body.dataset.state = 'error';
+      return { ok: false, error: message };
+    });
+}
+
 const KEY_LIMITS = ['maxStorageBufferBindingSize', 'maxBufferSize', 'maxComputeInvocationsPerWorkgroup', 'maxStorageBuffersPerShaderStage'];
 
 export function renderAdapter(panel: HTMLElement, adapter: AdapterDescription): void {
