@@ -9,6 +9,7 @@ import { builtinModules } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defineConfig, type Plugin } from 'vite';
+import { sourceVersion } from './src/runtime/source-version.js';
 
 const root = fileURLToPath(new URL('.', import.meta.url));
 const webDir = fileURLToPath(new URL('./web', import.meta.url));
@@ -83,6 +84,8 @@ export default defineConfig(({ mode }) => {
   }
   return {
     ...shared,
+    // Which code the pages were built from, for the reports they make (the benchmark page's JSON).
+    define: { __WGT_SOURCE__: JSON.stringify(sourceVersion()) },
     // Relative asset addresses: the built pages work from any folder of a site (GitHub Pages' /repo/).
     base: './',
     // The pages import the engine and the shared checks from src/ and test/ by relative path.

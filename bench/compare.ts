@@ -12,7 +12,7 @@ import { halfRange } from './util/timing.js';
 
 /** The parts of a report (bench/run.ts) this reads; older reports may lack the samples. */
 export interface ComparedReport {
-  meta: { commit?: string; date?: string; adapterLine?: string; dirty?: boolean };
+  meta: { commit?: string; date?: string; adapterLine?: string; dirty?: boolean | null };
   kernels: { name: string; shape: string; unit: string; oursMs: number | null; tfjsMs: number | null; oursRate: number | null; oursSamplesMs?: number[] }[];
   train: { name: string; shape: string; oursMs: number | null; tfjsMs: number | null; oursImagesPerSec: number | null; oursPeakBytes?: number | null; oursSamplesMs?: number[] }[];
   torch?: { results: { name: string; shape: string; medianMs?: number; error?: string }[] } | null;

@@ -21,7 +21,18 @@ export interface BenchOptions {
 
 /** The bench's report shape (bench/run.ts), so that bench/compare.ts reads the page's too. */
 export interface PageReport {
-  meta: { date: string; adapterLine: string; tfjsAdapterLine: string | null; tfjsVersion: string | null; userAgent: string; reps: number };
+  meta: {
+    date: string;
+    /** The code the page was built from (bench/compare.ts prints it). */
+    version: string;
+    commit: string;
+    dirty: boolean | null;
+    adapterLine: string;
+    tfjsAdapterLine: string | null;
+    tfjsVersion: string | null;
+    userAgent: string;
+    reps: number;
+  };
   kernels: never[];
   train: StepRaceResult[];
   torch: null;
@@ -79,6 +90,7 @@ async function run(options: BenchOptions): Promise<PageReport> {
   const report: PageReport = {
     meta: {
       date: new Date().toISOString(),
+      ...__WGT_SOURCE__,
       adapterLine: adapterLabel(ctx.adapter),
       tfjsAdapterLine: tfjs ? adapterLine(tfjs.adapter) : null,
       tfjsVersion: tfjs?.tfjsVersion ?? null,

@@ -3,3 +3,6 @@ declare module '*?url' {
   const url: string;
   export default url;
 }
+
+/** The package version and git commit the pages were built from (vite.config.ts `define`). */
+declare const __WGT_SOURCE__: { version: string; commit: string; dirty: boolean | null };

@@ -39,6 +39,7 @@ it('races our step against tfjs on the page, shows the figures and gives the ben
     expect(r.invariants).toMatchObject({ submitsPerStep: 1, buffersCreatedPerStep: 0, readbacksPerStep: 0 });
   }
   expect(report.meta.tfjsVersion).toMatch(/^4\./);
+  expect(report.meta.commit).toMatch(/^[0-9a-f]{12}$/); // the clone's commit, as the Node bench names it
   expect(report.meta.adapterLine).toMatch(/swiftshader/i);
 
   const shown = await opened.page.$$eval('#results tbody tr', (rows) => rows.map((row) => Array.from(row.querySelectorAll('td'), (td) => td.textContent)));
