@@ -13,9 +13,10 @@ import { runMaxPoolForward } from '../src/kernels/pool-max.js';
 import type { Conv2dGeometry } from '../src/kernels/conv2d-common.js';
 import { gbps, gflops, median } from './util/timing.js';
 import {
-  ACT_SHAPES, CONV_SHAPES, actShapeLabel, benchConv2d, benchMaxPool, convShapeLabel, initTfjsWebGPU, randomArray,
+  ACT_SHAPES, CONV_SHAPES, actShapeLabel, benchConv2d, benchMaxPool, convShapeLabel, randomArray,
   type ConvPass, type PeerResult,
 } from './peers/tfjs.js';
+import { initTfjsWebGPU } from './peers/tfjs-node.js';
 
 const args = process.argv.slice(2);
 const option = (name: string) => {

@@ -41,7 +41,8 @@
 import { initNode, adapterLabel, tensor, type Tensor } from '../src/node.js';
 import { runGemm, type GemmOptions } from '../src/kernels/matmul.js';
 import { gflops } from './util/timing.js';
-import { initTfjsWebGPU, randomArray } from './peers/tfjs.js';
+import { randomArray } from './peers/tfjs.js';
+import { initTfjsWebGPU } from './peers/tfjs-node.js';
 
 const quick = process.argv.includes('--quick');
 const option = (name: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);

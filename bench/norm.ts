@@ -11,7 +11,8 @@ import { initNode, adapterLabel, noGrad, randn, tensor, type Tensor } from '../s
 import { batchNorm2d } from '../src/ops/batchnorm.js';
 import { runBackwardInput, runBatchStats, runGradSums, type BatchNormVariant } from '../src/kernels/batchnorm.js';
 import { timeIt, gbps } from './util/timing.js';
-import { initTfjsWebGPU, benchBatchNorm } from './peers/tfjs.js';
+import { benchBatchNorm } from './peers/tfjs.js';
+import { initTfjsWebGPU } from './peers/tfjs-node.js';
 
 const quick = process.argv.includes('--quick');
 const withTfjs = !process.argv.includes('--no-tfjs');

@@ -2,7 +2,7 @@
 // alternate, so both see the same machine. Browser-safe: the bench (bench/run.ts) runs it in
 // Node, the benchmark page (web/bench.ts) in a browser.
 import type { GpuContext } from '../src/runtime/context.js';
-import type { TfjsPeer } from './peers/tfjs-peer.js';
+import type { TfjsPeer } from './peers/tfjs.js';
 import { expectedMemory, ourStepRunner, stepName, stepShape, tfjsStepRunner, type MemoryModel, type StepInvariants, type StepRunner, type StepSpec } from './train-step.js';
 
 export interface StepRaceResult {

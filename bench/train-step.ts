@@ -19,7 +19,7 @@ import type { GpuContext } from '../src/runtime/context.js';
 import { trainStep } from '../src/train/profile.js';
 import { describeTuning } from '../src/kernels/conv2d-tuning.js';
 import { tuneModelKernels } from '../src/train/tune-kernels.js';
-import { buildModel, randomArray, trimTfjsBufferPool, type TfjsPeer, type TrainModel } from './peers/tfjs-peer.js';
+import { buildModel, randomArray, trimTfjsBufferPool, type TfjsPeer, type TrainModel } from './peers/tfjs.js';
 
 /**
  * smallvgg: the demo's small VGG (conv 32,32 / 64,64 / 128,128, 2x2 max-pools, dense 256, dense N).

@@ -20,7 +20,8 @@ import { dirname, resolve } from 'node:path';
 import { adapterSlug } from '../util/node-gpu.js';
 import { adapterLine } from '../util/timing.js';
 import { markdownTable } from './format.js';
-import { initTfjsWebGPU, runTfjsSuite, type BenchOpts } from './tfjs.js';
+import { runTfjsSuite, type BenchOpts } from './tfjs.js';
+import { initTfjsWebGPU } from './tfjs-node.js';
 import { runTorchCpu } from './torch.js';
 
 function parseArgs(argv: string[]) {
@@ -81,6 +82,7 @@ async function main(): Promise<void> {
     train,
     skipVgg16,
     skipFc: args.skipFc,
+    load: () => Math.round(loadavg()[0]! * 100) / 100,
     ...(args.only ? { only: args.only } : {}),
     onResult: (r, sec) => {
       const rate = r.error ? `FAILED: ${r.error}` : r.imagesPerSec != null ? `${r.imagesPerSec.toFixed(2)} img/s`

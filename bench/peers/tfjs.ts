@@ -1,10 +1,12 @@
 /**
- * Peer benchmarks: tfjs-backend-webgpu 4.22 on Dawn in Node (its browser-safe half: tfjs-peer.ts), on the same
- * adapter (and, if wanted, the same GPUDevice) as our engine, in one process.
+ * Peer benchmarks: tfjs-backend-webgpu 4.22 on the same adapter (and, if wanted, the same
+ * GPUDevice) as our engine, in one process. Browser-safe: tfjs-node.ts starts the peer on Dawn in
+ * Node, the benchmark page (web/bench.ts) on the browser's WebGPU.
  *
  * Usage:
- *   const peer = await initTfjsWebGPU();                    // own device on WGT_ADAPTER's adapter
+ *   const peer = await initTfjsWebGPU();                    // Node (tfjs-node.ts): own device on WGT_ADAPTER's adapter
  *   const peer = await initTfjsWebGPU({ adapter, device }); // share the engine's device
+ *   const peer = peerOnCurrentBackend(tf, adapter);         // a page, once tfjs's 'webgpu' backend is ready
  *   const r = await benchMatmul(peer, 512, 512, 512);
  *
  * Timing: every sample ends with a full GPU sync (tfjs's pending command encoder
@@ -19,15 +21,14 @@
  * first call inside validation / out-of-memory error scopes, watches for
  * uncaptured errors, and returns the error as the result instead of a figure.
  */
-import { loadavg } from 'node:os';
 import type * as TF from '@tensorflow/tfjs';
-import { getNodeGpuWithSelection, installNavigatorGpu, requestNodeAdapter } from '../util/node-gpu.js';
-import { waitFromEnv } from '../../src/runtime/node-gpu.js';
-import { gbps as toGbps, gflops as toGflops, timeIt, type TimingResult } from '../util/timing.js';
-import { buildModel, peerOnCurrentBackend, randomArray, trimTfjsBufferPool, SMALL_VGG, VGG16_64, type Tf, type TfjsPeer, type TrainSpec } from './tfjs-peer.js';
+import type { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
+import { CompletionWait } from '../../src/runtime/completion-wait.js';
+import { describeAdapter as describeForEngine } from '../../src/runtime/adapter.js';
+import { sleepsBeforePoll, type GpuContextOptions } from '../../src/runtime/context.js';
+import { describeAdapter, gbps as toGbps, gflops as toGflops, timeIt, type AdapterDescription, type TimingResult } from '../util/timing.js';
 
-// The browser-safe half, for the modules that import the peer from here.
-export { buildModel, peerOnCurrentBackend, randomArray, trimTfjsBufferPool, SMALL_VGG, VGG16_64, type Tf, type TfjsPeer, type TrainModel, type TrainSpec } from './tfjs-peer.js';
+export type Tf = typeof TF;
 
 export interface BenchOpts {
   /** Untimed runs (the first one runs inside error scopes). Default 2. */
@@ -69,52 +70,85 @@ export interface PeerResult {
 }
 
 // ---------------------------------------------------------------------------
-// Set-up
+// The peer
 
-/**
- * Imports tfjs + tfjs-backend-webgpu on Dawn and makes 'webgpu' the backend.
- *  - no options: stock tfjs: its own factory picks the adapter through
- *    `navigator.gpu` (= bench/util/node-gpu.ts's GPU object, so WGT_ADAPTER holds)
- *    and creates its own device;
- *  - `adapter`: tfjs gets its own device on that adapter (same requests as stock tfjs);
- *  - `device` (+ its `adapter`): tfjs runs on that very device (shared queue; a
- *    sync then also waits for the engine's work).
- */
-export async function initTfjsWebGPU(opts: { adapter?: GPUAdapter; device?: GPUDevice } = {}): Promise<TfjsPeer> {
-  const { gpu, selection } = getNodeGpuWithSelection();
-  installNavigatorGpu(gpu); // tfjs-backend-webgpu checks navigator.gpu when imported
-  const tf: Tf = await import('@tensorflow/tfjs');
-  const wg = await import('@tensorflow/tfjs-backend-webgpu');
-  let adapter: GPUAdapter;
-  if (opts.device || opts.adapter) {
-    adapter = opts.adapter ?? (await requestNodeAdapter());
-    const device = opts.device ?? (await requestTfjsLikeDevice(adapter));
-    tf.removeBackend('webgpu');
-    tf.registerBackend('webgpu', () => new wg.WebGPUBackend(device, adapter.info as never), 3);
-  } else {
-    // Same GPU object and options as tfjs's factory, so the same adapter: used only to describe it.
-    adapter = await requestNodeAdapter();
-  }
-  if (!(await tf.setBackend('webgpu'))) throw new Error('tf.setBackend("webgpu") failed');
-  await tf.ready();
-  return peerOnCurrentBackend(tf, adapter, { sleepBeforePoll: waitFromEnv(), requestedAdapter: selection.requested });
+export interface TfjsPeer {
+  tf: Tf;
+  backend: WebGPUBackend;
+  device: GPUDevice;
+  adapter: AdapterDescription;
+  /** WGT_ADAPTER as requested (undefined: Dawn's default). */
+  requestedAdapter: string | undefined;
+  tfjsVersion: string;
+  /** Submits tfjs's pending GPU commands and waits for the queue to drain. */
+  sync(): Promise<void>;
+  /**
+   * A sync for the samples of one repeated measurement, which sleeps through most of the
+   * predicted work before polling, as the engine's own waits do (src/runtime/completion-wait.ts):
+   * Dawn's spinning poll would take a core from lavapipe's threads, so a kernel comparison would
+   * measure the wait instead of the kernels. tfjs's own readbacks (trainOnBatch's loss) still
+   * poll the stock way.
+   */
+  repeatedSync(): () => Promise<void>;
+  /** Uncaptured WebGPU errors seen on the device so far. */
+  uncapturedErrors: string[];
 }
 
-/** The device tfjs 4.22's own factory would request on `adapter`. */
-export async function requestTfjsLikeDevice(adapter: GPUAdapter): Promise<GPUDevice> {
-  const l = adapter.limits;
-  const requiredFeatures = (['timestamp-query', 'bgra8unorm-storage'] as GPUFeatureName[]).filter((f) => adapter.features.has(f));
-  return adapter.requestDevice({
-    requiredFeatures,
-    requiredLimits: {
-      maxComputeWorkgroupStorageSize: l.maxComputeWorkgroupStorageSize,
-      maxComputeWorkgroupsPerDimension: l.maxComputeWorkgroupsPerDimension,
-      maxStorageBufferBindingSize: l.maxStorageBufferBindingSize,
-      maxBufferSize: l.maxBufferSize,
-      maxComputeWorkgroupSizeX: l.maxComputeWorkgroupSizeX,
-      maxComputeInvocationsPerWorkgroup: l.maxComputeInvocationsPerWorkgroup,
-    },
+type BackendInternals = {
+  ensureCommandEncoderReady(): void;
+  endComputePassEncoder(): void;
+  submitQueue(): void;
+};
+
+/**
+ * The peer on tfjs's current backend, which must be 'webgpu' and ready: its device, a sync that
+ * submits tfjs's pending commands and waits for the queue, and the uncaptured errors it reports
+ * (tfjs checks none). `adapter` is the one the backend's device came from.
+ */
+export function peerOnCurrentBackend(
+  tf: Tf,
+  adapter: GPUAdapter,
+  options: { sleepBeforePoll?: GpuContextOptions['sleepBeforePoll']; requestedAdapter?: string } = {},
+): TfjsPeer {
+  const backend = tf.backend() as unknown as WebGPUBackend;
+  const device = backend.device;
+  const uncapturedErrors: string[] = [];
+  device.addEventListener('uncapturederror', (ev) => {
+    uncapturedErrors.push(String((ev as GPUUncapturedErrorEvent).error?.message ?? ev));
   });
+  const internals = backend as unknown as BackendInternals;
+  const submit = (): void => {
+    internals.ensureCommandEncoderReady();
+    internals.endComputePassEncoder();
+    internals.submitQueue();
+  };
+  const sync = async (): Promise<void> => {
+    submit();
+    await device.queue.onSubmittedWorkDone();
+  };
+  // tfjs submits as it records, so what is learned per measurement is the time from its sync to
+  // the end of the work: the same on every sample. It sleeps where ours does (the engine's rule).
+  const completion = new CompletionWait(sleepsBeforePoll(options.sleepBeforePoll, describeForEngine(adapter, device).isSoftware));
+  let measurements = 0;
+  const repeatedSync = (): (() => Promise<void>) => {
+    const kind = `measurement ${measurements++}`;
+    return async () => {
+      submit();
+      completion.submitted(kind);
+      await completion.wait(() => device.queue.onSubmittedWorkDone());
+    };
+  };
+  return {
+    tf,
+    backend,
+    device,
+    adapter: describeAdapter(adapter),
+    requestedAdapter: options.requestedAdapter,
+    tfjsVersion: tf.version.tfjs,
+    sync,
+    repeatedSync,
+    uncapturedErrors,
+  };
 }
 
 // ---------------------------------------------------------------------------
@@ -163,6 +197,30 @@ async function guardedTime(
   }
 }
 
+/**
+ * Destroys the buffers sitting free in tfjs's buffer pool (tfjs never returns
+ * them), so that numBytesAllocatedInGPU measured after a benchmark is that
+ * benchmark's pool high-water mark, not the sum over earlier benchmarks.
+ * Call after peer.sync(). Returns the bytes released.
+ */
+export function trimTfjsBufferPool(peer: TfjsPeer): number {
+  const bm = (peer.backend as unknown as {
+    bufferManager?: { freeBuffers?: Map<string, GPUBuffer[]>; numFreeBuffers: number; numBytesAllocated: number };
+  }).bufferManager;
+  if (!bm?.freeBuffers) return 0;
+  let released = 0;
+  for (const list of bm.freeBuffers.values()) {
+    for (const b of list) {
+      released += b.size;
+      b.destroy();
+    }
+    bm.numFreeBuffers -= list.length;
+    list.length = 0;
+  }
+  bm.numBytesAllocated -= released;
+  return released;
+}
+
 function memoryOf(tf: Tf): PeerResult['memory'] {
   const m = tf.memory() as ReturnType<Tf['memory']> & { numBytesInGPU?: number; numBytesAllocatedInGPU?: number };
   return { numBytesInGPU: m.numBytesInGPU ?? 0, numBytesAllocatedInGPU: m.numBytesAllocatedInGPU ?? 0, numTensors: m.numTensors };
@@ -179,6 +237,21 @@ function kernelResult(
   if (base.flops) out.gflops = toGflops(base.flops, r.t.medianMs);
   if (base.bytes) out.gbps = toGbps(base.bytes, r.t.medianMs);
   return out;
+}
+
+/** Deterministic pseudo-random floats in [-1, 1) (xorshift32), no tfjs RNG involved. */
+export function randomArray(n: number, seed = 1): Float32Array {
+  const a = new Float32Array(n);
+  let s = seed >>> 0 || 1;
+  for (let i = 0; i < n; i++) {
+    s ^= s << 13;
+    s >>>= 0;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    s >>>= 0;
+    a[i] = s / 2147483648 - 1;
+  }
+  return a;
 }
 
 // ---------------------------------------------------------------------------
@@ -368,6 +441,55 @@ export async function benchMaxPool(peer: TfjsPeer, s: ActShape, opts: BenchOpts 
 // ---------------------------------------------------------------------------
 // Training steps (tfjs-layers trainOnBatch)
 
+export type TrainModel = 'smallvgg' | 'vgg16';
+
+export interface TrainSpec {
+  model: TrainModel;
+  /** Only the dense head trainable (small VGG: the 2 dense layers; VGG16: the 3). */
+  frozenBase: boolean;
+  batch: number;
+  /** Square input size. */
+  size: number;
+  classes: number;
+}
+
+export const SMALL_VGG: Omit<TrainSpec, 'frozenBase'> = { model: 'smallvgg', batch: 32, size: 32, classes: 2 };
+export const VGG16_64: Omit<TrainSpec, 'frozenBase'> = { model: 'vgg16', batch: 4, size: 64, classes: 2 };
+
+/**
+ * Builds the model. small VGG: conv 32,32 / 64,64 / 128,128 (3x3 same + relu)
+ * with a 2x2 max-pool after each pair, flatten, dense 256 relu, dense classes.
+ * VGG16 (torchvision layout, without dropout and without the adaptive avg-pool):
+ * 64,64,M,128,128,M,256x3,M,512x3,M,512x3,M, flatten, dense 4096 relu,
+ * dense 4096 relu, dense classes. Softmax output (categorical cross-entropy).
+ */
+export function buildModel(tf: Tf, spec: TrainSpec): TF.Sequential {
+  const cfg: (number | 'M')[] =
+    spec.model === 'smallvgg'
+      ? [32, 32, 'M', 64, 64, 'M', 128, 128, 'M']
+      : [64, 64, 'M', 128, 128, 'M', 256, 256, 256, 'M', 512, 512, 512, 'M', 512, 512, 512, 'M'];
+  const dense = spec.model === 'smallvgg' ? [256] : [4096, 4096];
+  const model = tf.sequential();
+  let first = true;
+  for (const c of cfg) {
+    if (c === 'M') {
+      model.add(tf.layers.maxPooling2d({ poolSize: 2, strides: 2 }));
+    } else {
+      model.add(
+        tf.layers.conv2d({
+          filters: c, kernelSize: 3, padding: 'same', activation: 'relu', trainable: !spec.frozenBase,
+          ...(first ? { inputShape: [spec.size, spec.size, 3] } : {}),
+        }),
+      );
+      first = false;
+    }
+  }
+  model.add(tf.layers.flatten());
+  for (const u of dense) model.add(tf.layers.dense({ units: u, activation: 'relu' }));
+  model.add(tf.layers.dense({ units: spec.classes, activation: 'softmax' }));
+  return model;
+}
+
 /**
  * One SGD-momentum(0.9, lr 0.01) step with categorical cross-entropy via
  * `model.trainOnBatch`, on a fixed random batch already on the GPU. Reports
@@ -446,6 +568,8 @@ export interface SuiteOptions {
   only?: RegExp;
   /** Called after each result (progress printing). */
   onResult?: (r: PeerResult, seconds: number) => void;
+  /** The machine's load, recorded with each result (Node: the 1-minute load average). */
+  load?: () => number;
 }
 
 export interface TfjsJob {
@@ -494,7 +618,7 @@ export async function runTfjsSuite(peer: TfjsPeer, o: SuiteOptions = {}): Promis
     trimTfjsBufferPool(peer);
     const t0 = performance.now();
     const r = await job.run(peer);
-    r.loadAvg1 = Math.round(loadavg()[0]! * 100) / 100;
+    if (o.load) r.loadAvg1 = o.load();
     out.push(r);
     o.onResult?.(r, (performance.now() - t0) / 1000);
   }
