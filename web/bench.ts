@@ -1,20 +1,26 @@
-// The benchmark page: the training steps of `npm run bench` raced against tfjs-backend-webgpu's
-// on this browser's adapter (bench/step-race.ts, the code the Node bench runs), for anyone with a
-// GPU and a browser. A person clicks "Run"; a driver (test/browser/bench-page.test.ts) calls
+// The benchmark page: the training steps and kernels of `npm run bench` raced against
+// tfjs-backend-webgpu's on this browser's adapter (bench/step-race.ts and bench/kernels.ts, the
+// code the Node bench runs), for anyone with a GPU and a browser. A person clicks "Run"; a driver (test/browser/bench-page.test.ts) calls
 // `window.wgtBench.run`. The results download as the bench's JSON, which bench/compare.ts reads.
 import type * as TF from '@tensorflow/tfjs';
 import { adapterLabel, type GpuContext } from '../src/index.js';
 import { raceSteps, type StepRaceResult } from '../bench/step-race.js';
+import { kernelCases, runKernelCase, type KernelResult } from '../bench/kernels.js';
 import { stepName, type StepSpec } from '../bench/train-step.js';
-import { peerOnCurrentBackend, type TfjsPeer } from '../bench/peers/tfjs-peer.js';
+import { peerOnCurrentBackend, type TfjsPeer } from '../bench/peers/tfjs.js';
 import { adapterLine } from '../bench/util/timing.js';
 import { showWebGpuStart, startWebGpu, type ReadyState } from './panels/adapter.js';
 import { table } from './panels/dom.js';
 
 export interface BenchOptions {
   specs: StepSpec[];
-  /** Timed steps of each side. */
+  /** Timed steps of each side, and rounds of each kernel. */
   reps: number;
+  /**
+   * The bench's kernels (bench/kernels.ts: matmul, conv2d's three passes, batch norm, max-pool,
+   * augmentation on VGG16's shapes at batch 4) whose "name shape" this RegExp source matches.
+   */
+  kernels?: string;
   /** Race tfjs's steps beside ours (else ours alone). */
   tfjs: boolean;
 }
@@ -33,7 +39,7 @@ export interface PageReport {
     userAgent: string;
     reps: number;
   };
-  kernels: never[];
+  kernels: KernelResult[];
   train: StepRaceResult[];
   torch: null;
 }
@@ -101,12 +107,21 @@ async function run(options: BenchOptions): Promise<PageReport> {
     train: [],
     torch: null,
   };
-  for (const [i, spec] of options.specs.entries()) {
-    status.textContent = `Running ${stepName(spec)} (${i + 1} of ${options.specs.length})…`;
+  const wanted = options.kernels ? new RegExp(options.kernels, 'i') : null;
+  const kernels = wanted ? kernelCases({ quick: false, hardware: !ctx.adapter.isSoftware }).filter((c) => wanted.test(`${c.name} ${c.shape}`)) : [];
+  const total = options.specs.length + kernels.length;
+  let done = 0;
+  for (const spec of options.specs) {
+    status.textContent = `Running ${stepName(spec)} (${++done} of ${total})…`;
     report.train.push(await raceSteps(ctx, tfjs, spec, { reps: options.reps }));
     render(report);
   }
-  status.textContent = `Done: ${options.specs.length} step${options.specs.length === 1 ? '' : 's'} raced, ${options.reps} timed each side.`;
+  for (const c of kernels) {
+    status.textContent = `Running ${c.name} ${c.shape} (${++done} of ${total})…`;
+    report.kernels.push(await runKernelCase(ctx, c, tfjs, options.reps, () => NaN)); // no load average in a page
+    render(report);
+  }
+  status.textContent = `Done: ${total} benchmark${total === 1 ? '' : 's'}, ${options.reps} rounds each side.`;
   return report;
 }
 
@@ -125,7 +140,18 @@ function render(report: PageReport): void {
     [r.error, r.tfjsError && `tfjs: ${r.tfjsError}`].filter(Boolean).join('; '),
   ]);
   const headers = ['step', 'input', 'ours img/s', 'tfjs img/s', 'ours / tfjs', 'peak MiB, ours / tfjs', 'per step: submits / buffers made / readbacks', 'errors'];
-  document.querySelector('#results')!.replaceChildren(table(headers, rows, [2, 3, 4]));
+  const kernelRows = report.kernels.map((k) => [
+    k.name,
+    k.shape,
+    `${fixed(k.oursRate, 2)} ${k.unit}`,
+    k.tfjsRate === null ? '-' : `${fixed(k.tfjsRate, 2)} ${k.unit}`,
+    k.speedup === null ? '-' : `${k.speedup.toFixed(2)}x`,
+    [k.error, k.tfjsError && `tfjs: ${k.tfjsError}`].filter(Boolean).join('; '),
+  ]);
+  const parts: HTMLElement[] = [];
+  if (rows.length) parts.push(table(headers, rows, [2, 3, 4]));
+  if (kernelRows.length) parts.push(table(['kernel', 'shape', 'ours', 'tfjs', 'ours / tfjs', 'errors'], kernelRows, [2, 3, 4]));
+  document.querySelector('#results')!.replaceChildren(...parts);
   const link = document.querySelector<HTMLAnchorElement>('#download')!;
   if (link.href) URL.revokeObjectURL(link.href);
   link.href = URL.createObjectURL(new Blob([JSON.stringify(report, null, 2)], { type: 'application/json' }));
@@ -143,7 +169,8 @@ function chosen(): BenchOptions {
   for (const frozenBase of [false, true]) {
     if (checked(`vgg16.${frozenBase ? 'frozenBase' : 'full'}`)) specs.push({ model: 'vgg16', batch: value('batch'), size: value('size'), classes: 2, frozenBase });
   }
-  return { specs, reps: value('reps'), tfjs: checked('tfjs') };
+  const groups = ['matmul', 'conv2d', 'batchnorm', 'maxpool', 'augment'].filter((group) => checked(`kernels.${group}`));
+  return { specs, reps: value('reps'), tfjs: checked('tfjs'), kernels: groups.length ? `^(${groups.join('|')})` : undefined };
 }
 
 runButton.addEventListener('click', () => {

@@ -1,6 +1,6 @@
-// The benchmark page (web/bench.html) in Chromium: it races our training step against
-// tfjs-backend-webgpu's on the browser's adapter with the Node bench's code, shows the figures,
-// and gives them as the bench's JSON, which bench/compare.ts reads.
+// The benchmark page (web/bench.html) in Chromium: it races our training steps and kernels
+// against tfjs-backend-webgpu's on the browser's adapter with the Node bench's code, shows the
+// figures, and gives them as the bench's JSON, which bench/compare.ts reads.
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { launchChromium, type LaunchedChromium } from '../../src/testing/index.js';
 import { compareReports } from '../../bench/compare.js';
@@ -25,10 +25,11 @@ afterAll(async () => {
   await server?.close();
 });
 
-it('races our step against tfjs on the page, shows the figures and gives the bench JSON', async () => {
+it('races our steps and a kernel against tfjs on the page, shows the figures and gives the bench JSON', async () => {
   // The small VGG at batch 4: SwiftShader's size (the page's own choices are for a GPU).
   const specs: StepSpec[] = [true, false].map((frozenBase) => ({ model: 'smallvgg', batch: 4, size: 32, classes: 2, frozenBase }));
-  const report = await opened.page.evaluate((s) => window.wgtBench.run({ specs: s, reps: 1, tfjs: true }), specs);
+  // One kernel too, a small one: the max-pool on VGG16's third block at batch 4.
+  const report = await opened.page.evaluate((s) => window.wgtBench.run({ specs: s, reps: 1, tfjs: true, kernels: '^maxpool2x2 4x128x' }), specs);
   expect(report.train.map((r) => r.name)).toEqual(['train.smallvgg.frozenBase', 'train.smallvgg.full']);
   for (const r of report.train) {
     expect(r.error, withPageErrors(`ours: ${r.error}`, opened.errors)).toBeUndefined();
@@ -38,12 +39,16 @@ it('races our step against tfjs on the page, shows the figures and gives the ben
     // The engine's step invariants hold in a browser too: one submit, nothing created, nothing read back.
     expect(r.invariants).toMatchObject({ submitsPerStep: 1, buffersCreatedPerStep: 0, readbacksPerStep: 0 });
   }
+  expect(report.kernels.map((k) => [k.name, k.unit])).toEqual([['maxpool2x2', 'GB/s']]);
+  expect(report.kernels[0]!.error).toBeUndefined();
+  expect(report.kernels[0]!.oursRate).toBeGreaterThan(0);
+  expect(report.kernels[0]!.tfjsRate).toBeGreaterThan(0);
   expect(report.meta.tfjsVersion).toMatch(/^4\./);
   expect(report.meta.commit).toMatch(/^[0-9a-f]{12}$/); // the clone's commit, as the Node bench names it
   expect(report.meta.adapterLine).toMatch(/swiftshader/i);
 
   const shown = await opened.page.$$eval('#results tbody tr', (rows) => rows.map((row) => Array.from(row.querySelectorAll('td'), (td) => td.textContent)));
-  expect(shown.map((cells) => cells[0])).toEqual(['train.smallvgg.frozenBase', 'train.smallvgg.full']);
+  expect(shown.map((cells) => cells[0])).toEqual(['train.smallvgg.frozenBase', 'train.smallvgg.full', 'maxpool2x2']);
   expect(await opened.page.$eval('#download', (a) => (a as HTMLAnchorElement).hidden)).toBe(false);
 
   // bench/compare.ts reads the page's report as it reads the Node bench's.
