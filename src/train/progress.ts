@@ -6,6 +6,8 @@ import type { StepInfo } from './trainer.js';
  */
 export class ProgressPrinter {
   private lastLoss: number | undefined;
+  /** A bar is drawn on the terminal's current line. */
+  private barShown = false;
 
   constructor(
     private readonly stream: NodeJS.WriteStream = process.stderr,
@@ -22,14 +24,16 @@ export class ProgressPrinter {
       const width = 24;
       const filled = Math.round((width * Math.min(info.batch, info.batches)) / Math.max(info.batches, 1));
       this.stream.write(`\r[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${text}\x1b[K`);
+      this.barShown = true;
     } else if (info.batch % this.plainEvery === 0 || info.batch === info.batches) {
       this.stream.write(`${text}\n`);
     }
   }
 
-  /** Ends the bar's line before other output. */
+  /** Ends the bar's line before other output (once: a second call writes nothing). */
   done(): void {
-    if (this.stream.isTTY) this.stream.write('\n');
+    if (this.barShown) this.stream.write('\n');
+    this.barShown = false;
     this.lastLoss = undefined;
   }
 }

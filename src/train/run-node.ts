@@ -135,7 +135,10 @@ export async function trainRun(ctx: GpuContext, options: TrainRunOptions, { resu
   const featureCacheBytes = options.featureCacheMb === undefined ? undefined : options.featureCacheMb * 2 ** 20;
   const trainer = new Trainer(ctx, model, data, { seed: options.seed, progressEvery: options.progressEvery, tuneKernels: options.tuneKernels, featureCacheBytes }, {
     onTuned: (layers) => describeTuning(layers).forEach((line) => log(`tune-kernels: ${line}`)),
-    onFeatureCache: (event) => log(describeFeatureCache(event)),
+    onFeatureCache: (event) => {
+      progress.done();
+      log(describeFeatureCache(event));
+    },
     onStep: (info) => progress.step(info),
     watch: monitor,
     onEpoch: async (record) => {
