@@ -101,8 +101,11 @@ export interface TrainerHooks {
   /** A phase begins: its parameters are frozen or trainable as it says, and nothing of it has trained yet. */
   onPhase?(phase: PhaseConfig, index: number): void | Promise<void>;
   onStep?(info: StepInfo): void;
-  /** Optional: without it a step is exactly forward, backward, update, one submit. */
-  watch?: StepWatcher;
+  /**
+   * Optional: without it a step is exactly forward, backward, update, one submit. Several
+   * watchers (the gradient-flow monitor and a page's pacing) are called in the list's order.
+   */
+  watch?: StepWatcher | readonly StepWatcher[];
   onEpoch?(record: EpochRecord): void | Promise<void>;
   /** Called after each epoch and on request (Ctrl-C), with what a checkpoint must hold. */
   checkpoint?(state: { position: TrainerPosition; optimizer: TrainOptimizer; scheduler: TrainScheduler }): Promise<void>;
@@ -314,20 +317,20 @@ export class Trainer {
           batchIndex++;
           continue; // resumed mid-epoch: these were trained before the interruption
         }
-        const watch = this.hooks.watch;
+        const watchers = [this.hooks.watch ?? []].flat();
         tidy(() => {
           const { images: x, labels } = this.upload(batch, this.data.trainTransform, dataEpoch);
           const logits = this.model.forward(x);
           const loss = crossEntropy(logits, labels);
           metrics.add(loss, accuracy(logits, labels), batch.size);
-          watch?.beforeBackward(loss, { phase: phase.name, epoch, batch: batchIndex + 1 });
+          for (const watcher of watchers) watcher.beforeBackward(loss, { phase: phase.name, epoch, batch: batchIndex + 1 });
           backward(loss);
           optimizer.step();
-          watch?.afterUpdate();
+          for (const watcher of watchers) watcher.afterUpdate();
           optimizer.zeroGrad();
         });
         this.ctx.recorder.flush(); // the whole step: one submit
-        if (watch) await watch.afterStep();
+        for (const watcher of watchers) await watcher.afterStep();
         batchIndex++;
         images += batch.size;
         const every = this.options.progressEvery ?? 0;

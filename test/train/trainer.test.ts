@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { testContext } from '../helpers/gpu.js';
 import { Dropout, GpuContext, InputError, Linear, OptionRangeError, Sequential, createNodeGpu, noGrad, smallVgg, tensor, withSeed } from '../../src/node.js';
 import type { TunedLayer } from '../../src/kernels/conv2d-tuning.js';
-import { Trainer, freshPosition, NonFiniteLossError, StoppedError, type TrainerPosition } from '../../src/train/trainer.js';
+import { Trainer, freshPosition, NonFiniteLossError, StoppedError, type StepWatcher, type TrainerPosition } from '../../src/train/trainer.js';
 import type { PhaseConfig } from '../../src/train/plan.js';
 import { saveCheckpoint, loadCheckpoint } from '../../src/train/checkpoint-node.js';
 import { targetTask, taskData } from '../../src/demo/tasks.js';
@@ -84,6 +84,21 @@ describe('Trainer', () => {
       'step finetune 0.1 of 2',
       'step finetune 0.2 of 2',
     ]);
+  });
+
+  it('calls several step watchers in their order, inside the step and after its submit', async () => {
+    const model = makeModel();
+    const calls: string[] = [];
+    const watcher = (name: string): StepWatcher => ({
+      beforeBackward: (_loss, at) => void calls.push(`${name} before backward ${at.epoch}.${at.batch}`),
+      afterUpdate: () => void calls.push(`${name} after update`),
+      afterStep: async () => void calls.push(`${name} after step`),
+    });
+    const oneEpoch: PhaseConfig[] = [{ ...phases[0]!, epochs: 1 }];
+    await new Trainer(ctx, model, taskData(ctx, task, 8, 7), { seed: 7 }, { watch: [watcher('a'), watcher('b')] }).run(oneEpoch);
+    model.dispose();
+    const step = (batch: number) => [`a before backward 0.${batch}`, `b before backward 0.${batch}`, 'a after update', 'b after update', 'a after step', 'b after step'];
+    expect(calls).toEqual([...step(1), ...step(2)]);
   });
 
   it('stopped mid-epoch and resumed from its checkpoint, reaches the same weights and history', async () => {
