@@ -124,6 +124,7 @@ export class FeatureCache {
     this.reported = true;
     if (this.state === 'too-large') return this.tooLarge();
     this.state = 'complete';
+    if (this.batches.length === 0) return null; // an empty validation set: nothing to say
     const images = this.batches.reduce((n, b) => n + b.size, 0);
     const perImage = this.batches[0]?.features.shape.slice(1) ?? [];
     return { kind: 'kept', lastFrozen: this.split.lastFrozen, images, bytes: this.bytes, perImage };
