@@ -1,7 +1,8 @@
 // The benchmark page: the training steps and kernels of `npm run bench` raced against
 // tfjs-backend-webgpu's on this browser's adapter (bench/step-race.ts and bench/kernels.ts, the
-// code the Node bench runs), for anyone with a GPU and a browser. A person clicks "Run"; a driver (test/browser/bench-page.test.ts) calls
-// `window.wgtBench.run`. The results download as the bench's JSON, which bench/compare.ts reads.
+// code the Node bench runs), for anyone with a GPU and a browser. A person clicks "Run"; a
+// driver (test/browser/bench-page.test.ts) calls `window.wgtBench.run`. The results download as
+// the bench's JSON, which bench/compare.ts reads.
 import type * as TF from '@tensorflow/tfjs';
 import { adapterLabel, type GpuContext } from '../src/index.js';
 import { raceSteps, type StepRaceResult } from '../bench/step-race.js';
@@ -73,7 +74,7 @@ const ready = showWebGpuStart(document.querySelector<HTMLElement>('#adapter')!, 
 
 let peer: Promise<TfjsPeer> | null = null;
 
-/** tfjs on its 'webgpu' backend, started once (its own device on this browser's default adapter). */
+/** tfjs on its 'webgpu' backend, started once (its own device, on the adapter it asks the browser for). */
 function tfjsPeer(): Promise<TfjsPeer> {
   peer ??= (async () => {
     const tf = (await import('@tensorflow/tfjs')) as unknown as typeof TF;
