@@ -62,13 +62,11 @@ const BACKWARD_BINDINGS = /* wgsl */ `
 @group(0) @binding(1) var<storage, read> dy: array<f32>;
 @group(0) @binding(2) var<storage, read> indices: array<i32>;`;
 
-const backwardSource = cached(buildBackwardSource);
-function buildBackwardSource(window: PoolWindow) {
-  return poolSource(
-    'pool.max.backward',
-    window,
-    BACKWARD_BINDINGS,
-    /* wgsl */ `
+/**
+ * One element of dx per invocation: the sum of dy over the windows that cover it and took their
+ * maximum from it.
+ */
+const GATHER = /* wgsl */ `
 fn element(i: u32) {
   let iw = i32(i % p.in_w);
   let row = i / p.in_w;  // plane · in_h + ih
@@ -90,18 +88,10 @@ fn element(i: u32) {
     }
   }
   dx[p.x_offset + i] = sum;
-}`,
-    'in',
-  );
-}
+}`;
 
-const tiledBackwardSource = cached(buildTiledBackwardSource);
-function buildTiledBackwardSource(window: PoolWindow) {
-  return poolSource(
-    'pool.max.backward.tiled',
-    window,
-    BACKWARD_BINDINGS,
-    /* wgsl */ `
+/** One window per invocation (the windows tile the input): dy at its argmax, 0 at its other inputs. */
+const BY_WINDOW = /* wgsl */ `
 fn element(i: u32) {
   let ow = i32(i % p.out_w);
   let row = i / p.out_w;  // plane · out_h + oh
@@ -115,9 +105,13 @@ fn element(i: u32) {
       dx[x_plane + u32(at)] = select(0.0, g, at == argmax);
     }
   }
-}`,
-    'out',
-  );
+}`;
+
+const backwardSource = cached(buildBackwardSource);
+function buildBackwardSource(window: PoolWindow, byWindow: boolean) {
+  return byWindow
+    ? poolSource('pool.max.backward.tiled', window, BACKWARD_BINDINGS, BY_WINDOW, 'out')
+    : poolSource('pool.max.backward', window, BACKWARD_BINDINGS, GATHER, 'in');
 }
 
 /** Do the windows cover every input element exactly once (see the file's comment)? */
@@ -141,7 +135,7 @@ export function runMaxPoolForward(x: Tensor, sizes: PoolSizes, window: PoolWindo
 /** dx [N, C, H, W] from dy and the forward's indices. */
 export function runMaxPoolBackward(dy: Tensor, indices: Tensor, inShape: readonly number[], sizes: PoolSizes, window: PoolWindow): Tensor {
   const dx = Tensor.empty(dy.ctx, inShape, 'float32');
-  const tiled = tilesInput(sizes, window);
-  launchPool(tiled ? tiledBackwardSource(window) : backwardSource(window), sizes, { input: { dx }, output: { dy, indices } }, tiled ? 'out' : 'in');
+  const byWindow = tilesInput(sizes, window);
+  launchPool(backwardSource(window, byWindow), sizes, { input: { dx }, output: { dy, indices } }, byWindow ? 'out' : 'in');
   return dx;
 }
