@@ -26,6 +26,7 @@ import { chapter2 } from './ch2-autograd.js';
 import { chapter3 } from './ch3-conv.js';
 import { chapter4 } from './ch4-batchnorm.js';
 import { chapter5 } from './ch5-freezing.js';
+import { chapter5Validation } from './ch5-validation.js';
 import { chapter6 } from './ch6-augment.js';
 import { chapter7 } from './ch7-recipe.js';
 import { chapter8 } from './ch8-profile.js';
@@ -100,7 +101,10 @@ const chapters: [number, string, () => Promise<unknown>][] = [
   [2, 'autograd and pruning', () => chapter2(ctx, out, SIZES)],
   [3, 'conv2d kernels', () => chapter3(ctx, out)],
   [4, 'BatchNorm', () => chapter4(ctx, out, SIZES)],
-  [5, 'freezing, measured', () => chapter5(ctx, out, SIZES)],
+  [5, 'freezing, measured', async () => {
+    await chapter5(ctx, out, SIZES);
+    await chapter5Validation(ctx, out, { batch: SIZES.batch, perClass: small ? 2 : 10 });
+  }],
   [6, 'augmentation', () => chapter6(ctx, out, SIZES)],
   [7, 'the two-phase recipe', async () => {
     const weights = await demoWeights();
