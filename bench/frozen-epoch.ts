@@ -25,6 +25,7 @@ import { Augmenter } from '../src/data/augment/augmenter.js';
 import { DEMO_TRAIN_TRANSFORM } from '../src/demo/tasks.js';
 import type { VGG } from '../src/models/vgg.js';
 import type { GpuContext } from '../src/runtime/context.js';
+import { median } from './util/timing.js';
 
 const option = (name: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
 const modelName = option('model') ?? 'smallvgg';
@@ -81,7 +82,6 @@ for (let round = 0; round < rounds; round++) {
   }
 }
 const same = results.kept.every((r, i) => r.record.valLoss === results.full[i]!.record.valLoss && r.record.trainLoss === results.full[i]!.record.trainLoss);
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const kept = { epoch: median(results.kept.map((r) => r.epoch)), validation: median(results.kept.map((r) => r.validation)) };
 const full = { epoch: median(results.full.map((r) => r.epoch)), validation: median(results.full.map((r) => r.validation)) };
 console.log(`\n| second epoch of the transfer phase (median of ${rounds}) | epoch s | validation s |`);

@@ -15,6 +15,7 @@ import { packBatch } from '../src/data/pack-batch.js';
 import { Augmenter } from '../src/data/augment/augmenter.js';
 import type { GpuContext } from '../src/runtime/context.js';
 import { median } from './util/timing.js';
+import { errorLine } from './util/error-line.js';
 import {
   ACT_SHAPES, CONV_SHAPES, MATMUL_VGG_FC, actShapeLabel, benchBatchNorm, benchConv2d, benchMatmul, benchMaxPool, convShapeLabel, randomArray,
   type ActShape, type BenchOpts, type ConvShape, type PeerResult, type TfjsPeer,
@@ -220,7 +221,7 @@ export async function runKernelCase(ctx: GpuContext, c: KernelCase, peer: TfjsPe
       }
     }
   } catch (e) {
-    result.error = (e as Error).message.split('\n')[0]!.slice(0, 300);
+    result.error = errorLine(e);
   } finally {
     setup?.dispose();
     await ctx.recorder.sync().catch(() => undefined);

@@ -10,6 +10,7 @@ import type { TfjsPeer } from './peers/tfjs.js';
 import { initTfjsWebGPU } from './peers/tfjs-node.js';
 import { runTorchCpu, type TorchResult } from './peers/torch.js';
 import { adapterLine, halfRange } from './util/timing.js';
+import { errorLine } from './util/error-line.js';
 import { describeSourceVersion, sourceVersion, type SourceVersion } from '../src/runtime/source-version.js';
 import { adapterSlug } from './util/node-gpu.js';
 import { kernelCases, runKernelCase, type KernelResult } from './kernels.js';
@@ -95,7 +96,6 @@ const processCpuMs = () => {
   const { user, system } = process.cpuUsage();
   return (user + system) / 1000;
 };
-const message = (e: unknown) => (e instanceof Error ? e.message : String(e)).split('\n')[0]!.slice(0, 300);
 
 function trainSpecs(o: Options, hardware: boolean): StepSpec[] {
   const { size, batch } = vgg16Step(o, hardware);
@@ -223,7 +223,7 @@ async function main(): Promise<void> {
     try {
       peer = await initTfjsWebGPU();
     } catch (e) {
-      tfjsFailure = message(e);
+      tfjsFailure = errorLine(e);
       console.error(`tfjs-backend-webgpu unavailable: ${tfjsFailure}`);
     }
   }

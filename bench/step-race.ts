@@ -3,6 +3,8 @@
 // Node, the benchmark page (web/bench.ts) in a browser.
 import type { GpuContext } from '../src/runtime/context.js';
 import type { TfjsPeer } from './peers/tfjs.js';
+import { median } from './util/timing.js';
+import { errorLine } from './util/error-line.js';
 import { expectedMemory, ourStepRunner, stepName, stepShape, tfjsStepRunner, type MemoryModel, type StepInvariants, type StepRunner, type StepSpec } from './train-step.js';
 
 export interface StepRaceResult {
@@ -39,11 +41,8 @@ export interface StepRaceResult {
   tfjsError?: string;
 }
 
-const median = (xs: readonly number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length === 0 ? null : s.length % 2 ? s[s.length >> 1]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
-const message = (e: unknown) => (e instanceof Error ? e.message : String(e)).split('\n')[0]!.slice(0, 300);
+/** The median of the samples, or null when a side took none. */
+const medianOf = (xs: readonly number[]) => (xs.length ? median(xs) : null);
 
 export interface StepRaceOptions {
   /** Timed steps of each side. */
@@ -82,7 +81,7 @@ export async function raceSteps(ctx: GpuContext, peer: TfjsPeer | null, spec: St
         tfjs = await tfjsStepRunner(peer, spec);
         await tfjs.step();
       } catch (e) {
-        result.tfjsError = message(e);
+        result.tfjsError = errorLine(e);
         await tfjs?.dispose();
         tfjs = null;
       }
@@ -94,7 +93,7 @@ export async function raceSteps(ctx: GpuContext, peer: TfjsPeer | null, spec: St
         try {
           await timed(tfjs, result.tfjsSamplesMs, result.tfjsCpuSamplesMs);
         } catch (e) {
-          result.tfjsError = message(e);
+          result.tfjsError = errorLine(e);
           tfjs = null;
         }
       }
@@ -110,19 +109,19 @@ export async function raceSteps(ctx: GpuContext, peer: TfjsPeer | null, spec: St
       if (theirs.notes) result.notes.push(`tfjs: ${theirs.notes}`);
     }
   } catch (e) {
-    result.error = message(e);
+    result.error = errorLine(e);
   } finally {
     await ours?.dispose().catch(() => undefined);
     await tfjs?.dispose().catch(() => undefined);
   }
   result.samples = result.oursSamplesMs.length;
-  result.oursMs = median(result.oursSamplesMs);
-  result.tfjsMs = median(result.tfjsSamplesMs);
+  result.oursMs = medianOf(result.oursSamplesMs);
+  result.tfjsMs = medianOf(result.tfjsSamplesMs);
   result.oursImagesPerSec = result.oursMs ? (spec.batch * 1000) / result.oursMs : null;
   result.tfjsImagesPerSec = result.tfjsMs ? (spec.batch * 1000) / result.tfjsMs : null;
   result.speedup = result.oursMs && result.tfjsMs ? result.tfjsMs / result.oursMs : null;
-  result.oursCpuMs = median(result.oursCpuSamplesMs);
-  result.tfjsCpuMs = median(result.tfjsCpuSamplesMs);
+  result.oursCpuMs = medianOf(result.oursCpuSamplesMs);
+  result.tfjsCpuMs = medianOf(result.tfjsCpuSamplesMs);
   result.cpuSpeedup = result.oursCpuMs && result.tfjsCpuMs ? result.tfjsCpuMs / result.oursCpuMs : null;
   return result;
 }

@@ -26,6 +26,7 @@ import type { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
 import { CompletionWait } from '../../src/runtime/completion-wait.js';
 import { describeAdapter as describeForEngine } from '../../src/runtime/adapter.js';
 import { sleepsBeforePoll, type GpuContextOptions } from '../../src/runtime/context.js';
+import { errorLine } from '../util/error-line.js';
 import { describeAdapter, gbps as toGbps, gflops as toGflops, timeIt, type AdapterDescription, type TimingResult } from '../util/timing.js';
 
 export type Tf = typeof TF;
@@ -154,7 +155,6 @@ export function peerOnCurrentBackend(
 // ---------------------------------------------------------------------------
 // Common runner
 
-const errMsg = (e: unknown): string => (e instanceof Error ? e.message : String(e)).split('\n')[0]!.slice(0, 400);
 
 /**
  * Runs `run` once inside validation/out-of-memory error scopes (and checks for
@@ -178,9 +178,9 @@ async function guardedTime(
     }
     const v = await peer.device.popErrorScope();
     const o = await peer.device.popErrorScope();
-    if (thrown !== undefined) return { error: `threw: ${errMsg(thrown)}` };
-    if (v) return { error: `WebGPU validation error: ${errMsg(v.message)}` };
-    if (o) return { error: `WebGPU out-of-memory: ${errMsg(o.message)}` };
+    if (thrown !== undefined) return { error: `threw: ${errorLine(thrown, 400)}` };
+    if (v) return { error: `WebGPU validation error: ${errorLine(v.message, 400)}` };
+    if (o) return { error: `WebGPU out-of-memory: ${errorLine(o.message, 400)}` };
     const t = await timeIt(run, {
       sync: peer.repeatedSync(),
       warmup: Math.max(0, (opts.warmup ?? 2) - 1),
@@ -189,11 +189,11 @@ async function guardedTime(
     });
     await peer.sync();
     if (peer.uncapturedErrors.length > before) {
-      return { error: `uncaptured WebGPU error: ${errMsg(peer.uncapturedErrors[before])}` };
+      return { error: `uncaptured WebGPU error: ${errorLine(peer.uncapturedErrors[before], 400)}` };
     }
     return { t };
   } catch (e) {
-    return { error: `threw: ${errMsg(e)}` };
+    return { error: `threw: ${errorLine(e, 400)}` };
   }
 }
 
@@ -312,7 +312,7 @@ export async function benchMatmul(peer: TfjsPeer, m: number, k: number, n: numbe
     }
     return res;
   } catch (e) {
-    return kernelResult(base, { error: `threw: ${errMsg(e)}` });
+    return kernelResult(base, { error: `threw: ${errorLine(e, 400)}` });
   } finally {
     a?.dispose();
     b?.dispose();
@@ -371,7 +371,7 @@ export async function benchConv2d(peer: TfjsPeer, pass: ConvPass, s: ConvShape, 
     };
     return kernelResult(base, await guardedTime(peer, run, opts));
   } catch (e) {
-    return kernelResult(base, { error: `threw: ${errMsg(e)}` });
+    return kernelResult(base, { error: `threw: ${errorLine(e, 400)}` });
   } finally {
     tf.dispose(tensors);
     await peer.sync().catch(() => undefined);
@@ -410,7 +410,7 @@ export async function benchBatchNorm(peer: TfjsPeer, s: ActShape, opts: BenchOpt
     };
     return kernelResult(base, await guardedTime(peer, run, opts));
   } catch (e) {
-    return kernelResult(base, { error: `threw: ${errMsg(e)}` });
+    return kernelResult(base, { error: `threw: ${errorLine(e, 400)}` });
   } finally {
     tf.dispose(tensors);
     await peer.sync().catch(() => undefined);
@@ -431,7 +431,7 @@ export async function benchMaxPool(peer: TfjsPeer, s: ActShape, opts: BenchOpts 
     };
     return kernelResult(base, await guardedTime(peer, run, opts));
   } catch (e) {
-    return kernelResult(base, { error: `threw: ${errMsg(e)}` });
+    return kernelResult(base, { error: `threw: ${errorLine(e, 400)}` });
   } finally {
     tf.dispose(tensors);
     await peer.sync().catch(() => undefined);
@@ -529,7 +529,7 @@ export async function benchTrainStep(peer: TfjsPeer, spec: TrainSpec, opts: Benc
     res.memory = memoryOf(tf);
     return res;
   } catch (e) {
-    return { name, shape, batch: spec.batch, medianMs: null, minMs: null, imagesPerSec: null, samples: 0, error: `threw: ${errMsg(e)}` };
+    return { name, shape, batch: spec.batch, medianMs: null, minMs: null, imagesPerSec: null, samples: 0, error: `threw: ${errorLine(e, 400)}` };
   } finally {
     tf.dispose(tensors);
     model?.dispose();

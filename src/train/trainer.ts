@@ -312,12 +312,12 @@ export class Trainer {
     try {
       if (sums) metrics.restore(sums.lossSum, sums.correct, sums.samples);
       this.model.train();
+      const watchers = [this.hooks.watch ?? []].flat();
       for await (const batch of this.data.train.epoch(dataEpoch)) {
         if (batchIndex < skip) {
           batchIndex++;
           continue; // resumed mid-epoch: these were trained before the interruption
         }
-        const watchers = [this.hooks.watch ?? []].flat();
         tidy(() => {
           const { images: x, labels } = this.upload(batch, this.data.trainTransform, dataEpoch);
           const logits = this.model.forward(x);
