@@ -48,6 +48,11 @@ export class BatchLoader {
     this.badFiles = options.badFiles ?? new BadFileLog();
   }
 
+  /** Is a last batch smaller than batchSize dropped? */
+  get dropLast(): boolean {
+    return this.options.dropLast ?? false;
+  }
+
   /** The order in which epoch `epoch` visits the samples. */
   order(epoch: number): Uint32Array {
     const n = this.samples.length;

@@ -18,6 +18,7 @@ import type { Tensor } from '../autograd/tensor.js';
 import { keep } from '../autograd/scope.js';
 import { frozenGeneration } from '../autograd/frozen-generation.js';
 import { BatchNorm2d } from '../nn/batchnorm.js';
+import { Dropout } from '../nn/dropout.js';
 import type { Module } from '../nn/module.js';
 import { chain, sequenceOf } from '../nn/sequential.js';
 import { formatBytes } from '../runtime/errors.js';
@@ -33,17 +34,26 @@ export interface FrozenSplit {
   lastFrozen: string;
 }
 
-/** What the cache did in a phase, for a log line (TrainerHooks.onFeatureCache). */
+/**
+ * What a cache did in a phase, for a log line (TrainerHooks.onFeatureCache): validation's (this
+ * file), or the training pass's without augmentation (sample-feature-cache.ts).
+ */
 export type FeatureCacheEvent =
-  | { kind: 'kept'; lastFrozen: string; images: number; bytes: number; perImage: readonly number[] }
-  | { kind: 'too-large'; lastFrozen: string; bytes: number; maxBytes: number; images: number };
+  | { kind: 'kept'; pass: CachedPass; lastFrozen: string; images: number; bytes: number; perImage: readonly number[] }
+  | { kind: 'too-large'; pass: CachedPass; lastFrozen: string; bytes: number; maxBytes: number; images: number };
+
+export type CachedPass = 'validation' | 'training';
 
 /** The event as a log line. */
 export function describeFeatureCache(event: FeatureCacheEvent): string {
-  if (event.kind === 'kept') {
-    return `validation: the frozen layers up to ${event.lastFrozen} ran once; their outputs (${event.perImage.join('x')} per image, ${formatBytes(event.bytes)} for ${event.images} images) serve the rest of the phase`;
+  const { pass } = event;
+  if (event.kind === 'too-large') {
+    return `${pass}: the frozen layers' outputs up to ${event.lastFrozen} would take ${formatBytes(event.bytes)} for ${event.images} images, over the cache's ${formatBytes(event.maxBytes)}: the whole model runs on every ${pass} pass`;
   }
-  return `validation: the frozen layers' outputs up to ${event.lastFrozen} would take ${formatBytes(event.bytes)} for ${event.images} images, over the cache's ${formatBytes(event.maxBytes)}: the whole model runs on every validation pass`;
+  const outputs = `their outputs (${event.perImage.join('x')} per image, ${formatBytes(event.bytes)} for ${event.images} images)`;
+  return pass === 'validation'
+    ? `validation: the frozen layers up to ${event.lastFrozen} ran once; ${outputs} serve the rest of the phase`
+    : `training: the frozen layers up to ${event.lastFrozen} ran once per image; the phase's later epochs train from ${outputs}, running only the layers after`;
 }
 
 export interface KeptBatch {
@@ -52,22 +62,28 @@ export interface KeptBatch {
   size: number;
 }
 
-/** Where the model splits into frozen leading layers and the rest; null if nothing leads frozen. */
-export function frozenSplit(model: Module): FrozenSplit | null {
+/**
+ * Where the model splits into frozen leading layers and the rest; null if nothing leads frozen.
+ * In 'train' mode a dropout also ends the frozen layers: it draws a new mask every step.
+ */
+export function frozenSplit(model: Module, mode: 'eval' | 'train' = 'eval'): FrozenSplit | null {
   const layers = sequenceOf(model);
   if (!layers) return null;
   let count = 0;
-  while (count < layers.length - 1 && staysFixed(layers[count]!)) count++;
+  while (count < layers.length - 1 && staysFixed(layers[count]!, mode)) count++;
   if (count === 0) return null;
   const last = layers[count - 1]!;
   const path = model.namedModules().find(([, m]) => m === last)?.[0] ?? last.constructor.name;
   return { frozen: layers.slice(0, count), rest: layers.slice(count), lastFrozen: path };
 }
 
-/** Does the layer compute the same in eval mode before and after a training epoch? */
-function staysFixed(layer: Module): boolean {
+/** Does the layer compute the same, in this mode, on the same image in every epoch of the phase? */
+function staysFixed(layer: Module, mode: 'eval' | 'train'): boolean {
   if (layer.parameters().some((p) => p.requiresGrad)) return false;
-  return layer.namedModules().every(([, m]) => !(m instanceof BatchNorm2d) || m.statsFrozen);
+  return layer.namedModules().every(([, m]) => {
+    if (m instanceof BatchNorm2d) return m.statsFrozen;
+    return !(mode === 'train' && m instanceof Dropout && m.p > 0);
+  });
 }
 
 export class FeatureCache {
@@ -127,7 +143,7 @@ export class FeatureCache {
     if (this.batches.length === 0) return null; // an empty validation set: nothing to say
     const images = this.batches.reduce((n, b) => n + b.size, 0);
     const perImage = this.batches[0]?.features.shape.slice(1) ?? [];
-    return { kind: 'kept', lastFrozen: this.split.lastFrozen, images, bytes: this.bytes, perImage };
+    return { kind: 'kept', pass: 'validation', lastFrozen: this.split.lastFrozen, images, bytes: this.bytes, perImage };
   }
 
   /** The kept batches, in the order the pass gave them. */
@@ -157,6 +173,6 @@ export class FeatureCache {
   }
 
   private tooLarge(): FeatureCacheEvent {
-    return { kind: 'too-large', lastFrozen: this.split.lastFrozen, bytes: this.projectedBytes, maxBytes: this.maxBytes, images: this.expectedImages };
+    return { kind: 'too-large', pass: 'validation', lastFrozen: this.split.lastFrozen, bytes: this.projectedBytes, maxBytes: this.maxBytes, images: this.expectedImages };
   }
 }

@@ -22,6 +22,7 @@ import { createOptimizer, createScheduler, type TrainOptimizer, type TrainSchedu
 import type { TunedLayer } from '../kernels/conv2d-tuning.js';
 import { tuneModelKernels } from './tune-kernels.js';
 import { DEFAULT_FEATURE_CACHE_BYTES, FeatureCache, frozenSplit, type FeatureCacheEvent } from './feature-cache.js';
+import { SampleFeatureCache } from './sample-feature-cache.js';
 
 /** Where batches come from: the data loader, or anything that yields packed uint8 batches. */
 export interface BatchSource {
@@ -30,13 +31,23 @@ export interface BatchSource {
   readonly batchSize: number;
   epoch(epoch: number): AsyncIterable<ImageBatch>;
   readonly badFiles?: { reports: readonly BadFileReport[] };
+  /**
+   * Optional: the order in which epoch `epoch` visits the samples, and whether a short last batch
+   * is dropped. With the order (and no batch dropped), a frozen base's training outputs can be
+   * kept across epochs when the training transform is not random (sample-feature-cache.ts).
+   */
+  order?(epoch: number): Uint32Array;
+  readonly dropLast?: boolean;
 }
 
 export interface TrainerData {
   classes: readonly string[];
   train: BatchSource;
   validation: BatchSource;
-  /** GPU transforms: random augmentation for training, Resize + CenterCrop for validation. */
+  /**
+   * GPU transforms: random augmentation for training (or, without augmentation, a Resize +
+   * CenterCrop transform here too), Resize + CenterCrop for validation.
+   */
   trainTransform: Augmenter;
   evalTransform: Augmenter;
 }
@@ -132,8 +143,9 @@ export interface TrainerOptions {
   tuneKernels?: boolean;
   /**
    * While the base is frozen, validation runs it once per phase and keeps its outputs for the
-   * later epochs (train/feature-cache.ts; the same figures, bit for bit). The most GPU memory
-   * those outputs may take (default 512 MiB); 0 runs the whole model on every validation pass.
+   * later epochs (train/feature-cache.ts; the same figures, bit for bit); so does training when
+   * its transform is not random (sample-feature-cache.ts). The most GPU memory those outputs may
+   * take together (default 512 MiB); 0 runs the whole model on every pass.
    */
   featureCacheBytes?: number;
 }
@@ -142,6 +154,12 @@ export interface EvaluationResult {
   loss: number;
   accuracy: number;
   samples: number;
+}
+
+/** One training step's batch: its size, and its logits and labels, recorded when asked (inside the step's scope). */
+interface StepBatch {
+  size: number;
+  forward(): { logits: Tensor; labels: Tensor };
 }
 
 export class NonFiniteLossError extends Error {
@@ -155,6 +173,8 @@ export class StoppedError extends Error {
 export class Trainer {
   /** The frozen base's validation outputs in this phase, once a pass has kept them. */
   private validationCache: FeatureCache | null = null;
+  /** ...and its training outputs per sample, when the training transform is not random. */
+  private trainingCache: SampleFeatureCache | null = null;
 
   constructor(
     readonly ctx: GpuContext,
@@ -196,7 +216,7 @@ export class Trainer {
         }
       } finally {
         optimizer.dispose();
-        this.dropValidationCache(); // the next phase freezes differently
+        this.dropCaches(); // the next phase freezes differently
       }
       Object.assign(position, { phaseIndex: p + 1, epoch: 0, batchesDone: 0 });
     }
@@ -239,15 +259,46 @@ export class Trainer {
   private cacheForValidation(): FeatureCache | null {
     if (this.validationCache?.stillValid) return this.validationCache;
     this.dropValidationCache();
-    const maxBytes = this.options.featureCacheBytes ?? DEFAULT_FEATURE_CACHE_BYTES;
+    // What the training cache holds comes out of the same budget.
+    const maxBytes = this.cacheBudget() - (this.trainingCache?.bytes ?? 0);
     const split = maxBytes > 0 ? frozenSplit(this.model) : null;
     if (split) this.validationCache = new FeatureCache(split, maxBytes, this.data.validation.samples.length);
     return this.validationCache;
   }
 
+  /**
+   * The training cache for an epoch that starts at its first batch: this phase's while it holds,
+   * else a new one where the training transform is not random, the source gives its order and
+   * trains every sample in each epoch (it drops no short batch), and the model has frozen leading
+   * layers (in training mode).
+   */
+  private cacheForTraining(): SampleFeatureCache | null {
+    if (this.trainingCache?.stillValid) return this.trainingCache;
+    this.dropTrainingCache();
+    const { train, trainTransform } = this.data;
+    if (trainTransform.isTrain || !train.order || train.dropLast || this.cacheBudget() <= 0) return null;
+    const split = frozenSplit(this.model, 'train');
+    if (split) this.trainingCache = new SampleFeatureCache(this.ctx, split, this.cacheBudget(), train.samples.length);
+    return this.trainingCache;
+  }
+
+  private cacheBudget(): number {
+    return this.options.featureCacheBytes ?? DEFAULT_FEATURE_CACHE_BYTES;
+  }
+
   private dropValidationCache(): void {
     this.validationCache?.dispose();
     this.validationCache = null;
+  }
+
+  private dropTrainingCache(): void {
+    this.trainingCache?.dispose();
+    this.trainingCache = null;
+  }
+
+  private dropCaches(): void {
+    this.dropValidationCache();
+    this.dropTrainingCache();
   }
 
   /** A pass over a source; with a cache that is filling, the frozen layers' outputs are kept. */
@@ -313,14 +364,15 @@ export class Trainer {
       if (sums) metrics.restore(sums.lossSum, sums.correct, sums.samples);
       this.model.train();
       const watchers = [this.hooks.watch ?? []].flat();
-      for await (const batch of this.data.train.epoch(dataEpoch)) {
+      // An epoch resumed mid-way visits only some samples: it neither fills the cache nor uses it.
+      const cache = skip === 0 ? this.cacheForTraining() : null;
+      for await (const batch of this.trainingBatches(dataEpoch, cache)) {
         if (batchIndex < skip) {
           batchIndex++;
           continue; // resumed mid-epoch: these were trained before the interruption
         }
         tidy(() => {
-          const { images: x, labels } = this.upload(batch, this.data.trainTransform, dataEpoch);
-          const logits = this.model.forward(x);
+          const { logits, labels } = batch.forward();
           const loss = crossEntropy(logits, labels);
           metrics.add(loss, accuracy(logits, labels), batch.size);
           for (const watcher of watchers) watcher.beforeBackward(loss, { phase: phase.name, epoch, batch: batchIndex + 1 });
@@ -347,6 +399,8 @@ export class Trainer {
           throw new StoppedError(`stopped at ${phase.name} epoch ${epoch + 1}, batch ${batchIndex}${this.savedNote(partial)}`);
         }
       }
+      const event = cache?.complete(); // the epoch visited every sample
+      if (event) this.hooks.onFeatureCache?.(event);
       // Reading the sums waits for the GPU: only then is the epoch's training time known.
       train = await metrics.read();
       trainSeconds = (performance.now() - started) / 1000;
@@ -368,6 +422,36 @@ export class Trainer {
       skippedFiles: (this.data.train.badFiles?.reports.length ?? 0) - skippedBefore,
       trainable: this.model.parameters().filter((p) => p.requiresGrad).length,
     };
+  }
+
+  /**
+   * An epoch's training batches: from the loader, through the whole model (keeping the frozen
+   * layers' outputs while `cache` fills), or from the kept outputs once `cache` is complete.
+   */
+  private async *trainingBatches(dataEpoch: number, cache: SampleFeatureCache | null): AsyncGenerator<StepBatch> {
+    const { train, trainTransform } = this.data;
+    if (cache?.ready) {
+      for (const samples of cache.batches(train.order!(dataEpoch), train.batchSize)) {
+        yield {
+          size: samples.length,
+          forward: () => {
+            const { features, labels } = cache.replay(samples);
+            return { logits: cache.logitsOf(features), labels };
+          },
+        };
+      }
+      return;
+    }
+    for await (const batch of train.epoch(dataEpoch)) {
+      yield {
+        size: batch.size,
+        forward: () => {
+          const { images, labels } = this.upload(batch, trainTransform, dataEpoch);
+          const logits = cache?.filling ? cache.forward(images, batch.sampleIndices, labelsOf(batch)) : this.model.forward(images);
+          return { logits, labels };
+        },
+      };
+    }
   }
 
   /** One upload of the packed bytes, the GPU transform, and the labels as int32. */

@@ -71,7 +71,7 @@ describe('validation of a frozen base (train/feature-cache.ts)', () => {
     expect(figures(cached.history)).toEqual(figures(uncached.history));
     expect(cached.weights).toEqual(uncached.weights);
     // smallVgg's head is classifier.2: the base ends with the hidden layer's ReLU, 16 numbers per image.
-    expect(cached.events).toEqual([{ kind: 'kept', lastFrozen: 'classifier.1', images: 8, bytes: 8 * 16 * 4, perImage: [16] }]);
+    expect(cached.events).toEqual([{ kind: 'kept', pass: 'validation', lastFrozen: 'classifier.1', images: 8, bytes: 8 * 16 * 4, perImage: [16] }]);
     expect(uncached.events).toEqual([]);
   });
 
@@ -79,7 +79,7 @@ describe('validation of a frozen base (train/feature-cache.ts)', () => {
     const cached = await train(8 * 16 * 4 - 1);
     expect(cached.validationPasses).toBe(4);
     expect(figures(cached.history)).toEqual(figures(uncached.history));
-    expect(cached.events).toEqual([{ kind: 'too-large', lastFrozen: 'classifier.1', bytes: 8 * 16 * 4, maxBytes: 8 * 16 * 4 - 1, images: 8 }]);
+    expect(cached.events).toEqual([{ kind: 'too-large', pass: 'validation', lastFrozen: 'classifier.1', bytes: 8 * 16 * 4, maxBytes: 8 * 16 * 4 - 1, images: 8 }]);
   });
 
   it('runs the base again after weights are loaded into it', async () => {
