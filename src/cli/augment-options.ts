@@ -26,6 +26,17 @@ export const augmentHelp = [
   '  --brightness B --contrast C --saturation S --hue H   colour jitter (default none)',
 ].join('\n');
 
+/**
+ * `train`'s training transform: the random one the options describe, or null with `--no-augment`
+ * (training takes the validation's Resize + CenterCrop), which refuses those options beside it.
+ */
+export function trainTransformOrNone(args: ParsedArgs): TrainTransformOptions | null {
+  if (!args.values['no-augment']) return trainTransformFrom(args);
+  const given = Object.keys(augmentOptions).filter((name) => args.values[name] !== undefined);
+  if (given.length > 0) throw new UsageError(`--no-augment trains on the validation transform; it cannot go with --${given.join(', --')}`);
+  return null;
+}
+
 export function trainTransformFrom(args: ParsedArgs): TrainTransformOptions {
   const jitter = {
     brightness: numberOption(args, 'brightness', 0, NON_NEGATIVE),

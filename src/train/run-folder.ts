@@ -56,8 +56,11 @@ export async function checkRunFolder(runDir: string, options: TrainRunOptions, r
   const keys = new Set([...Object.keys(saved), ...Object.keys(options)] as (keyof TrainRunOptions)[]);
   const changed = [...keys].filter((key) => !FREE_ON_RESUME.has(key) && !same(key));
   if (changed.length > 0) {
-    const show = (value: unknown) => (typeof value === 'object' ? JSON.stringify(value) : String(value));
-    const differences = changed.map((key) => `${flag(key)} ${show(saved[key])}, not ${show(options[key])}`).join('; ');
+    const show = (key: string, value: unknown) => {
+      if (key === 'augment' && value === null) return 'none (--no-augment)';
+      return typeof value === 'object' ? JSON.stringify(value) : String(value);
+    };
+    const differences = changed.map((key) => `${flag(key)} ${show(key, saved[key])}, not ${show(key, options[key])}`).join('; ');
     throw new InputError(`--resume: the run in ${runDir} was started with ${differences}; resume it with its own options (${files.options})`);
   }
 }

@@ -50,14 +50,15 @@ export interface TrainRunOptions extends PlanOptions {
   imageSize: number;
   resize: number;
   out: string;
-  augment: TrainTransformOptions;
+  /** The random training transform; null: training takes the validation transform (`--no-augment`). */
+  augment: TrainTransformOptions | null;
   validationFraction: number;
   progressEvery: number;
   /** Sample the gradient flow every this many steps (0 or absent: off). */
   gradMonitor?: number;
   /** Time the GPU convolution tiles per layer before the first step (TrainerOptions.tuneKernels). */
   tuneKernels?: boolean;
-  /** MiB for the frozen base's validation outputs (TrainerOptions.featureCacheBytes; 0: off; absent: its default). */
+  /** MiB for the frozen base's kept outputs (TrainerOptions.featureCacheBytes; 0: off; absent: its default). */
   featureCacheMb?: number;
 }
 
@@ -98,7 +99,9 @@ export async function trainRun(ctx: GpuContext, options: TrainRunOptions, { resu
     classes: dataset.classes,
     train: new BatchLoader(dataset.train, decode, { batchSize: options.batchSize, seed: options.seed, shuffle: true, badFiles }),
     validation: new BatchLoader(dataset.validation, decode, { batchSize: options.batchSize, seed: options.seed, shuffle: false, badFiles }),
-    trainTransform: new Augmenter(ctx, { outputSize: options.imageSize, train: options.augment }),
+    trainTransform: options.augment
+      ? new Augmenter(ctx, { outputSize: options.imageSize, train: options.augment })
+      : new Augmenter(ctx, { outputSize: options.imageSize, resize: options.resize }),
     evalTransform: new Augmenter(ctx, { outputSize: options.imageSize, resize: options.resize }),
   };
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -66,6 +66,7 @@ describe('command line', () => {
       [train('--hue', '0.7'), /hue must be a number in \[0, 0.5\]/],
       [train('--image-size', '64', '--resize', '32'), /resize \(32\) must be at least the output size/],
       [train('--plan', 'finetune', '--finetune-lr', '0.1'), /--finetune-lr is for the fine-tuning phase of --plan both/],
+      [train('--no-augment', '--hflip', '0', '--min-scale', '1'), /--no-augment trains on the validation transform; it cannot go with --min-scale, --hflip/],
       [['predict', 'x.png', '--weights', 'w.safetensors', '--top', '0'], /--top expects a whole number, at least 1/],
       [['inspect', '--weights', 'w.safetensors', '--model', 'vgg17'], /--model must be one of vgg16, /],
       [['augment', '--data', data, '--out', join(out, 'grid.png'), '--images', '0'], /--images expects a whole number, at least 1/],
@@ -148,6 +149,24 @@ describe('command line', () => {
     const wrongModel = run('predict', ...images, '--weights', best, '--model', 'vgg16');
     expect(wrongModel.status).toBe(1);
     expect(wrongModel.stderr).toMatch(/holds a small_vgg \(its metadata says so\), not a vgg16/);
+  });
+
+  it('train --no-augment keeps the frozen base\'s training outputs after the first epoch, with the same figures as without', () => {
+    const args = (out: string, ...more: string[]) => ['train', '--data', data, '--model', 'small_vgg', '--plan', 'transfer', '--epochs', '3',
+      '--batch-size', '4', '--image-size', '32', '--resize', '36', '--lr', '0.01', '--seed', '3', '--out', join(dir, out), '--progress-every', '0', '--no-augment', ...more];
+    const cached = run(...args('no-augment'));
+    expect(cached.status, cached.stderr).toBe(0);
+    expect(cached.stdout).toMatch(/training: the frozen layers up to classifier\.1 ran once per image; the phase's later epochs train from their outputs \(256 per image, [\d.]+ KiB for \d+ images\), running only the layers after/);
+    const uncached = run(...args('no-augment-uncached', '--feature-cache-mb', '0'));
+    expect(uncached.status, uncached.stderr).toBe(0);
+    expect(uncached.stdout).not.toMatch(/ran once/);
+    const losses = (out: string) => readFileSync(join(dir, out, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { trainLoss: number; valLoss: number }).map((r) => [r.trainLoss, r.valLoss]);
+    expect(losses('no-augment')).toHaveLength(3);
+    expect(losses('no-augment')).toEqual(losses('no-augment-uncached'));
+    // A run without augmentation resumes only as one.
+    const resumed = run(...args('no-augment').filter((a) => a !== '--no-augment'), '--resume');
+    expect(resumed.status).toBe(1);
+    expect(resumed.stderr).toMatch(/was started with the augmentation options none \(--no-augment\), not \{/);
   });
 
   it('train, interrupted once with Ctrl-C (SIGINT), stops with exit code 130 and a checkpoint, and resumes to the same result', { timeout: 900_000 }, async () => {

@@ -1,5 +1,5 @@
 import { COUNT, FRACTION, NON_NEGATIVE, numberOption, POSITIVE, requiredString, stringOption, UsageError, WHOLE, type Command, type NumberRule, type ParsedArgs } from '../command.js';
-import { augmentHelp, augmentOptions, checkTransforms, trainTransformFrom } from '../augment-options.js';
+import { augmentHelp, augmentOptions, checkTransforms, trainTransformOrNone } from '../augment-options.js';
 import { modelOption } from '../model-option.js';
 import { initNode } from '../../node.js';
 import { MODELS } from '../../models/registry.js';
@@ -28,7 +28,10 @@ export const train: Command = {
     '  --progress-every N   read the loss back every N steps for the progress line (default 10; 0: never)',
     '  --grad-monitor N     every N steps, log each layer\'s gradient and update norms and backward kernels (grad-flow.jsonl, grad-flow.svg)',
     '  --tune-kernels       on a GPU: time the convolution tiles on each layer first and keep the fastest (as cudnn.benchmark)',
-    '  --feature-cache-mb N while the base is frozen, validate it once per phase and keep its outputs, up to N MiB (default 512; 0: off)',
+    '  --feature-cache-mb N while the base is frozen, run it once per phase on the validation images (and with --no-augment on the',
+    '                       training images) and keep its outputs, up to N MiB (default 512; 0: off)',
+    '  --no-augment         train on the validation transform (Resize + CenterCrop), nothing random: feature extraction, where',
+    '                       a frozen base\'s later epochs train the head alone',
     augmentHelp,
   ].join('\n'),
   options: {
@@ -58,6 +61,7 @@ export const train: Command = {
     'grad-monitor': { type: 'string' },
     'tune-kernels': { type: 'boolean' },
     'feature-cache-mb': { type: 'string' },
+    'no-augment': { type: 'boolean' },
     ...augmentOptions,
   },
   async run(args) {
@@ -95,13 +99,13 @@ export const train: Command = {
       resize: numberOption(args, 'resize', 256, COUNT),
       validationFraction: numberOption(args, 'val-fraction', 0.2, FRACTION),
       out: stringOption(args, 'out') ?? 'runs/train',
-      augment: trainTransformFrom(args),
+      augment: trainTransformOrNone(args),
       progressEvery: numberOption(args, 'progress-every', 10, WHOLE),
       gradMonitor: gradMonitorOption(args),
       tuneKernels: Boolean(args.values['tune-kernels']),
       featureCacheMb: optional('feature-cache-mb', NON_NEGATIVE),
     };
-    checkTransforms({ outputSize: options.imageSize, train: options.augment }, { outputSize: options.imageSize, resize: options.resize });
+    checkTransforms({ outputSize: options.imageSize, train: options.augment ?? undefined }, { outputSize: options.imageSize, resize: options.resize });
     const ctx = await initNode();
     const result = await trainRun(ctx, options, { resume: Boolean(args.values.resume) });
     console.log(`best validation accuracy ${(100 * result.bestAccuracy).toFixed(2)}%; weights in ${result.runDir}/best.safetensors`);
