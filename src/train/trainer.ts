@@ -126,7 +126,10 @@ export interface TrainerHooks {
   shouldStop?(): boolean;
   /** What `tuneKernels` measured, before the first step. */
   onTuned?(layers: TunedLayer[]): void;
-  /** After a phase's first validation pass: what it kept of the frozen base (`featureCacheBytes`), or why nothing. */
+  /**
+   * After a phase's first validation pass, and (training without augmentation) its first epoch's
+   * training pass: what it kept of the frozen base (`featureCacheBytes`), or why nothing.
+   */
   onFeatureCache?(event: FeatureCacheEvent): void;
 }
 
