@@ -26,7 +26,7 @@ import { chapter2 } from './ch2-autograd.js';
 import { chapter3 } from './ch3-conv.js';
 import { chapter4 } from './ch4-batchnorm.js';
 import { chapter5 } from './ch5-freezing.js';
-import { chapter5Validation } from './ch5-validation.js';
+import { chapter5TrainingCache, chapter5Validation } from './ch5-validation.js';
 import { chapter6 } from './ch6-augment.js';
 import { chapter7 } from './ch7-recipe.js';
 import { chapter8 } from './ch8-profile.js';
@@ -104,6 +104,7 @@ const chapters: [number, string, () => Promise<unknown>][] = [
   [5, 'freezing, measured', async () => {
     await chapter5(ctx, out, SIZES);
     await chapter5Validation(ctx, out, { batch: SIZES.batch, perClass: small ? 2 : 10 });
+    await chapter5TrainingCache(ctx, out, { batch: SIZES.batch, perClass: small ? 2 : 10 });
   }],
   [6, 'augmentation', () => chapter6(ctx, out, SIZES)],
   [7, 'the two-phase recipe', async () => {
