@@ -77,25 +77,30 @@ async function validationPasses(ctx: GpuContext, o: { batch: number; perClass: n
 export async function chapter5Validation(ctx: GpuContext, out: GuideOutput, o: { batch: number; perClass: number }): Promise<void> {
   const off = await validationPasses(ctx, o, 0);
   const on = await validationPasses(ctx, o, undefined);
-  const row = (label: string, p: ValidationPass) => [label, p.batchesRead, p.dispatches, sig(p.wallMs)];
   await out.fragment(
     'ch5-validation-cache',
-    [
-      table(
-        ['validation pass', 'batches read, decoded and transformed', 'dispatches', 'wall ms'],
-        [
-          row('without the cache, epoch 1', off.passes[0]!),
-          row('without the cache, epoch 2', off.passes[1]!),
-          row('with it, epoch 1 (keeps the outputs)', on.passes[0]!),
-          row('with it, epoch 2 (from the kept outputs)', on.passes[1]!),
-        ],
-      ),
-      '',
-      `The trainer's line: "${on.events.map(describeFeatureCache).join('; ')}".`,
-      '',
-      `(demo network, its head training; ${on.images} validation images in batches of ${o.batch}; the dispatches include the loss and accuracy sums; wall time from an idle GPU after the epoch's last step to the epoch's record; ${adapterLabel(ctx.adapter)}.)`,
-    ].join('\n'),
+    withAndWithout(['validation pass', 'batches read, decoded and transformed', 'dispatches', 'wall ms'], (p) => [p.batchesRead, p.dispatches, sig(p.wallMs)], off.passes, on, [
+      `demo network, its head training; ${on.images} validation images in batches of ${o.batch}; the dispatches include the loss and accuracy sums;`,
+      `wall time from an idle GPU after the epoch's last step to the epoch's record; ${adapterLabel(ctx.adapter)}.`,
+    ].join(' ')),
   );
+}
+
+/** Two epochs without the cache and two with it, one row each; the trainer's line; what was measured. */
+function withAndWithout<P>(columns: string[], cells: (pass: P) => (string | number)[], off: P[], on: { passes: P[]; events: FeatureCacheEvent[] }, note: string): string {
+  const rows: [string, P][] = [
+    ['without the cache, epoch 1', off[0]!],
+    ['without the cache, epoch 2', off[1]!],
+    ['with it, epoch 1 (keeps the outputs)', on.passes[0]!],
+    ['with it, epoch 2 (from the kept outputs)', on.passes[1]!],
+  ];
+  return [
+    table(columns, rows.map(([label, pass]) => [label, ...cells(pass)])),
+    '',
+    `The trainer's line: "${on.events.map(describeFeatureCache).join('; ')}".`,
+    '',
+    `(${note})`,
+  ].join('\n');
 }
 
 interface TrainingPass {
@@ -143,23 +148,11 @@ async function trainingPasses(ctx: GpuContext, o: { batch: number; perClass: num
 export async function chapter5TrainingCache(ctx: GpuContext, out: GuideOutput, o: { batch: number; perClass: number }): Promise<void> {
   const off = await trainingPasses(ctx, o, 0);
   const on = await trainingPasses(ctx, o, undefined);
-  const row = (label: string, p: TrainingPass) => [label, p.batchesRead, p.stepDispatches, sig(p.trainingMs)];
   await out.fragment(
     'ch5-training-cache',
-    [
-      table(
-        ['training pass, no augmentation', 'batches read, decoded and transformed', 'dispatches per step', 'training ms'],
-        [
-          row('without the cache, epoch 1', off.passes[0]!),
-          row('without the cache, epoch 2', off.passes[1]!),
-          row('with it, epoch 1 (keeps the outputs)', on.passes[0]!),
-          row('with it, epoch 2 (from the kept outputs)', on.passes[1]!),
-        ],
-      ),
-      '',
-      `The trainer's line: "${on.events.map(describeFeatureCache).join('; ')}".`,
-      '',
-      `(demo network, its head training; ${on.images} training images in batches of ${o.batch}, Resize + CenterCrop; a step's dispatches include the loss and accuracy sums; training time as the epoch's record gives it; ${adapterLabel(ctx.adapter)}.)`,
-    ].join('\n'),
+    withAndWithout(['training pass, no augmentation', 'batches read, decoded and transformed', 'dispatches per step', 'training ms'], (p) => [p.batchesRead, p.stepDispatches, sig(p.trainingMs)], off.passes, on, [
+      `demo network, its head training; ${on.images} training images in batches of ${o.batch}, Resize + CenterCrop; a step's dispatches include the loss and accuracy sums;`,
+      `training time as the epoch's record gives it; ${adapterLabel(ctx.adapter)}.`,
+    ].join(' ')),
   );
 }

@@ -1,9 +1,10 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { testContext } from '../helpers/gpu.js';
+import { countedSource } from '../helpers/counted-source.js';
 import {
   Dropout, GpuContext, Linear, ReLU, Sequential, VGG, freeze, freezeAllButHead, resnet18, smallVgg, unfreeze, unfreezeFrom, vggFeatures, withSeed,
 } from '../../src/node.js';
-import { Trainer, type BatchSource, type EpochRecord, type TrainerData, type TrainerHooks } from '../../src/train/trainer.js';
+import { Trainer, type EpochRecord, type TrainerData, type TrainerHooks } from '../../src/train/trainer.js';
 import { frozenSplit, type FeatureCacheEvent } from '../../src/train/feature-cache.js';
 import type { PhaseConfig } from '../../src/train/plan.js';
 import { memoryBatches } from '../../src/demo/memory-source.js';
@@ -23,20 +24,6 @@ const phases: PhaseConfig[] = [
 ];
 const makeModel = () => smallVgg({ widths: [4, 8], hidden: 16, numClasses: 4, seed: 3, ctx });
 
-/** A validation source that counts its passes: each one decodes, uploads and transforms. */
-function counted(source: BatchSource): BatchSource & { passes: number } {
-  const wrapped = {
-    passes: 0,
-    samples: source.samples,
-    batchSize: source.batchSize,
-    epoch(epoch: number) {
-      wrapped.passes++;
-      return source.epoch(epoch);
-    },
-  };
-  return wrapped;
-}
-
 interface Run {
   history: EpochRecord[];
   weights: Float32Array[];
@@ -46,7 +33,7 @@ interface Run {
 
 async function train(featureCacheBytes: number | undefined, hooks: (model: Module) => TrainerHooks = () => ({})): Promise<Run> {
   const model = makeModel();
-  const validation = counted(memoryBatches(task.validation, { batchSize: 3, seed: 7, shuffle: false })); // 3 batches, the last short
+  const validation = countedSource(memoryBatches(task.validation, { batchSize: 3, seed: 7, shuffle: false })); // 3 batches, the last short
   const data: TrainerData = { classes: task.classes, train: memoryBatches(task.train, { batchSize: 4, seed: 7, shuffle: true }), validation, ...demoTransforms(ctx) };
   const events: FeatureCacheEvent[] = [];
   const history = await new Trainer(ctx, model, data, { seed: 7, featureCacheBytes }, { ...hooks(model), onFeatureCache: (e) => void events.push(e) }).run(phases);

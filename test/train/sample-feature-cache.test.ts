@@ -3,8 +3,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { testContext } from '../helpers/gpu.js';
+import { countedSource } from '../helpers/counted-source.js';
 import { Dropout, GpuContext, Linear, ReLU, Sequential, VGG, freezeAllButHead, vggFeatures, withSeed } from '../../src/node.js';
-import { Trainer, StoppedError, type BatchSource, type EpochRecord, type TrainerData, type TrainerHooks, type TrainerPosition } from '../../src/train/trainer.js';
+import { Trainer, StoppedError, type EpochRecord, type TrainerData, type TrainerHooks, type TrainerPosition } from '../../src/train/trainer.js';
 import { frozenSplit, type FeatureCacheEvent } from '../../src/train/feature-cache.js';
 import type { PhaseConfig } from '../../src/train/plan.js';
 import { saveCheckpoint, loadCheckpoint } from '../../src/train/checkpoint-node.js';
@@ -32,23 +33,6 @@ const makeModel = () =>
   withSeed(3, () => new VGG(vggFeatures([4, 'M', 8, 'M'], false, ctx), 2, new Sequential(new Linear(32, 8, { ctx }), new ReLU(), new Dropout(0.5), new Linear(8, 4, { ctx }))));
 const PER_IMAGE = 8; // classifier.1's outputs
 
-/** A training source that counts its passes (each decodes, uploads and transforms every image). */
-function counted(source: BatchSource & Required<Pick<BatchSource, 'order'>>): BatchSource & { passes: number } {
-  const wrapped = {
-    passes: 0,
-    samples: source.samples,
-    batchSize: source.batchSize,
-    dropLast: source.dropLast,
-    badFiles: source.badFiles,
-    order: (epoch: number) => source.order(epoch),
-    epoch(epoch: number) {
-      wrapped.passes++;
-      return source.epoch(epoch);
-    },
-  };
-  return wrapped;
-}
-
 interface Run {
   history: EpochRecord[];
   weights: Float32Array[];
@@ -72,7 +56,7 @@ function trainingSource({ batchSize = 5, dropLast = false, bad = [] }: SourceOpt
     const { pixels, width, height } = task.train[index]!;
     return { pixels, width, height };
   };
-  return counted(new BatchLoader(samples, decode, { batchSize, seed: 7, shuffle: true, dropLast, concurrency: 1, prefetchBatches: 0 }));
+  return countedSource(new BatchLoader(samples, decode, { batchSize, seed: 7, shuffle: true, dropLast, concurrency: 1, prefetchBatches: 0 }));
 }
 
 /** Trains `phases` without augmentation (training batches take the validation transform). */
@@ -164,7 +148,7 @@ describe('training of a frozen base without augmentation (train/sample-feature-c
 
   it('an epoch resumed mid-way neither uses nor fills the cache; the next one fills it', async () => {
     const path = join(dir, 'checkpoint.safetensors');
-    const data = (): TrainerData & { train: { passes: number } } => {
+    const data = () => {
       const transforms = demoTransforms(ctx);
       return {
         classes: task.classes,
