@@ -15,6 +15,7 @@ import { decodeImageBytes, decodeImageFile } from '../src/data/decode-node.js';
 import { BatchLoader } from '../src/data/loader.js';
 import { packBatch, type LabeledImage } from '../src/data/pack-batch.js';
 import { makeTempDir, photoLikeJpeg, removeDir } from '../test/data/make-images.js';
+import { median } from './util/timing.js';
 
 const COUNT = Number(process.argv[2] ?? 200);
 const WIDTH = 500;
@@ -26,7 +27,6 @@ const cpuMs = (): number => {
   const { user, system } = process.cpuUsage();
   return (user + system) / 1000;
 };
-const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
 interface PerItem {
   wall: number;

@@ -10,7 +10,7 @@
 import { initNode, adapterLabel, noGrad, randn, tensor, type Tensor } from '../src/node.js';
 import { batchNorm2d } from '../src/ops/batchnorm.js';
 import { runBackwardInput, runBatchStats, runGradSums, type BatchNormVariant } from '../src/kernels/batchnorm.js';
-import { timeIt, gbps } from './util/timing.js';
+import { timeIt, gbps, median } from './util/timing.js';
 import { benchBatchNorm } from './peers/tfjs.js';
 import { initTfjsWebGPU } from './peers/tfjs-node.js';
 
@@ -52,7 +52,6 @@ async function profileKernels(run: () => void): Promise<Record<string, number>> 
   const timings = await ctx.stopProfiling();
   const byName = new Map<string, number[]>();
   for (const t of timings) byName.set(t.name, [...(byName.get(t.name) ?? []), (t.endNs - t.startNs) / 1000]);
-  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
   return Object.fromEntries([...byName].map(([name, us]) => [name, median(us)]));
 }
 
