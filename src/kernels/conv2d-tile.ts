@@ -112,6 +112,38 @@ export function chooseConvAlgorithm(ctx: GpuContext, role: ConvRole, conv: Slidi
   return 'direct';
 }
 
+/**
+ * What the tuner chose on a context, by `layerKey`: the tiles, and (convAlgorithm 'fastest') the
+ * algorithms. Plain data, so that a Node run can keep it in a file for the next run on the same
+ * adapter (train/tuning-file-node.ts) instead of timing every candidate again.
+ */
+export interface TunedChoices {
+  tiles: Record<string, ConvTile | WeightGradTile>;
+  algorithms: Record<string, ConvAlgorithm>;
+}
+
+export function measuredChoices(ctx: GpuContext): TunedChoices {
+  return {
+    tiles: Object.fromEntries(measured.get(ctx) ?? []),
+    algorithms: Object.fromEntries(measuredAlgorithms.get(ctx) ?? []),
+  };
+}
+
+/** Makes the context run with choices measured before (by this engine, on this adapter). */
+export function restoreChoices(ctx: GpuContext, choices: TunedChoices): void {
+  for (const [key, tile] of Object.entries(choices.tiles)) setMeasuredTile(ctx, key, tile);
+  for (const [key, algorithm] of Object.entries(choices.algorithms)) setMeasuredAlgorithm(ctx, key, algorithm);
+}
+
+/** The tile, or algorithm, measured for a layer on this context; undefined if none was. */
+export function measuredTile(ctx: GpuContext, key: string): ConvTile | WeightGradTile | undefined {
+  return measured.get(ctx)?.get(key);
+}
+
+export function measuredAlgorithm(ctx: GpuContext, key: string): ConvAlgorithm | undefined {
+  return measuredAlgorithms.get(ctx)?.get(key);
+}
+
 /** The weight gradient's tile for layer `g`: the one measured for it, else the default. */
 export function chooseWeightGradTile(ctx: GpuContext, g: Conv2dGeometry): WeightGradTile {
   return (measured.get(ctx)?.get(layerKey('weight_grad', g)) as WeightGradTile | undefined) ?? DEFAULT_WEIGHT_GRAD_TILE;

@@ -5,8 +5,8 @@ import { chooseConvVariant, runConv2dForward, runConv2dInputGrad } from './conv2
 import { winogradApplies } from './conv2d-winograd.js';
 import { chooseWeightGradVariant, runConv2dWeightGrad } from './conv2d-weight-grad.js';
 import {
-  layerKey, listenForConvolutions, setMeasuredAlgorithm, setMeasuredTile, stopListening, tileBytes, tileName, weightGradTileBytes, weightGradTileName,
-  type ConvAlgorithm, type ConvTile, type TiledRole, type WeightGradTile,
+  layerKey, listenForConvolutions, measuredAlgorithm, measuredTile, setMeasuredAlgorithm, setMeasuredTile, stopListening, tileBytes, tileName,
+  weightGradTileBytes, weightGradTileName, type ConvAlgorithm, type ConvTile, type TiledRole, type WeightGradTile,
 } from './conv2d-tile.js';
 
 /**
@@ -47,15 +47,22 @@ export interface TuneOptions {
   runs?: number;
   /** Which kernels: the forward pass, and the input and weight gradients a trained layer also runs. */
   roles?: readonly TiledRole[];
+  /**
+   * Keep what this context already has for a kernel (tuned before, or restored from a file by
+   * `restoreChoices`) instead of timing it again. Default false: every kernel is timed.
+   */
+  reuse?: boolean;
 }
 
 export interface TunedLayer {
   role: TiledRole;
   /** The layer as "images x channels x H x W -> channels, KxK". */
   layer: string;
-  /** Milliseconds per run of each candidate, in the order timed. */
+  /** Milliseconds per run of each candidate, in the order timed (none when reused). */
   timings: { tile: string; ms: number }[];
   chosen: string;
+  /** The choice was already made on this context (TuneOptions.reuse): nothing was timed. */
+  reused?: boolean;
 }
 
 /** One kernel of one layer to tune: its candidates by name, how to run it with one, and how to keep the fastest. */
@@ -67,6 +74,8 @@ interface Tunable<T> {
   operands: number[][];
   run: (operands: Tensor[], candidate: T) => Tensor;
   keep: (candidate: T) => void;
+  /** The choice this context already has for the kernel, if any. */
+  known: () => T | undefined;
 }
 
 /**
@@ -84,8 +93,10 @@ export async function tuneConvTiles(ctx: GpuContext, runModel: () => void, optio
   for (const g of convolutionsOf(ctx, runModel)) {
     for (const role of roles) {
       const tunables = role === 'weight_grad' ? [weightGradTunable(ctx, g, options)] : [convTunable(ctx, role, g, options), algorithmTunable(ctx, role, g)];
-      for (const tunable of tunables) {
-        if (tunable) report.push(await tune(ctx, tunable as Tunable<unknown>, g, runs));
+      for (const tunable of tunables as (Tunable<unknown> | null)[]) {
+        if (!tunable) continue;
+        const known = options.reuse ? tunable.known() : undefined;
+        report.push(known !== undefined ? { role, layer: layerName(g), timings: [], chosen: tunable.name(known), reused: true } : await tune(ctx, tunable, g, runs));
       }
     }
   }
@@ -118,6 +129,7 @@ function convTunable(ctx: GpuContext, role: 'forward' | 'input_grad', g: Conv2dG
     operands: [[conv.images, conv.srcChannels, conv.srcH, conv.srcW], weightShape(g)],
     run: ([src, weight], tile) => runConv(role, g, src!, weight!, { algorithm: 'direct', variant: 'tiled', tile }),
     keep: (tile) => setMeasuredTile(ctx, layerKey(role, conv), tile),
+    known: () => measuredTile(ctx, layerKey(role, conv)) as ConvTile | undefined,
   };
 }
 
@@ -130,6 +142,7 @@ function algorithmTunable(ctx: GpuContext, role: 'forward' | 'input_grad', g: Co
     operands: [[conv.images, conv.srcChannels, conv.srcH, conv.srcW], weightShape(g)],
     run: ([src, weight], algorithm) => runConv(role, g, src!, weight!, { algorithm }),
     keep: (algorithm) => setMeasuredAlgorithm(ctx, layerKey(role, conv), algorithm),
+    known: () => measuredAlgorithm(ctx, layerKey(role, conv)),
   };
 }
 
@@ -147,6 +160,7 @@ function weightGradTunable(ctx: GpuContext, g: Conv2dGeometry, options: TuneOpti
     operands: [[g.batch, g.inChannels, g.inH, g.inW], [g.batch, g.outChannels, g.outH, g.outW]],
     run: ([x, dy], tile) => runConv2dWeightGrad(x!, dy!, g, 'tiled', tile),
     keep: (tile) => setMeasuredTile(ctx, layerKey('weight_grad', g), tile),
+    known: () => measuredTile(ctx, layerKey('weight_grad', g)) as WeightGradTile | undefined,
   };
 }
 
@@ -198,13 +212,16 @@ function layerName(g: Conv2dGeometry): string {
 
 /**
  * What was measured, one line per layer: "forward 32x64x224x224 -> 64, 3x3: 128x128x16 (3.10 ms;
- * 64x64x16 4.20, ...)", or one line saying that nothing here runs a tiled kernel.
+ * 64x64x16 4.20, ...)", then one line for the kernels kept from before (TuneOptions.reuse); or one
+ * line saying that nothing here runs a tiled kernel.
  */
 export function describeTuning(layers: readonly TunedLayer[]): string[] {
   if (layers.length === 0) return ['no layer runs a tiled GPU convolution kernel here (a CPU adapter, or layers too small for them)'];
-  return layers.map((layer) => {
+  const timed = layers.filter((layer) => !layer.reused).map((layer) => {
     const best = layer.timings.find((t) => t.tile === layer.chosen)!;
     const others = layer.timings.filter((t) => t !== best).map((t) => `${t.tile} ${t.ms.toFixed(2)}`);
     return `${layer.role.replace('_', ' ')} ${layer.layer}: ${layer.chosen} (${best.ms.toFixed(2)} ms; ${others.join(', ')})`;
   });
+  const reused = layers.length - timed.length;
+  return reused > 0 ? [...timed, `${reused} of ${layers.length} kernels as measured before on this adapter, not timed again`] : timed;
 }

@@ -38,6 +38,7 @@ import { ProgressPrinter } from './progress.js';
 import { GradientMonitor } from './grad-monitor.js';
 import { appendGradFlowLog, writeGradFlowHeatMap } from './grad-monitor-node.js';
 import { describeTuning } from '../kernels/conv2d-tuning.js';
+import { defaultTuningFile, loadTuning, saveTuning, tuningIdentity, type TuningIdentity } from './tuning-file-node.js';
 import { InputError } from '../runtime/errors.js';
 
 export interface TrainRunOptions extends PlanOptions {
@@ -58,6 +59,8 @@ export interface TrainRunOptions extends PlanOptions {
   gradMonitor?: number;
   /** Time the GPU convolution tiles per layer before the first step (TrainerOptions.tuneKernels). */
   tuneKernels?: boolean;
+  /** With tuneKernels: where the choices are kept between runs (default `defaultTuningFile()`; null: not kept). */
+  tuningFile?: string | null;
   /** MiB for the frozen base's kept outputs (TrainerOptions.featureCacheBytes; 0: off; absent: its default). */
   featureCacheMb?: number;
 }
@@ -136,8 +139,12 @@ export async function trainRun(ctx: GpuContext, options: TrainRunOptions, { resu
   process.on('SIGINT', onSigint);
   const monitor = options.gradMonitor ? new GradientMonitor(model, { every: options.gradMonitor, onRecord: appendGradFlowLog(join(runDir, 'grad-flow.jsonl')) }) : undefined;
   const featureCacheBytes = options.featureCacheMb === undefined ? undefined : options.featureCacheMb * 2 ** 20;
+  const tuning = options.tuneKernels ? await tuningFileFor(ctx, options.tuningFile, log) : null;
   const trainer = new Trainer(ctx, model, data, { seed: options.seed, progressEvery: options.progressEvery, tuneKernels: options.tuneKernels, featureCacheBytes }, {
-    onTuned: (layers) => describeTuning(layers).forEach((line) => log(`tune-kernels: ${line}`)),
+    onTuned: async (layers) => {
+      describeTuning(layers).forEach((line) => log(`tune-kernels: ${line}`));
+      if (tuning && layers.some((layer) => !layer.reused)) await saveTuning(ctx, tuning.path, tuning.identity);
+    },
     onFeatureCache: (event) => {
       progress.done();
       log(describeFeatureCache(event));
@@ -174,6 +181,23 @@ export async function trainRun(ctx: GpuContext, options: TrainRunOptions, { resu
   if (badFiles.reports.length > 0) log(`skipped ${badFiles.reports.length} bad files (listed in ${files.badFiles})`);
   model.dispose();
   return { history: position.history, bestAccuracy: position.bestAccuracy, runDir, stopped };
+}
+
+/**
+ * The tuning file of a `--tune-kernels` run, its choices for this adapter and engine restored into
+ * `ctx` (logged); null where none is kept: `--tuning-file none`, or an engine with uncommitted changes.
+ */
+async function tuningFileFor(ctx: GpuContext, file: string | null | undefined, log: (line: string) => void): Promise<{ path: string; identity: TuningIdentity } | null> {
+  if (file === null) return null;
+  const path = file ?? defaultTuningFile();
+  const identity = tuningIdentity(ctx);
+  if (!identity) {
+    log(`tune-kernels: the engine has uncommitted changes, so ${path} is neither read nor written`);
+    return null;
+  }
+  const restored = await loadTuning(ctx, path, identity);
+  if (restored > 0) log(`tune-kernels: ${restored} choices from ${path}, measured before on this adapter by this engine`);
+  return { path, identity };
 }
 
 /**

@@ -124,8 +124,8 @@ export interface TrainerHooks {
   onBest?(record: EpochRecord): void | Promise<void>;
   /** Polled after every step and before every epoch; true stops the run (after a checkpoint, mid-epoch). */
   shouldStop?(): boolean;
-  /** What `tuneKernels` measured, before the first step. */
-  onTuned?(layers: TunedLayer[]): void;
+  /** What `tuneKernels` measured (or kept from before), before the first step. */
+  onTuned?(layers: TunedLayer[]): void | Promise<void>;
   /**
    * After a phase's first validation pass, and (training without augmentation) its first epoch's
    * training pass: what it kept of the frozen base (`featureCacheBytes`), or why nothing.
@@ -141,7 +141,8 @@ export interface TrainerOptions {
   /**
    * Before the first step, time the GPU convolution's tiles on each of the model's layers and
    * keep the fastest (kernels/conv2d-tuning.ts; like cudnn.benchmark). Changes speed, not
-   * results; nothing to tune on CPU adapters.
+   * results; nothing to tune on CPU adapters. A layer the context already has a choice for
+   * (`restoreChoices`, e.g. from `train`'s tuning file) is not timed again.
    */
   tuneKernels?: boolean;
   /**
@@ -237,7 +238,8 @@ export class Trainer {
     const { outHeight, outWidth } = this.data.trainTransform.options;
     const images = Tensor.empty(this.ctx, [this.data.train.batchSize, 3, outHeight, outWidth], 'float32', 'tuning batch');
     try {
-      this.hooks.onTuned?.(await tuneModelKernels(this.model, images));
+      // What the context already has (tuned earlier, or read from a file) is not timed again.
+      await this.hooks.onTuned?.(await tuneModelKernels(this.model, images, { reuse: true }));
     } finally {
       images.dispose();
     }

@@ -67,6 +67,7 @@ describe('command line', () => {
       [train('--image-size', '64', '--resize', '32'), /resize \(32\) must be at least the output size/],
       [train('--plan', 'finetune', '--finetune-lr', '0.1'), /--finetune-lr is for the fine-tuning phase of --plan both/],
       [train('--no-augment', '--hflip', '0', '--min-scale', '1'), /--no-augment trains on the validation transform; it cannot go with --min-scale, --hflip/],
+      [train('--tuning-file', join(out, 'tuning.json')), /--tuning-file is where --tune-kernels keeps its choices: give --tune-kernels too/],
       [['predict', 'x.png', '--weights', 'w.safetensors', '--top', '0'], /--top expects a whole number, at least 1/],
       [['inspect', '--weights', 'w.safetensors', '--model', 'vgg17'], /--model must be one of vgg16, /],
       [['augment', '--data', data, '--out', join(out, 'grid.png'), '--images', '0'], /--images expects a whole number, at least 1/],
@@ -167,6 +168,29 @@ describe('command line', () => {
     const resumed = run(...args('no-augment').filter((a) => a !== '--no-augment'), '--resume');
     expect(resumed.status).toBe(1);
     expect(resumed.stderr).toMatch(/was started with the augmentation options none \(--no-augment\), not \{/);
+  });
+
+  it('train --tune-kernels keeps its choices for the next run on this adapter, unless the engine has uncommitted changes', () => {
+    // GPU kernels forced on this adapter (a CPU adapter's blocked kernels have no tile), and a
+    // fixed commit: the tree these tests run in may have uncommitted changes.
+    const cache = join(dir, 'cache');
+    const tune = (out: string, env: Record<string, string>) => spawnSync(process.execPath, [...CLI, 'train', '--data', data, '--model', 'small_vgg', '--plan', 'transfer',
+      '--epochs', '1', '--batch-size', '4', '--image-size', '32', '--resize', '36', '--out', join(dir, out), '--progress-every', '0', '--tune-kernels'],
+    { encoding: 'utf8', timeout: 300_000, env: { ...process.env, WGT_KERNELS: 'gpu', XDG_CACHE_HOME: cache, ...env } });
+    const file = join(cache, 'webgpu-transfer', 'conv-tuning.json');
+    const dirty = tune('tuned-dirty', { WGT_COMMIT: 'cafe', WGT_DIRTY: '1' });
+    expect(dirty.status, dirty.stderr).toBe(0);
+    expect(dirty.stdout).toContain(`tune-kernels: the engine has uncommitted changes, so ${file} is neither read nor written`);
+    expect(existsSync(file)).toBe(false);
+    const first = tune('tuned-1', { WGT_COMMIT: 'cafe' });
+    expect(first.status, first.stderr).toBe(0);
+    const timed = first.stdout.split('\n').filter((line) => /^tune-kernels: (forward|input grad|weight grad) .* ms;/.test(line));
+    expect(timed.length).toBeGreaterThan(3);
+    const second = tune('tuned-2', { WGT_COMMIT: 'cafe' });
+    expect(second.status, second.stderr).toBe(0);
+    expect(second.stdout).toContain(`tune-kernels: ${timed.length} choices from ${file}, measured before on this adapter by this engine`);
+    expect(second.stdout).toContain(`tune-kernels: ${timed.length} of ${timed.length} kernels as measured before on this adapter, not timed again`);
+    expect(second.stdout).not.toMatch(/ ms;/); // another adapter or commit: test/train/tuning-file.test.ts
   });
 
   it('train, interrupted once with Ctrl-C (SIGINT), stops with exit code 130 and a checkpoint, and resumes to the same result', { timeout: 900_000 }, async () => {

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GpuContext, conv2d, createNodeGpu, noGrad, tensor, tidy, type Tensor } from '../../src/node.js';
 import { randomArray } from '../helpers/reference.js';
-import { tuneConvTiles, TILE_CANDIDATES, WEIGHT_GRAD_TILE_CANDIDATES } from '../../src/kernels/conv2d-tuning.js';
-import { tileBytes, tileName, weightGradTileBytes, weightGradTileName, type ConvTile } from '../../src/kernels/conv2d-tile.js';
+import { describeTuning, tuneConvTiles, TILE_CANDIDATES, WEIGHT_GRAD_TILE_CANDIDATES } from '../../src/kernels/conv2d-tuning.js';
+import { measuredChoices, restoreChoices, tileBytes, tileName, weightGradTileBytes, weightGradTileName, type ConvTile } from '../../src/kernels/conv2d-tile.js';
 import { runConv2dForward, runConv2dInputGrad } from '../../src/kernels/conv2d-implicit-gemm.js';
 import { runConv2dWeightGrad } from '../../src/kernels/conv2d-weight-grad.js';
 import type { Conv2dGeometry } from '../../src/kernels/conv2d-common.js';
@@ -81,6 +81,37 @@ describe('tuning the tiled convolution per layer', () => {
       expect([dispatchesOf(tuned, chosen), dispatchesOf(tuned, 'conv2d.forward.tiled64x64x16')]).toEqual([before[0]! + 1, before[1]]);
     } finally {
       tuned.destroy();
+    }
+  });
+
+  it('keeps a choice the context has (tuned, or restored from another context) when asked to reuse, and times the rest', async () => {
+    const layer = (on: GpuContext, cin: number) => {
+      const xt = random([2, cin, 16, 16], 1, on);
+      const wt = random([96, cin, 3, 3], 2, on);
+      return () => noGrad(() => tidy(() => void conv2d(xt, wt, undefined, { padding: 1 })));
+    };
+    const first = await GpuContext.create(await createNodeGpu(), { kernelTarget: 'gpu' });
+    const second = await GpuContext.create(await createNodeGpu(), { kernelTarget: 'gpu' });
+    try {
+      const [measured] = await tuneConvTiles(first, layer(first, 8), { runs: 1, roles: ['forward'] });
+      expect(measured!.reused).toBeUndefined();
+      restoreChoices(second, measuredChoices(first));
+      // The same layer is reused on the other context; a layer of another shape is timed.
+      const again = await tuneConvTiles(second, () => (layer(second, 8)(), layer(second, 16)()), { runs: 1, roles: ['forward'], reuse: true });
+      expect(again.map((r) => [r.layer, r.reused ?? false, r.timings.length > 1])).toEqual([
+        ['2x8x16x16 -> 96, 3x3', true, false],
+        ['2x16x16x16 -> 96, 3x3', false, true],
+      ]);
+      expect(again[0]!.chosen).toBe(measured!.chosen);
+      expect(describeTuning(again)).toEqual([
+        expect.stringMatching(/^forward 2x16x16x16 -> 96, 3x3: \d+x\d+x\d+ \([\d.]+ ms; /),
+        '1 of 2 kernels as measured before on this adapter, not timed again',
+      ]);
+      // Without reuse, every layer is timed again.
+      expect((await tuneConvTiles(second, layer(second, 8), { runs: 1, roles: ['forward'] }))[0]!.reused).toBeUndefined();
+    } finally {
+      first.destroy();
+      second.destroy();
     }
   });
 

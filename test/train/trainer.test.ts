@@ -252,7 +252,7 @@ describe('Trainer with tuneKernels', () => {
       try {
         const model = smallVgg({ widths: [32, 32], hidden: 16, numClasses: 4, seed: 3, ctx: gpu });
         let tuned: TunedLayer[] | null = null;
-        const history = await new Trainer(gpu, model, taskData(gpu, task, 4, 7), { seed: 7, tuneKernels }, { onTuned: (layers) => (tuned = layers) }).run(phases.slice(0, 1));
+        const history = await new Trainer(gpu, model, taskData(gpu, task, 4, 7), { seed: 7, tuneKernels }, { onTuned: (layers) => void (tuned = layers) }).run(phases.slice(0, 1));
         return { history, weights: await weightsOf(model), tuned: tuned as TunedLayer[] | null };
       } finally {
         gpu.destroy();

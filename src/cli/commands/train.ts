@@ -28,6 +28,8 @@ export const train: Command = {
     '  --progress-every N   read the loss back every N steps for the progress line (default 10; 0: never)',
     '  --grad-monitor N     every N steps, log each layer\'s gradient and update norms and backward kernels (grad-flow.jsonl, grad-flow.svg)',
     '  --tune-kernels       on a GPU: time the convolution tiles on each layer first and keep the fastest (as cudnn.benchmark)',
+    '  --tuning-file FILE   where --tune-kernels keeps its choices for the next run on this adapter',
+    '                       (default ~/.cache/webgpu-transfer/conv-tuning.json; none: not kept)',
     '  --feature-cache-mb N while the base is frozen, run it once per phase on the validation images (and with --no-augment on the',
     '                       training images) and keep its outputs, up to N MiB (default 512; 0: off)',
     '  --no-augment         train on the validation transform (Resize + CenterCrop), nothing random: feature extraction, where',
@@ -60,6 +62,7 @@ export const train: Command = {
     'progress-every': { type: 'string' },
     'grad-monitor': { type: 'string' },
     'tune-kernels': { type: 'boolean' },
+    'tuning-file': { type: 'string' },
     'feature-cache-mb': { type: 'string' },
     'no-augment': { type: 'boolean' },
     ...augmentOptions,
@@ -103,6 +106,7 @@ export const train: Command = {
       progressEvery: numberOption(args, 'progress-every', 10, WHOLE),
       gradMonitor: gradMonitorOption(args),
       tuneKernels: Boolean(args.values['tune-kernels']),
+      tuningFile: tuningFileOption(args),
       featureCacheMb: optional('feature-cache-mb', NON_NEGATIVE),
     };
     checkTransforms({ outputSize: options.imageSize, train: options.augment ?? undefined }, { outputSize: options.imageSize, resize: options.resize });
@@ -113,6 +117,13 @@ export const train: Command = {
     return result.stopped ? 130 : 0;
   },
 };
+
+/** `--tuning-file FILE`: a path, null for 'none', undefined for the default; only with --tune-kernels. */
+function tuningFileOption(args: ParsedArgs): string | null | undefined {
+  const file = stringOption(args, 'tuning-file');
+  if (file !== undefined && !args.values['tune-kernels']) throw new UsageError('--tuning-file is where --tune-kernels keeps its choices: give --tune-kernels too');
+  return file === 'none' ? null : file;
+}
 
 /** `--grad-monitor N`: every N steps, or 0 (off). */
 export function gradMonitorOption(args: ParsedArgs): number {
