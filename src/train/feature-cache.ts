@@ -88,7 +88,7 @@ function staysFixed(layer: Module, mode: 'eval' | 'train'): boolean {
 
 export class FeatureCache {
   private readonly batches: KeptBatch[] = [];
-  private bytes = 0;
+  private keptBytes = 0;
   private state: 'filling' | 'complete' | 'too-large' = 'filling';
   /** What a pass would have kept, when that was over the budget. */
   private projectedBytes = 0;
@@ -128,7 +128,7 @@ export class FeatureCache {
       if (projected > this.maxBytes) this.giveUp(projected);
       else {
         this.batches.push({ features: keep(features), labels: keep(labels), size });
-        this.bytes += features.byteSize;
+        this.keptBytes += features.byteSize;
       }
     }
     return chain(features, this.split.rest);
@@ -143,7 +143,12 @@ export class FeatureCache {
     if (this.batches.length === 0) return null; // an empty validation set: nothing to say
     const images = this.batches.reduce((n, b) => n + b.size, 0);
     const perImage = this.batches[0]?.features.shape.slice(1) ?? [];
-    return { kind: 'kept', pass: 'validation', lastFrozen: this.split.lastFrozen, images, bytes: this.bytes, perImage };
+    return { kind: 'kept', pass: 'validation', lastFrozen: this.split.lastFrozen, images, bytes: this.keptBytes, perImage };
+  }
+
+  /** GPU memory the kept outputs hold. */
+  get bytes(): number {
+    return this.keptBytes;
   }
 
   /** The kept batches, in the order the pass gave them. */
@@ -162,7 +167,7 @@ export class FeatureCache {
       batch.labels.dispose();
     }
     this.batches.length = 0;
-    this.bytes = 0;
+    this.keptBytes = 0;
   }
 
   /** Over the budget: keeps nothing more, and frees what it kept. */

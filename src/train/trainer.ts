@@ -283,7 +283,9 @@ export class Trainer {
     const { train, trainTransform } = this.data;
     if (trainTransform.isTrain || !train.order || train.dropLast || this.cacheBudget() <= 0) return null;
     const split = frozenSplit(this.model, 'train');
-    if (split) this.trainingCache = new SampleFeatureCache(this.ctx, split, this.cacheBudget(), train.samples.length);
+    // Validation's cache is usually made after (at the epoch's end), unless an epoch resumed mid-way made it first.
+    const maxBytes = this.cacheBudget() - (this.validationCache?.bytes ?? 0);
+    if (split) this.trainingCache = new SampleFeatureCache(this.ctx, split, maxBytes, train.samples.length);
     return this.trainingCache;
   }
 
