@@ -109,11 +109,3 @@ export async function runTorchCpu(o: TorchOptions = {}): Promise<TorchReport | n
     });
   });
 }
-
-// Run directly: print the JSON report.
-if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  runTorchCpu({ skipVgg16: process.argv.includes('--skip-vgg16') }).then((r) => {
-    console.log(JSON.stringify(r, null, 2));
-    if (!r) process.exitCode = 1;
-  });
-}
