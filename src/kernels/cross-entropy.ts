@@ -97,6 +97,19 @@ export function runCrossEntropyBackward(probs: Tensor, labels: Tensor, gradLoss:
 const ACCURACY_LANES = 64;
 
 /**
+ * WGSL: the arg-max of a row of `logits` starting at `base`, the first on ties as torch.argmax
+ * has it. Accuracy and the confusion counts (confusion.ts) predict with it, so they agree.
+ */
+export const rowArgmax = /* wgsl */ `
+fn row_argmax(base: u32, classes: u32) -> u32 {
+  var best = 0u;
+  for (var j = 1u; j < classes; j++) {
+    if (logits[base + j] > logits[base + best]) { best = j; }
+  }
+  return best;
+}`;
+
+/**
  * The number of rows whose arg-max (the first, on ties, as torch.argmax) equals the label, in
  * one workgroup: each lane counts a stride of rows, then the lanes' counts are added in
  * workgroup memory. One small dispatch, no readback.
@@ -110,16 +123,12 @@ struct Params { rows: u32, classes: u32 }
 @group(0) @binding(2) var<storage, read_write> correct: array<f32>;
 @group(0) @binding(3) var<uniform> p: Params;
 var<workgroup> counts: array<u32, ${ACCURACY_LANES}>;
+${rowArgmax}
 @compute @workgroup_size(${ACCURACY_LANES})
 fn main(@builtin(local_invocation_index) lane: u32) {
   var hits = 0u;
   for (var row = lane; row < p.rows; row += ${ACCURACY_LANES}u) {
-    let base = row * p.classes;
-    var best = 0u;
-    for (var j = 1u; j < p.classes; j++) {
-      if (logits[base + j] > logits[base + best]) { best = j; }
-    }
-    hits += select(0u, 1u, i32(best) == labels[row]);
+    hits += select(0u, 1u, i32(row_argmax(row * p.classes, p.classes)) == labels[row]);
   }
   counts[lane] = hits;
   workgroupBarrier();

@@ -3,6 +3,7 @@ import { keep, tidy } from '../autograd/scope.js';
 import { noGrad } from '../autograd/graph.js';
 import { add, scale, zeros } from '../ops/index.js';
 import type { GpuContext } from '../runtime/context.js';
+import { runConfusionInto } from '../kernels/confusion.js';
 
 /**
  * An epoch's loss and accuracy summed on the GPU: a step adds its batch's figures to two
@@ -55,5 +56,35 @@ export class EpochMetrics {
   dispose(): void {
     this.lossSum.dispose();
     this.correctSum.dispose();
+  }
+}
+
+/**
+ * How often each class was predicted as each other over an evaluation: counts [true class,
+ * predicted class] summed on the GPU batch by batch (kernels/confusion.ts), read back once.
+ */
+export class ConfusionCounts {
+  private readonly counts: Tensor;
+
+  constructor(
+    ctx: GpuContext,
+    readonly classes: number,
+  ) {
+    this.counts = keep(Tensor.zeros(ctx, [classes, classes], 'uint32', 'confusion counts'));
+  }
+
+  /** Adds a batch: logits [N, classes], labels int32 [N]. */
+  add(logits: Tensor, labels: Tensor): void {
+    runConfusionInto(this.counts, logits, labels);
+  }
+
+  /** The counts, a row per true class, a column per predicted class. */
+  async read(): Promise<number[][]> {
+    const flat = Array.from(await this.counts.read());
+    return Array.from({ length: this.classes }, (_, row) => flat.slice(row * this.classes, (row + 1) * this.classes));
+  }
+
+  dispose(): void {
+    this.counts.dispose();
   }
 }

@@ -16,7 +16,7 @@ import { labelsOf } from '../data/pack-batch.js';
 import type { BadFileReport } from '../data/bad-file.js';
 import type { Augmenter } from '../data/augment/augmenter.js';
 import { freeze, unfreeze, unfreezeFrom, freezeAllButHead, moduleIndex, type FreezeOptions } from '../models/freeze.js';
-import { EpochMetrics } from './metrics.js';
+import { ConfusionCounts, EpochMetrics } from './metrics.js';
 import type { PhaseConfig } from './plan.js';
 import { createOptimizer, createScheduler, type TrainOptimizer, type TrainScheduler } from './optimizer.js';
 import type { TunedLayer } from '../kernels/conv2d-tuning.js';
@@ -158,6 +158,8 @@ export interface EvaluationResult {
   loss: number;
   accuracy: number;
   samples: number;
+  /** Images per (true class, predicted class), a row per true class; present when asked for. */
+  confusion?: number[][];
 }
 
 /** One training step's batch: its size, and its logits and labels, recorded when asked (inside the step's scope). */
@@ -245,9 +247,17 @@ export class Trainer {
     }
   }
 
-  /** Loss and accuracy of the model on a source, evaluation transform, no gradients. */
-  async evaluate(source: BatchSource, transform = this.data.evalTransform): Promise<EvaluationResult> {
-    return this.evaluatePass(source, transform, null);
+  /**
+   * Loss and accuracy of the model on a source, evaluation transform, no gradients; with
+   * `confusion`, also how often each class was predicted as each other.
+   */
+  async evaluate(source: BatchSource, transform = this.data.evalTransform, options: { confusion?: boolean } = {}): Promise<EvaluationResult> {
+    const confusion = options.confusion ? new ConfusionCounts(this.ctx, this.data.classes.length) : undefined;
+    try {
+      return await this.evaluatePass(source, transform, null, confusion);
+    } finally {
+      confusion?.dispose();
+    }
   }
 
   /** An epoch's validation: from the frozen base's kept outputs where the phase has them. */
@@ -309,13 +319,13 @@ export class Trainer {
   }
 
   /** A pass over a source; with a cache that is filling, the frozen layers' outputs are kept. */
-  private async evaluatePass(source: BatchSource, transform: Augmenter, cache: FeatureCache | null): Promise<EvaluationResult> {
+  private async evaluatePass(source: BatchSource, transform: Augmenter, cache: FeatureCache | null, confusion?: ConfusionCounts): Promise<EvaluationResult> {
     try {
       return await this.score(source.epoch(0), (batch) => {
         const { images, labels } = this.upload(batch, transform, 0);
         const logits = cache?.filling ? cache.forward(images, labels, batch.size) : this.model.forward(images);
         return { logits, labels, size: batch.size };
-      });
+      }, confusion);
     } catch (error) {
       if (cache) this.dropValidationCache(); // a partial pass must not be taken for a whole one
       throw error;
@@ -327,8 +337,8 @@ export class Trainer {
     return this.score(cache.kept, ({ features, labels, size }) => ({ logits: cache.logitsOf(features), labels, size }));
   }
 
-  /** Loss and accuracy summed over batches in eval mode, without gradients, one submit per batch. */
-  private async score<B>(batches: Iterable<B> | AsyncIterable<B>, logitsOf: (batch: B) => { logits: Tensor; labels: Tensor; size: number }): Promise<EvaluationResult> {
+  /** Loss and accuracy (and confusion counts) summed over batches in eval mode, without gradients, one submit per batch. */
+  private async score<B>(batches: Iterable<B> | AsyncIterable<B>, logitsOf: (batch: B) => { logits: Tensor; labels: Tensor; size: number }, confusion?: ConfusionCounts): Promise<EvaluationResult> {
     this.model.eval();
     const metrics = new EpochMetrics(this.ctx);
     try {
@@ -337,11 +347,14 @@ export class Trainer {
           tidy(() => {
             const { logits, labels, size } = logitsOf(batch);
             metrics.add(crossEntropy(logits, labels), accuracy(logits, labels), size);
+            confusion?.add(logits, labels);
           }),
         );
         this.ctx.recorder.flush();
       }
-      return await metrics.read();
+      const result: EvaluationResult = await metrics.read();
+      if (confusion) result.confusion = await confusion.read();
+      return result;
     } finally {
       metrics.dispose(); // however the pass ends: a failed or stopped run must not keep its sums
     }

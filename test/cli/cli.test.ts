@@ -233,6 +233,9 @@ describe('command line', () => {
     const same = run('eval', '--data', data, '--weights', weights);
     expect(same.status, same.stderr).toBe(0);
     expect(same.stdout).toMatch(/\d+ images: loss \d+\.\d+, accuracy \d+\.\d+%/);
+    // Per class, then the confusion matrix, the classes in the head's order.
+    expect(same.stdout).toMatch(/class +images +correct +accuracy +most often taken for\nhexagon +\d+ +\d+ +[\d.]+% .*\nstar +\d+ +\d+ +[\d.]+% /);
+    expect(same.stdout).toMatch(/confusion \(a row per true class, a column per predicted class\):\n +hexagon +star\nhexagon +\d+ +\d+\nstar +\d+ +\d+/);
     // Those weights sit in their run's folder, which trained on this data: its split.json is the split.
     expect(same.stdout).toMatch(/the validation split \(split by .*straight.split\.json\)/);
     const bySeed = run('eval', '--data', data, '--weights', weights, '--seed', '0');

@@ -243,6 +243,27 @@ function makeModelParameterCount(): number {
   return n;
 }
 
+describe('Trainer.evaluate', () => {
+  it('counts each class\'s predictions when asked: a row per true class, the diagonal the accuracy', async () => {
+    const model = makeModel();
+    const data = taskData(ctx, task, 4, 7);
+    const trainer = new Trainer(ctx, model, data, { seed: 7 });
+    try {
+      const plain = await trainer.evaluate(data.validation);
+      expect(plain.confusion).toBeUndefined();
+      const result = await trainer.evaluate(data.validation, data.evalTransform, { confusion: true });
+      expect([result.loss, result.accuracy, result.samples]).toEqual([plain.loss, plain.accuracy, plain.samples]);
+      const counts = result.confusion!;
+      expect(counts).toHaveLength(task.classes.length);
+      const perClass = task.classes.map((_, c) => task.validation.filter((image) => image.label === c).length);
+      expect(counts.map((row) => row.reduce((a, b) => a + b, 0))).toEqual(perClass);
+      expect(counts.reduce((sum, row, i) => sum + row[i]!, 0)).toBe(Math.round(result.accuracy * result.samples));
+    } finally {
+      model.dispose();
+    }
+  });
+});
+
 describe('Trainer with tuneKernels', () => {
   it('times the tiles of the model\'s GPU convolutions first, then trains to the same bits as without', async () => {
     // GPU kernels forced (a CPU adapter runs the blocked convolution, which has no tile), and

@@ -16,7 +16,7 @@ import { BadFileLog, formatBadFiles } from '../../data/bad-file.js';
 
 export const evaluate: Command = {
   name: 'eval',
-  summary: 'Loss and accuracy of trained weights on the validation part of an image folder.',
+  summary: 'Loss, accuracy, per-class accuracy and confusion matrix of trained weights on the validation part of an image folder.',
   usage: '--run DIR | --data DIR --weights FILE [--model NAME] [--classes a,b] [--seed N] [--all]',
   help: [
     '  --run DIR        a run folder of train: its best weights on its own validation split (split.json), its data and seed',
@@ -62,8 +62,9 @@ export const evaluate: Command = {
     const loader = new BatchLoader(samples, (path) => decodeImageFile(path), { batchSize, seed: 0, shuffle: false, badFiles });
     const transform = new Augmenter(ctx, view);
     const trainer = new Trainer(ctx, model, { classes, train: loader, validation: loader, trainTransform: transform, evalTransform: transform }, { seed: 0 });
-    const result = await trainer.evaluate(loader);
+    const result = await trainer.evaluate(loader, transform, { confusion: true });
     console.log(`${result.samples} images: loss ${result.loss.toFixed(4)}, accuracy ${(100 * result.accuracy).toFixed(2)}%`);
+    for (const line of describeConfusion(classes, result.confusion!)) console.log(line);
     if (loader.badFiles.reports.length) console.log(`skipped:\n${formatBadFiles(loader.badFiles.reports)}`);
     ctx.destroy();
   },
@@ -84,4 +85,29 @@ async function runOf(args: ParsedArgs): Promise<{ files: ReturnType<typeof runFi
   if (!existsSync(files.options) || !existsSync(files.split)) return undefined;
   const options = await readRunOptions(dirname(weights));
   return resolve(options.data) === resolve(data) ? { files, options } : undefined;
+}
+
+/** Columns this wide or fewer classes get the whole matrix; more get the per-class lines only. */
+const MATRIX_CLASSES = 10;
+
+/**
+ * Per class: its images, how many were right, and what it was most often taken for; then, for a
+ * few classes, the whole confusion matrix (a row per true class, a column per predicted class).
+ */
+export function describeConfusion(classes: readonly string[], counts: readonly (readonly number[])[]): string[] {
+  const name = Math.max(5, ...classes.map((c) => c.length));
+  const lines = [`${'class'.padEnd(name)}  images  correct  accuracy  most often taken for`];
+  classes.forEach((c, i) => {
+    const row = counts[i]!;
+    const images = row.reduce((a, b) => a + b, 0);
+    const wrong = row.map((n, j) => ({ n, j })).filter(({ n, j }) => j !== i && n > 0).sort((a, b) => b.n - a.n)[0];
+    const accuracy = images > 0 ? `${((100 * row[i]!) / images).toFixed(1)}%` : '-';
+    lines.push(`${c.padEnd(name)}  ${String(images).padStart(6)}  ${String(row[i]).padStart(7)}  ${accuracy.padStart(8)}  ${wrong ? `${classes[wrong.j]} (${wrong.n})` : '-'}`);
+  });
+  if (classes.length > MATRIX_CLASSES) return lines;
+  const width = Math.max(...classes.map((c) => c.length), ...counts.flat().map((n) => String(n).length));
+  lines.push('confusion (a row per true class, a column per predicted class):');
+  lines.push(`${''.padEnd(name)}  ${classes.map((c) => c.padStart(width)).join('  ')}`);
+  classes.forEach((c, i) => lines.push(`${c.padEnd(name)}  ${counts[i]!.map((n) => String(n).padStart(width)).join('  ')}`));
+  return lines;
 }
