@@ -69,6 +69,29 @@ describe('profileTrainStep', () => {
     expect(full.kernels.filter((k) => k.role === 'linear: bias gradient Σdy').reduce((s, k) => s + k.count, 0)).toBe(2);
   });
 
+  it("counts the products' floating-point operations, layer by layer as their shapes say, and their rate", async () => {
+    const ctx = await testContext();
+    const p = await profileSmallVgg(false, { steps: 2 });
+    // smallVgg [4, 8, 8] on 2 images of 16x16: (out pixels, in channels, out channels) of its six
+    // 3x3 convolutions, and its two linear layers (128 -> 16 -> 2).
+    const convs = [[16 * 16, 3, 4], [16 * 16, 4, 4], [8 * 8, 4, 8], [8 * 8, 8, 8], [4 * 4, 8, 8], [4 * 4, 8, 8]] as const;
+    const conv = (layers: readonly (readonly [number, number, number])[]) => layers.reduce((s, [pixels, cin, cout]) => s + 2 * 2 * pixels * cin * cout * 9, 0);
+    const linear = 2 * 2 * (128 * 16 + 16 * 2);
+    const flopsOf = (pattern: RegExp, phase: string) => p.kernels.filter((k) => pattern.test(k.name) && k.phase === phase).reduce((s, k) => s + (k.flopsPerStep ?? 0), 0);
+    expect(flopsOf(/^conv2d\.forward/, 'forward')).toBe(conv(convs));
+    expect(flopsOf(/^conv2d\.input_grad/, 'backward')).toBe(conv(convs.slice(1))); // none into the images
+    expect(flopsOf(/^conv2d\.weight_grad/, 'backward')).toBe(conv(convs));
+    expect(flopsOf(/^matmul\.\w+\.NT/, 'forward')).toBe(linear);
+    expect(flopsOf(/^matmul\.\w+\.TN/, 'backward')).toBe(linear);
+    expect(flopsOf(/^matmul\.\w+\.NN/, 'backward')).toBe(linear);
+    // Only the products are counted; a rate wherever the clock saw them take time.
+    for (const k of p.kernels) {
+      expect(k.flopsPerStep !== null, k.name).toBe(/^(conv2d\.(forward|input_grad|weight_grad)\.(winograd\.)?(blocked|tiled)|matmul\.\w+\.(NT|TN|NN))/.test(k.name));
+      if (k.flopsPerStep !== null && ctx.hasFeature('timestamp-query') && k.msPerStep! > 0) expect(k.gflops).toBeCloseTo((k.flopsPerStep / (k.msPerStep! * 1e6)), 6);
+    }
+    expect(kernelTable(p).split('\n')[0]).toMatch(/share +GFLOP\/s$/);
+  });
+
   it('times dispatches recorded but not yet submitted when profiling stops', async () => {
     const ctx = await testContext();
     if (!ctx.hasFeature('timestamp-query')) return;

@@ -44,11 +44,12 @@ export async function chapter8(ctx: GpuContext, out: GuideOutput, o: { batch: nu
   const t0 = Math.min(...all.map((t) => t.startNs));
   const busyMs = all.reduce((a, t) => a + (t.endNs - t.startNs), 0) / 1e6;
   const spanMs = (Math.max(...all.map((t) => t.endNs)) - t0) / 1e6;
-  const byKernel = new Map<string, { n: number; ns: number; parts: Set<string> }>();
+  const byKernel = new Map<string, { n: number; ns: number; flops: number; parts: Set<string> }>();
   for (const t of all) {
-    const k = byKernel.get(t.name) ?? { n: 0, ns: 0, parts: new Set<string>() };
+    const k = byKernel.get(t.name) ?? { n: 0, ns: 0, flops: 0, parts: new Set<string>() };
     k.n++;
     k.ns += t.endNs - t.startNs;
+    k.flops += t.flops ?? 0; // counted by the products' launches (matmul, the convolutions)
     k.parts.add(t.part);
     byKernel.set(t.name, k);
   }
@@ -94,8 +95,11 @@ export async function chapter8(ctx: GpuContext, out: GuideOutput, o: { batch: nu
       `The ${top.length} kernels that took longest, of ${kernels.length} distinct kernels:`,
       '',
       table(
-        ['kernel', 'part', 'dispatches', 'GPU ms', 'share', 'µs per dispatch'],
-        top.map(([name, k]) => [`\`${name}\``, [...k.parts].join(', '), k.n, sig(k.ns / 1e6), `${((100 * k.ns) / 1e6 / busyMs).toFixed(1)}%`, sig(k.ns / 1e3 / k.n)]),
+        ['kernel', 'part', 'dispatches', 'GPU ms', 'share', 'µs per dispatch', 'GFLOP/s'],
+        top.map(([name, k]) => [
+          `\`${name}\``, [...k.parts].join(', '), k.n, sig(k.ns / 1e6), `${((100 * k.ns) / 1e6 / busyMs).toFixed(1)}%`, sig(k.ns / 1e3 / k.n),
+          k.flops > 0 && k.ns > 0 ? sig(k.flops / k.ns) : '',
+        ]),
       ),
       '',
       table(

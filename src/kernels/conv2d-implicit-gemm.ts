@@ -384,7 +384,9 @@ function runSlidingConv(role: ConvRole, c: SlidingConv, src: Tensor, weight: Ten
     if (groupsX > ctx.limits.maxComputeWorkgroupsPerDimension) {
       throw new ShapeError(`conv2d ${role.replace('_', ' ')}: one ${c.outH}x${c.outW} output image needs ${groupsX} workgroups, more than one dispatch allows`);
     }
-    launch(ctx, kernel.source, { buffers, uniforms, workgroups: [groupsX, Math.ceil(c.outPerGroup / perY), c.groups] });
+    // Every output sums red_per_group · KH · KW products (an upsampled source's holes included).
+    const flops = 2 * slice.images * c.outH * c.outW * c.outChannels * c.redPerGroup * c.kernelH * c.kernelW;
+    launch(ctx, kernel.source, { buffers, uniforms, workgroups: [groupsX, Math.ceil(c.outPerGroup / perY), c.groups], flops });
   }
   if (filters !== weight) filters.dispose();
   return dst;

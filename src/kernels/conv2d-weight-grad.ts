@@ -397,6 +397,7 @@ export function runConv2dWeightGrad(x: Tensor, dy: Tensor, g: Conv2dGeometry, va
         split0, weight_size: weightSize,
       },
       workgroups: [laneGroups(g, R), g.groups * Math.ceil(outPerGroup / CO), splits[i]!],
+      flops: weightGradFlops(g, slice.images),
     });
     split0 += splits[i]!;
   });
@@ -405,6 +406,9 @@ export function runConv2dWeightGrad(x: Tensor, dy: Tensor, g: Conv2dGeometry, va
   partial.dispose();
   return dw;
 }
+
+/** What a run of `images` computes: every weight sums one product per output pixel. */
+const weightGradFlops = (g: Conv2dGeometry, images: number) => 2 * images * g.outH * g.outW * g.outChannels * (g.inChannels / g.groups) * g.kernelH * g.kernelW;
 
 function runTiledWeightGrad(x: Tensor, dy: Tensor, g: Conv2dGeometry, tile: WeightGradTile): Tensor {
   const ctx = x.ctx;
@@ -444,6 +448,7 @@ function runTiledWeightGrad(x: Tensor, dy: Tensor, g: Conv2dGeometry, tile: Weig
         split0, weight_size: weightSize,
       },
       workgroups: [tiles[0], tiles[1], splits[i]!],
+      flops: weightGradFlops(g, slice.images),
     });
     split0 += splits[i]!;
   });

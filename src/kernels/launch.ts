@@ -11,6 +11,11 @@ export interface Launch {
   uniforms?: Record<string, number | readonly number[]>;
   /** Workgroups in x, y, z (a single number means x). Large x is folded into y/z by the recorder. */
   workgroups: number | readonly [number, number, number];
+  /**
+   * The floating-point operations this dispatch computes (2 per multiply-add), given by the
+   * products (matmul, convolution) so that the profiler can print GFLOP/s beside their times.
+   */
+  flops?: number;
 }
 
 /** Compiles (once) and records one dispatch of `source`. */
@@ -21,7 +26,7 @@ export function launch(ctx: GpuContext, source: KernelSource, args: Launch): voi
     buffers[name] = binding instanceof Tensor ? binding.range(source.name) : binding.tensor.subrange(binding.offset, binding.count, source.name);
   }
   const wg = typeof args.workgroups === 'number' ? ([args.workgroups, 1, 1] as const) : args.workgroups;
-  ctx.recorder.dispatch(kernel, buffers, args.uniforms ?? {}, wg);
+  ctx.recorder.dispatch(kernel, buffers, args.uniforms ?? {}, wg, args.flops);
 }
 
 /**

@@ -620,6 +620,7 @@ export function runGemm(a: Tensor, b: Tensor, options: GemmOptions = {}): Tensor
         splits, k_per_split: kPerSplit,
       },
       workgroups: [Math.ceil(slice.N / perN), Math.ceil(slice.M / perM), batch * splits],
+      flops: 2 * batch * slice.M * slice.N * slice.K,
     });
     if (partials) {
       const sumBuffers: Record<string, Binding> = { partials, c: slice.c };

@@ -8,6 +8,14 @@ export interface KernelTiming {
   /** Start and end on the GPU clock, in nanoseconds. */
   startNs: number;
   endNs: number;
+  /** The floating-point operations the dispatch computes (2 per multiply-add), where its launch says. */
+  flops?: number;
+}
+
+/** A timed pass: its dispatch's kernel, and the work its launch declared. */
+interface Pass {
+  name: string;
+  flops: number | undefined;
 }
 
 // Dispatches per submit that can be timed: two queries each, and WebGPU caps a query set at 4096.
@@ -16,9 +24,9 @@ const CAPACITY = 2048;
 export class KernelProfiler {
   private readonly querySet: GPUQuerySet;
   private readonly resolveBuffer: GPUBuffer;
-  private names: string[] = [];
+  private passes: Pass[] = [];
   /** Resolved timestamps not read yet, one readback per submit. */
-  private pending: { readback: GPUBuffer; names: string[] }[] = [];
+  private pending: { readback: GPUBuffer; passes: Pass[] }[] = [];
 
   constructor(private readonly device: GPUDevice) {
     this.querySet = device.createQuerySet({ type: 'timestamp', count: CAPACITY * 2 });
@@ -29,10 +37,10 @@ export class KernelProfiler {
   }
 
   /** The timestamp writes for the pass that will hold dispatch `name`, or undefined when full. */
-  passTimestamps(name: string): GPUComputePassTimestampWrites | undefined {
-    if (this.names.length >= CAPACITY) return undefined;
-    const index = this.names.length;
-    this.names.push(name);
+  passTimestamps(name: string, flops?: number): GPUComputePassTimestampWrites | undefined {
+    if (this.passes.length >= CAPACITY) return undefined;
+    const index = this.passes.length;
+    this.passes.push({ name, flops });
     return { querySet: this.querySet, beginningOfPassWriteIndex: 2 * index, endOfPassWriteIndex: 2 * index + 1 };
   }
 
@@ -42,29 +50,29 @@ export class KernelProfiler {
    * profiled step, and on a software adapter that core is the kernels' (completion-wait.ts).
    */
   resolve(encoder: GPUCommandEncoder): (() => void) | undefined {
-    const count = this.names.length;
+    const count = this.passes.length;
     if (count === 0) return undefined;
-    const names = this.names;
-    this.names = [];
+    const passes = this.passes;
+    this.passes = [];
     const readback = this.device.createBuffer({ size: count * 16, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
     encoder.resolveQuerySet(this.querySet, 0, count * 2, this.resolveBuffer, 0);
     encoder.copyBufferToBuffer(this.resolveBuffer, 0, readback, 0, count * 16);
-    return () => this.pending.push({ readback, names });
+    return () => this.pending.push({ readback, passes });
   }
 
   /** Forgets the passes given timestamps since the last resolve: a dry run drops them unsubmitted. */
   discard(): void {
-    this.names = [];
+    this.passes = [];
   }
 
   /** Every timing recorded since the last call, in dispatch order. Call once the GPU is idle. */
   async collect(): Promise<KernelTiming[]> {
     const batches = await Promise.all(
-      this.pending.map(async ({ readback, names }) => {
+      this.pending.map(async ({ readback, passes }) => {
         await readback.mapAsync(GPUMapMode.READ);
         const stamps = new BigUint64Array(readback.getMappedRange().slice(0));
         readback.destroy();
-        return names.map((name, i) => ({ name, startNs: Number(stamps[2 * i]), endNs: Number(stamps[2 * i + 1]) }));
+        return passes.map(({ name, flops }, i) => ({ name, startNs: Number(stamps[2 * i]), endNs: Number(stamps[2 * i + 1]), ...(flops === undefined ? {} : { flops }) }));
       }),
     );
     this.pending = [];

@@ -83,6 +83,8 @@ export class CommandRecorder {
     buffers: Record<string, BufferRange>,
     uniforms: Record<string, number | readonly number[]>,
     workgroups: readonly [number, number, number],
+    /** What the dispatch computes, for the profiler's rates (2 per multiply-add); absent where not counted. */
+    flops?: number,
   ): void {
     const entries: GPUBindGroupEntry[] = kernel.bindings.map((binding) => {
       if (binding.kind === 'uniform') {
@@ -105,7 +107,7 @@ export class CommandRecorder {
         return { binding: entry.binding, resource: { ...range, buffer: this.pool.real(range.buffer) } };
       });
       const bindGroup = this.bindGroups.get(kernel.layout, real);
-      const pass = this.computePass(kernel.name);
+      const pass = this.computePass(kernel.name, flops);
       pass.setPipeline(kernel.pipeline);
       pass.setBindGroup(0, bindGroup);
       pass.dispatchWorkgroups(x, y, z);
@@ -212,9 +214,9 @@ export class CommandRecorder {
     return (this.encoder ??= this.device.createCommandEncoder());
   }
 
-  private computePass(name: string): GPUComputePassEncoder {
+  private computePass(name: string, flops?: number): GPUComputePassEncoder {
     if (!this.pass) {
-      const timestampWrites = this.profiler?.passTimestamps(name);
+      const timestampWrites = this.profiler?.passTimestamps(name, flops);
       this.pass = this.commandEncoder().beginComputePass(timestampWrites ? { timestampWrites, label: name } : {});
     }
     return this.pass;

@@ -126,6 +126,12 @@ export interface KernelRow {
   meanUs: number | null;
   /** Share of the step's summed kernel time. */
   share: number | null;
+  /**
+   * Floating-point operations per step (2 per multiply-add) and the rate they ran at, for the
+   * products whose launches count them (matmul, the convolutions); null for the others.
+   */
+  flopsPerStep: number | null;
+  gflops: number | null;
 }
 
 export interface TimedDispatch {
@@ -136,6 +142,8 @@ export interface TimedDispatch {
   /** On the GPU clock, in ns from the first profiled dispatch. */
   startNs: number;
   endNs: number;
+  /** What it computes, where its launch counts it (KernelTiming.flops). */
+  flops?: number;
 }
 
 export interface StepProfile {
@@ -185,7 +193,7 @@ export async function profileTrainStep(parts: TrainStepParts, options: ProfileOp
   }
   const stats = ctx.recorder.stats;
   const before = { submits: stats.submits, readbacks: stats.readbacks, created: ctx.pool.stats.created, bindGroups: ctx.recorder.bindGroups.misses };
-  const counts = new Map<string, { phase: Phase; name: string; count: number; ns: number }>();
+  const counts = new Map<string, { phase: Phase; name: string; count: number; ns: number; flops: number; flopsNs: number }>();
   const dispatches: TimedDispatch[] = [];
   const walls: number[] = [];
   const records: number[] = [];
@@ -194,7 +202,7 @@ export async function profileTrainStep(parts: TrainStepParts, options: ProfileOp
   let origin: number | null = null;
   const row = (phase: Phase, name: string) => {
     const key = `${phase} ${name}`;
-    return counts.get(key) ?? counts.set(key, { phase, name, count: 0, ns: 0 }).get(key)!;
+    return counts.get(key) ?? counts.set(key, { phase, name, count: 0, ns: 0, flops: 0, flopsNs: 0 }).get(key)!;
   };
   for (let step = 1; step <= steps; step++) {
     if (timed) ctx.startProfiling();
@@ -212,8 +220,13 @@ export async function profileTrainStep(parts: TrainStepParts, options: ProfileOp
     timings.forEach((t, index) => {
       const phase = phaseOf(index, phases);
       origin ??= t.startNs;
-      row(phase, t.name).ns += t.endNs - t.startNs;
-      dispatches.push({ step, index, phase, name: t.name, startNs: t.startNs - origin, endNs: t.endNs - origin });
+      const r = row(phase, t.name);
+      r.ns += t.endNs - t.startNs;
+      if (t.flops !== undefined) {
+        r.flops += t.flops;
+        r.flopsNs += t.endNs - t.startNs;
+      }
+      dispatches.push({ step, index, phase, name: t.name, startNs: t.startNs - origin, endNs: t.endNs - origin, ...(t.flops === undefined ? {} : { flops: t.flops }) });
     });
   }
   const totalNs = [...counts.values()].reduce((s, r) => s + r.ns, 0);
@@ -226,6 +239,9 @@ export async function profileTrainStep(parts: TrainStepParts, options: ProfileOp
       msPerStep: timed ? r.ns / steps / 1e6 : null,
       meanUs: timed ? r.ns / r.count / 1e3 : null,
       share: timed && totalNs > 0 ? r.ns / totalNs : null,
+      flopsPerStep: r.flops > 0 ? r.flops / steps : null,
+      // A rate needs a time: a dispatch shorter than a coarse clock's tick reads as 0 ns.
+      gflops: r.flops > 0 && r.flopsNs > 0 ? r.flops / r.flopsNs : null,
     }))
     .sort((a, b) => PHASES.indexOf(a.phase) - PHASES.indexOf(b.phase) || (b.msPerStep ?? 0) - (a.msPerStep ?? 0) || b.count - a.count);
   const tick = timestampTick(dispatches);
@@ -288,6 +304,8 @@ function median(xs: readonly number[]): number {
 
 const fmt = (x: number | null, digits = 1): string => (x === null ? '-' : x.toFixed(digits));
 const pct = (x: number | null): string => (x === null ? '-' : `${(100 * x).toFixed(1)}%`);
+/** GFLOP/s with three significant digits: 9.87, 98.7, 987, 9870. */
+const rate = (x: number | null): string => (x === null ? '' : x >= 100 ? x.toFixed(0) : x.toPrecision(3));
 
 function table(header: string[], rows: string[][], rightAligned: ReadonlySet<number>): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
@@ -310,13 +328,13 @@ export function profileSummary(p: StepProfile): string {
 
 /** Per-kernel rows, forward then backward then optimizer, slowest first. */
 export function kernelTable(p: StepProfile): string {
-  const rows = p.kernels.map((k) => [k.phase, k.name, k.role, fmt(k.count, k.count % 1 ? 1 : 0), fmt(k.msPerStep), fmt(k.meanUs, 0), pct(k.share)]);
+  const rows = p.kernels.map((k) => [k.phase, k.name, k.role, fmt(k.count, k.count % 1 ? 1 : 0), fmt(k.msPerStep), fmt(k.meanUs, 0), pct(k.share), rate(k.gflops)]);
   const totals = PHASES.map((phase) => {
     const ks = p.kernels.filter((k) => k.phase === phase);
     const ms = p.gpuMsPerStep === null ? null : ks.reduce((s, k) => s + (k.msPerStep ?? 0), 0);
-    return [phase, '(all)', '', fmt(ks.reduce((s, k) => s + k.count, 0), 0), fmt(ms), '', pct(ms === null || !p.gpuMsPerStep ? null : ms / p.gpuMsPerStep)];
+    return [phase, '(all)', '', fmt(ks.reduce((s, k) => s + k.count, 0), 0), fmt(ms), '', pct(ms === null || !p.gpuMsPerStep ? null : ms / p.gpuMsPerStep), ''];
   });
-  return table(['phase', 'kernel', 'what it computes', 'count/step', 'ms/step', 'mean µs', 'share'], [...rows, ...totals], new Set([3, 4, 5, 6]));
+  return table(['phase', 'kernel', 'what it computes', 'count/step', 'ms/step', 'mean µs', 'share', 'GFLOP/s'], [...rows, ...totals], new Set([3, 4, 5, 6, 7]));
 }
 
 /**
@@ -413,7 +431,10 @@ export function chromeTrace(profiles: readonly StepProfile[], otherData: Record<
         tid: 2,
         ts: d.startNs / 1e3,
         dur: (d.endNs - d.startNs) / 1e3,
-        args: { step: d.step, dispatch: d.index, phase: d.phase, role: kernelRole(d.name, d.phase) },
+        args: {
+          step: d.step, dispatch: d.index, phase: d.phase, role: kernelRole(d.name, d.phase),
+          ...(d.flops === undefined ? {} : { gflop: d.flops / 1e9, 'GFLOP/s': d.endNs > d.startNs ? d.flops / (d.endNs - d.startNs) : null }),
+        },
       });
     }
   });
