@@ -10,6 +10,7 @@ export * as nodeData from './data/node.js';
 export { saveCheckpoint, loadCheckpoint, type LoadedCheckpoint, type CheckpointMeta } from './train/checkpoint-node.js';
 export { trainRun, weightsMetadata, type TrainRunControl, type TrainRunOptions, type TrainRunResult } from './train/run-node.js';
 export { appendGradFlowLog, readGradFlowLog, writeGradFlowHeatMap } from './train/grad-monitor-node.js';
+export { defaultTuningFile, loadTuning, saveTuning, tuningIdentity, type TuningIdentity } from './train/tuning-file-node.js';
 
 export interface NodeInitOptions extends GpuContextOptions {
   /** `lavapipe`, `swiftshader`, or a substring of the adapter name; defaults to WGT_ADAPTER. */

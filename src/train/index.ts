@@ -3,9 +3,10 @@ export { Trainer, freshPosition, NonFiniteLossError, StoppedError, type BatchSou
 export { frozenSplit, describeFeatureCache, DEFAULT_FEATURE_CACHE_BYTES, type FeatureCacheEvent, type FrozenSplit } from './feature-cache.js';
 export { planPhases, isPlanName, NOTEBOOK_PLAN, type PlanName, type PlanOptions, type PhaseConfig, type Trainable, type SchedulerConfig } from './plan.js';
 export { curvesSvg } from './curves.js';
-export { EpochMetrics } from './metrics.js';
+export { EpochMetrics, ConfusionCounts } from './metrics.js';
 export { createOptimizer, createScheduler } from './optimizer.js';
 export { GradientMonitor, layerPath, type GradMonitorOptions, type GradFlowRecord, type LayerFlow, type ParamFlow } from './grad-monitor.js';
 export { tuneModelKernels } from './tune-kernels.js';
 export { describeTuning, type TunedLayer } from '../kernels/conv2d-tuning.js';
+export { measuredChoices, restoreChoices, type TunedChoices } from '../kernels/conv2d-tile.js';
 export { profileTrainStep, profileSummary, kernelTable, compareTable, chromeTrace, type StepProfile, type ProfileOptions, type TrainStepParts, type KernelRow } from './profile.js';
