@@ -98,14 +98,13 @@ export async function trainRun(ctx: GpuContext, options: TrainRunOptions, { resu
   const badFiles = new BadFileLog();
   for (const report of dataset.badFiles) badFiles.add(report);
   const decode = (path: string) => decodeImageFile(path, { ...DEFAULT_DECODE_OPTIONS, minShorterSide: Math.max(options.resize, options.imageSize) });
+  const validationView = { outputSize: options.imageSize, resize: options.resize }; // Resize + CenterCrop
   const data: TrainerData = {
     classes: dataset.classes,
     train: new BatchLoader(dataset.train, decode, { batchSize: options.batchSize, seed: options.seed, shuffle: true, badFiles }),
     validation: new BatchLoader(dataset.validation, decode, { batchSize: options.batchSize, seed: options.seed, shuffle: false, badFiles }),
-    trainTransform: options.augment
-      ? new Augmenter(ctx, { outputSize: options.imageSize, train: options.augment })
-      : new Augmenter(ctx, { outputSize: options.imageSize, resize: options.resize }),
-    evalTransform: new Augmenter(ctx, { outputSize: options.imageSize, resize: options.resize }),
+    trainTransform: new Augmenter(ctx, options.augment ? { outputSize: options.imageSize, train: options.augment } : validationView),
+    evalTransform: new Augmenter(ctx, validationView),
   };
 
   const model = createModel(options.model, { numClasses: dataset.classes.length, seed: options.seed, ctx });

@@ -87,7 +87,7 @@ async function runOf(args: ParsedArgs): Promise<{ files: ReturnType<typeof runFi
   return resolve(options.data) === resolve(data) ? { files, options } : undefined;
 }
 
-/** Columns this wide or fewer classes get the whole matrix; more get the per-class lines only. */
+/** Up to this many classes, eval prints the whole matrix; a wider one does not read in a terminal. */
 const MATRIX_CLASSES = 10;
 
 /**
