@@ -16,7 +16,7 @@ import { Sequential } from '../src/nn/sequential.js';
 import { withSeed } from '../src/nn/init.js';
 import { SGD } from '../src/optim/sgd.js';
 import type { GpuContext } from '../src/runtime/context.js';
-import { trainStep } from '../src/train/profile.js';
+import { trainStep, type TrainStepParts } from '../src/train/profile.js';
 import { describeTuning } from '../src/kernels/conv2d-tuning.js';
 import { tuneModelKernels } from '../src/train/tune-kernels.js';
 import { buildModel, randomArray, trimTfjsBufferPool, type TfjsPeer, type TrainModel } from './peers/tfjs.js';
@@ -97,17 +97,13 @@ export async function ourStepRunner(ctx: GpuContext, spec: StepSpec, tuneKernels
   ctx.pool.trim();
   const base = ctx.pool.stats.bytesAllocated;
   ctx.pool.stats.peakBytesAllocated = base; // this step's peak, not an earlier benchmark's
-  const model = ourModel(spec, ctx).train();
-  if (spec.frozenBase) freeze(model, 'features');
-  const optimizer = new SGD(model.parameters(), { lr: 0.01, momentum: 0.9 });
-  const images = randn([spec.batch, 3, spec.size, spec.size], 21, { ctx, name: 'images' });
-  const labels = Tensor.fromData(ctx, Array.from({ length: spec.batch }, (_, i) => i % spec.classes), [spec.batch], 'int32', 'labels');
+  const { parts, dispose } = ourStepParts(ctx, spec);
+  const { model, images } = parts;
   let tuned: string[] | undefined;
   if (tuneKernels) {
     tuned = describeTuning(await tuneModelKernels(model, images));
     ctx.pool.stats.peakBytesAllocated = ctx.pool.stats.bytesAllocated; // the timed layers' operands are not the step's
   }
-  const parts = { ctx, model, optimizer, images, labels };
   const stats = ctx.recorder.stats;
   let steps = 0;
   let start: { submits: number; readbacks: number; created: number; bindGroups: number; dispatches: number } | null = null;
@@ -136,12 +132,30 @@ export async function ourStepRunner(ctx: GpuContext, spec: StepSpec, tuneKernels
       };
     },
     async dispose() {
+      dispose();
+      await ctx.recorder.sync();
+      ctx.pool.trim();
+    },
+  };
+}
+
+/**
+ * Our side of a step: the model (its base frozen as the spec says), SGD with momentum, and a fixed
+ * batch on the GPU, as `trainStep` and `profileTrainStep` take them; `dispose` frees them all.
+ */
+export function ourStepParts(ctx: GpuContext, spec: StepSpec): { parts: TrainStepParts & { model: VGG; optimizer: SGD }; dispose(): void } {
+  const model = ourModel(spec, ctx).train();
+  if (spec.frozenBase) freeze(model, 'features');
+  const optimizer = new SGD(model.parameters(), { lr: 0.01, momentum: 0.9 });
+  const images = randn([spec.batch, 3, spec.size, spec.size], 21, { ctx, name: 'images' });
+  const labels = Tensor.fromData(ctx, Array.from({ length: spec.batch }, (_, i) => i % spec.classes), [spec.batch], 'int32', 'labels');
+  return {
+    parts: { ctx, model, optimizer, images, labels },
+    dispose() {
       optimizer.dispose();
       model.dispose();
       images.dispose();
       labels.dispose();
-      await ctx.recorder.sync();
-      ctx.pool.trim();
     },
   };
 }

@@ -4,14 +4,14 @@
 // driver (test/browser/bench-page.test.ts) calls `window.wgtBench.run`. The results download as
 // the bench's JSON, which bench/compare.ts reads.
 import type * as TF from '@tensorflow/tfjs';
-import { adapterLabel, type GpuContext } from '../src/index.js';
+import { adapterLabel, profileTrainStep, type GpuContext, type StepProfile } from '../src/index.js';
 import { raceSteps, type StepRaceResult } from '../bench/step-race.js';
 import { kernelCases, runKernelCase, type KernelResult } from '../bench/kernels.js';
-import { stepName, type StepSpec } from '../bench/train-step.js';
+import { ourStepParts, stepName, stepShape, type StepSpec } from '../bench/train-step.js';
 import { peerOnCurrentBackend, type TfjsPeer } from '../bench/peers/tfjs.js';
 import { adapterLine } from '../bench/util/timing.js';
 import { showWebGpuStart, startWebGpu, type ReadyState } from './panels/adapter.js';
-import { table } from './panels/dom.js';
+import { el, table } from './panels/dom.js';
 
 export interface BenchOptions {
   specs: StepSpec[];
@@ -24,7 +24,15 @@ export interface BenchOptions {
   kernels?: string;
   /** Race tfjs's steps beside ours (else ours alone). */
   tfjs: boolean;
+  /**
+   * Then profile each of our steps (train/profile.ts): every kernel's time per step and, for the
+   * products, its GFLOP/s, from timestamp-query where the browser gives it.
+   */
+  profile?: boolean;
 }
+
+/** A step's profile as the report keeps it: the per-kernel rows, not every timed dispatch. */
+export type ProfileSummary = Omit<StepProfile, 'dispatches'>;
 
 /** The bench's report shape (bench/run.ts), so that bench/compare.ts reads the page's too. */
 export interface PageReport {
@@ -42,6 +50,8 @@ export interface PageReport {
   };
   kernels: KernelResult[];
   train: StepRaceResult[];
+  /** Our steps profiled kernel by kernel (BenchOptions.profile); empty when not asked. */
+  profiles: ProfileSummary[];
   torch: null;
 }
 
@@ -106,6 +116,7 @@ async function run(options: BenchOptions): Promise<PageReport> {
     },
     kernels: [],
     train: [],
+    profiles: [],
     torch: null,
   };
   const wanted = options.kernels ? new RegExp(options.kernels, 'i') : null;
@@ -116,6 +127,11 @@ async function run(options: BenchOptions): Promise<PageReport> {
     status.textContent = `Running ${stepName(spec)} (${++done} of ${total})…`;
     report.train.push(await raceSteps(ctx, tfjs, spec, { reps: options.reps }));
     render(report);
+    if (options.profile) {
+      status.textContent = `Profiling ${stepName(spec)}…`;
+      report.profiles.push(await profileOurStep(ctx, spec, options.reps));
+      render(report);
+    }
   }
   for (const c of kernels) {
     status.textContent = `Running ${c.name} ${c.shape} (${++done} of ${total})…`;
@@ -124,6 +140,19 @@ async function run(options: BenchOptions): Promise<PageReport> {
   }
   status.textContent = `Done: ${total} benchmark${total === 1 ? '' : 's'}, ${options.reps} rounds each side.`;
   return report;
+}
+
+/** Our step for `spec`, `steps` of them profiled after two to warm up. */
+async function profileOurStep(ctx: GpuContext, spec: StepSpec, steps: number): Promise<ProfileSummary> {
+  const { parts, dispose } = ourStepParts(ctx, spec);
+  try {
+    const { dispatches: _each, ...summary } = await profileTrainStep(parts, { steps, warmup: 2, label: `${stepName(spec)} ${stepShape(spec)}` });
+    return summary;
+  } finally {
+    dispose();
+    await ctx.recorder.sync();
+    ctx.pool.trim();
+  }
 }
 
 const fixed = (x: number | null, digits = 1) => (x === null || !Number.isFinite(x) ? '-' : x.toFixed(digits));
@@ -152,11 +181,22 @@ function render(report: PageReport): void {
   const parts: HTMLElement[] = [];
   if (rows.length) parts.push(table(headers, rows, [2, 3, 4]));
   if (kernelRows.length) parts.push(table(['kernel', 'shape', 'ours', 'tfjs', 'ours / tfjs', 'errors'], kernelRows, [2, 3, 4]));
+  for (const p of report.profiles) parts.push(...profileView(p));
   document.querySelector('#results')!.replaceChildren(...parts);
   const link = document.querySelector<HTMLAnchorElement>('#download')!;
   if (link.href) URL.revokeObjectURL(link.href);
   link.href = URL.createObjectURL(new Blob([JSON.stringify(report, null, 2)], { type: 'application/json' }));
   link.hidden = false;
+}
+
+/** A profile as the profile command prints it: what it measured, then a row per (phase, kernel). */
+function profileView(p: ProfileSummary): HTMLElement[] {
+  const timing = p.mode === 'timestamp-query' ? `kernels ${fixed(p.gpuMsPerStep)} ms` : 'no kernel times: this browser gives no timestamp-query';
+  const summary = el('p', `${p.label}: ${p.steps} step(s) profiled; wall ${fixed(p.wallMsPerStep)} ms/step, ${timing}; ${p.dispatchesPerStep} dispatches per step. ${p.notes.join(' ')}`, 'note');
+  const rows = p.kernels.map((k) => [
+    k.phase, k.name, k.role, fixed(k.count, k.count % 1 ? 1 : 0), fixed(k.msPerStep, 2), k.share === null ? '-' : `${(100 * k.share).toFixed(1)}%`, fixed(k.gflops, 1),
+  ]);
+  return [summary, table(['phase', 'kernel', 'what it computes', 'count/step', 'ms/step', 'share', 'GFLOP/s'], rows, [3, 4, 5, 6])];
 }
 
 /** The form's choices as the bench's step specs. */
@@ -171,7 +211,7 @@ function chosen(): BenchOptions {
     if (checked(`vgg16.${frozenBase ? 'frozenBase' : 'full'}`)) specs.push({ model: 'vgg16', batch: value('batch'), size: value('size'), classes: 2, frozenBase });
   }
   const groups = ['matmul', 'conv2d', 'batchnorm', 'maxpool', 'augment'].filter((group) => checked(`kernels.${group}`));
-  return { specs, reps: value('reps'), tfjs: checked('tfjs'), kernels: groups.length ? `^(${groups.join('|')})` : undefined };
+  return { specs, reps: value('reps'), tfjs: checked('tfjs'), profile: checked('profile'), kernels: groups.length ? `^(${groups.join('|')})` : undefined };
 }
 
 runButton.addEventListener('click', () => {

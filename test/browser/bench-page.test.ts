@@ -29,7 +29,7 @@ it('races our steps and a kernel against tfjs on the page, shows the figures and
   // The small VGG at batch 4: SwiftShader's size (the page's own choices are for a GPU).
   const specs: StepSpec[] = [true, false].map((frozenBase) => ({ model: 'smallvgg', batch: 4, size: 32, classes: 2, frozenBase }));
   // One kernel too, a small one: the max-pool on VGG16's third block at batch 4.
-  const report = await opened.page.evaluate((s) => window.wgtBench.run({ specs: s, reps: 1, tfjs: true, kernels: '^maxpool2x2 4x128x' }), specs);
+  const report = await opened.page.evaluate((s) => window.wgtBench.run({ specs: s, reps: 1, tfjs: true, kernels: '^maxpool2x2 4x128x', profile: true }), specs);
   expect(report.train.map((r) => r.name)).toEqual(['train.smallvgg.frozenBase', 'train.smallvgg.full']);
   for (const r of report.train) {
     expect(r.error, withPageErrors(`ours: ${r.error}`, opened.errors)).toBeUndefined();
@@ -47,8 +47,23 @@ it('races our steps and a kernel against tfjs on the page, shows the figures and
   expect(report.meta.commit).toMatch(/^[0-9a-f]{12}$/); // the clone's commit, as the Node bench names it
   expect(report.meta.adapterLine).toMatch(/swiftshader/i);
 
-  const shown = await opened.page.$$eval('#results tbody tr', (rows) => rows.map((row) => Array.from(row.querySelectorAll('td'), (td) => td.textContent)));
+  const shown = await opened.page.$$eval('#results table:nth-of-type(-n+2) tbody tr', (rows) => rows.map((row) => Array.from(row.querySelectorAll('td'), (td) => td.textContent)));
   expect(shown.map((cells) => cells[0])).toEqual(['train.smallvgg.frozenBase', 'train.smallvgg.full', 'maxpool2x2']);
+
+  // Each of our steps profiled: every kernel's count and, with timestamp-query, its time and the
+  // products' GFLOP/s; the frozen base runs no convolution gradient.
+  expect(report.profiles.map((p) => p.label)).toEqual(['train.smallvgg.frozenBase 4x3x32x32, 2 classes', 'train.smallvgg.full 4x3x32x32, 2 classes']);
+  const [frozen, full] = report.profiles as [(typeof report.profiles)[0], (typeof report.profiles)[0]];
+  for (const p of [frozen, full]) {
+    expect(p.submitsPerStep).toBe(1);
+    const forward = p.kernels.filter((k) => k.phase === 'forward' && /^conv2d\.forward/.test(k.name));
+    expect(forward.reduce((sum, k) => sum + (k.flopsPerStep ?? 0), 0)).toBeGreaterThan(0);
+    if (p.mode === 'timestamp-query') for (const k of forward) expect(k.gflops ?? 0, k.name).toBeGreaterThan(0);
+  }
+  expect(full.kernels.some((k) => /^conv2d\.weight_grad/.test(k.name))).toBe(true);
+  expect(frozen.kernels.some((k) => /^conv2d\.(weight|input)_grad/.test(k.name))).toBe(false);
+  const profileHeaders = await opened.page.$$eval('#results table:nth-of-type(n+3) thead', (heads) => heads.map((h) => h.textContent));
+  expect(profileHeaders).toEqual(['phasekernelwhat it computescount/stepms/stepshareGFLOP/s', 'phasekernelwhat it computescount/stepms/stepshareGFLOP/s']);
   expect(await opened.page.$eval('#download', (a) => (a as HTMLAnchorElement).hidden)).toBe(false);
 
   // bench/compare.ts reads the page's report as it reads the Node bench's.
