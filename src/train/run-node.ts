@@ -71,6 +71,8 @@ type RunCheckpoint = TrainRunOptions & { badFiles?: BadFileReport[] };
 export interface TrainRunResult {
   history: EpochRecord[];
   bestAccuracy: number;
+  /** The class names, in the head's order (the rows and columns of a record's valConfusion). */
+  classes: readonly string[];
   runDir: string;
   stopped: boolean;
 }
@@ -179,7 +181,7 @@ export async function trainRun(ctx: GpuContext, options: TrainRunOptions, { resu
   }
   if (badFiles.reports.length > 0) log(`skipped ${badFiles.reports.length} bad files (listed in ${files.badFiles})`);
   model.dispose();
-  return { history: position.history, bestAccuracy: position.bestAccuracy, runDir, stopped };
+  return { history: position.history, bestAccuracy: position.bestAccuracy, classes: dataset.classes, runDir, stopped };
 }
 
 /**

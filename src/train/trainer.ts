@@ -60,6 +60,12 @@ export interface EpochRecord {
   trainAccuracy: number;
   valLoss: number;
   valAccuracy: number;
+  /**
+   * Validation images per (true class, predicted class), a row per true class, for up to
+   * MAX_RECORDED_CONFUSION classes (the records go into every checkpoint and log line). Absent
+   * beyond that, and from the records of runs saved before it was counted.
+   */
+  valConfusion?: number[][];
   imagesPerSecond: number;
   seconds: number;
   skippedFiles: number;
@@ -162,6 +168,9 @@ export interface EvaluationResult {
   confusion?: number[][];
 }
 
+/** Classes up to which an epoch's record keeps its validation confusion matrix (100 classes: 10,000 numbers). */
+export const MAX_RECORDED_CONFUSION = 100;
+
 /** One training step's batch: its size, and its logits and labels, recorded when asked (inside the step's scope). */
 interface StepBatch {
   size: number;
@@ -260,14 +269,23 @@ export class Trainer {
     }
   }
 
-  /** An epoch's validation: from the frozen base's kept outputs where the phase has them. */
+  /**
+   * An epoch's validation, with its confusion counts: from the frozen base's kept outputs where the
+   * phase has them.
+   */
   private async validate(): Promise<EvaluationResult> {
-    const cache = this.cacheForValidation();
-    if (cache?.ready) return this.evaluateKept(cache);
-    const result = await this.evaluatePass(this.data.validation, this.data.evalTransform, cache);
-    const event = cache?.complete();
-    if (event) this.hooks.onFeatureCache?.(event);
-    return result;
+    const classes = this.data.classes.length;
+    const confusion = classes <= MAX_RECORDED_CONFUSION ? new ConfusionCounts(this.ctx, classes) : undefined;
+    try {
+      const cache = this.cacheForValidation();
+      if (cache?.ready) return await this.evaluateKept(cache, confusion);
+      const result = await this.evaluatePass(this.data.validation, this.data.evalTransform, cache, confusion);
+      const event = cache?.complete();
+      if (event) this.hooks.onFeatureCache?.(event);
+      return result;
+    } finally {
+      confusion?.dispose();
+    }
   }
 
   /** This phase's cache, while it holds; a new one if the model has frozen leading layers. */
@@ -333,8 +351,8 @@ export class Trainer {
   }
 
   /** The pass again from kept features: the layers after the frozen ones, batch by batch as before. */
-  private evaluateKept(cache: FeatureCache): Promise<EvaluationResult> {
-    return this.score(cache.kept, ({ features, labels, size }) => ({ logits: cache.logitsOf(features), labels, size }));
+  private evaluateKept(cache: FeatureCache, confusion?: ConfusionCounts): Promise<EvaluationResult> {
+    return this.score(cache.kept, ({ features, labels, size }) => ({ logits: cache.logitsOf(features), labels, size }), confusion);
   }
 
   /** Loss and accuracy (and confusion counts) summed over batches in eval mode, without gradients, one submit per batch. */
@@ -437,6 +455,7 @@ export class Trainer {
       trainAccuracy: train.accuracy,
       valLoss: val.loss,
       valAccuracy: val.accuracy,
+      valConfusion: val.confusion,
       imagesPerSecond: images / Math.max(trainSeconds, 1e-9),
       seconds: (performance.now() - started) / 1000,
       skippedFiles: (this.data.train.badFiles?.reports.length ?? 0) - skippedBefore,

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { drawTask, TARGET_CLASSES } from '../../src/demo/shapes.js';
+import { describeConfusion } from '../../src/train/confusion-text.js';
 
 const CLI = ['--import', 'tsx', 'src/cli/main.ts'];
 const run = (...args: string[]) => spawnSync(process.execPath, [...CLI, ...args], { encoding: 'utf8', timeout: 300_000 });
@@ -106,6 +107,7 @@ describe('command line', () => {
     const r = run(...args(straight));
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/skipped 3 bad files/);
+    expect(r.stdout).toMatch(/validation of those weights \((transfer|finetune) epoch \d\), class by class:\nclass +images +correct +accuracy +most often taken for\nhexagon /);
     // The transfer phase validates its frozen base once (train/feature-cache.ts); the resume below checks the figures.
     expect(r.stdout).toMatch(/validation: the frozen layers up to classifier\.1 ran once; their outputs \(256 per image, [\d.]+ KiB for \d+ images\)/);
     const expected = (await readFile(join(straight, 'log.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
@@ -249,6 +251,11 @@ describe('command line', () => {
     const split = JSON.parse(await readFile(join(dir, 'straight', 'split.json'), 'utf8')) as { validation: [string, number][] };
     const decodable = split.validation.filter(([path]) => !path.endsWith('cut.png')).length;
     expect(ofRun.stdout).toMatch(new RegExp(`^${decodable} images: loss`, 'm'));
+    // Class by class, the best weights score on the GPU what the training run recorded for the
+    // epoch that wrote them (log.jsonl's valConfusion), and train printed the same at its end.
+    const epochs = (await readFile(join(dir, 'straight', 'log.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { valAccuracy: number; valConfusion: number[][] });
+    const bestEpoch = epochs.find((e) => e.valAccuracy === Math.max(...epochs.map((x) => x.valAccuracy)))!;
+    expect(ofRun.stdout).toContain(describeConfusion(['hexagon', 'star'], bestEpoch.valConfusion).join('\n'));
   });
 
   it('a new run into the folder of one that failed before its first checkpoint splits its own data afresh', async () => {

@@ -57,6 +57,12 @@ describe('Trainer', () => {
       ['finetune', 1, 0.005],
     ]);
     expect(reference.history[0]!.trainable).toBe(2); // the head's weight and bias
+    // Each epoch's validation, class by class: a row per class's images, the right ones on the diagonal.
+    const perClass = task.classes.map((_, c) => task.validation.filter((image) => image.label === c).length);
+    for (const r of reference.history) {
+      expect(r.valConfusion!.map((row) => row.reduce((a, b) => a + b, 0))).toEqual(perClass);
+      expect(r.valConfusion!.reduce((sum, row, i) => sum + row[i]!, 0)).toBe(Math.round(r.valAccuracy * task.validation.length));
+    }
     expect(reference.history[2]!.trainable).toBe(makeModelParameterCount());
     for (const r of reference.history) {
       expect(r.trainAccuracy).toBeGreaterThanOrEqual(0);

@@ -5,6 +5,7 @@ import { initNode } from '../../node.js';
 import { MODELS } from '../../models/registry.js';
 import { isPlanName, NOTEBOOK_PLAN, type SchedulerConfig } from '../../train/plan.js';
 import { trainRun, type TrainRunOptions } from '../../train/run-node.js';
+import { describeConfusion } from '../../train/confusion-text.js';
 
 export const train: Command = {
   name: 'train',
@@ -113,6 +114,12 @@ export const train: Command = {
     const ctx = await initNode();
     const result = await trainRun(ctx, options, { resume: Boolean(args.values.resume) });
     console.log(`best validation accuracy ${(100 * result.bestAccuracy).toFixed(2)}%; weights in ${result.runDir}/best.safetensors`);
+    // Those weights class by class: the first epoch that reached the best accuracy is the one kept.
+    const best = result.history.find((record) => record.valAccuracy === result.bestAccuracy);
+    if (best?.valConfusion) {
+      console.log(`validation of those weights (${best.phase} epoch ${best.epoch}), class by class:`);
+      for (const line of describeConfusion(result.classes, best.valConfusion)) console.log(line);
+    }
     ctx.destroy();
     return result.stopped ? 130 : 0;
   },

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { describeConfusion } from '../../src/cli/commands/eval.js';
+import { describeConfusion } from '../../src/train/confusion-text.js';
 
-describe("eval's per-class lines (describeConfusion)", () => {
+describe('describeConfusion: per class, then the matrix (eval, and the end of train)', () => {
   it('gives each class its images, right answers, accuracy and most frequent mistake, then the matrix', () => {
     expect(describeConfusion(['cat', 'dog'], [[490, 10], [15, 485]])).toEqual([
       'class  images  correct  accuracy  most often taken for',
