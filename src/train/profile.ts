@@ -347,7 +347,7 @@ export function compareTable(a: StepProfile, b: StepProfile): string {
 }
 
 /** The columns of `compareRows` that hold numbers. */
-export const COMPARE_NUMERIC_COLUMNS = [3, 4, 5, 6] as const;
+export const COMPARE_NUMERIC_COLUMNS = [3, 4, 5, 6, 7, 8] as const;
 
 /** compareTable's cells (the demo page draws them as an HTML table). */
 export function compareRows(a: StepProfile, b: StepProfile): { header: string[]; rows: string[][] } {
@@ -360,11 +360,11 @@ export function compareRows(a: StepProfile, b: StepProfile): { header: string[];
       (find(a, y.phase, y.name)?.msPerStep ?? 0) - (find(a, x.phase, x.name)?.msPerStep ?? 0) ||
       x.name.localeCompare(y.name),
   );
-  const cell = (k: KernelRow | undefined) => [k ? fmt(k.count, k.count % 1 ? 1 : 0) : '0', k ? fmt(k.msPerStep) : '-'];
+  const cell = (k: KernelRow | undefined) => [k ? fmt(k.count, k.count % 1 ? 1 : 0) : '0', k ? fmt(k.msPerStep) : '-', k ? rate(k.gflops) : ''];
   const rows = ordered.map(({ phase, name }) => [phase, name, kernelRole(name, phase), ...cell(find(a, phase, name)), ...cell(find(b, phase, name))]);
   const sum = (p: StepProfile, keep: (k: KernelRow) => boolean) => {
     const ks = p.kernels.filter(keep);
-    return [fmt(ks.reduce((s, k) => s + k.count, 0), 0), p.gpuMsPerStep === null ? '-' : fmt(ks.reduce((s, k) => s + (k.msPerStep ?? 0), 0))];
+    return [fmt(ks.reduce((s, k) => s + k.count, 0), 0), p.gpuMsPerStep === null ? '-' : fmt(ks.reduce((s, k) => s + (k.msPerStep ?? 0), 0)), ''];
   };
   const isConvGrad = (k: KernelRow) => /^conv2d\.(weight|bias)_grad/.test(k.name);
   const isGrad = (k: KernelRow) => isParameterGradient(k.name, k.phase);
@@ -372,9 +372,9 @@ export function compareRows(a: StepProfile, b: StepProfile): { header: string[];
     ['backward', '(conv weight/bias gradients)', '', ...sum(a, isConvGrad), ...sum(b, isConvGrad)],
     ['backward', '(all parameter gradients)', '', ...sum(a, isGrad), ...sum(b, isGrad)],
     ...PHASES.map((phase) => [phase, '(all)', '', ...sum(a, (k) => k.phase === phase), ...sum(b, (k) => k.phase === phase)]),
-    ['step', 'wall time', '', '', fmt(a.wallMsPerStep), '', fmt(b.wallMsPerStep)],
+    ['step', 'wall time', '', '', fmt(a.wallMsPerStep), '', '', fmt(b.wallMsPerStep), ''],
   );
-  const header = ['phase', 'kernel', 'what it computes', `${a.label}: n`, 'ms', `${b.label}: n`, 'ms'];
+  const header = ['phase', 'kernel', 'what it computes', `${a.label}: n`, 'ms', 'GFLOP/s', `${b.label}: n`, 'ms', 'GFLOP/s'];
   return { header, rows };
 }
 
