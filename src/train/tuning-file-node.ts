@@ -15,7 +15,8 @@ import type { GpuContext } from '../runtime/context.js';
 import { adapterLabel } from '../runtime/adapter.js';
 import { InputError } from '../runtime/errors.js';
 import { sourceVersion } from '../runtime/source-version.js';
-import { measuredChoices, restoreChoices, type TunedChoices } from '../kernels/conv2d-tile.js';
+import { measuredChoices, restoreChoices, tileName, weightGradTileName, type ConvTile, type TunedChoices, type WeightGradTile } from '../kernels/conv2d-tile.js';
+import { TILE_CANDIDATES, WEIGHT_GRAD_TILE_CANDIDATES } from '../kernels/conv2d-tuning.js';
 
 const FORMAT = 'webgpu-transfer conv tuning';
 /** Entries kept: the most recently written first (each commit of the engine makes a new one). */
@@ -56,6 +57,7 @@ export function tuningIdentity(ctx: GpuContext): TuningIdentity | null {
 export async function loadTuning(ctx: GpuContext, path: string, identity: TuningIdentity): Promise<number> {
   const entry = (await readTuningFile(path)).entries.find((e) => e.adapter === identity.adapter && e.engine === identity.engine);
   if (!entry) return 0;
+  checkChoices(path, entry.choices);
   restoreChoices(ctx, entry.choices);
   return Object.keys(entry.choices.tiles).length + Object.keys(entry.choices.algorithms).length;
 }
@@ -69,6 +71,22 @@ export async function saveTuning(ctx: GpuContext, path: string, identity: Tuning
   const temporary = `${path}.${process.pid}.tmp`;
   await writeFile(temporary, `${JSON.stringify({ format: FORMAT, entries } satisfies TuningFile, null, 1)}\n`);
   await rename(temporary, path);
+}
+
+/** Every choice must be a tile or algorithm the tuner offers: a hand-edited file could hold any value. */
+function checkChoices(path: string, choices: TunedChoices): void {
+  const known = new Set([...TILE_CANDIDATES.map(tileName), ...WEIGHT_GRAD_TILE_CANDIDATES.map(weightGradTileName)]);
+  const name = (tile: ConvTile | WeightGradTile) => ('taps' in tile ? weightGradTileName(tile) : tileName(tile));
+  for (const [key, tile] of Object.entries(choices?.tiles ?? {})) {
+    if (typeof tile !== 'object' || tile === null || !known.has(name(tile)) || Object.keys(tile).length !== ('taps' in tile ? 2 : 3)) {
+      throw new InputError(`${path}: the tile ${JSON.stringify(tile)} for '${key}' is not one this engine has; remove the file, or give --tuning-file another path`);
+    }
+  }
+  for (const [key, algorithm] of Object.entries(choices?.algorithms ?? {})) {
+    if (algorithm !== 'direct' && algorithm !== 'winograd') {
+      throw new InputError(`${path}: the algorithm ${JSON.stringify(algorithm)} for '${key}' is not one this engine has; remove the file, or give --tuning-file another path`);
+    }
+  }
 }
 
 async function readTuningFile(path: string): Promise<TuningFile> {

@@ -63,6 +63,23 @@ describe('the tuning file (train/tuning-file-node.ts)', () => {
     }
   });
 
+  it('refuses a tile or algorithm the engine does not have (a hand-edited file), naming it', async () => {
+    const ctx = await gpuContext();
+    try {
+      for (const [tile, algorithm, message] of [
+        [{ channels: 96, pixels: 64, depth: 16 }, 'direct', /the tile \{"channels":96,"pixels":64,"depth":16\} for 'forward x' is not one this engine has/],
+        [{ channels: 64, taps: 64 }, 'fastest', /the algorithm "fastest" for 'forward x' is not one this engine has/],
+      ] as const) {
+        const path = join(dir, 'edited.json');
+        const entry = { ...identity, choices: { tiles: { 'forward x': tile }, algorithms: { 'forward x': algorithm } } };
+        await writeFile(path, JSON.stringify({ format: 'webgpu-transfer conv tuning', entries: [entry] }));
+        await expect(loadTuning(ctx, path, identity)).rejects.toThrow(message);
+      }
+    } finally {
+      ctx.destroy();
+    }
+  });
+
   it('refuses a file that is not one, and leaves it as it was', async () => {
     const ctx = await gpuContext();
     try {
