@@ -80,7 +80,7 @@ export async function chapter5Validation(ctx: GpuContext, out: GuideOutput, o: {
   await out.fragment(
     'ch5-validation-cache',
     withAndWithout(['validation pass', 'batches read, decoded and transformed', 'dispatches', 'wall ms'], (p) => [p.batchesRead, p.dispatches, sig(p.wallMs)], off.passes, on, [
-      `demo network, its head training; ${on.images} validation images in batches of ${o.batch}; the dispatches include the loss and accuracy sums;`,
+      `demo network, its head training; ${on.images} validation images in batches of ${o.batch}; the dispatches include the loss and accuracy sums and the confusion counts;`,
       `wall time from an idle GPU after the epoch's last step to the epoch's record; ${adapterLabel(ctx.adapter)}.`,
     ].join(' ')),
   );
