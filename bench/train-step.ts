@@ -97,7 +97,7 @@ export async function ourStepRunner(ctx: GpuContext, spec: StepSpec, tuneKernels
   ctx.pool.trim();
   const base = ctx.pool.stats.bytesAllocated;
   ctx.pool.stats.peakBytesAllocated = base; // this step's peak, not an earlier benchmark's
-  const { parts, dispose } = ourStepParts(ctx, spec);
+  const { parts, release } = ourStepParts(ctx, spec);
   const { model, images } = parts;
   let tuned: string[] | undefined;
   if (tuneKernels) {
@@ -131,19 +131,16 @@ export async function ourStepRunner(ctx: GpuContext, spec: StepSpec, tuneKernels
         tuned,
       };
     },
-    async dispose() {
-      dispose();
-      await ctx.recorder.sync();
-      ctx.pool.trim();
-    },
+    dispose: release,
   };
 }
 
 /**
  * Our side of a step: the model (its base frozen as the spec says), SGD with momentum, and a fixed
- * batch on the GPU, as `trainStep` and `profileTrainStep` take them; `dispose` frees them all.
+ * batch on the GPU, as `trainStep` and `profileTrainStep` take them. `release` frees them all and
+ * trims the pool once the GPU is done, so that the next benchmark starts from an empty pool.
  */
-export function ourStepParts(ctx: GpuContext, spec: StepSpec): { parts: TrainStepParts & { model: VGG; optimizer: SGD }; dispose(): void } {
+export function ourStepParts(ctx: GpuContext, spec: StepSpec): { parts: TrainStepParts & { model: VGG; optimizer: SGD }; release(): Promise<void> } {
   const model = ourModel(spec, ctx).train();
   if (spec.frozenBase) freeze(model, 'features');
   const optimizer = new SGD(model.parameters(), { lr: 0.01, momentum: 0.9 });
@@ -151,11 +148,13 @@ export function ourStepParts(ctx: GpuContext, spec: StepSpec): { parts: TrainSte
   const labels = Tensor.fromData(ctx, Array.from({ length: spec.batch }, (_, i) => i % spec.classes), [spec.batch], 'int32', 'labels');
   return {
     parts: { ctx, model, optimizer, images, labels },
-    dispose() {
+    async release() {
       optimizer.dispose();
       model.dispose();
       images.dispose();
       labels.dispose();
+      await ctx.recorder.sync();
+      ctx.pool.trim();
     },
   };
 }

@@ -144,14 +144,12 @@ async function run(options: BenchOptions): Promise<PageReport> {
 
 /** Our step for `spec`, `steps` of them profiled after two to warm up. */
 async function profileOurStep(ctx: GpuContext, spec: StepSpec, steps: number): Promise<ProfileSummary> {
-  const { parts, dispose } = ourStepParts(ctx, spec);
+  const { parts, release } = ourStepParts(ctx, spec);
   try {
     const { dispatches: _each, ...summary } = await profileTrainStep(parts, { steps, warmup: 2, label: `${stepName(spec)} ${stepShape(spec)}` });
     return summary;
   } finally {
-    dispose();
-    await ctx.recorder.sync();
-    ctx.pool.trim();
+    await release();
   }
 }
 

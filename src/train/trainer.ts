@@ -261,12 +261,7 @@ export class Trainer {
    * `confusion`, also how often each class was predicted as each other.
    */
   async evaluate(source: BatchSource, transform = this.data.evalTransform, options: { confusion?: boolean } = {}): Promise<EvaluationResult> {
-    const confusion = options.confusion ? new ConfusionCounts(this.ctx, this.data.classes.length) : undefined;
-    try {
-      return await this.evaluatePass(source, transform, null, confusion);
-    } finally {
-      confusion?.dispose();
-    }
+    return this.evaluatePass(source, transform, null, options.confusion ?? false);
   }
 
   /**
@@ -274,18 +269,13 @@ export class Trainer {
    * phase has them.
    */
   private async validate(): Promise<EvaluationResult> {
-    const classes = this.data.classes.length;
-    const confusion = classes <= MAX_RECORDED_CONFUSION ? new ConfusionCounts(this.ctx, classes) : undefined;
-    try {
-      const cache = this.cacheForValidation();
-      if (cache?.ready) return await this.evaluateKept(cache, confusion);
-      const result = await this.evaluatePass(this.data.validation, this.data.evalTransform, cache, confusion);
-      const event = cache?.complete();
-      if (event) this.hooks.onFeatureCache?.(event);
-      return result;
-    } finally {
-      confusion?.dispose();
-    }
+    const confusion = this.data.classes.length <= MAX_RECORDED_CONFUSION;
+    const cache = this.cacheForValidation();
+    if (cache?.ready) return this.evaluateKept(cache, confusion);
+    const result = await this.evaluatePass(this.data.validation, this.data.evalTransform, cache, confusion);
+    const event = cache?.complete();
+    if (event) this.hooks.onFeatureCache?.(event);
+    return result;
   }
 
   /** This phase's cache, while it holds; a new one if the model has frozen leading layers. */
@@ -337,7 +327,7 @@ export class Trainer {
   }
 
   /** A pass over a source; with a cache that is filling, the frozen layers' outputs are kept. */
-  private async evaluatePass(source: BatchSource, transform: Augmenter, cache: FeatureCache | null, confusion?: ConfusionCounts): Promise<EvaluationResult> {
+  private async evaluatePass(source: BatchSource, transform: Augmenter, cache: FeatureCache | null, confusion: boolean): Promise<EvaluationResult> {
     try {
       return await this.score(source.epoch(0), (batch) => {
         const { images, labels } = this.upload(batch, transform, 0);
@@ -351,14 +341,18 @@ export class Trainer {
   }
 
   /** The pass again from kept features: the layers after the frozen ones, batch by batch as before. */
-  private evaluateKept(cache: FeatureCache, confusion?: ConfusionCounts): Promise<EvaluationResult> {
+  private evaluateKept(cache: FeatureCache, confusion: boolean): Promise<EvaluationResult> {
     return this.score(cache.kept, ({ features, labels, size }) => ({ logits: cache.logitsOf(features), labels, size }), confusion);
   }
 
-  /** Loss and accuracy (and confusion counts) summed over batches in eval mode, without gradients, one submit per batch. */
-  private async score<B>(batches: Iterable<B> | AsyncIterable<B>, logitsOf: (batch: B) => { logits: Tensor; labels: Tensor; size: number }, confusion?: ConfusionCounts): Promise<EvaluationResult> {
+  /**
+   * Loss and accuracy (and, with `countConfusion`, the confusion counts) summed over batches in
+   * eval mode, without gradients, one submit per batch.
+   */
+  private async score<B>(batches: Iterable<B> | AsyncIterable<B>, logitsOf: (batch: B) => { logits: Tensor; labels: Tensor; size: number }, countConfusion: boolean): Promise<EvaluationResult> {
     this.model.eval();
     const metrics = new EpochMetrics(this.ctx);
+    const confusion = countConfusion ? new ConfusionCounts(this.ctx, this.data.classes.length) : null;
     try {
       for await (const batch of batches) {
         noGrad(() =>
@@ -370,11 +364,11 @@ export class Trainer {
         );
         this.ctx.recorder.flush();
       }
-      const result: EvaluationResult = await metrics.read();
-      if (confusion) result.confusion = await confusion.read();
-      return result;
+      const [result, counts] = await Promise.all([metrics.read(), confusion?.read()]); // one wait for both
+      return counts ? { ...result, confusion: counts } : result;
     } finally {
       metrics.dispose(); // however the pass ends: a failed or stopped run must not keep its sums
+      confusion?.dispose();
     }
   }
 
