@@ -8,6 +8,8 @@
  * pool growth) are excluded. Report the median; the min is the "best case".
  */
 
+import { median } from '../../src/runtime/median.js';
+
 export interface TimingOptions {
   /** Awaited after the run(s) of each sample, inside the timed region. Required: no sync, no honest number. */
   sync: () => unknown | Promise<unknown>;
@@ -32,12 +34,7 @@ export interface TimingResult {
   itersPerSample: number;
 }
 
-export function median(xs: readonly number[]): number {
-  if (xs.length === 0) return Number.NaN;
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
+export { median };
 
 /**
  * Half the range of `samples` as a fraction of their median: 0.04 when they lie within ±4% of it.

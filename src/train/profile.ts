@@ -21,6 +21,7 @@ import { crossEntropy } from '../ops/loss.js';
 import type { Module } from '../nn/module.js';
 import type { GpuContext } from '../runtime/context.js';
 import type { KernelTiming } from '../runtime/profiler.js';
+import { median } from '../runtime/median.js';
 
 export type Phase = 'forward' | 'backward' | 'optimizer';
 export const PHASES: readonly Phase[] = ['forward', 'backward', 'optimizer'];
@@ -291,12 +292,6 @@ export function timestampTick(dispatches: readonly TimedDispatch[]): number | nu
   let tick: number | null = null;
   for (let i = 1; i < times.length; i++) tick = Math.min(tick ?? Infinity, times[i]! - times[i - 1]!);
   return tick;
-}
-
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
 // ---------------------------------------------------------------------------------------------
