@@ -16,6 +16,7 @@ import { adapterSlug } from './util/node-gpu.js';
 import { kernelCases, runKernelCase, type KernelResult } from './kernels.js';
 import { stepName, stepShape, type StepSpec } from './train-step.js';
 import { raceSteps, type StepRaceResult } from './step-race.js';
+import { describeCeilings, measureCeilings, shareOfCeiling, type Ceilings } from '../src/kernels/ceiling.js';
 
 const USAGE = `npm run bench -- [options]            (WGT_ADAPTER=lavapipe | swiftshader | <name> picks the adapter)
   --quick               fewer shapes and samples: a few minutes on a software adapter
@@ -122,6 +123,8 @@ const ratio = (x: number | null | undefined) => (x === null || x === undefined |
 
 interface Report {
   meta: Record<string, unknown> & SourceVersion & { adapterLine: string; tfjsAdapterLine: string | null };
+  /** What the adapter does at best (src/kernels/ceiling.ts), measured at the start of the run; null if that failed. */
+  ceilings: Ceilings | null;
   kernels: KernelResult[];
   train: TrainResult[];
   torch: { source: string; version: string; device: string; results: TorchResult[] } | null;
@@ -142,6 +145,7 @@ export function markdown(report: Report): string {
   if (m.tfjsAdapterLine) lines.push(`- adapter (tfjs-backend-webgpu ${m.tfjsVersion}): ${m.tfjsAdapterLine}`);
   lines.push(`- ${describeSourceVersion(m)}; Node ${m.node}; ${m.cpus} CPUs; load average at start ${m.loadAtStart}`);
   lines.push(`- configuration: ${m.configuration}`);
+  if (report.ceilings) lines.push(`- this adapter's ceilings, measured at the start (src/kernels/ceiling.ts): ${describeCeilings(report.ceilings)}`);
   if (report.torch) lines.push(`- PyTorch ${report.torch.version} on ${report.torch.device} (${report.torch.source})`);
   else if (m.torchFailure) lines.push(`- PyTorch: ${m.torchFailure}`);
   lines.push('');
@@ -181,12 +185,13 @@ export function markdown(report: Report): string {
   }
   if (report.kernels.length) {
     lines.push('### Kernels', '');
-    lines.push('| kernel | shape (NCHW) | ours ms | ours rate | tfjs ms | tfjs rate | ours / tfjs | PyTorch rate | samples ours, tfjs | load | notes |');
-    lines.push('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|');
+    lines.push('| kernel | shape (NCHW) | ours ms | ours rate | ours, of ceiling | tfjs ms | tfjs rate | tfjs, of ceiling | ours / tfjs | PyTorch rate | samples ours, tfjs | load | notes |');
+    lines.push('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|');
     for (const k of report.kernels) {
       const note = k.error ? `**error: ${k.error}**` : k.tfjsError ? `tfjs failed: ${k.tfjsError.slice(0, 160)}` : '';
       lines.push(
-        `| ${k.name} | ${k.shape} | ${withSpread(k.oursMs, k.oursSamplesMs, 1)} | ${f(k.oursRate)} ${k.unit} | ${withSpread(k.tfjsMs, k.tfjsRoundMedianMs, 1)} | ${k.tfjsRate === null ? '-' : `${f(k.tfjsRate)} ${k.unit}`} | ` +
+        `| ${k.name} | ${k.shape} | ${withSpread(k.oursMs, k.oursSamplesMs, 1)} | ${f(k.oursRate)} ${k.unit} | ${shareOfCeiling(report.ceilings, k.oursRate, k.unit) ?? '-'} | ` +
+          `${withSpread(k.tfjsMs, k.tfjsRoundMedianMs, 1)} | ${k.tfjsRate === null ? '-' : `${f(k.tfjsRate)} ${k.unit}`} | ${shareOfCeiling(report.ceilings, k.tfjsRate, k.unit) ?? '-'} | ` +
           `${ratio(k.speedup)} | ${torchRate(report, k.name, k.shape)} | ${k.oursSamplesMs.length}, ${k.tfjsRoundMedianMs.length * k.perRound} | ${k.load1} | ${note.replace(/\|/g, '/')} |`,
       );
     }
@@ -254,6 +259,7 @@ async function main(): Promise<void> {
         `${engineEnvironment().length ? `, environment ${engineEnvironment().join(' ')}` : ''}`,
       options: { ...o, only: o.only?.source ?? null },
     },
+    ceilings: null,
     kernels: [],
     train: [],
     torch: null,
@@ -273,6 +279,14 @@ async function main(): Promise<void> {
   if (o.torchJson) {
     const t = JSON.parse(readFileSync(o.torchJson, 'utf8')) as { torchVersion: string; device: string; results: TorchResult[] };
     report.torch = { source: o.torchJson, version: t.torchVersion, device: t.device, results: t.results };
+  }
+  log('the adapter\'s ceilings ...');
+  try {
+    report.ceilings = await measureCeilings(ctx);
+    log(`  ${describeCeilings(report.ceilings)}`);
+  } catch (e) {
+    report.meta.ceilingFailure = errorLine(e);
+    log(`  failed: ${report.meta.ceilingFailure}`);
   }
   for (const spec of specs) {
     log(`${stepName(spec)} ${stepShape(spec)} ...`);

@@ -164,16 +164,19 @@ describe('profileTrainStep', () => {
 });
 
 describe('webgpu-transfer profile', () => {
-  it('prints frozen and full side by side and writes the trace', async () => {
+  it('prints frozen and full side by side, rates as shares of the measured ceiling, and writes the trace', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'wgt-profile-'));
     const trace = join(dir, 'trace.json');
-    const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'profile', '--size', '16', '--batch', '2', '--compare-frozen', '--steps', '1', '--warmup', '1', '--trace', trace], {
+    const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'profile', '--size', '16', '--batch', '2', '--compare-frozen', '--steps', '1', '--warmup', '1', '--ceiling', '--trace', trace], {
       encoding: 'utf8',
       timeout: 300_000,
     });
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/full fine-tune: n/);
     expect(r.stdout).toMatch(/frozen base: n/);
+    expect(r.stdout).toMatch(/^ceiling: [\d.]+ GFLOP\/s of multiply-adds, [\d.]+ GB\/s copying, [\d.]+ GB\/s reading, measured now/m);
+    expect(r.stdout).toMatch(/full fine-tune: n +ms +GFLOP\/s \(of ceiling\) +frozen base: n/);
+    if (/timestamp-query/.test(r.stdout)) expect(r.stdout).toMatch(/conv2d\.forward\S*\s+convolution[^\n]*\d \([\d.]+%\)/);
     expect(r.stdout).toMatch(/conv2d\.weight_grad\S*\s+convolution: weight gradient\s+\d+\s+\S+\s+0\s+-/);
     // The figures name the code they came from, in the output and in the trace.
     const head = spawnSync('git', ['rev-parse', '--short=12', 'HEAD'], { encoding: 'utf8' });

@@ -302,6 +302,22 @@ const pct = (x: number | null): string => (x === null ? '-' : `${(100 * x).toFix
 /** GFLOP/s with three significant digits: 9.87, 98.7, 987, 9870. */
 const rate = (x: number | null): string => (x === null ? '' : x >= 100 ? x.toFixed(0) : x.toPrecision(3));
 
+/** How the tables give a kernel's GFLOP/s. */
+export interface RateOptions {
+  /** The adapter's multiply-add ceiling (kernels/ceiling.ts): each rate also as a share of it, "28.7 (24%)". */
+  ceilingGflops?: number;
+}
+
+function rateColumn(options: RateOptions): { header: string; cell: (x: number | null) => string } {
+  const ceiling = options.ceilingGflops;
+  if (!ceiling) return { header: 'GFLOP/s', cell: rate };
+  const share = (x: number) => {
+    const percent = (100 * x) / ceiling;
+    return percent >= 10 ? percent.toFixed(0) : percent.toFixed(1);
+  };
+  return { header: 'GFLOP/s (of ceiling)', cell: (x) => (x === null ? '' : `${rate(x)} (${share(x)}%)`) };
+}
+
 function table(header: string[], rows: string[][], rightAligned: ReadonlySet<number>): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]) => cells.map((c, i) => (rightAligned.has(i) ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ').trimEnd();
@@ -322,22 +338,23 @@ export function profileSummary(p: StepProfile): string {
 }
 
 /** Per-kernel rows, forward then backward then optimizer, slowest first. */
-export function kernelTable(p: StepProfile): string {
-  const rows = p.kernels.map((k) => [k.phase, k.name, k.role, fmt(k.count, k.count % 1 ? 1 : 0), fmt(k.msPerStep), fmt(k.meanUs, 0), pct(k.share), rate(k.gflops)]);
+export function kernelTable(p: StepProfile, options: RateOptions = {}): string {
+  const gflops = rateColumn(options);
+  const rows = p.kernels.map((k) => [k.phase, k.name, k.role, fmt(k.count, k.count % 1 ? 1 : 0), fmt(k.msPerStep), fmt(k.meanUs, 0), pct(k.share), gflops.cell(k.gflops)]);
   const totals = PHASES.map((phase) => {
     const ks = p.kernels.filter((k) => k.phase === phase);
     const ms = p.gpuMsPerStep === null ? null : ks.reduce((s, k) => s + (k.msPerStep ?? 0), 0);
     return [phase, '(all)', '', fmt(ks.reduce((s, k) => s + k.count, 0), 0), fmt(ms), '', pct(ms === null || !p.gpuMsPerStep ? null : ms / p.gpuMsPerStep), ''];
   });
-  return table(['phase', 'kernel', 'what it computes', 'count/step', 'ms/step', 'mean µs', 'share', 'GFLOP/s'], [...rows, ...totals], new Set([3, 4, 5, 6, 7]));
+  return table(['phase', 'kernel', 'what it computes', 'count/step', 'ms/step', 'mean µs', 'share', gflops.header], [...rows, ...totals], new Set([3, 4, 5, 6, 7]));
 }
 
 /**
  * Two profiles side by side, one row per (phase, kernel): typically a full fine-tune next to a
  * frozen base. The parameter-gradient lines at the end are the point: a frozen layer runs none.
  */
-export function compareTable(a: StepProfile, b: StepProfile): string {
-  const { header, rows } = compareRows(a, b);
+export function compareTable(a: StepProfile, b: StepProfile, options: RateOptions = {}): string {
+  const { header, rows } = compareRows(a, b, options);
   return table(header, rows, new Set(COMPARE_NUMERIC_COLUMNS));
 }
 
@@ -345,7 +362,8 @@ export function compareTable(a: StepProfile, b: StepProfile): string {
 export const COMPARE_NUMERIC_COLUMNS = [3, 4, 5, 6, 7, 8] as const;
 
 /** compareTable's cells (the demo page draws them as an HTML table). */
-export function compareRows(a: StepProfile, b: StepProfile): { header: string[]; rows: string[][] } {
+export function compareRows(a: StepProfile, b: StepProfile, options: RateOptions = {}): { header: string[]; rows: string[][] } {
+  const gflops = rateColumn(options);
   const keys = new Map<string, { phase: Phase; name: string }>();
   for (const k of [...a.kernels, ...b.kernels]) keys.set(`${k.phase} ${k.name}`, { phase: k.phase, name: k.name });
   const find = (p: StepProfile, phase: Phase, name: string) => p.kernels.find((k) => k.phase === phase && k.name === name);
@@ -355,7 +373,7 @@ export function compareRows(a: StepProfile, b: StepProfile): { header: string[];
       (find(a, y.phase, y.name)?.msPerStep ?? 0) - (find(a, x.phase, x.name)?.msPerStep ?? 0) ||
       x.name.localeCompare(y.name),
   );
-  const cell = (k: KernelRow | undefined) => [k ? fmt(k.count, k.count % 1 ? 1 : 0) : '0', k ? fmt(k.msPerStep) : '-', k ? rate(k.gflops) : ''];
+  const cell = (k: KernelRow | undefined) => [k ? fmt(k.count, k.count % 1 ? 1 : 0) : '0', k ? fmt(k.msPerStep) : '-', k ? gflops.cell(k.gflops) : ''];
   const rows = ordered.map(({ phase, name }) => [phase, name, kernelRole(name, phase), ...cell(find(a, phase, name)), ...cell(find(b, phase, name))]);
   const sum = (p: StepProfile, keep: (k: KernelRow) => boolean) => {
     const ks = p.kernels.filter(keep);
@@ -369,7 +387,7 @@ export function compareRows(a: StepProfile, b: StepProfile): { header: string[];
     ...PHASES.map((phase) => [phase, '(all)', '', ...sum(a, (k) => k.phase === phase), ...sum(b, (k) => k.phase === phase)]),
     ['step', 'wall time', '', '', fmt(a.wallMsPerStep), '', '', fmt(b.wallMsPerStep), ''],
   );
-  const header = ['phase', 'kernel', 'what it computes', `${a.label}: n`, 'ms', 'GFLOP/s', `${b.label}: n`, 'ms', 'GFLOP/s'];
+  const header = ['phase', 'kernel', 'what it computes', `${a.label}: n`, 'ms', gflops.header, `${b.label}: n`, 'ms', gflops.header];
   return { header, rows };
 }
 

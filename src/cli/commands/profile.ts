@@ -11,11 +11,12 @@ import { chromeTrace, compareTable, kernelTable, profileSummary, profileTrainSte
 import { writeChromeTrace } from '../../train/profile-node.js';
 import { tuneModelKernels } from '../../train/tune-kernels.js';
 import { describeTuning } from '../../kernels/conv2d-tuning.js';
+import { describeCeilings, measureCeilings } from '../../kernels/ceiling.js';
 
 export const profile: Command = {
   name: 'profile',
   summary: 'Profile a few training steps kernel by kernel (GPU time per kernel, share of the step) and write a Chrome trace.',
-  usage: '[--model small_vgg] [--size N] [--batch N] [--frozen | --compare-frozen] [--steps N] [--tune-kernels] [--trace FILE]',
+  usage: '[--model small_vgg] [--size N] [--batch N] [--frozen | --compare-frozen] [--steps N] [--tune-kernels] [--ceiling] [--trace FILE]',
   help: [
     `  --model NAME      ${Object.keys(MODELS).join(' | ')} (default small_vgg)`,
     '  --size N          input height and width (default 32 for small_vgg; 64 on a software adapter, 224 on a GPU, for the others)',
@@ -26,6 +27,7 @@ export const profile: Command = {
     '  --steps N         profiled steps (default 3), after --warmup N unprofiled ones (default 2)',
     '  --counts-only     no timestamp-query, even if the adapter has it: dispatch counts and wall time',
     '  --tune-kernels    on a GPU: time the convolution tiles on each layer first and keep the fastest (as cudnn.benchmark)',
+    '  --ceiling         first measure what this adapter does at best (multiply-adds, a copy), and give each GFLOP/s as a share of it',
     '  --trace FILE      Chrome trace to write (default runs/profile/trace.json; chrome://tracing or ui.perfetto.dev)',
     '  --seed N          initialisation and input seed (default 0)',
     '  --adapter NAME    lavapipe | swiftshader | a substring of the adapter name (default: WGT_ADAPTER)',
@@ -41,6 +43,7 @@ export const profile: Command = {
     warmup: { type: 'string' },
     'counts-only': { type: 'boolean' },
     'tune-kernels': { type: 'boolean' },
+    ceiling: { type: 'boolean' },
     trace: { type: 'string' },
     seed: { type: 'string' },
     adapter: { type: 'string' },
@@ -72,6 +75,9 @@ export const profile: Command = {
       for (const line of describeTuning(await tuneModelKernels(model, images))) console.log(`tune-kernels: ${line}`);
       console.log('');
     }
+    const ceilings = args.values.ceiling ? await measureCeilings(ctx) : null;
+    if (ceilings) console.log(`ceiling: ${describeCeilings(ceilings)}, measured now (src/kernels/ceiling.ts)\n`);
+    const rates = ceilings ? { ceilingGflops: ceilings.fmaGflops } : {};
     const profileAs = async (label: string): Promise<StepProfile> => {
       const optimizer = new SGD(model.parameters(), { lr: 0.01, momentum: 0.9 });
       const result = await profileTrainStep({ ctx, model, optimizer, images, labels }, { ...options, label });
@@ -87,7 +93,7 @@ export const profile: Command = {
     }
     for (const p of profiles) console.log(profileSummary(p));
     console.log('');
-    console.log(compare ? compareTable(profiles[0]!, profiles[1]!) : kernelTable(profiles[0]!));
+    console.log(compare ? compareTable(profiles[0]!, profiles[1]!, rates) : kernelTable(profiles[0]!, rates));
     await writeChromeTrace(tracePath, chromeTrace(profiles, { adapter: ctx.adapter, config, code: source, environment, date: new Date().toISOString() }));
     console.log(`\nwrote ${tracePath}: open it in chrome://tracing or https://ui.perfetto.dev`);
     images.dispose();
