@@ -2,16 +2,18 @@
 // adapter Chromium gives it (SwiftShader on a machine without a GPU), the way a person would run
 // it from a browser; its JSON report, the one "Download the results" saves, goes to --out.
 //   npx tsx bench/page.ts --out DIR [--steps smallvgg,vgg16] [--size 64 --batch 4] [--reps 3]
-//                         [--kernels REGEX] [--profile] [--no-tfjs]
+//                         [--kernels REGEX] [--profile] [--ceiling] [--no-tfjs]
 // --steps: which models' full and frozen-base steps (default smallvgg); --size/--batch: VGG16's
 // input (default 64 and 4, the software adapters' size); --kernels: the bench's kernels whose
-// "name shape" matches; --profile: each of our steps profiled kernel by kernel too.
+// "name shape" matches; --profile: each of our steps profiled kernel by kernel too; --ceiling: the
+// adapter's ceilings measured first (src/kernels/ceiling.ts), rates given as shares of them.
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { launchChromium } from '../src/testing/index.js';
 import { openPage, startPreviewOfBuild, withPageErrors } from '../test/browser/harness.js';
 import type { StepSpec } from './train-step.js';
 import type { BenchOptions, PageReport } from '../web/bench.js';
+import { describeCeilings } from '../src/kernels/ceiling.js';
 
 const args = process.argv.slice(2);
 const option = (name: string) => {
@@ -27,7 +29,7 @@ const specs: StepSpec[] = (option('steps') ?? 'smallvgg').split(',').flatMap((mo
     model === 'vgg16' ? { model: 'vgg16', batch, size, classes: 2, frozenBase } : { model: 'smallvgg', batch: 32, size: 32, classes: 2, frozenBase },
   ),
 );
-const options: BenchOptions = { specs, reps: Number(option('reps') ?? 3), tfjs: !args.includes('--no-tfjs'), profile: args.includes('--profile'), kernels: option('kernels') };
+const options: BenchOptions = { specs, reps: Number(option('reps') ?? 3), tfjs: !args.includes('--no-tfjs'), profile: args.includes('--profile'), ceiling: args.includes('--ceiling'), kernels: option('kernels') };
 
 const server = await startPreviewOfBuild();
 const chromium = await launchChromium();
@@ -40,6 +42,7 @@ try {
   await mkdir(out, { recursive: true });
   await writeFile(join(out, 'bench.json'), `${JSON.stringify(report, null, 2)}\n`);
   console.log(`${report.meta.adapterLine}; commit ${report.meta.commit}${report.meta.dirty ? ' (with uncommitted changes)' : ''}`);
+  if (report.ceilings) console.log(`ceilings: ${describeCeilings(report.ceilings)}`);
   for (const r of report.train) console.log(`${r.name} ${r.shape}: ours ${r.oursImagesPerSec?.toFixed(2)} img/s, tfjs ${r.tfjsImagesPerSec?.toFixed(2) ?? '-'}${r.error ? `; ${r.error}` : ''}`);
   for (const p of report.profiles) {
     console.log(`profile ${p.label} (${p.mode}): ${p.gpuMsPerStep?.toFixed(1) ?? '-'} ms of kernels per step`);

@@ -4,7 +4,7 @@
 // driver (test/browser/bench-page.test.ts) calls `window.wgtBench.run`. The results download as
 // the bench's JSON, which bench/compare.ts reads.
 import type * as TF from '@tensorflow/tfjs';
-import { adapterLabel, profileTrainStep, type GpuContext, type StepProfile } from '../src/index.js';
+import { adapterLabel, describeCeilings, gflopsColumn, measureCeilings, profileTrainStep, shareOfCeiling, type Ceilings, type GpuContext, type StepProfile } from '../src/index.js';
 import { raceSteps, type StepRaceResult } from '../bench/step-race.js';
 import { kernelCases, runKernelCase, type KernelResult } from '../bench/kernels.js';
 import { ourStepParts, stepName, stepShape, type StepSpec } from '../bench/train-step.js';
@@ -29,6 +29,11 @@ export interface BenchOptions {
    * products, its GFLOP/s, from timestamp-query where the browser gives it.
    */
   profile?: boolean;
+  /**
+   * First measure what this adapter does at best (src/kernels/ceiling.ts: multiply-adds, a copy,
+   * a read), and give the kernels' and the profiles' rates as shares of it.
+   */
+  ceiling?: boolean;
 }
 
 /** A step's profile as the report keeps it: the per-kernel rows, not every timed dispatch. */
@@ -48,6 +53,8 @@ export interface PageReport {
     userAgent: string;
     reps: number;
   };
+  /** The adapter's ceilings (BenchOptions.ceiling), measured first; null when not asked. */
+  ceilings: Ceilings | null;
   kernels: KernelResult[];
   train: StepRaceResult[];
   /** Our steps profiled kernel by kernel (BenchOptions.profile); empty when not asked. */
@@ -114,11 +121,17 @@ async function run(options: BenchOptions): Promise<PageReport> {
       userAgent: navigator.userAgent,
       reps: options.reps,
     },
+    ceilings: null,
     kernels: [],
     train: [],
     profiles: [],
     torch: null,
   };
+  if (options.ceiling) {
+    status.textContent = 'Measuring what this adapter does at best…';
+    report.ceilings = await measureCeilings(ctx);
+    render(report);
+  }
   const wanted = options.kernels ? new RegExp(options.kernels, 'i') : null;
   const kernels = wanted ? kernelCases({ quick: false, hardware: !ctx.adapter.isSoftware }).filter((c) => wanted.test(`${c.name} ${c.shape}`)) : [];
   const total = options.specs.length + kernels.length;
@@ -174,12 +187,15 @@ function render(report: PageReport): void {
     `${fixed(k.oursRate, 2)} ${k.unit}`,
     k.tfjsRate === null ? '-' : `${fixed(k.tfjsRate, 2)} ${k.unit}`,
     k.speedup === null ? '-' : `${k.speedup.toFixed(2)}x`,
+    ...(report.ceilings ? [shareOfCeiling(report.ceilings, k.oursRate, k.unit) ?? '-', shareOfCeiling(report.ceilings, k.tfjsRate, k.unit) ?? '-'] : []),
     [k.error, k.tfjsError && `tfjs: ${k.tfjsError}`].filter(Boolean).join('; '),
   ]);
+  const kernelHeaders = ['kernel', 'shape', 'ours', 'tfjs', 'ours / tfjs', ...(report.ceilings ? ['ours, of ceiling', 'tfjs, of ceiling'] : []), 'errors'];
   const parts: HTMLElement[] = [];
+  if (report.ceilings) parts.push(el('p', `This adapter's ceilings, measured first: ${describeCeilings(report.ceilings)}.`, 'note'));
   if (rows.length) parts.push(table(headers, rows, [2, 3, 4]));
-  if (kernelRows.length) parts.push(table(['kernel', 'shape', 'ours', 'tfjs', 'ours / tfjs', 'errors'], kernelRows, [2, 3, 4]));
-  for (const p of report.profiles) parts.push(...profileView(p));
+  if (kernelRows.length) parts.push(table(kernelHeaders, kernelRows, report.ceilings ? [2, 3, 4, 5, 6] : [2, 3, 4]));
+  for (const p of report.profiles) parts.push(...profileView(p, report.ceilings));
   document.querySelector('#results')!.replaceChildren(...parts);
   const link = document.querySelector<HTMLAnchorElement>('#download')!;
   if (link.href) URL.revokeObjectURL(link.href);
@@ -188,13 +204,14 @@ function render(report: PageReport): void {
 }
 
 /** A profile as the profile command prints it: what it measured, then a row per (phase, kernel). */
-function profileView(p: ProfileSummary): HTMLElement[] {
+function profileView(p: ProfileSummary, ceilings: Ceilings | null): HTMLElement[] {
+  const gflops = gflopsColumn(ceilings ? { ceilingGflops: ceilings.fmaGflops } : {});
   const timing = p.mode === 'timestamp-query' ? `kernels ${fixed(p.gpuMsPerStep)} ms` : 'no kernel times: this browser gives no timestamp-query';
   const summary = el('p', `${p.label}: ${p.steps} step(s) profiled; wall ${fixed(p.wallMsPerStep)} ms/step, ${timing}; ${p.dispatchesPerStep} dispatches per step. ${p.notes.join(' ')}`, 'note');
   const rows = p.kernels.map((k) => [
-    k.phase, k.name, k.role, fixed(k.count, k.count % 1 ? 1 : 0), fixed(k.msPerStep, 2), k.share === null ? '-' : `${(100 * k.share).toFixed(1)}%`, fixed(k.gflops, 1),
+    k.phase, k.name, k.role, fixed(k.count, k.count % 1 ? 1 : 0), fixed(k.msPerStep, 2), k.share === null ? '-' : `${(100 * k.share).toFixed(1)}%`, gflops.cell(k.gflops) || '-',
   ]);
-  return [summary, table(['phase', 'kernel', 'what it computes', 'count/step', 'ms/step', 'share', 'GFLOP/s'], rows, [3, 4, 5, 6])];
+  return [summary, table(['phase', 'kernel', 'what it computes', 'count/step', 'ms/step', 'share', gflops.header], rows, [3, 4, 5, 6])];
 }
 
 /** The form's choices as the bench's step specs. */
@@ -209,7 +226,7 @@ function chosen(): BenchOptions {
     if (checked(`vgg16.${frozenBase ? 'frozenBase' : 'full'}`)) specs.push({ model: 'vgg16', batch: value('batch'), size: value('size'), classes: 2, frozenBase });
   }
   const groups = ['matmul', 'conv2d', 'batchnorm', 'maxpool', 'augment'].filter((group) => checked(`kernels.${group}`));
-  return { specs, reps: value('reps'), tfjs: checked('tfjs'), profile: checked('profile'), kernels: groups.length ? `^(${groups.join('|')})` : undefined };
+  return { specs, reps: value('reps'), tfjs: checked('tfjs'), profile: checked('profile'), ceiling: checked('ceiling'), kernels: groups.length ? `^(${groups.join('|')})` : undefined };
 }
 
 runButton.addEventListener('click', () => {

@@ -9,5 +9,5 @@ export { GradientMonitor, layerPath, type GradMonitorOptions, type GradFlowRecor
 export { tuneModelKernels } from './tune-kernels.js';
 export { describeTuning, type TunedLayer } from '../kernels/conv2d-tuning.js';
 export { measuredChoices, restoreChoices, type TunedChoices } from '../kernels/conv2d-tile.js';
-export { profileTrainStep, profileSummary, kernelTable, compareTable, chromeTrace, type StepProfile, type ProfileOptions, type TrainStepParts, type KernelRow, type RateOptions } from './profile.js';
+export { profileTrainStep, profileSummary, kernelTable, compareTable, chromeTrace, type StepProfile, type ProfileOptions, type TrainStepParts, type KernelRow, type RateOptions, gflopsColumn } from './profile.js';
 export { measureCeilings, describeCeilings, shareOfCeiling, type Ceilings, type CeilingOptions } from '../kernels/ceiling.js';

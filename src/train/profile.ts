@@ -308,7 +308,8 @@ export interface RateOptions {
   ceilingGflops?: number;
 }
 
-function rateColumn(options: RateOptions): { header: string; cell: (x: number | null) => string } {
+/** The GFLOP/s column of the tables: its header, and a cell for a rate (with its share of the ceiling when given). */
+export function gflopsColumn(options: RateOptions): { header: string; cell: (x: number | null) => string } {
   const ceiling = options.ceilingGflops;
   if (!ceiling) return { header: 'GFLOP/s', cell: rate };
   const share = (x: number) => {
@@ -339,7 +340,7 @@ export function profileSummary(p: StepProfile): string {
 
 /** Per-kernel rows, forward then backward then optimizer, slowest first. */
 export function kernelTable(p: StepProfile, options: RateOptions = {}): string {
-  const gflops = rateColumn(options);
+  const gflops = gflopsColumn(options);
   const rows = p.kernels.map((k) => [k.phase, k.name, k.role, fmt(k.count, k.count % 1 ? 1 : 0), fmt(k.msPerStep), fmt(k.meanUs, 0), pct(k.share), gflops.cell(k.gflops)]);
   const totals = PHASES.map((phase) => {
     const ks = p.kernels.filter((k) => k.phase === phase);
@@ -363,7 +364,7 @@ export const COMPARE_NUMERIC_COLUMNS = [3, 4, 5, 6, 7, 8] as const;
 
 /** compareTable's cells (the demo page draws them as an HTML table). */
 export function compareRows(a: StepProfile, b: StepProfile, options: RateOptions = {}): { header: string[]; rows: string[][] } {
-  const gflops = rateColumn(options);
+  const gflops = gflopsColumn(options);
   const keys = new Map<string, { phase: Phase; name: string }>();
   for (const k of [...a.kernels, ...b.kernels]) keys.set(`${k.phase} ${k.name}`, { phase: k.phase, name: k.name });
   const find = (p: StepProfile, phase: Phase, name: string) => p.kernels.find((k) => k.phase === phase && k.name === name);

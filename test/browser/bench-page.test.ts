@@ -29,7 +29,7 @@ it('races our steps and a kernel against tfjs on the page, shows the figures and
   // The small VGG at batch 4: SwiftShader's size (the page's own choices are for a GPU).
   const specs: StepSpec[] = [true, false].map((frozenBase) => ({ model: 'smallvgg', batch: 4, size: 32, classes: 2, frozenBase }));
   // One kernel too, a small one: the max-pool on VGG16's third block at batch 4.
-  const report = await opened.page.evaluate((s) => window.wgtBench.run({ specs: s, reps: 1, tfjs: true, kernels: '^maxpool2x2 4x128x', profile: true }), specs);
+  const report = await opened.page.evaluate((s) => window.wgtBench.run({ specs: s, reps: 1, tfjs: true, kernels: '^maxpool2x2 4x128x', profile: true, ceiling: true }), specs);
   expect(report.train.map((r) => r.name)).toEqual(['train.smallvgg.frozenBase', 'train.smallvgg.full']);
   for (const r of report.train) {
     expect(r.error, withPageErrors(`ours: ${r.error}`, opened.errors)).toBeUndefined();
@@ -43,12 +43,16 @@ it('races our steps and a kernel against tfjs on the page, shows the figures and
   expect(report.kernels[0]!.error).toBeUndefined();
   expect(report.kernels[0]!.oursRate).toBeGreaterThan(0);
   expect(report.kernels[0]!.tfjsRate).toBeGreaterThan(0);
+  // The adapter's ceilings, measured first: every rate is also shown as a share of them.
+  for (const rate of [report.ceilings!.fmaGflops, report.ceilings!.copyGbps, report.ceilings!.readGbps]) expect(rate).toBeGreaterThan(0);
+  expect(await opened.page.$eval('#results p.note', (p) => p.textContent)).toMatch(/^This adapter's ceilings, measured first: [\d.]+ GFLOP\/s of multiply-adds/);
   expect(report.meta.tfjsVersion).toMatch(/^4\./);
   expect(report.meta.commit).toMatch(/^[0-9a-f]{12}$/); // the clone's commit, as the Node bench names it
   expect(report.meta.adapterLine).toMatch(/swiftshader/i);
 
   const shown = await opened.page.$$eval('#results table:nth-of-type(-n+2) tbody tr', (rows) => rows.map((row) => Array.from(row.querySelectorAll('td'), (td) => td.textContent)));
   expect(shown.map((cells) => cells[0])).toEqual(['train.smallvgg.frozenBase', 'train.smallvgg.full', 'maxpool2x2']);
+  expect(shown[2]!.slice(5, 7).every((cell) => /^[\d.]+%$/.test(cell ?? ''))).toBe(true); // ours and tfjs, of the ceiling
 
   // Each of our steps profiled: every kernel's count and, with timestamp-query, its time and the
   // products' GFLOP/s; the frozen base runs no convolution gradient.
@@ -63,7 +67,7 @@ it('races our steps and a kernel against tfjs on the page, shows the figures and
   expect(full.kernels.some((k) => /^conv2d\.weight_grad/.test(k.name))).toBe(true);
   expect(frozen.kernels.some((k) => /^conv2d\.(weight|input)_grad/.test(k.name))).toBe(false);
   const profileHeaders = await opened.page.$$eval('#results table:nth-of-type(n+3) thead', (heads) => heads.map((h) => h.textContent));
-  expect(profileHeaders).toEqual(['phasekernelwhat it computescount/stepms/stepshareGFLOP/s', 'phasekernelwhat it computescount/stepms/stepshareGFLOP/s']);
+  expect(profileHeaders).toEqual(Array(2).fill('phasekernelwhat it computescount/stepms/stepshareGFLOP/s (of ceiling)'));
   expect(await opened.page.$eval('#download', (a) => (a as HTMLAnchorElement).hidden)).toBe(false);
 
   // bench/compare.ts reads the page's report as it reads the Node bench's.
