@@ -1,5 +1,5 @@
-// What the adapter can do at best, measured by kernels that do nothing else: fused multiply-adds
-// in independent chains held in registers (no memory traffic); a copy (each value read once and
+// What the adapter can do at best, measured by kernels that do nothing else: multiply-adds (WGSL's
+// fma) in independent chains held in registers (no memory traffic); a copy (each value read once and
 // written once); a read (each value read once, one sum per invocation written). A kernel's GFLOP/s
 // or GB/s means little alone: 30 GFLOP/s is a quarter of a 2-core software adapter and a fraction
 // of a percent of a GPU. These rates are the yardstick that `profile --ceiling` and
@@ -57,8 +57,8 @@ struct Params { iterations: u32, m: f32, b: f32 }
 @group(0) @binding(1) var<uniform> p: Params;
 
 @compute @workgroup_size(${WORKGROUP})
-fn main(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-  let i = id.x + id.y * groups.x * ${WORKGROUP}u;
+fn main(@builtin(global_invocation_id) id: vec3<u32>) {
+  let i = id.x;
   let start = f32(i % 1024u) * 1e-4;
   let m = vec4<f32>(p.m);
   let b = vec4<f32>(p.b);
@@ -79,8 +79,8 @@ const copySource = {
 
 @compute @workgroup_size(${WORKGROUP})
 fn main(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-  let stride = groups.x * groups.y * ${WORKGROUP}u;
-  for (var i = id.x + id.y * groups.x * ${WORKGROUP}u; i < arrayLength(&dst); i += stride) {
+  let stride = groups.x * ${WORKGROUP}u;
+  for (var i = id.x; i < arrayLength(&dst); i += stride) {
     dst[i] = src[i];
   }
 }`,
@@ -94,8 +94,8 @@ const readSource = {
 
 @compute @workgroup_size(${WORKGROUP})
 fn main(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-  let stride = groups.x * groups.y * ${WORKGROUP}u;
-  let first = id.x + id.y * groups.x * ${WORKGROUP}u;
+  let stride = groups.x * ${WORKGROUP}u;
+  let first = id.x;
   var sum = vec4<f32>(0.0);
   for (var i = first; i < arrayLength(&src); i += stride) {
     sum += src[i];
@@ -113,24 +113,26 @@ export function recordFmaProbe(out: Tensor, chains: number, iterations: number):
   launch(out.ctx, fmaSource(chains), {
     buffers: { out },
     uniforms: { iterations, m: FMA_PROBE.m, b: FMA_PROBE.b },
-    workgroups: grid(out.ctx, invocations / WORKGROUP),
+    workgroups: checkedGroups(out.ctx, invocations / WORKGROUP),
   });
 }
 
 /** Records the copy probe: dst = src (as many floats, a multiple of 4), by `workgroups` workgroups striding over it. */
 export function recordCopyProbe(src: Tensor, dst: Tensor, workgroups: number): void {
-  launch(src.ctx, copySource, { buffers: { src, dst }, workgroups: grid(src.ctx, workgroups) });
+  launch(src.ctx, copySource, { buffers: { src, dst }, workgroups: checkedGroups(src.ctx, workgroups) });
 }
 
 /** Records the read probe: sums[i] = the sum of the vec4s of src that invocation i strides over (sums holds 4 floats per invocation, 64 per workgroup). */
 export function recordReadProbe(src: Tensor, sums: Tensor): void {
-  launch(src.ctx, readSource, { buffers: { src, sums }, workgroups: grid(src.ctx, sums.size / 4 / WORKGROUP) });
+  launch(src.ctx, readSource, { buffers: { src, sums }, workgroups: checkedGroups(src.ctx, sums.size / 4 / WORKGROUP) });
 }
 
-/** `count` workgroups as [x, y, 1] within the per-dimension limit (count a multiple of x where it is larger). */
-function grid(ctx: GpuContext, count: number): [number, number, number] {
-  const x = Math.min(count, ctx.limits.maxComputeWorkgroupsPerDimension);
-  return [x, Math.ceil(count / x), 1];
+/** `count` workgroups along x: the probes index their invocations by x alone, so it must fit one dimension. */
+function checkedGroups(ctx: GpuContext, count: number): number {
+  if (!Number.isInteger(count) || count < 1 || count > ctx.limits.maxComputeWorkgroupsPerDimension) {
+    throw new RangeError(`ceiling probe: ${count} workgroups (a whole number up to ${ctx.limits.maxComputeWorkgroupsPerDimension})`);
+  }
+  return count;
 }
 
 /** Wall time of one recorded run, from recording to the GPU's completion. */
@@ -155,7 +157,7 @@ export interface CeilingOptions {
 }
 
 /**
- * Measures both ceilings on `ctx`'s adapter: about 3 s on a 2-core software adapter, well under
+ * Measures the ceilings on `ctx`'s adapter: about 3 s on a 2-core software adapter, well under
  * a second on a GPU. Wall-clock timing: each dispatch is long enough for a submit and a wait to
  * be a small part of it.
  */
@@ -188,7 +190,7 @@ export async function measureCeilings(ctx: GpuContext, options: CeilingOptions =
   // caches; a software adapter's host may have a last-level cache as large, which its figures
   // then include).
   const bytes = Math.min(256 * 2 ** 20, Math.floor(ctx.maxBindingBytes / 16) * 16);
-  const workgroups = Math.min(bytes / 16 / WORKGROUP, hardware ? 1 << 16 : 1024);
+  const workgroups = Math.min(bytes / 16 / WORKGROUP, hardware ? 1 << 15 : 1024);
   const src = Tensor.empty(ctx, [bytes / 4], 'float32', 'ceiling.src');
   const dst = Tensor.empty(ctx, [bytes / 4], 'float32', 'ceiling.dst');
   const sums = Tensor.empty(ctx, [workgroups * WORKGROUP * 4], 'float32', 'ceiling.sums');
