@@ -44,6 +44,19 @@ describe('command line', () => {
     for (const c of ['train', 'eval', 'predict', 'inspect', 'scan', 'augment', 'info', 'demo']) expect(r.stdout).toContain(c);
   });
 
+  it("info names the adapter, and with --ceiling what it does at best, in text and in JSON", () => {
+    const text = run('info', '--ceiling');
+    expect(text.status, text.stderr).toBe(0);
+    expect(text.stdout).toMatch(/^adapter: +\S/m);
+    expect(text.stdout).toMatch(/^ceiling: +[\d.]+ GFLOP\/s of multiply-adds, [\d.]+ GB\/s copying, [\d.]+ GB\/s reading \(measured now\)$/m);
+    const json = run('info', '--json', '--ceiling');
+    expect(json.status, json.stderr).toBe(0);
+    const parsed = JSON.parse(json.stdout) as { limits: Record<string, number>; ceilings: { fmaGflops: number; copyGbps: number; readGbps: number } };
+    expect(parsed.limits.maxStorageBufferBindingSize).toBeGreaterThan(0);
+    for (const rate of [parsed.ceilings.fmaGflops, parsed.ceilings.copyGbps, parsed.ceilings.readGbps]) expect(rate).toBeGreaterThan(0);
+    expect(run('info').stdout).not.toMatch(/^ceiling:/m);
+  });
+
   it('bad arguments give the usage and exit code 2, not a stack trace', () => {
     for (const args of [[], ['frobnicate'], ['train', '--bogus'], ['train', '--data', 'x', '--plan', 'sometimes'], ['train', '--data', 'x', '--lr', 'fast'], ['predict'], ['scan']]) {
       const r = run(...args);
