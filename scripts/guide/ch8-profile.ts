@@ -8,8 +8,13 @@ import { applyState, demoBatch, demoModel, recordStep, sgdFor } from './common.j
 import { profileStep, type ProfiledPart } from './measure.js';
 import { timelineSvg } from './charts.js';
 import { median, sig, table, type GuideOutput } from './output.js';
+import { describeCeilings, measureCeilings } from '../../src/kernels/ceiling.js';
+import { gflopsColumn } from '../../src/train/profile.js';
 
 export async function chapter8(ctx: GpuContext, out: GuideOutput, o: { batch: number; repeats: number }): Promise<void> {
+  // What the adapter does at best, for the GFLOP/s column to be read against (as `profile --ceiling`).
+  const ceilings = await measureCeilings(ctx);
+  const gflops = gflopsColumn({ ceilingGflops: ceilings.fmaGflops });
   const model = demoModel(ctx);
   applyState(model, 'everything');
   model.train();
@@ -95,12 +100,14 @@ export async function chapter8(ctx: GpuContext, out: GuideOutput, o: { batch: nu
       `The ${top.length} kernels that took longest, of ${kernels.length} distinct kernels:`,
       '',
       table(
-        ['kernel', 'part', 'dispatches', 'GPU ms', 'share', 'µs per dispatch', 'GFLOP/s'],
+        ['kernel', 'part', 'dispatches', 'GPU ms', 'share', 'µs per dispatch', gflops.header],
         top.map(([name, k]) => [
           `\`${name}\``, [...k.parts].join(', '), k.n, sig(k.ns / 1e6), `${((100 * k.ns) / 1e6 / busyMs).toFixed(1)}%`, sig(k.ns / 1e3 / k.n),
-          k.flops > 0 && k.ns > 0 ? sig(k.flops / k.ns) : '',
+          k.flops > 0 && k.ns > 0 ? gflops.cell(k.flops / k.ns) : '',
         ]),
       ),
+      '',
+      `This adapter's ceilings, measured first (src/kernels/ceiling.ts): ${describeCeilings(ceilings)}.`,
       '',
       table(
         ['clock', 'ms'],
