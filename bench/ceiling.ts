@@ -1,4 +1,4 @@
-// The adapter's ceilings alone: the multiply-add rate and the copy rate that `npm run bench` and
+// The adapter's ceilings alone: the multiply-add, copy and read rates that `npm run bench` and
 // `profile --ceiling` measure every kernel's rate against (src/kernels/ceiling.ts).
 //   npx tsx bench/ceiling.ts [--samples N]
 import { initNode, adapterLabel } from '../src/node.js';

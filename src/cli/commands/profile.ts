@@ -27,7 +27,7 @@ export const profile: Command = {
     '  --steps N         profiled steps (default 3), after --warmup N unprofiled ones (default 2)',
     '  --counts-only     no timestamp-query, even if the adapter has it: dispatch counts and wall time',
     '  --tune-kernels    on a GPU: time the convolution tiles on each layer first and keep the fastest (as cudnn.benchmark)',
-    '  --ceiling         first measure what this adapter does at best (multiply-adds, a copy), and give each GFLOP/s as a share of it',
+    '  --ceiling         first measure what this adapter does at best (multiply-adds, a copy, a read), and give each GFLOP/s as a share of it',
     '  --trace FILE      Chrome trace to write (default runs/profile/trace.json; chrome://tracing or ui.perfetto.dev)',
     '  --seed N          initialisation and input seed (default 0)',
     '  --adapter NAME    lavapipe | swiftshader | a substring of the adapter name (default: WGT_ADAPTER)',
