@@ -13,7 +13,7 @@ for (const r of c.fma) {
   console.log(`multiply-adds, ${r.chains} vec4 chains per invocation, ${r.invocations} invocations x ${r.iterations} iterations: ${r.ms.toFixed(1)} ms, ${r.gflops.toFixed(1)} GFLOP/s`);
 }
 for (const [what, r] of [['copy', c.copy], ['read', c.read]] as const) {
-  console.log(`${what} of ${(r.bytes / 2 ** 20).toFixed(0)} MiB, ${r.repeats} time(s) per run: ${r.ms.toFixed(1)} ms`);
+  console.log(`${what} of ${(r.bytes / 2 ** 20).toFixed(0)} MiB by ${r.workgroups} workgroups (the fastest count tried), ${r.repeats} time(s) per run: ${r.ms.toFixed(1)} ms`);
 }
 console.log(`ceilings: ${describeCeilings(c)}`);
 ctx.destroy();

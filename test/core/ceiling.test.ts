@@ -67,7 +67,7 @@ describe('the ceiling probes', () => {
       const invocations = 64 * workgroups;
       const src = Tensor.fromData(ctx, values, [4 * quads], 'float32', 'probe.src');
       const sums = Tensor.empty(ctx, [4 * invocations], 'float32', 'probe.sums');
-      recordReadProbe(src, sums);
+      recordReadProbe(src, sums, workgroups);
       const want = new Float64Array(4 * invocations);
       for (let q = 0; q < quads; q++) for (let c = 0; c < 4; c++) want[4 * (q % invocations) + c]! += values[4 * q + c]!;
       expect(Array.from(await sums.read())).toEqual(Array.from(want));
@@ -87,6 +87,8 @@ describe('the ceiling probes', () => {
     expect(c.copyGbps).toBeCloseTo((2 * c.copy.bytes * c.copy.repeats) / (c.copy.ms * 1e6), 6);
     expect(c.readGbps).toBeCloseTo((c.read.bytes * c.read.repeats) / (c.read.ms * 1e6), 6);
     expect(c.copy.bytes).toBeLessThanOrEqual(ctx.maxBindingBytes);
+    expect(c.copy.workgroups).toBeGreaterThan(0);
+    expect(c.read.workgroups).toBeGreaterThan(0);
 
     const ceilings = { ...c, fmaGflops: 120, copyGbps: 2, readGbps: 3 };
     expect(shareOfCeiling(ceilings, 30, 'GFLOP/s')).toBe('25%');
