@@ -166,9 +166,9 @@ export interface CeilingOptions {
 }
 
 /**
- * Measures the ceilings on `ctx`'s adapter: about 3 s on a 2-core software adapter, well under
- * a second on a GPU. Wall-clock timing: each dispatch is long enough for a submit and a wait to
- * be a small part of it.
+ * Measures the ceilings on `ctx`'s adapter: about 4 s on a 2-core software adapter, and a few
+ * on a GPU too, since each of the 11 configurations is timed three times at 50 ms or more.
+ * Wall-clock timing: each run is long enough for a submit and a wait to be a small part of it.
  */
 export async function measureCeilings(ctx: GpuContext, options: CeilingOptions = {}): Promise<Ceilings> {
   const samples = options.samples ?? 3;
