@@ -152,10 +152,18 @@ async function timeRun(ctx: GpuContext, run: () => void): Promise<number> {
   return performance.now() - t0;
 }
 
-async function medianRun(ctx: GpuContext, run: () => void, samples: number): Promise<number> {
+/**
+ * Times `run(n)` with n doubled from `first` until one run takes `targetMs` (or n reaches `most`),
+ * after an untimed run(1) that compiles the pipeline (and touches a buffer's pages): that n, and the
+ * median of `samples` runs of it.
+ */
+async function lengthened(ctx: GpuContext, run: (n: number) => () => void, first: number, most: number, targetMs: number, samples: number): Promise<{ n: number; ms: number }> {
+  await timeRun(ctx, run(1));
+  let n = first;
+  while ((await timeRun(ctx, run(n))) < targetMs && n < most) n *= 2;
   const times: number[] = [];
-  for (let s = 0; s < samples; s++) times.push(await timeRun(ctx, run));
-  return median(times);
+  for (let s = 0; s < samples; s++) times.push(await timeRun(ctx, run(n)));
+  return { n, ms: median(times) };
 }
 
 export interface CeilingOptions {
@@ -183,11 +191,7 @@ export async function measureCeilings(ctx: GpuContext, options: CeilingOptions =
   const out = Tensor.empty(ctx, [invocations, 4], 'float32', 'ceiling.out');
   try {
     for (const chains of [4, 8, 16]) {
-      const run = (iterations: number) => () => recordFmaProbe(out, chains, iterations);
-      await timeRun(ctx, run(1)); // compiles the pipeline
-      let iterations = 16;
-      while ((await timeRun(ctx, run(iterations))) < targetMs && iterations < 1 << 24) iterations *= 2;
-      const ms = await medianRun(ctx, run(iterations), samples);
+      const { n: iterations, ms } = await lengthened(ctx, (n) => () => recordFmaProbe(out, chains, n), 16, 1 << 24, targetMs, samples);
       const flops = 2 * 4 * UNROLL * chains * invocations * iterations;
       fma.push({ chains, invocations, iterations, ms, gflops: flops / (ms * 1e6) });
     }
@@ -200,7 +204,7 @@ export async function measureCeilings(ctx: GpuContext, options: CeilingOptions =
   // then include).
   const bytes = Math.min(256 * 2 ** 20, Math.floor(ctx.maxBindingBytes / 16) * 16);
   // How many workgroups stride over the buffer changes the rate severalfold on lavapipe (a copy
-  // of 128 MiB: 2.7 GB/s with 1024, 11.6 with 16384): the fastest of a few counts is kept.
+  // of 128 MiB: 2.7 GB/s with 1024, 14.4 with 16384): the fastest of a few counts is kept.
   const counts = (hardware ? [1024, 4096, 16384, 65535] : [256, 1024, 4096, 16384])
     .filter((n) => n <= bytes / 16 / WORKGROUP && n <= ctx.limits.maxComputeWorkgroupsPerDimension);
   const src = Tensor.empty(ctx, [bytes / 4], 'float32', 'ceiling.src');
@@ -212,13 +216,10 @@ export async function measureCeilings(ctx: GpuContext, options: CeilingOptions =
     const stream = async (pass: (workgroups: number) => void): Promise<StreamRun> => {
       let best: StreamRun | null = null;
       for (const workgroups of counts) {
-        const run = (repeats: number) => () => {
-          for (let r = 0; r < repeats; r++) pass(workgroups);
+        const passes = (n: number) => () => {
+          for (let r = 0; r < n; r++) pass(workgroups);
         };
-        await timeRun(ctx, run(1)); // compiles the pipeline and touches the pages
-        let repeats = 1;
-        while ((await timeRun(ctx, run(repeats))) < targetMs && repeats < 1 << 12) repeats *= 2;
-        const ms = await medianRun(ctx, run(repeats), samples);
+        const { n: repeats, ms } = await lengthened(ctx, passes, 1, 1 << 12, targetMs, samples);
         if (!best || repeats / ms > best.repeats / best.ms) best = { bytes, workgroups, repeats, ms };
       }
       return best!;
