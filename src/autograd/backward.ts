@@ -3,6 +3,7 @@ import { noGrad, releaseSaved } from './graph.js';
 import type { Tensor } from './tensor.js';
 import { keep, tidy } from './scope.js';
 import { InputError, ShapeError } from '../runtime/errors.js';
+import { withDispatchLabel } from '../runtime/dispatch-label.js';
 
 /** Adds `b` into `a`'s place: returns a + b and disposes both (used to accumulate gradients). */
 export type Accumulate = (a: Tensor, b: Tensor) => Tensor;
@@ -31,28 +32,34 @@ export function runBackward(root: Tensor, seed: Tensor, accumulate: Accumulate):
       const gradOut = grads.get(node);
       grads.delete(node);
       if (!gradOut) continue;
-      const needs = node.inputs.map((t) => t.requiresGrad);
-      // The scope frees whatever the rule made besides the gradients it returns.
-      const inputGrads = tidy(() => node.backward(gradOut, node.saved, needs));
-      gradOut.dispose();
-      releaseSaved(node);
-      node.inputs.forEach((input, k) => {
-        const g = inputGrads[k];
-        if (!g) return;
-        if (!needs[k]) {
-          g.dispose();
-          return;
-        }
-        if (g.size !== input.size) {
-          throw new ShapeError(`backward of ${node.op}: gradient [${g.shape.join(', ')}] for input [${input.shape.join(', ')}]`);
-        }
-        if (input.gradFn) {
-          const previous = grads.get(input.gradFn);
-          grads.set(input.gradFn, previous ? accumulate(previous, g) : g);
-        } else {
-          accumulateLeaf(input, g, accumulate);
-        }
-      });
+      // The rule and the accumulation of what it returns run under the node's layer label.
+      withDispatchLabel(node.label, () => backwardThrough(node, gradOut, grads, accumulate));
+    }
+  });
+}
+
+/** Runs `node`'s rule on its output's gradient and passes each needed input gradient on. */
+function backwardThrough(node: GradNode, gradOut: Tensor, grads: Map<GradNode, Tensor>, accumulate: Accumulate): void {
+  const needs = node.inputs.map((t) => t.requiresGrad);
+  // The scope frees whatever the rule made besides the gradients it returns.
+  const inputGrads = tidy(() => node.backward(gradOut, node.saved, needs));
+  gradOut.dispose();
+  releaseSaved(node);
+  node.inputs.forEach((input, k) => {
+    const g = inputGrads[k];
+    if (!g) return;
+    if (!needs[k]) {
+      g.dispose();
+      return;
+    }
+    if (g.size !== input.size) {
+      throw new ShapeError(`backward of ${node.op}: gradient [${g.shape.join(', ')}] for input [${input.shape.join(', ')}]`);
+    }
+    if (input.gradFn) {
+      const previous = grads.get(input.gradFn);
+      grads.set(input.gradFn, previous ? accumulate(previous, g) : g);
+    } else {
+      accumulateLeaf(input, g, accumulate);
     }
   });
 }

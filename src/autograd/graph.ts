@@ -1,5 +1,6 @@
 import type { Tensor } from './tensor.js';
 import { keep } from './scope.js';
+import { dispatchLabel } from '../runtime/dispatch-label.js';
 
 /**
  * A node of the autograd graph: the operation that made a tensor, what it saved for backward,
@@ -15,6 +16,8 @@ export interface GradNode {
   /** Set when backward has run through the node and released what it saved: it cannot run again. */
   released?: boolean;
   readonly backward: BackwardRule;
+  /** The layer the operation ran in (runtime/dispatch-label.ts): its backward's dispatches are that layer's too. */
+  readonly label?: string;
 }
 
 export type BackwardRule = (gradOutput: Tensor, saved: readonly Tensor[], needs: readonly boolean[]) => (Tensor | null)[];
@@ -45,7 +48,7 @@ export function record(op: string, output: Tensor, inputs: readonly Tensor[], sa
   if (!gradEnabled || !inputs.some((t) => t.requiresGrad)) return output;
   // Saved handles belong to the graph, not to the scope the forward ran in: a forward inside
   // tidy() followed by backward() outside it must still find them.
-  output.attachGradFn({ op, inputs, saved: save.map((t) => keep(t.share())), backward: rule });
+  output.attachGradFn({ op, inputs, saved: save.map((t) => keep(t.share())), backward: rule, label: dispatchLabel() });
   return output;
 }
 

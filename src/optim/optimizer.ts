@@ -3,6 +3,7 @@ import { keep } from '../autograd/scope.js';
 import { zeroGrad } from '../ops/grad.js';
 import { zeros } from '../ops/creation.js';
 import { DTypeError, OptionRangeError, ShapeError } from '../runtime/errors.js';
+import { parameterLayer, withDispatchLabel } from '../runtime/dispatch-label.js';
 
 /** Hyper-parameters every optimizer has. */
 export interface BaseOptions {
@@ -91,7 +92,7 @@ export abstract class Optimizer<O extends BaseOptions> {
         let state = this.state.get(param);
         if (!state) this.state.set(param, (state = { step: 0, buffers: {} }));
         state.step++;
-        this.update(param, grad, state, group);
+        withDispatchLabel(parameterLayer(param.name), () => this.update(param, grad, state, group));
       }
     }
   }

@@ -10,12 +10,15 @@ export interface KernelTiming {
   endNs: number;
   /** The floating-point operations the dispatch computes (2 per multiply-add), where its launch says. */
   flops?: number;
+  /** The layer it ran for (runtime/dispatch-label.ts), where one was set. */
+  layer?: string;
 }
 
-/** A timed pass: its dispatch's kernel, and the work its launch declared. */
+/** A timed pass: its dispatch's kernel, the work its launch declared, and its layer. */
 interface Pass {
   name: string;
   flops: number | undefined;
+  layer: string | undefined;
 }
 
 // Dispatches per submit that can be timed: two queries each, and WebGPU caps a query set at 4096.
@@ -37,10 +40,10 @@ export class KernelProfiler {
   }
 
   /** The timestamp writes for the pass that will hold dispatch `name`, or undefined when full. */
-  passTimestamps(name: string, flops?: number): GPUComputePassTimestampWrites | undefined {
+  passTimestamps(name: string, flops?: number, layer?: string): GPUComputePassTimestampWrites | undefined {
     if (this.passes.length >= CAPACITY) return undefined;
     const index = this.passes.length;
-    this.passes.push({ name, flops });
+    this.passes.push({ name, flops, layer });
     return { querySet: this.querySet, beginningOfPassWriteIndex: 2 * index, endOfPassWriteIndex: 2 * index + 1 };
   }
 
@@ -72,7 +75,13 @@ export class KernelProfiler {
         await readback.mapAsync(GPUMapMode.READ);
         const stamps = new BigUint64Array(readback.getMappedRange().slice(0));
         readback.destroy();
-        return passes.map(({ name, flops }, i) => ({ name, startNs: Number(stamps[2 * i]), endNs: Number(stamps[2 * i + 1]), ...(flops === undefined ? {} : { flops }) }));
+        return passes.map(({ name, flops, layer }, i) => ({
+          name,
+          startNs: Number(stamps[2 * i]),
+          endNs: Number(stamps[2 * i + 1]),
+          ...(flops === undefined ? {} : { flops }),
+          ...(layer === undefined ? {} : { layer }),
+        }));
       }),
     );
     this.pending = [];

@@ -4,6 +4,7 @@ import { UniformArena } from './uniform-arena.js';
 import { BindGroupCache } from './bind-group-cache.js';
 import { foldWorkgroups } from './workgroups.js';
 import type { KernelProfiler } from './profiler.js';
+import { dispatchLabel } from './dispatch-label.js';
 import type { BufferPool } from './buffer-pool.js';
 import { CompletionWait } from './completion-wait.js';
 import { ObjectIds } from './object-ids.js';
@@ -101,13 +102,15 @@ export class CommandRecorder {
     }
     const [x, y, z] = foldWorkgroups(workgroups, this.maxWorkgroupsPerDimension);
     if (x * y * z === 0) return;
+    // The layer is read now: the command runs at the flush, when the label has moved on.
+    const layer = this.profiler ? dispatchLabel() : undefined;
     this.commands.push(() => {
       const real = entries.map((entry) => {
         const range = entry.resource as GPUBufferBinding;
         return { binding: entry.binding, resource: { ...range, buffer: this.pool.real(range.buffer) } };
       });
       const bindGroup = this.bindGroups.get(kernel.layout, real);
-      const pass = this.computePass(kernel.name, flops);
+      const pass = this.computePass(kernel.name, flops, layer);
       pass.setPipeline(kernel.pipeline);
       pass.setBindGroup(0, bindGroup);
       pass.dispatchWorkgroups(x, y, z);
@@ -214,9 +217,9 @@ export class CommandRecorder {
     return (this.encoder ??= this.device.createCommandEncoder());
   }
 
-  private computePass(name: string, flops?: number): GPUComputePassEncoder {
+  private computePass(name: string, flops?: number, layer?: string): GPUComputePassEncoder {
     if (!this.pass) {
-      const timestampWrites = this.profiler?.passTimestamps(name, flops);
+      const timestampWrites = this.profiler?.passTimestamps(name, flops, layer);
       this.pass = this.commandEncoder().beginComputePass(timestampWrites ? { timestampWrites, label: name } : {});
     }
     return this.pass;
