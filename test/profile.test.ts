@@ -164,10 +164,10 @@ describe('profileTrainStep', () => {
 });
 
 describe('webgpu-transfer profile', () => {
-  it('prints frozen and full side by side, rates as shares of the measured ceiling, and writes the trace', async () => {
+  it('prints frozen and full side by side, layer by layer too, rates as shares of the measured ceiling, and writes the trace', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'wgt-profile-'));
     const trace = join(dir, 'trace.json');
-    const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'profile', '--size', '16', '--batch', '2', '--compare-frozen', '--steps', '1', '--warmup', '1', '--ceiling', '--trace', trace], {
+    const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'profile', '--size', '16', '--batch', '2', '--compare-frozen', '--layers', '--steps', '1', '--warmup', '1', '--ceiling', '--trace', trace], {
       encoding: 'utf8',
       timeout: 300_000,
     });
@@ -178,6 +178,11 @@ describe('webgpu-transfer profile', () => {
     expect(r.stdout).toMatch(/full fine-tune: n +ms +GFLOP\/s \(of ceiling\) +frozen base: n/);
     if (/timestamp-query/.test(r.stdout)) expect(r.stdout).toMatch(/conv2d\.forward\S*\s+convolution[^\n]*\d \([\d.]+%\)/);
     expect(r.stdout).toMatch(/conv2d\.weight_grad\S*\s+convolution: weight gradient\s+\d+\s+\S+\s+0\s+-/);
+    if (/timestamp-query/.test(r.stdout)) {
+      // By layer: the first convolution computes its parameters' gradients in the full step; frozen, its forward alone.
+      expect(r.stdout).toMatch(/^layer +module +full fine-tune: fwd +bwd data +bwd params +update +total +frozen base: fwd +bwd data +bwd params +update +total$/m);
+      expect(r.stdout).toMatch(/^features\.0 +Conv2d \+ ReLU( +[\d.]+){5} +[\d.]+ +- +- +- +[\d.]+$/m);
+    }
     // The figures name the code they came from, in the output and in the trace.
     const head = spawnSync('git', ['rev-parse', '--short=12', 'HEAD'], { encoding: 'utf8' });
     const commit = head.status === 0 ? head.stdout.trim() : 'unknown';

@@ -37,7 +37,7 @@ export interface BenchOptions {
 }
 
 /** A step's profile as the report keeps it: the per-kernel rows, not every timed dispatch. */
-export type ProfileSummary = Omit<StepProfile, 'dispatches'>;
+export type ProfileSummary = Omit<StepProfile, 'dispatches' | 'modules'>;
 
 /** The bench's report shape (bench/run.ts), so that bench/compare.ts reads the page's too. */
 export interface PageReport {
@@ -159,7 +159,7 @@ async function run(options: BenchOptions): Promise<PageReport> {
 async function profileOurStep(ctx: GpuContext, spec: StepSpec, steps: number): Promise<ProfileSummary> {
   const { parts, release } = ourStepParts(ctx, spec);
   try {
-    const { dispatches: _each, ...summary } = await profileTrainStep(parts, { steps, warmup: 2, label: `${stepName(spec)} ${stepShape(spec)}` });
+    const { dispatches: _each, modules: _layers, ...summary } = await profileTrainStep(parts, { steps, warmup: 2, label: `${stepName(spec)} ${stepShape(spec)}` });
     return summary;
   } finally {
     await release();

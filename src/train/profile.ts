@@ -9,6 +9,10 @@
  * dispatch gets its own compute pass with a begin and an end timestamp, see runtime/profiler.ts).
  * Without that feature it falls back to dispatch counts and wall time, and says so.
  *
+ * While it profiles, each module's forward runs under its path as the dispatch label
+ * (layer-labels.ts), so every timed dispatch also names the layer it ran for: profile-layers.ts
+ * sums a step by layer.
+ *
  * `kernelTable` and `compareTable` print the result; `chromeTrace` turns it into a trace file
  * that chrome://tracing and Perfetto open: one track of phases, one of kernels, per profile.
  * Compare a full fine-tune with a frozen base and the frozen one has no convolution weight
@@ -22,6 +26,9 @@ import type { Module } from '../nn/module.js';
 import type { GpuContext } from '../runtime/context.js';
 import type { KernelTiming } from '../runtime/profiler.js';
 import { median } from '../runtime/median.js';
+import { withDispatchLabel } from '../runtime/dispatch-label.js';
+import { fixed, percent, textTable } from './text-table.js';
+import { labelLayers } from './layer-labels.js';
 
 export type Phase = 'forward' | 'backward' | 'optimizer';
 export const PHASES: readonly Phase[] = ['forward', 'backward', 'optimizer'];
@@ -44,6 +51,14 @@ export interface StepRecord {
   counts: Record<Phase, Map<string, number>>;
 }
 
+/** The dispatch label of the loss's kernels (runtime/dispatch-label.ts): they belong to no layer. */
+export const LOSS_LAYER = 'loss';
+
+/** A dispatch's layer as the tables and the trace name it: its path, '(model)' for the model's own forward, '(none)'. */
+export function layerName(label: string | undefined): string {
+  return label === undefined ? '(none)' : label === '' ? '(model)' : label;
+}
+
 /** One training step, one `queue.submit`, no readback. */
 export function trainStep(parts: TrainStepParts): StepRecord {
   const { ctx, model, optimizer } = parts;
@@ -56,7 +71,8 @@ export function trainStep(parts: TrainStepParts): StepRecord {
     snapshots.push(new Map(stats.perKernel));
   };
   tidy(() => {
-    const loss = crossEntropy(model.forward(parts.images), parts.labels);
+    const logits = model.forward(parts.images);
+    const loss = withDispatchLabel(LOSS_LAYER, () => crossEntropy(logits, parts.labels));
     mark('backward');
     backward(loss);
     mark('optimizer');
@@ -145,6 +161,8 @@ export interface TimedDispatch {
   endNs: number;
   /** What it computes, where its launch counts it (KernelTiming.flops). */
   flops?: number;
+  /** The layer it ran for: a module path (`features.0`, '' for the model's own forward) or LOSS_LAYER. */
+  layer?: string;
 }
 
 export interface StepProfile {
@@ -170,6 +188,8 @@ export interface StepProfile {
   phases: PhaseStarts;
   kernels: KernelRow[];
   dispatches: TimedDispatch[];
+  /** The model's modules by path ('' is the model), their classes: what the layers of `dispatches` are. */
+  modules: Record<string, string>;
   notes: string[];
 }
 
@@ -205,30 +225,40 @@ export async function profileTrainStep(parts: TrainStepParts, options: ProfileOp
     const key = `${phase} ${name}`;
     return counts.get(key) ?? counts.set(key, { phase, name, count: 0, ns: 0, flops: 0, flopsNs: 0 }).get(key)!;
   };
-  for (let step = 1; step <= steps; step++) {
-    if (timed) ctx.startProfiling();
-    const t0 = performance.now();
-    const record = trainStep(parts);
-    records.push(performance.now() - t0);
-    const timings: KernelTiming[] = timed ? await ctx.stopProfiling() : [];
-    await ctx.recorder.sync();
-    walls.push(performance.now() - t0);
-    phases = record.starts;
-    for (const phase of PHASES) for (const [name, n] of record.counts[phase]) row(phase, name).count += n;
-    if (timed && timings.length < phases.end) {
-      notes.push(`step ${step}: ${phases.end - timings.length} of ${phases.end} dispatches untimed (more than one query set holds)`);
-    }
-    timings.forEach((t, index) => {
-      const phase = phaseOf(index, phases);
-      origin ??= t.startNs;
-      const r = row(phase, t.name);
-      r.ns += t.endNs - t.startNs;
-      if (t.flops !== undefined) {
-        r.flops += t.flops;
-        r.flopsNs += t.endNs - t.startNs;
+  // Each module's forward runs under its path, so that every timed dispatch names its layer.
+  const unlabel = labelLayers(parts.model);
+  try {
+    for (let step = 1; step <= steps; step++) {
+      if (timed) ctx.startProfiling();
+      const t0 = performance.now();
+      const record = trainStep(parts);
+      records.push(performance.now() - t0);
+      const timings: KernelTiming[] = timed ? await ctx.stopProfiling() : [];
+      await ctx.recorder.sync();
+      walls.push(performance.now() - t0);
+      phases = record.starts;
+      for (const phase of PHASES) for (const [name, n] of record.counts[phase]) row(phase, name).count += n;
+      if (timed && timings.length < phases.end) {
+        notes.push(`step ${step}: ${phases.end - timings.length} of ${phases.end} dispatches untimed (more than one query set holds)`);
       }
-      dispatches.push({ step, index, phase, name: t.name, startNs: t.startNs - origin, endNs: t.endNs - origin, ...(t.flops === undefined ? {} : { flops: t.flops }) });
-    });
+      timings.forEach((t, index) => {
+        const phase = phaseOf(index, phases);
+        origin ??= t.startNs;
+        const r = row(phase, t.name);
+        r.ns += t.endNs - t.startNs;
+        if (t.flops !== undefined) {
+          r.flops += t.flops;
+          r.flopsNs += t.endNs - t.startNs;
+        }
+        dispatches.push({
+          step, index, phase, name: t.name, startNs: t.startNs - origin, endNs: t.endNs - origin,
+          ...(t.flops === undefined ? {} : { flops: t.flops }),
+          ...(t.layer === undefined ? {} : { layer: t.layer }),
+        });
+      });
+    }
+  } finally {
+    unlabel();
   }
   const totalNs = [...counts.values()].reduce((s, r) => s + r.ns, 0);
   const kernels: KernelRow[] = [...counts.values()]
@@ -247,7 +277,7 @@ export async function profileTrainStep(parts: TrainStepParts, options: ProfileOp
     .sort((a, b) => PHASES.indexOf(a.phase) - PHASES.indexOf(b.phase) || (b.msPerStep ?? 0) - (a.msPerStep ?? 0) || b.count - a.count);
   const tick = timestampTick(dispatches);
   if (tick !== null && tick >= COARSE_TICK_NS) {
-    notes.push(`this adapter's timestamps move in steps of ${fmt(tick / 1e3)} µs: a kernel shorter than that reads as 0 or one step, so sum many of them, not one`);
+    notes.push(`this adapter's timestamps move in steps of ${fixed(tick / 1e3)} µs: a kernel shorter than that reads as 0 or one step, so sum many of them, not one`);
   }
   const buffersCreated = ctx.pool.stats.created - before.created;
   const bindGroupsCreated = ctx.recorder.bindGroups.misses - before.bindGroups;
@@ -276,6 +306,7 @@ export async function profileTrainStep(parts: TrainStepParts, options: ProfileOp
     phases,
     kernels,
     dispatches,
+    modules: Object.fromEntries(parts.model.namedModules().map(([path, m]) => [path, m.constructor.name])),
     notes,
   };
 }
@@ -297,8 +328,6 @@ export function timestampTick(dispatches: readonly TimedDispatch[]): number | nu
 // ---------------------------------------------------------------------------------------------
 // Text tables
 
-const fmt = (x: number | null, digits = 1): string => (x === null ? '-' : x.toFixed(digits));
-const pct = (x: number | null): string => (x === null ? '-' : `${(100 * x).toFixed(1)}%`);
 /** GFLOP/s with three significant digits: 9.87, 98.7, 987, 9870. */
 const rate = (x: number | null): string => (x === null ? '' : x >= 100 ? x.toFixed(0) : x.toPrecision(3));
 
@@ -319,17 +348,11 @@ export function gflopsColumn(options: RateOptions): { header: string; cell: (x: 
   return { header: 'GFLOP/s (of ceiling)', cell: (x) => (x === null ? '' : `${rate(x)} (${share(x)}%)`) };
 }
 
-function table(header: string[], rows: string[][], rightAligned: ReadonlySet<number>): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]) => cells.map((c, i) => (rightAligned.has(i) ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ').trimEnd();
-  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
-}
-
 export function profileSummary(p: StepProfile): string {
   const lines = [
     `${p.label}: ${p.steps} step(s) profiled, ${p.mode === 'timestamp-query' ? 'kernel times from timestamp-query' : 'NO kernel times (dispatch counts only)'}`,
-    `  wall ${fmt(p.wallMsPerStep)} ms/step` + (p.gpuMsPerStep !== null ? `, kernels ${fmt(p.gpuMsPerStep)} ms/step` : '') +
-      `; recording on the CPU ${fmt(p.recordMsPerStep)} ms/step, before the GPU starts`,
+    `  wall ${fixed(p.wallMsPerStep)} ms/step` + (p.gpuMsPerStep !== null ? `, kernels ${fixed(p.gpuMsPerStep)} ms/step` : '') +
+      `; recording on the CPU ${fixed(p.recordMsPerStep)} ms/step, before the GPU starts`,
     `  per step: ${p.dispatchesPerStep} dispatches (forward ${p.phases.backward}, backward ${p.phases.optimizer - p.phases.backward}, ` +
       `optimizer ${p.phases.end - p.phases.optimizer}), ${p.submitsPerStep} submit(s), ${p.readbacksPerStep} readback(s); ` +
       `${p.buffersCreated} buffer(s) and ${p.bindGroupsCreated} bind group(s) created while profiling`,
@@ -341,13 +364,13 @@ export function profileSummary(p: StepProfile): string {
 /** Per-kernel rows, forward then backward then optimizer, slowest first. */
 export function kernelTable(p: StepProfile, options: RateOptions = {}): string {
   const gflops = gflopsColumn(options);
-  const rows = p.kernels.map((k) => [k.phase, k.name, k.role, fmt(k.count, k.count % 1 ? 1 : 0), fmt(k.msPerStep), fmt(k.meanUs, 0), pct(k.share), gflops.cell(k.gflops)]);
+  const rows = p.kernels.map((k) => [k.phase, k.name, k.role, fixed(k.count, k.count % 1 ? 1 : 0), fixed(k.msPerStep), fixed(k.meanUs, 0), percent(k.share), gflops.cell(k.gflops)]);
   const totals = PHASES.map((phase) => {
     const ks = p.kernels.filter((k) => k.phase === phase);
     const ms = p.gpuMsPerStep === null ? null : ks.reduce((s, k) => s + (k.msPerStep ?? 0), 0);
-    return [phase, '(all)', '', fmt(ks.reduce((s, k) => s + k.count, 0), 0), fmt(ms), '', pct(ms === null || !p.gpuMsPerStep ? null : ms / p.gpuMsPerStep), ''];
+    return [phase, '(all)', '', fixed(ks.reduce((s, k) => s + k.count, 0), 0), fixed(ms), '', percent(ms === null || !p.gpuMsPerStep ? null : ms / p.gpuMsPerStep), ''];
   });
-  return table(['phase', 'kernel', 'what it computes', 'count/step', 'ms/step', 'mean µs', 'share', gflops.header], [...rows, ...totals], new Set([3, 4, 5, 6, 7]));
+  return textTable(['phase', 'kernel', 'what it computes', 'count/step', 'ms/step', 'mean µs', 'share', gflops.header], [...rows, ...totals], new Set([3, 4, 5, 6, 7]));
 }
 
 /**
@@ -356,7 +379,7 @@ export function kernelTable(p: StepProfile, options: RateOptions = {}): string {
  */
 export function compareTable(a: StepProfile, b: StepProfile, options: RateOptions = {}): string {
   const { header, rows } = compareRows(a, b, options);
-  return table(header, rows, new Set(COMPARE_NUMERIC_COLUMNS));
+  return textTable(header, rows, new Set(COMPARE_NUMERIC_COLUMNS));
 }
 
 /** The columns of `compareRows` that hold numbers. */
@@ -374,11 +397,11 @@ export function compareRows(a: StepProfile, b: StepProfile, options: RateOptions
       (find(a, y.phase, y.name)?.msPerStep ?? 0) - (find(a, x.phase, x.name)?.msPerStep ?? 0) ||
       x.name.localeCompare(y.name),
   );
-  const cell = (k: KernelRow | undefined) => [k ? fmt(k.count, k.count % 1 ? 1 : 0) : '0', k ? fmt(k.msPerStep) : '-', k ? gflops.cell(k.gflops) : ''];
+  const cell = (k: KernelRow | undefined) => [k ? fixed(k.count, k.count % 1 ? 1 : 0) : '0', k ? fixed(k.msPerStep) : '-', k ? gflops.cell(k.gflops) : ''];
   const rows = ordered.map(({ phase, name }) => [phase, name, kernelRole(name, phase), ...cell(find(a, phase, name)), ...cell(find(b, phase, name))]);
   const sum = (p: StepProfile, keep: (k: KernelRow) => boolean) => {
     const ks = p.kernels.filter(keep);
-    return [fmt(ks.reduce((s, k) => s + k.count, 0), 0), p.gpuMsPerStep === null ? '-' : fmt(ks.reduce((s, k) => s + (k.msPerStep ?? 0), 0)), ''];
+    return [fixed(ks.reduce((s, k) => s + k.count, 0), 0), p.gpuMsPerStep === null ? '-' : fixed(ks.reduce((s, k) => s + (k.msPerStep ?? 0), 0)), ''];
   };
   const isConvGrad = (k: KernelRow) => /^conv2d\.(weight|bias)_grad/.test(k.name);
   const isGrad = (k: KernelRow) => isParameterGradient(k.name, k.phase);
@@ -386,7 +409,7 @@ export function compareRows(a: StepProfile, b: StepProfile, options: RateOptions
     ['backward', '(conv weight/bias gradients)', '', ...sum(a, isConvGrad), ...sum(b, isConvGrad)],
     ['backward', '(all parameter gradients)', '', ...sum(a, isGrad), ...sum(b, isGrad)],
     ...PHASES.map((phase) => [phase, '(all)', '', ...sum(a, (k) => k.phase === phase), ...sum(b, (k) => k.phase === phase)]),
-    ['step', 'wall time', '', '', fmt(a.wallMsPerStep), '', '', fmt(b.wallMsPerStep), ''],
+    ['step', 'wall time', '', '', fixed(a.wallMsPerStep), '', '', fixed(b.wallMsPerStep), ''],
   );
   const header = ['phase', 'kernel', 'what it computes', `${a.label}: n`, 'ms', gflops.header, `${b.label}: n`, 'ms', gflops.header];
   return { header, rows };
@@ -438,7 +461,8 @@ export function chromeTrace(profiles: readonly StepProfile[], otherData: Record<
     }
     for (const d of p.dispatches) {
       events.push({
-        name: d.name,
+        // The layer first, so that the track reads as the model does: `features.0 conv2d.forward...`.
+        name: d.layer === undefined ? d.name : `${layerName(d.layer)} ${d.name}`,
         cat: d.phase,
         ph: 'X',
         pid,
@@ -446,7 +470,8 @@ export function chromeTrace(profiles: readonly StepProfile[], otherData: Record<
         ts: d.startNs / 1e3,
         dur: (d.endNs - d.startNs) / 1e3,
         args: {
-          step: d.step, dispatch: d.index, phase: d.phase, role: kernelRole(d.name, d.phase),
+          step: d.step, dispatch: d.index, phase: d.phase, kernel: d.name, role: kernelRole(d.name, d.phase),
+          ...(d.layer === undefined ? {} : { layer: d.layer, module: p.modules[d.layer] ?? '' }),
           ...(d.flops === undefined ? {} : { gflop: d.flops / 1e9, 'GFLOP/s': d.endNs > d.startNs ? d.flops / (d.endNs - d.startNs) : null }),
         },
       });

@@ -7,8 +7,9 @@ import { randn } from '../../ops/creation.js';
 import { createModel, MODELS } from '../../models/registry.js';
 import { freezeAllButHead } from '../../models/freeze.js';
 import { SGD } from '../../optim/sgd.js';
-import { chromeTrace, compareTable, kernelTable, profileSummary, profileTrainStep, type StepProfile } from '../../train/profile.js';
+import { chromeTrace, compareTable, kernelTable, profileSummary, profileTrainStep, type RateOptions, type StepProfile } from '../../train/profile.js';
 import { writeChromeTrace } from '../../train/profile-node.js';
+import { compareLayerTable, layerTable } from '../../train/profile-layers.js';
 import { tuneModelKernels } from '../../train/tune-kernels.js';
 import { describeTuning } from '../../kernels/conv2d-tuning.js';
 import { describeCeilings, measureCeilings } from '../../kernels/ceiling.js';
@@ -16,7 +17,7 @@ import { describeCeilings, measureCeilings } from '../../kernels/ceiling.js';
 export const profile: Command = {
   name: 'profile',
   summary: 'Profile a few training steps kernel by kernel (GPU time per kernel, share of the step) and write a Chrome trace.',
-  usage: '[--model small_vgg] [--size N] [--batch N] [--frozen | --compare-frozen] [--steps N] [--tune-kernels] [--ceiling] [--trace FILE]',
+  usage: '[--model small_vgg] [--size N] [--batch N] [--frozen | --compare-frozen] [--layers] [--steps N] [--tune-kernels] [--ceiling] [--trace FILE]',
   help: [
     `  --model NAME      ${Object.keys(MODELS).join(' | ')} (default small_vgg)`,
     '  --size N          input height and width (default 32 for small_vgg; 64 on a software adapter, 224 on a GPU, for the others)',
@@ -24,6 +25,7 @@ export const profile: Command = {
     '  --classes N       classes of the head (default 2)',
     '  --frozen          freeze the base: only the head trains (the transfer step)',
     '  --compare-frozen  profile a full fine-tune step and a frozen-base step, side by side',
+    '  --layers          also the time of each layer (module path): forward, backward through the data, its parameters\' gradients, update',
     '  --steps N         profiled steps (default 3), after --warmup N unprofiled ones (default 2)',
     '  --counts-only     no timestamp-query, even if the adapter has it: dispatch counts and wall time',
     '  --tune-kernels    on a GPU: time the convolution tiles on each layer first and keep the fastest (as cudnn.benchmark)',
@@ -39,6 +41,7 @@ export const profile: Command = {
     classes: { type: 'string' },
     frozen: { type: 'boolean' },
     'compare-frozen': { type: 'boolean' },
+    layers: { type: 'boolean' },
     steps: { type: 'string' },
     warmup: { type: 'string' },
     'counts-only': { type: 'boolean' },
@@ -94,6 +97,7 @@ export const profile: Command = {
     for (const p of profiles) console.log(profileSummary(p));
     console.log('');
     console.log(compare ? compareTable(profiles[0]!, profiles[1]!, rates) : kernelTable(profiles[0]!, rates));
+    if (args.values.layers) console.log(`\n${layersReport(profiles, rates)}`);
     await writeChromeTrace(tracePath, chromeTrace(profiles, { adapter: ctx.adapter, config, code: source, environment, date: new Date().toISOString() }));
     console.log(`\nwrote ${tracePath}: open it in chrome://tracing or https://ui.perfetto.dev`);
     images.dispose();
@@ -102,3 +106,10 @@ export const profile: Command = {
     ctx.destroy();
   },
 };
+
+/** The per-layer table of one profile, or of two side by side; per-layer times need timestamp-query. */
+function layersReport(profiles: readonly StepProfile[], rates: RateOptions): string {
+  if (profiles.some((p) => p.mode !== 'timestamp-query')) return 'layers: no per-layer times without timestamp-query (dispatch counts only)';
+  const title = 'by layer (ms per step; -: the layer ran none of that work)';
+  return `${title}\n${profiles.length === 2 ? compareLayerTable(profiles[0]!, profiles[1]!) : layerTable(profiles[0]!, rates)}`;
+}
