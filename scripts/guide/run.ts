@@ -30,6 +30,7 @@ import { chapter5TrainingCache, chapter5Validation } from './ch5-validation.js';
 import { chapter6 } from './ch6-augment.js';
 import { chapter7 } from './ch7-recipe.js';
 import { chapter8 } from './ch8-profile.js';
+import { chapter8Layers } from './ch8-layers.js';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const GUIDE = join(REPO, 'docs', 'guide');
@@ -111,7 +112,10 @@ const chapters: [number, string, () => Promise<unknown>][] = [
     const weights = await demoWeights();
     await chapter7(ctx, out, { config: DEMO, weights: weights.path, weightsNote: weights.note });
   }],
-  [8, 'profile and trace', () => chapter8(ctx, out, SIZES)],
+  [8, 'profile and trace', async () => {
+    await chapter8(ctx, out, SIZES);
+    await chapter8Layers(ctx, out, SIZES);
+  }],
 ];
 const timings: [string, string][] = [];
 for (const [n, name, run] of chapters) {
