@@ -196,7 +196,7 @@ export async function profileTransferSteps(ctx: GpuContext, pretrained: WeightFi
       else unfreeze(model, (name) => name.length > 0);
       const optimizer = createOptimizer(model, phase);
       try {
-        profiles.push(await profileTrainStep({ ctx, model, optimizer, images: x, labels: y }, { steps: 1, warmup: 1, label }));
+        profiles.push(await profileTrainStep({ ctx, model, optimizer, images: x, labels: y }, { steps: 1, warmup: 2, label }));
       } finally {
         optimizer.dispose();
       }

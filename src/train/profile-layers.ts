@@ -95,6 +95,15 @@ export function layerTable(p: StepProfile, options: RateOptions = {}): string {
  * '-' where it ran none of that work.
  */
 export function compareLayerTable(a: StepProfile, b: StepProfile): string {
+  const { header, rows } = compareLayerRows(a, b);
+  return textTable(header, rows, new Set(COMPARE_LAYER_NUMERIC_COLUMNS));
+}
+
+/** The columns of `compareLayerRows` that hold numbers. */
+export const COMPARE_LAYER_NUMERIC_COLUMNS = [2, 3, 4, 5, 6, 7, 8, 9, 10, 11] as const;
+
+/** compareLayerTable's cells (the demo page draws them as an HTML table). */
+export function compareLayerRows(a: StepProfile, b: StepProfile): { header: string[]; rows: string[][] } {
   const [costsA, costsB] = [layerCosts(a), layerCosts(b)];
   const layers = [...new Set([...costsA, ...costsB].map((r) => r.layer))];
   const find = (costs: LayerCost[], layer: string) => costs.find((r) => r.layer === layer);
@@ -105,5 +114,5 @@ export function compareLayerTable(a: StepProfile, b: StepProfile): string {
   });
   const short: Record<LayerWork, string> = { forward: 'fwd', dataGradient: 'bwd data', parameterGradients: 'bwd params', update: 'update' };
   const columns = (label: string) => [...WORK.map((w, i) => (i === 0 ? `${label}: ${short[w]}` : short[w])), 'total'];
-  return textTable(['layer', 'module', ...columns(a.label), ...columns(b.label)], rows, new Set(Array.from({ length: 10 }, (_, i) => i + 2)));
+  return { header: ['layer', 'module', ...columns(a.label), ...columns(b.label)], rows };
 }

@@ -201,6 +201,8 @@ describe('with WebGPU', () => {
 
   it("times one training step of each phase kernel by kernel: the frozen base's step computes no convolution gradient", async () => {
     expect(await page.evaluate(() => window.wgtDemo.timings)).toMatchObject({ mode: 'timestamp-query' });
+    // Warm steps: nothing created while they were timed.
+    expect(await text(page, '#timings-panel pre.summary')).not.toMatch(/not warm/);
     const rows = await page.$$eval('#timings tbody tr', (trs) => trs.map((tr) => Array.from(tr.cells, (td) => td.textContent!)));
     const row = (kernel: string) => rows.find((r) => r[1] === kernel)!;
     expect(row('(conv weight/bias gradients)')[3]).toBe('0');
@@ -208,6 +210,15 @@ describe('with WebGPU', () => {
     expect(Number(row(rows.find((r) => r[1]!.startsWith('conv2d.forward'))![1]!)[5])).toBeGreaterThan(0); // the forward's GFLOP/s
     expect(Number(row('(all)')[4])).toBeGreaterThan(0); // forward kernel time with the base frozen, in ms
     expect(rows.some((r) => r[1]!.startsWith('conv2d.forward'))).toBe(true);
+    // By layer: with the base frozen, each of its convolutions ran its forward and nothing else; fine-tuned, all four.
+    const layers = await page.$$eval('#layer-timings tbody tr', (trs) => trs.map((tr) => Array.from(tr.cells, (td) => td.textContent!)));
+    const convs = layers.filter((r) => r[1] === 'Conv2d + ReLU');
+    expect(convs.map((r) => r[0])).toEqual(['features.0', 'features.2', 'features.5', 'features.7', 'features.10', 'features.12']);
+    for (const r of convs) {
+      expect(Number(r[2]), r[0]).toBeGreaterThanOrEqual(0);
+      expect(r.slice(3, 6), r[0]).toEqual(['-', '-', '-']);
+      expect(r.slice(8, 11).every((cell) => /^\d+\.\d$/.test(cell)), r[0]).toBe(true);
+    }
   });
 
   it('leaves a screenshot of the demo page after its run in out/browser/demo.png', async () => {
