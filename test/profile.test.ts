@@ -193,9 +193,28 @@ describe('webgpu-transfer profile', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
+  it('profiles a partial fine-tune (--unfreeze-from): the layers below the path run their forward alone', () => {
+    const run = (...extra: string[]) =>
+      spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'profile', '--size', '16', '--batch', '2', '--steps', '1', '--warmup', '1', '--layers', '--trace', join(tmpdir(), 'wgt-unfreeze-trace.json'), ...extra], { encoding: 'utf8', timeout: 300_000 });
+    const r = run('--unfreeze-from', 'features.10');
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^from features\.10: 1 step\(s\) profiled/m);
+    if (/timestamp-query/.test(r.stdout)) {
+      expect(r.stdout).toMatch(/^features\.7 +Conv2d \+ ReLU +[\d.]+ +- +- +- +[\d.]+ /m);
+      expect(r.stdout).toMatch(/^features\.10 +Conv2d \+ ReLU( +[\d.]+){4} /m);
+    }
+    const bad = run('--unfreeze-from', 'features.99');
+    expect(bad.status).not.toBe(0);
+    expect(bad.stderr).toMatch(/no module 'features\.99'; its modules with parameters are .*features\.10/);
+    expect(bad.stdout).not.toMatch(/profiled/);
+  });
+
   it('refuses contradictory options with the usage', () => {
     const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'profile', '--frozen', '--compare-frozen'], { encoding: 'utf8', timeout: 120_000 });
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/exclude each other/);
+    const both = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'profile', '--frozen', '--unfreeze-from', 'features.10'], { encoding: 'utf8', timeout: 120_000 });
+    expect(both.status).toBe(2);
+    expect(both.stderr).toMatch(/--frozen and --unfreeze-from exclude each other/);
   });
 });

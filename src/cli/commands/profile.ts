@@ -5,7 +5,7 @@ import { describeSourceVersion, sourceVersion } from '../../runtime/source-versi
 import { Tensor } from '../../autograd/tensor.js';
 import { randn } from '../../ops/creation.js';
 import { createModel, MODELS } from '../../models/registry.js';
-import { freezeAllButHead } from '../../models/freeze.js';
+import { freeze, freezeAllButHead, moduleIndex, unfreezeFrom } from '../../models/freeze.js';
 import { SGD } from '../../optim/sgd.js';
 import { chromeTrace, compareTable, kernelTable, profileSummary, profileTrainStep, type RateOptions, type StepProfile } from '../../train/profile.js';
 import { writeChromeTrace } from '../../train/profile-node.js';
@@ -17,14 +17,15 @@ import { describeCeilings, measureCeilings } from '../../kernels/ceiling.js';
 export const profile: Command = {
   name: 'profile',
   summary: 'Profile a few training steps kernel by kernel (GPU time per kernel, share of the step) and write a Chrome trace.',
-  usage: '[--model small_vgg] [--size N] [--batch N] [--frozen | --compare-frozen] [--layers] [--steps N] [--tune-kernels] [--ceiling] [--trace FILE]',
+  usage: '[--model small_vgg] [--size N] [--batch N] [--frozen | --unfreeze-from PATH] [--compare-frozen] [--layers] [--steps N] [--tune-kernels] [--ceiling] [--trace FILE]',
   help: [
     `  --model NAME      ${Object.keys(MODELS).join(' | ')} (default small_vgg)`,
     '  --size N          input height and width (default 32 for small_vgg; 64 on a software adapter, 224 on a GPU, for the others)',
     '  --batch N         images per step (default 32 for small_vgg, 4 for the others)',
     '  --classes N       classes of the head (default 2)',
     '  --frozen          freeze the base: only the head trains (the transfer step)',
-    '  --compare-frozen  profile a full fine-tune step and a frozen-base step, side by side',
+    '  --unfreeze-from PATH  freeze all but the modules from PATH on (e.g. features.24): a partial fine-tune',
+    '  --compare-frozen  profile a full fine-tune step and a frozen-base step (or --unfreeze-from\'s), side by side',
     '  --layers          also the time of each layer (module path): forward, backward through the data, its parameters\' gradients, update',
     '  --steps N         profiled steps (default 3), after --warmup N unprofiled ones (default 2)',
     '  --counts-only     no timestamp-query, even if the adapter has it: dispatch counts and wall time',
@@ -40,6 +41,7 @@ export const profile: Command = {
     batch: { type: 'string' },
     classes: { type: 'string' },
     frozen: { type: 'boolean' },
+    'unfreeze-from': { type: 'string' },
     'compare-frozen': { type: 'boolean' },
     layers: { type: 'boolean' },
     steps: { type: 'string' },
@@ -55,6 +57,8 @@ export const profile: Command = {
     const modelName = modelOption(args, 'small_vgg');
     const compare = args.values['compare-frozen'] === true;
     if (compare && args.values.frozen) throw new UsageError('--frozen and --compare-frozen exclude each other');
+    const unfreezePath = stringOption(args, 'unfreeze-from');
+    if (unfreezePath !== undefined && args.values.frozen) throw new UsageError('--frozen and --unfreeze-from exclude each other');
     const small = modelName === 'small_vgg';
     const batch = numberOption(args, 'batch', small ? 32 : 4, COUNT);
     const classes = numberOption(args, 'classes', 2, COUNT);
@@ -72,6 +76,7 @@ export const profile: Command = {
     console.log(`code:    ${source}${environment ? `; ${environment}` : ''}\n`);
 
     const model = createModel(modelName, { numClasses: classes, seed }).train();
+    if (unfreezePath !== undefined) moduleIndex(model, unfreezePath); // a path the model lacks is refused before anything runs
     const images = randn([batch, 3, size, size], seed + 1, { name: 'images' });
     const labels = Tensor.fromData(ctx, Array.from({ length: batch }, (_, i) => i % classes), [batch], 'int32', 'labels');
     if (args.values['tune-kernels']) {
@@ -88,11 +93,17 @@ export const profile: Command = {
       return result;
     };
 
+    // The step with part of the model frozen: the head alone, or the modules from a path on.
+    const partial = unfreezePath !== undefined ? 'from' : args.values.frozen || compare ? 'head' : null;
     const profiles: StepProfile[] = [];
-    if (!args.values.frozen) profiles.push(await profileAs('full fine-tune'));
-    if (args.values.frozen || compare) {
+    if (partial === null || compare) profiles.push(await profileAs('full fine-tune'));
+    if (partial === 'head') {
       freezeAllButHead(model);
       profiles.push(await profileAs('frozen base'));
+    } else if (partial === 'from') {
+      freeze(model, (name) => name.length > 0);
+      unfreezeFrom(model, unfreezePath!);
+      profiles.push(await profileAs(`from ${unfreezePath}`));
     }
     for (const p of profiles) console.log(profileSummary(p));
     console.log('');
