@@ -25,7 +25,8 @@
 #          bench/reports/h200-2026-11-27/run4-final/bench.json), and 5e's and 5f's against step 5's
 #          (bench/compare.ts: row by row, with each row's spread);
 #   6. the profiler on VGG16 224x224 batch 32, frozen vs full, with its Chrome trace, each
-#      kernel's GFLOP/s also as a share of this GPU's multiply-add ceiling (--ceiling).
+#      kernel's GFLOP/s also as a share of this GPU's multiply-add ceiling (--ceiling), and the
+#      step's time layer by layer (--layers).
 # Results go to $OUT (the device tool's output folder) or bench/results/gpu.
 #
 # Environment: WGT_VULKAN_ICD=<manifest> uses that Vulkan driver instead of NVIDIA's (the test here
@@ -251,8 +252,8 @@ for folder in plain-order winograd; do
   compare "$folder against this run's step 5" "$MAIN_JSON" "$(newest "$RESULTS/$folder")"
 done
 
-step "6. profile: ${PROFILE[*]} --compare-frozen --ceiling"
-within_budget "$PROFILE_LIMIT" 0 "$NODE" "$WORK/app/cli.mjs" profile "${PROFILE[@]}" --compare-frozen --ceiling --trace "$RESULTS/trace.json" 2>&1 | grep -v 'artificially reduced' \
+step "6. profile: ${PROFILE[*]} --compare-frozen --ceiling --layers"
+within_budget "$PROFILE_LIMIT" 0 "$NODE" "$WORK/app/cli.mjs" profile "${PROFILE[@]}" --compare-frozen --ceiling --layers --trace "$RESULTS/trace.json" 2>&1 | grep -v 'artificially reduced' \
   | tee "$RESULTS/profile.txt"
 
 step "done: $RESULTS"
