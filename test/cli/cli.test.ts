@@ -112,6 +112,13 @@ describe('command line', () => {
     expect(r.stdout).toMatch(/star/);
     expect(r.stdout).toMatch(/empty\.jpg/);
     expect(r.stdout).toMatch(/notes\.jpg/);
+    // The folder as train, eval and augment take it gives the same report; two folders are refused.
+    const same = run('scan', '--data', data);
+    expect(same.status).toBe(0);
+    expect(same.stdout.replace(/\([^)]*\d s\)/, '')).toBe(r.stdout.replace(/\([^)]*\d s\)/, ''));
+    const two = run('scan', '--data', data, data);
+    expect(two.status).toBe(2);
+    expect(two.stderr).toMatch(/exactly one folder: DIR or --data DIR/);
   });
 
   it('train, killed with SIGKILL after a checkpoint, resumes to the same result', { timeout: 900_000 }, async () => {
