@@ -3,6 +3,7 @@
 export { GpuContext, setDefaultContext, getDefaultContext, type GpuContextOptions } from './runtime/context.js';
 export { adapterLabel, type AdapterDescription } from './runtime/adapter.js';
 export type { KernelTiming } from './runtime/profiler.js';
+export { withDispatchLabel, dispatchLabel } from './runtime/dispatch-label.js';
 export * from './runtime/errors.js';
 export { Tensor, type DType } from './autograd/tensor.js';
 export { noGrad, isGradEnabled } from './autograd/graph.js';

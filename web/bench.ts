@@ -4,7 +4,7 @@
 // driver (test/browser/bench-page.test.ts) calls `window.wgtBench.run`. The results download as
 // the bench's JSON, which bench/compare.ts reads.
 import type * as TF from '@tensorflow/tfjs';
-import { adapterLabel, describeCeilings, gflopsColumn, measureCeilings, profileTrainStep, shareOfCeiling, type Ceilings, type GpuContext, type StepProfile } from '../src/index.js';
+import { adapterLabel, describeCeilings, gflopsColumn, layerCosts, layerRows, LAYER_NUMERIC_COLUMNS, measureCeilings, profileTrainStep, shareOfCeiling, type Ceilings, type GpuContext, type LayerCost, type StepProfile } from '../src/index.js';
 import { raceSteps, type StepRaceResult } from '../bench/step-race.js';
 import { kernelCases, runKernelCase, type KernelResult } from '../bench/kernels.js';
 import { ourStepParts, stepName, stepShape, type StepSpec } from '../bench/train-step.js';
@@ -36,8 +36,8 @@ export interface BenchOptions {
   ceiling?: boolean;
 }
 
-/** A step's profile as the report keeps it: the per-kernel rows, not every timed dispatch. */
-export type ProfileSummary = Omit<StepProfile, 'dispatches' | 'modules'>;
+/** A step's profile as the report keeps it: the per-kernel and per-layer rows, not every timed dispatch. */
+export type ProfileSummary = Omit<StepProfile, 'dispatches' | 'modules'> & { layers: LayerCost[] };
 
 /** The bench's report shape (bench/run.ts), so that bench/compare.ts reads the page's too. */
 export interface PageReport {
@@ -159,8 +159,9 @@ async function run(options: BenchOptions): Promise<PageReport> {
 async function profileOurStep(ctx: GpuContext, spec: StepSpec, steps: number): Promise<ProfileSummary> {
   const { parts, release } = ourStepParts(ctx, spec);
   try {
-    const { dispatches: _each, modules: _layers, ...summary } = await profileTrainStep(parts, { steps, warmup: 2, label: `${stepName(spec)} ${stepShape(spec)}` });
-    return summary;
+    const profile = await profileTrainStep(parts, { steps, warmup: 2, label: `${stepName(spec)} ${stepShape(spec)}` });
+    const { dispatches: _each, modules: _paths, ...summary } = profile;
+    return { ...summary, layers: layerCosts(profile) };
   } finally {
     await release();
   }
@@ -203,7 +204,7 @@ function render(report: PageReport): void {
   link.hidden = false;
 }
 
-/** A profile as the profile command prints it: what it measured, then a row per (phase, kernel). */
+/** A profile as the profile command prints it: what it measured, a row per (phase, kernel), then one per layer. */
 function profileView(p: ProfileSummary, ceilings: Ceilings | null): HTMLElement[] {
   const gflops = gflopsColumn(ceilings ? { ceilingGflops: ceilings.fmaGflops } : {});
   const timing = p.mode === 'timestamp-query' ? `kernels ${fixed(p.gpuMsPerStep)} ms` : 'no kernel times: this browser gives no timestamp-query';
@@ -211,7 +212,11 @@ function profileView(p: ProfileSummary, ceilings: Ceilings | null): HTMLElement[
   const rows = p.kernels.map((k) => [
     k.phase, k.name, k.role, fixed(k.count, k.count % 1 ? 1 : 0), fixed(k.msPerStep, 2), k.share === null ? '-' : `${(100 * k.share).toFixed(1)}%`, gflops.cell(k.gflops) || '-',
   ]);
-  return [summary, table(['phase', 'kernel', 'what it computes', 'count/step', 'ms/step', 'share', gflops.header], rows, [3, 4, 5, 6])];
+  const kernels = table(['phase', 'kernel', 'what it computes', 'count/step', 'ms/step', 'share', gflops.header], rows, [3, 4, 5, 6]);
+  if (p.layers.length === 0) return [summary, kernels];
+  // The same time by layer ('-': the layer ran none of that work), as `profile --layers` prints it.
+  const layers = layerRows(p.layers, ceilings ? { ceilingGflops: ceilings.fmaGflops } : {});
+  return [summary, kernels, table(layers.header, layers.rows, [...LAYER_NUMERIC_COLUMNS])];
 }
 
 /** The form's choices as the bench's step specs. */

@@ -10,4 +10,6 @@ export { tuneModelKernels } from './tune-kernels.js';
 export { describeTuning, type TunedLayer } from '../kernels/conv2d-tuning.js';
 export { measuredChoices, restoreChoices, type TunedChoices } from '../kernels/conv2d-tile.js';
 export { profileTrainStep, profileSummary, kernelTable, compareTable, chromeTrace, type StepProfile, type ProfileOptions, type TrainStepParts, type KernelRow, type RateOptions, gflopsColumn } from './profile.js';
+export { layerCosts, layerTable, layerRows, compareLayerTable, compareLayerRows, LAYER_NUMERIC_COLUMNS, COMPARE_LAYER_NUMERIC_COLUMNS, type LayerCost, type LayerWork } from './profile-layers.js';
+export { labelLayers } from './layer-labels.js';
 export { measureCeilings, describeCeilings, shareOfCeiling, type Ceilings, type CeilingOptions } from '../kernels/ceiling.js';

@@ -84,10 +84,18 @@ const WORK_HEADERS: Record<LayerWork, string> = {
 
 /** One row per layer: ms per step by what it did, its total and share, and its products' rate. */
 export function layerTable(p: StepProfile, options: RateOptions = {}): string {
+  const { header, rows } = layerRows(layerCosts(p), options);
+  return textTable(header, rows, new Set(LAYER_NUMERIC_COLUMNS));
+}
+
+/** The columns of `layerRows` that hold numbers. */
+export const LAYER_NUMERIC_COLUMNS = [2, 3, 4, 5, 6, 7, 8] as const;
+
+/** layerTable's cells, from a profile's layer costs (the benchmark page keeps those, not the dispatches). */
+export function layerRows(costs: readonly LayerCost[], options: RateOptions = {}): { header: string[]; rows: string[][] } {
   const gflops = gflopsColumn(options);
-  const rows = layerCosts(p).map((r) => [r.layer, r.module, ...WORK.map((w) => msCell(r, w)), fixed(r.totalMs), percent(r.share), gflops.cell(r.gflops)]);
-  const header = ['layer', 'module', ...WORK.map((w) => `${WORK_HEADERS[w]} ms`), 'total ms', 'share', gflops.header];
-  return textTable(header, rows, new Set([2, 3, 4, 5, 6, 7, 8]));
+  const rows = costs.map((r) => [r.layer, r.module, ...WORK.map((w) => msCell(r, w)), fixed(r.totalMs), percent(r.share), gflops.cell(r.gflops)]);
+  return { header: ['layer', 'module', ...WORK.map((w) => `${WORK_HEADERS[w]} ms`), 'total ms', 'share', gflops.header], rows };
 }
 
 /**

@@ -67,7 +67,21 @@ it('races our steps and a kernel against tfjs on the page, shows the figures and
   expect(full.kernels.some((k) => /^conv2d\.weight_grad/.test(k.name))).toBe(true);
   expect(frozen.kernels.some((k) => /^conv2d\.(weight|input)_grad/.test(k.name))).toBe(false);
   const profileHeaders = await opened.page.$$eval('#results table:nth-of-type(n+3) thead', (heads) => heads.map((h) => h.textContent));
-  expect(profileHeaders).toEqual(Array(2).fill('phasekernelwhat it computescount/stepms/stepshareGFLOP/s (of ceiling)'));
+  const kernelHeader = 'phasekernelwhat it computescount/stepms/stepshareGFLOP/s (of ceiling)';
+  const layerHeader = 'layermoduleforward msbackward: data msbackward: parameters msupdate mstotal msshareGFLOP/s (of ceiling)';
+  console.log(`benchmark page profiles: ${frozen.mode}`);
+  if (frozen.mode === 'timestamp-query') {
+    // Each profile by layer too: the frozen base's convolutions ran their forward and nothing else.
+    expect(profileHeaders).toEqual([kernelHeader, layerHeader, kernelHeader, layerHeader]);
+    const convs = (p: typeof frozen) => p.layers.filter((r) => r.module.startsWith('Conv2d'));
+    expect(convs(frozen).map((r) => r.layer)).toEqual(convs(full).map((r) => r.layer));
+    expect(convs(frozen).length).toBeGreaterThan(0);
+    for (const r of convs(frozen)) expect(r.dispatches, r.layer).toEqual({ forward: r.dispatches.forward, dataGradient: 0, parameterGradients: 0, update: 0 });
+    for (const r of convs(frozen)) expect(r.dispatches.forward, r.layer).toBeGreaterThan(0);
+    for (const r of convs(full)) expect(r.dispatches.parameterGradients, r.layer).toBeGreaterThan(0);
+  } else {
+    expect(profileHeaders).toEqual([kernelHeader, kernelHeader]);
+  }
   expect(await opened.page.$eval('#download', (a) => (a as HTMLAnchorElement).hidden)).toBe(false);
 
   // bench/compare.ts reads the page's report as it reads the Node bench's.
