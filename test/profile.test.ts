@@ -6,27 +6,11 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { testContext } from './helpers/gpu.js';
-import { Tensor } from '../src/autograd/tensor.js';
 import { randn } from '../src/ops/creation.js';
 import { relu, sigmoid } from '../src/ops/elementwise.js';
-import { smallVgg } from '../src/models/vgg.js';
-import { freeze } from '../src/models/freeze.js';
-import { SGD } from '../src/optim/sgd.js';
-import { chromeTrace, compareTable, kernelTable, profileTrainStep, timestampTick, type ProfileOptions, type StepProfile, type TimedDispatch } from '../src/train/profile.js';
+import { chromeTrace, compareTable, kernelTable, timestampTick, type StepProfile, type TimedDispatch } from '../src/train/profile.js';
+import { profileSmallVgg } from './helpers/small-vgg-profile.js';
 
-async function profileSmallVgg(frozenBase: boolean, options: ProfileOptions): Promise<StepProfile> {
-  const ctx = await testContext();
-  const model = smallVgg({ widths: [4, 8, 8], hidden: 16, numClasses: 2, seed: 7 }).train();
-  if (frozenBase) freeze(model, 'features');
-  const optimizer = new SGD(model.parameters(), { lr: 0.01, momentum: 0.9 });
-  const images = randn([2, 3, 16, 16], 8);
-  const labels = Tensor.fromData(ctx, [0, 1], [2], 'int32', 'labels');
-  const profile = await profileTrainStep({ ctx, model, optimizer, images, labels }, { warmup: 2, ...options });
-  for (const t of [images, labels]) t.dispose();
-  optimizer.dispose();
-  model.dispose();
-  return profile;
-}
 
 const dispatchesOf = (p: StepProfile, pattern: RegExp, phase?: string) =>
   p.kernels.filter((k) => pattern.test(k.name) && (!phase || k.phase === phase)).reduce((s, k) => s + k.count, 0);

@@ -10,12 +10,11 @@ import { backward } from '../../src/ops/grad.js';
 import { sum } from '../../src/ops/reduce.js';
 import { Module } from '../../src/nn/module.js';
 import { Conv2d } from '../../src/nn/conv.js';
-import { smallVgg } from '../../src/models/vgg.js';
-import { freeze } from '../../src/models/freeze.js';
 import { SGD } from '../../src/optim/sgd.js';
 import { dispatchLabel } from '../../src/runtime/dispatch-label.js';
 import { labelLayers } from '../../src/train/layer-labels.js';
-import { chromeTrace, profileTrainStep, type StepProfile, type TimedDispatch } from '../../src/train/profile.js';
+import { chromeTrace, type StepProfile, type TimedDispatch } from '../../src/train/profile.js';
+import { profileSmallVgg } from '../helpers/small-vgg-profile.js';
 import { compareLayerTable, layerCosts, layerTable } from '../../src/train/profile-layers.js';
 
 describe('layerCosts', () => {
@@ -120,25 +119,11 @@ describe('dispatch labels', () => {
 });
 
 describe('profileTrainStep, layer by layer', () => {
-  async function profile(frozenBase: boolean): Promise<StepProfile> {
-    const ctx = await testContext();
-    const model = smallVgg({ widths: [4, 8, 8], hidden: 16, numClasses: 2, seed: 7 }).train();
-    if (frozenBase) freeze(model, 'features');
-    const optimizer = new SGD(model.parameters(), { lr: 0.01, momentum: 0.9 });
-    const images = randn([2, 3, 16, 16], 8);
-    const labels = Tensor.fromData(ctx, [0, 1], [2], 'int32', 'labels');
-    const p = await profileTrainStep({ ctx, model, optimizer, images, labels }, { steps: 2, warmup: 2, label: frozenBase ? 'frozen base' : 'full fine-tune' });
-    for (const [, m] of model.namedModules()) expect(Object.hasOwn(m, 'forward')).toBe(false);
-    for (const t of [images, labels]) t.dispose();
-    optimizer.dispose();
-    model.dispose();
-    return p;
-  }
 
   it('names every dispatch, and a frozen base layer costs its forward and nothing else', async () => {
     const ctx = await testContext();
     if (!ctx.hasFeature('timestamp-query')) return;
-    const [full, frozen] = [await profile(false), await profile(true)];
+    const [full, frozen] = [await profileSmallVgg(false, { steps: 2, label: 'full fine-tune' }), await profileSmallVgg(true, { steps: 2, label: 'frozen base' })];
     console.log(compareLayerTable(full, frozen));
     for (const p of [full, frozen]) {
       expect(p.dispatches.filter((d) => d.layer === undefined).map((d) => d.name)).toEqual([]);
