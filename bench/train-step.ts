@@ -236,7 +236,8 @@ export interface MemoryModel {
  * ReLU its output and a max-pool its int32 indices only if gradient flows through them, and
  * nothing is saved below the first trainable layer (the engine's rules: autograd/graph.ts,
  * ops/elementwise.ts). A tensor two layers save (a ReLU's output that is the next conv's input)
- * is one buffer, counted once.
+ * is one buffer, counted once; the images the first convolution saves are the batch, counted
+ * there. train/saved-by-layer.ts measures the same from the graph, and a test holds the two equal.
  */
 export function expectedMemory(spec: StepSpec): MemoryModel {
   const { features, hidden, pooled, dropout } = configOf(spec.model);
@@ -246,7 +247,8 @@ export function expectedMemory(spec: StepSpec): MemoryModel {
   let trainable = 0;
   let saved = 0;
   let reluSavingInput = 0; // the same under the old rule: ReLU saved its input, a separate buffer
-  let inputSaved = false; // is the activation at this point saved already (a ReLU's output)?
+  // Is the activation at this point held already: the images (the batch, counted apart), then a ReLU's output?
+  let inputSaved = true;
   let largest = n * c * s * s * 4;
   let flowing = false; // does the activation at this point require a gradient?
   const baseTrains = !spec.frozenBase;

@@ -164,8 +164,9 @@ describe('webgpu-transfer profile', () => {
     expect(r.stdout).toMatch(/conv2d\.weight_grad\S*\s+convolution: weight gradient\s+\d+\s+\S+\s+0\s+-/);
     if (/timestamp-query/.test(r.stdout)) {
       // By layer: the first convolution computes its parameters' gradients in the full step; frozen, its forward alone.
-      expect(r.stdout).toMatch(/^layer +module +full fine-tune: fwd +bwd data +bwd params +update +total +frozen base: fwd +bwd data +bwd params +update +total$/m);
-      expect(r.stdout).toMatch(/^features\.0 +Conv2d \+ ReLU( +[\d.]+){5} +[\d.]+ +- +- +- +[\d.]+$/m);
+      expect(r.stdout).toMatch(/^layer +module +full fine-tune: fwd +bwd data +bwd params +update +total +saved +frozen base: fwd +bwd data +bwd params +update +total +saved$/m);
+      // ... and keeps an activation for backward there, frozen none.
+      expect(r.stdout).toMatch(/^features\.0 +Conv2d \+ ReLU( +[\d.]+){5} +[\d.]+ [KM]iB +[\d.]+ +- +- +- +[\d.]+ +-$/m);
     }
     // The figures name the code they came from, in the output and in the trace.
     const head = spawnSync('git', ['rev-parse', '--short=12', 'HEAD'], { encoding: 'utf8' });

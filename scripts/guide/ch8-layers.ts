@@ -8,6 +8,7 @@ import { profileTrainStep } from '../../src/train/profile.js';
 import { layerCosts, type LayerCost, type LayerWork } from '../../src/train/profile-layers.js';
 import { applyState, demoBatch, demoModel, sgdFor, STATES, type TrainState } from './common.js';
 import { sig, table, type GuideOutput } from './output.js';
+import { formatBytes } from '../../src/runtime/errors.js';
 
 /** The letters of the table's "ran" cells, in the step's order. */
 const LETTERS: readonly [LayerWork, string][] = [['forward', 'F'], ['dataGradient', 'D'], ['parameterGradients', 'P'], ['update', 'U']];
@@ -47,16 +48,17 @@ export async function chapter8Layers(ctx: GpuContext, out: GuideOutput, o: { bat
     states.map((s) => find(s, layer)?.module).find(Boolean) ?? '',
     ...states.flatMap((s) => {
       const row = find(s, layer);
-      return [row ? sig(row.totalMs) : '–', ran(row)];
+      return [row ? sig(row.totalMs) : '–', ran(row), row && row.savedBytes > 0 ? formatBytes(row.savedBytes) : '–'];
     }),
   ]);
-  rows.push(['all layers', '', ...states.flatMap((s) => [sig(steps.get(s)!), ''])]);
+  const savedOf = (s: TrainState) => costs.get(s)!.reduce((sum, r) => sum + r.savedBytes, 0);
+  rows.push(['all layers', '', ...states.flatMap((s) => [sig(steps.get(s)!), '', formatBytes(savedOf(s))])]);
   await out.fragment(
     'ch8-layers',
     [
-      table(['layer', 'module', ...states.flatMap((s) => [`${s}: GPU ms`, 'ran'])], rows),
+      table(['layer', 'module', ...states.flatMap((s) => [`${s}: GPU ms`, 'ran', 'saved'])], rows),
       '',
-      'ran: F forward, D backward through the data (the gradient passed to the layer below, and the activation\'s), P its parameters\' gradients, U their update.',
+      'ran: F forward, D backward through the data (the gradient passed to the layer below, and the activation\'s), P its parameters\' gradients, U their update. saved: the activations its operations kept in the forward for backward to read (the weights and the batch, which live on anyway, not counted).',
       '',
       `(${setting}.)`,
     ].join('\n'),

@@ -75,7 +75,8 @@ function reshaped(t: Tensor, shape: readonly number[]): Tensor {
   return v;
 }
 
-function topologicalOrder(root: GradNode | null): GradNode[] {
+/** The graph's nodes from `root` down, each after every node it takes an input from (the forward's order). */
+export function topologicalOrder(root: GradNode | null): GradNode[] {
   const order: GradNode[] = [];
   if (!root) return order;
   const visited = new Set<GradNode>();

@@ -9,6 +9,7 @@
  */
 import { gflopsColumn, isParameterGradient, layerName, LOSS_LAYER, type RateOptions, type StepProfile, type TimedDispatch } from './profile.js';
 import { fixed, percent, textTable } from './text-table.js';
+import { formatBytes } from '../runtime/errors.js';
 
 /** What a layer's dispatches did, the columns of the tables. */
 export type LayerWork = 'forward' | 'dataGradient' | 'parameterGradients' | 'update';
@@ -28,6 +29,8 @@ export interface LayerCost {
   dispatches: Record<LayerWork, number>;
   /** The rate of its products (convolutions, matmuls) over all phases; null without any. */
   gflops: number | null;
+  /** Bytes its operations saved in the forward for backward to read (0 for a frozen layer). */
+  savedBytes: number;
 }
 
 const FUSED_RELU = ' + ReLU';
@@ -49,7 +52,7 @@ export function layerCosts(p: StepProfile): LayerCost[] {
     let row = rows.get(layer);
     if (!row) {
       const module = d.layer === LOSS_LAYER ? 'cross-entropy' : d.layer === undefined ? '' : (p.modules[d.layer] ?? '');
-      row = { layer, module, ms: zero(), totalMs: 0, share: 0, dispatches: zero(), gflops: null, flops: 0, flopsNs: 0 };
+      row = { layer, module, ms: zero(), totalMs: 0, share: 0, dispatches: zero(), gflops: null, savedBytes: p.savedBytes[layer] ?? 0, flops: 0, flopsNs: 0 };
       rows.set(layer, row);
     }
     const ns = d.endNs - d.startNs;
@@ -72,6 +75,9 @@ export function layerCosts(p: StepProfile): LayerCost[] {
   }));
 }
 
+/** A cell: the bytes a layer saved for backward, '-' where it saved none. */
+const savedCell = (row: LayerCost | undefined) => (row && row.savedBytes > 0 ? formatBytes(row.savedBytes) : '-');
+
 /** A cell: milliseconds where the layer dispatched that work, '-' where it did none. */
 const msCell = (row: LayerCost | undefined, work: LayerWork) => (row && row.dispatches[work] > 0 ? fixed(row.ms[work]) : '-');
 
@@ -89,13 +95,13 @@ export function layerTable(p: StepProfile, options: RateOptions = {}): string {
 }
 
 /** The columns of `layerRows` that hold numbers. */
-export const LAYER_NUMERIC_COLUMNS = [2, 3, 4, 5, 6, 7, 8] as const;
+export const LAYER_NUMERIC_COLUMNS = [2, 3, 4, 5, 6, 7, 8, 9] as const;
 
 /** layerTable's cells, from a profile's layer costs (the benchmark page keeps those, not the dispatches). */
 export function layerRows(costs: readonly LayerCost[], options: RateOptions = {}): { header: string[]; rows: string[][] } {
   const gflops = gflopsColumn(options);
-  const rows = costs.map((r) => [r.layer, r.module, ...WORK.map((w) => msCell(r, w)), fixed(r.totalMs), percent(r.share), gflops.cell(r.gflops)]);
-  return { header: ['layer', 'module', ...WORK.map((w) => `${WORK_HEADERS[w]} ms`), 'total ms', 'share', gflops.header], rows };
+  const rows = costs.map((r) => [r.layer, r.module, ...WORK.map((w) => msCell(r, w)), fixed(r.totalMs), percent(r.share), gflops.cell(r.gflops), savedCell(r)]);
+  return { header: ['layer', 'module', ...WORK.map((w) => `${WORK_HEADERS[w]} ms`), 'total ms', 'share', gflops.header, 'saved for backward'], rows };
 }
 
 /**
@@ -108,19 +114,19 @@ export function compareLayerTable(a: StepProfile, b: StepProfile): string {
 }
 
 /** The columns of `compareLayerRows` that hold numbers. */
-export const COMPARE_LAYER_NUMERIC_COLUMNS = [2, 3, 4, 5, 6, 7, 8, 9, 10, 11] as const;
+export const COMPARE_LAYER_NUMERIC_COLUMNS = [2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13] as const;
 
 /** compareLayerTable's cells (the demo page draws them as an HTML table). */
 export function compareLayerRows(a: StepProfile, b: StepProfile): { header: string[]; rows: string[][] } {
   const [costsA, costsB] = [layerCosts(a), layerCosts(b)];
   const layers = [...new Set([...costsA, ...costsB].map((r) => r.layer))];
   const find = (costs: LayerCost[], layer: string) => costs.find((r) => r.layer === layer);
-  const cells = (row: LayerCost | undefined) => [...WORK.map((w) => msCell(row, w)), row ? fixed(row.totalMs) : '-'];
+  const cells = (row: LayerCost | undefined) => [...WORK.map((w) => msCell(row, w)), row ? fixed(row.totalMs) : '-', savedCell(row)];
   const rows = layers.map((layer) => {
     const [ra, rb] = [find(costsA, layer), find(costsB, layer)];
     return [layer, (ra ?? rb)!.module, ...cells(ra), ...cells(rb)];
   });
   const short: Record<LayerWork, string> = { forward: 'fwd', dataGradient: 'bwd data', parameterGradients: 'bwd params', update: 'update' };
-  const columns = (label: string) => [...WORK.map((w, i) => (i === 0 ? `${label}: ${short[w]}` : short[w])), 'total'];
+  const columns = (label: string) => [...WORK.map((w, i) => (i === 0 ? `${label}: ${short[w]}` : short[w])), 'total', 'saved'];
   return { header: ['layer', 'module', ...columns(a.label), ...columns(b.label)], rows };
 }

@@ -29,6 +29,7 @@ import { median } from '../runtime/median.js';
 import { withDispatchLabel } from '../runtime/dispatch-label.js';
 import { fixed, percent, textTable } from './text-table.js';
 import { labelLayers } from './layer-labels.js';
+import { savedBytesByLayer } from './saved-by-layer.js';
 
 export type Phase = 'forward' | 'backward' | 'optimizer';
 export const PHASES: readonly Phase[] = ['forward', 'backward', 'optimizer'];
@@ -59,8 +60,8 @@ export function layerName(label: string | undefined): string {
   return label === undefined ? '(none)' : label === '' ? '(model)' : label;
 }
 
-/** One training step, one `queue.submit`, no readback. */
-export function trainStep(parts: TrainStepParts): StepRecord {
+/** One training step, one `queue.submit`, no readback. `afterForward` sees the loss before backward runs. */
+export function trainStep(parts: TrainStepParts, afterForward?: (loss: Tensor) => void): StepRecord {
   const { ctx, model, optimizer } = parts;
   const stats = ctx.recorder.stats;
   const start = stats.dispatches;
@@ -73,6 +74,7 @@ export function trainStep(parts: TrainStepParts): StepRecord {
   tidy(() => {
     const logits = model.forward(parts.images);
     const loss = withDispatchLabel(LOSS_LAYER, () => crossEntropy(logits, parts.labels));
+    afterForward?.(loss);
     mark('backward');
     backward(loss);
     mark('optimizer');
@@ -190,6 +192,12 @@ export interface StepProfile {
   dispatches: TimedDispatch[];
   /** The model's modules by path ('' is the model), their classes: what the layers of `dispatches` are. */
   modules: Record<string, string>;
+  /**
+   * Bytes of activations each layer's operations saved for backward during the forward, besides
+   * the weights and the batch (train/saved-by-layer.ts), by layer as `layerName` gives it; a layer
+   * that saved nothing is absent.
+   */
+  savedBytes: Record<string, number>;
   notes: string[];
 }
 
@@ -225,13 +233,17 @@ export async function profileTrainStep(parts: TrainStepParts, options: ProfileOp
     const key = `${phase} ${name}`;
     return counts.get(key) ?? counts.set(key, { phase, name, count: 0, ns: 0, flops: 0, flopsNs: 0 }).get(key)!;
   };
+  let savedBytes: Record<string, number> = {};
   // Each module's forward runs under its path, so that every timed dispatch names its layer.
   const unlabel = labelLayers(parts.model);
   try {
     for (let step = 1; step <= steps; step++) {
       if (timed) ctx.startProfiling();
       const t0 = performance.now();
-      const record = trainStep(parts);
+      const record = trainStep(parts, (loss) => {
+        const heldAnyway = [parts.images, parts.labels, ...parts.model.parameters()];
+        savedBytes = Object.fromEntries([...savedBytesByLayer(loss, heldAnyway)].map(([label, bytes]) => [layerName(label), bytes]));
+      });
       records.push(performance.now() - t0);
       const timings: KernelTiming[] = timed ? await ctx.stopProfiling() : [];
       await ctx.recorder.sync();
@@ -307,6 +319,7 @@ export async function profileTrainStep(parts: TrainStepParts, options: ProfileOp
     kernels,
     dispatches,
     modules: Object.fromEntries(parts.model.namedModules().map(([path, m]) => [path, m.constructor.name])),
+    savedBytes,
     notes,
   };
 }

@@ -68,7 +68,7 @@ it('races our steps and a kernel against tfjs on the page, shows the figures and
   expect(frozen.kernels.some((k) => /^conv2d\.(weight|input)_grad/.test(k.name))).toBe(false);
   const profileHeaders = await opened.page.$$eval('#results table:nth-of-type(n+3) thead', (heads) => heads.map((h) => h.textContent));
   const kernelHeader = 'phasekernelwhat it computescount/stepms/stepshareGFLOP/s (of ceiling)';
-  const layerHeader = 'layermoduleforward msbackward: data msbackward: parameters msupdate mstotal msshareGFLOP/s (of ceiling)';
+  const layerHeader = 'layermoduleforward msbackward: data msbackward: parameters msupdate mstotal msshareGFLOP/s (of ceiling)saved for backward';
   console.log(`benchmark page profiles: ${frozen.mode}`);
   if (frozen.mode === 'timestamp-query') {
     // Each profile by layer too: the frozen base's convolutions ran their forward and nothing else.
@@ -79,6 +79,8 @@ it('races our steps and a kernel against tfjs on the page, shows the figures and
     for (const r of convs(frozen)) expect(r.dispatches, r.layer).toEqual({ forward: r.dispatches.forward, dataGradient: 0, parameterGradients: 0, update: 0 });
     for (const r of convs(frozen)) expect(r.dispatches.forward, r.layer).toBeGreaterThan(0);
     for (const r of convs(full)) expect(r.dispatches.parameterGradients, r.layer).toBeGreaterThan(0);
+    for (const r of convs(frozen)) expect(r.savedBytes, r.layer).toBe(0);
+    for (const r of convs(full)) expect(r.savedBytes, r.layer).toBeGreaterThan(0);
   } else {
     expect(profileHeaders).toEqual([kernelHeader, kernelHeader]);
   }

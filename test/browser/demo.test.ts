@@ -214,10 +214,12 @@ describe('with WebGPU', () => {
     const layers = await page.$$eval('#layer-timings tbody tr', (trs) => trs.map((tr) => Array.from(tr.cells, (td) => td.textContent!)));
     const convs = layers.filter((r) => r[1] === 'Conv2d + ReLU');
     expect(convs.map((r) => r[0])).toEqual(['features.0', 'features.2', 'features.5', 'features.7', 'features.10', 'features.12']);
+    // Columns: layer, module, then per step forward, backward data, parameters, update, total, saved for backward.
     for (const r of convs) {
       expect(Number(r[2]), r[0]).toBeGreaterThanOrEqual(0);
-      expect(r.slice(3, 6), r[0]).toEqual(['-', '-', '-']);
-      expect(r.slice(8, 11).every((cell) => /^\d+\.\d$/.test(cell)), r[0]).toBe(true);
+      expect([...r.slice(3, 6), r[7]], r[0]).toEqual(['-', '-', '-', '-']);
+      expect(r.slice(9, 12).every((cell) => /^\d+\.\d$/.test(cell)), r[0]).toBe(true);
+      expect(r[13], r[0]).toMatch(/^[\d.]+ [KM]iB$/);
     }
   });
 

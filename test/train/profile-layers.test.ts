@@ -16,13 +16,15 @@ import { labelLayers } from '../../src/train/layer-labels.js';
 import { chromeTrace, type StepProfile, type TimedDispatch } from '../../src/train/profile.js';
 import { profileSmallVgg } from '../helpers/small-vgg-profile.js';
 import { compareLayerTable, layerCosts, layerTable } from '../../src/train/profile-layers.js';
+import { profileTrainStep } from '../../src/train/profile.js';
+import { expectedMemory, ourStepParts, type StepSpec } from '../../bench/train-step.js';
 
 describe('layerCosts', () => {
   const at = (layer: string | undefined, phase: TimedDispatch['phase'], name: string, ms: number, step = 1): TimedDispatch => ({
     step, index: 0, phase, name, startNs: 0, endNs: ms * 1e6, ...(layer === undefined ? {} : { layer }),
   });
   const profile = (dispatches: TimedDispatch[], label = 'p'): StepProfile =>
-    ({ label, steps: 2, dispatches, modules: { '': 'Net', conv: 'Conv2d', fc: 'Linear' } }) as unknown as StepProfile;
+    ({ label, steps: 2, dispatches, modules: { '': 'Net', conv: 'Conv2d', fc: 'Linear' }, savedBytes: label === 'frozen' ? { fc: 512 } : { conv: 2048, fc: 512 } }) as unknown as StepProfile;
 
   it('sums each layer by what its dispatches did, per step, in the order the layers first ran', () => {
     const p = profile([
@@ -48,18 +50,21 @@ describe('layerCosts', () => {
     expect(rows.reduce((s, r) => s + r.share, 0)).toBeCloseTo(1, 12);
     expect(conv.share).toBeCloseTo(13 / 26, 12);
     const table = layerTable(p).split('\n');
-    expect(table[0]).toMatch(/^layer +module +forward ms +backward: data ms +backward: parameters ms +update ms +total ms +share +GFLOP\/s$/);
-    // '-' where a layer did none of that work.
-    expect(table.find((l) => l.startsWith('fc '))).toMatch(/^fc +Linear +1\.0 +1\.5 +2\.5 +- +5\.0 +38\.5%$/);
+    expect(table[0]).toMatch(/^layer +module +forward ms +backward: data ms +backward: parameters ms +update ms +total ms +share +GFLOP\/s +saved for backward$/);
+    // '-' where a layer did none of that work, or saved nothing.
+    expect(table.find((l) => l.startsWith('fc '))).toMatch(/^fc +Linear +1\.0 +1\.5 +2\.5 +- +5\.0 +38\.5% +512 B$/);
+    expect(table.find((l) => l.startsWith('conv '))).toMatch(/ 2\.00 KiB$/);
+    expect(table.find((l) => l.startsWith('loss '))).toMatch(/ -$/);
+    expect(rows.map((r) => r.savedBytes)).toEqual([2048, 512, 0, 0, 0]);
   });
 
   it('lays two profiles side by side, a frozen layer with its forward alone', () => {
     const full = profile([at('conv', 'forward', 'conv2d.forward.blocked', 4), at('conv', 'backward', 'conv2d.weight_grad.blocked', 6), at('conv', 'optimizer', 'optim.sgd', 2)], 'full');
     const frozen = profile([at('conv', 'forward', 'conv2d.forward.blocked', 4), at('fc', 'optimizer', 'optim.sgd', 2)], 'frozen');
     const lines = compareLayerTable(full, frozen).split('\n');
-    expect(lines[0]).toMatch(/^layer +module +full: fwd +bwd data +bwd params +update +total +frozen: fwd +bwd data +bwd params +update +total$/);
-    expect(lines[2]).toMatch(/^conv +Conv2d +2\.0 +- +3\.0 +1\.0 +6\.0 +2\.0 +- +- +- +2\.0$/);
-    expect(lines[3]).toMatch(/^fc +Linear +- +- +- +- +- +- +- +- +1\.0 +1\.0$/);
+    expect(lines[0]).toMatch(/^layer +module +full: fwd +bwd data +bwd params +update +total +saved +frozen: fwd +bwd data +bwd params +update +total +saved$/);
+    expect(lines[2]).toMatch(/^conv +Conv2d +2\.0 +- +3\.0 +1\.0 +6\.0 +2\.00 KiB +2\.0 +- +- +- +2\.0 +-$/);
+    expect(lines[3]).toMatch(/^fc +Linear +- +- +- +- +- +- +- +- +- +1\.0 +1\.0 +512 B$/);
   });
 });
 
@@ -119,6 +124,26 @@ describe('dispatch labels', () => {
 });
 
 describe('profileTrainStep, layer by layer', () => {
+  it("saves for backward what the bench's memory model counts, layer by layer, full and frozen", async () => {
+    const ctx = await testContext();
+    for (const spec of [
+      { model: 'smallvgg', batch: 4, size: 32, classes: 2, frozenBase: false },
+      { model: 'smallvgg', batch: 4, size: 32, classes: 2, frozenBase: true },
+      { model: 'vgg16', batch: 2, size: 32, classes: 3, frozenBase: false },
+      { model: 'vgg16', batch: 2, size: 32, classes: 3, frozenBase: true },
+    ] satisfies StepSpec[]) {
+      const { parts, release } = ourStepParts(ctx, spec);
+      const p = await profileTrainStep(parts, { steps: 1, warmup: 1, timestamps: false });
+      await release();
+      // An independent count (bench/train-step.ts walks the architecture by the engine's rules).
+      const saved = Object.values(p.savedBytes).reduce((a, b) => a + b, 0);
+      expect(saved, `${spec.model} frozen ${spec.frozenBase}`).toBe(expectedMemory(spec).savedActivations);
+      const base = Object.entries(p.savedBytes).filter(([layer]) => layer.startsWith('features.'));
+      if (spec.frozenBase) expect(base, spec.model).toEqual([]);
+      else expect(base.length, spec.model).toBeGreaterThan(0);
+    }
+  });
+
 
   it('names every dispatch, and a frozen base layer costs its forward and nothing else', async () => {
     const ctx = await testContext();
@@ -147,6 +172,13 @@ describe('profileTrainStep, layer by layer', () => {
       expect(f.dispatches.update, path).toBe(2); // weight and bias
       const z = frozenRows.find((r) => r.layer === path)!;
       expect(z.dispatches, path).toEqual({ forward: 1, dataGradient: 0, parameterGradients: 0, update: 0 });
+      // What backward reads: the trainable convolution keeps its input (or its ReLU's output), the frozen one nothing.
+      expect(f.savedBytes, path).toBeGreaterThan(0);
+      expect(z.savedBytes, path).toBe(0);
+    }
+    for (const p of [full, frozen]) {
+      const saved = Object.values(p.savedBytes).reduce((a, b) => a + b, 0);
+      expect(layerCosts(p).reduce((a, r) => a + r.savedBytes, 0), p.label).toBe(saved);
     }
     // The first convolution's input is the images: no gradient flows into them.
     expect(full.dispatches.filter((d) => d.layer === 'features.0' && /^conv2d\.input_grad/.test(d.name))).toEqual([]);
