@@ -216,12 +216,9 @@ export async function profileTrainStep(parts: TrainStepParts, options: ProfileOp
   const { ctx } = parts;
   const steps = Math.max(1, options.steps ?? 3);
   const timed = (options.timestamps ?? true) && ctx.hasFeature('timestamp-query');
-  for (let i = 0; i < (options.warmup ?? 1); i++) {
-    trainStep(parts);
-    await ctx.recorder.sync();
-  }
+  const warmup = options.warmup ?? 1;
   const stats = ctx.recorder.stats;
-  const before = { submits: stats.submits, readbacks: stats.readbacks, created: ctx.pool.stats.created, bindGroups: ctx.recorder.bindGroups.misses };
+  const snapshot = () => ({ submits: stats.submits, readbacks: stats.readbacks, created: ctx.pool.stats.created, bindGroups: ctx.recorder.bindGroups.misses });
   const counts = new Map<string, { phase: Phase; name: string; count: number; ns: number; flops: number; flopsNs: number }>();
   const dispatches: TimedDispatch[] = [];
   const walls: number[] = [];
@@ -233,17 +230,25 @@ export async function profileTrainStep(parts: TrainStepParts, options: ProfileOp
     const key = `${phase} ${name}`;
     return counts.get(key) ?? counts.set(key, { phase, name, count: 0, ns: 0, flops: 0, flopsNs: 0 }).get(key)!;
   };
-  let savedBytes: Record<string, number> = {};
+  // What each layer saves for backward, read from the graph of an untimed step when there is one.
+  let savedBytes: Record<string, number> | null = null;
+  const readSaved = (loss: Tensor) => {
+    const heldAnyway = [parts.images, parts.labels, ...parts.model.parameters()];
+    savedBytes = Object.fromEntries([...savedBytesByLayer(loss, heldAnyway)].map(([label, bytes]) => [layerName(label), bytes]));
+  };
   // Each module's forward runs under its path, so that every timed dispatch names its layer.
   const unlabel = labelLayers(parts.model);
+  let before = snapshot();
   try {
+    for (let i = 0; i < warmup; i++) {
+      trainStep(parts, i === warmup - 1 ? readSaved : undefined);
+      await ctx.recorder.sync();
+    }
+    before = snapshot();
     for (let step = 1; step <= steps; step++) {
       if (timed) ctx.startProfiling();
       const t0 = performance.now();
-      const record = trainStep(parts, (loss) => {
-        const heldAnyway = [parts.images, parts.labels, ...parts.model.parameters()];
-        savedBytes = Object.fromEntries([...savedBytesByLayer(loss, heldAnyway)].map(([label, bytes]) => [layerName(label), bytes]));
-      });
+      const record = trainStep(parts, savedBytes === null ? readSaved : undefined);
       records.push(performance.now() - t0);
       const timings: KernelTiming[] = timed ? await ctx.stopProfiling() : [];
       await ctx.recorder.sync();
@@ -319,7 +324,7 @@ export async function profileTrainStep(parts: TrainStepParts, options: ProfileOp
     kernels,
     dispatches,
     modules: Object.fromEntries(parts.model.namedModules().map(([path, m]) => [path, m.constructor.name])),
-    savedBytes,
+    savedBytes: savedBytes ?? {},
     notes,
   };
 }
