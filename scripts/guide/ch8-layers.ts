@@ -1,14 +1,15 @@
 // Chapter 8, by layer: one warm training step of the demo network profiled in each of the three
 // training states (everything, the last block and the classifier, the head alone), each timed
-// dispatch summed under the layer it ran for (`profile --layers`, src/train/profile-layers.ts).
+// dispatch summed under the layer it ran for (`profile --layers`, src/train/profile-layers.ts),
+// beside what each layer keeps for backward (src/train/saved-by-layer.ts).
 import type { GpuContext } from '../../src/runtime/context.js';
 import { adapterLabel } from '../../src/runtime/adapter.js';
 import { Tensor } from '../../src/autograd/tensor.js';
 import { profileTrainStep } from '../../src/train/profile.js';
 import { layerCosts, type LayerCost, type LayerWork } from '../../src/train/profile-layers.js';
+import { formatBytes } from '../../src/runtime/errors.js';
 import { applyState, demoBatch, demoModel, sgdFor, STATES, type TrainState } from './common.js';
 import { sig, table, type GuideOutput } from './output.js';
-import { formatBytes } from '../../src/runtime/errors.js';
 
 /** The letters of the table's "ran" cells, in the step's order. */
 const LETTERS: readonly [LayerWork, string][] = [['forward', 'F'], ['dataGradient', 'D'], ['parameterGradients', 'P'], ['update', 'U']];
