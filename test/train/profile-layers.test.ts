@@ -1,6 +1,7 @@
 // The profiler's per-layer view: every timed dispatch names the layer it ran for (its forward,
 // its backward through the graph node made in it, its parameters' update), and a step sums up
-// layer by layer. Under a frozen base the base's layers cost their forward and nothing else.
+// layer by layer, with what each layer keeps for backward. Under a frozen base the base's layers
+// cost their forward and nothing else, and keep nothing.
 import { describe, expect, it } from 'vitest';
 import { testContext } from '../helpers/gpu.js';
 import { Tensor } from '../../src/autograd/tensor.js';
@@ -13,11 +14,10 @@ import { Conv2d } from '../../src/nn/conv.js';
 import { SGD } from '../../src/optim/sgd.js';
 import { dispatchLabel } from '../../src/runtime/dispatch-label.js';
 import { labelLayers } from '../../src/train/layer-labels.js';
-import { chromeTrace, type StepProfile, type TimedDispatch } from '../../src/train/profile.js';
-import { profileSmallVgg } from '../helpers/small-vgg-profile.js';
+import { chromeTrace, profileTrainStep, type StepProfile, type TimedDispatch } from '../../src/train/profile.js';
 import { compareLayerTable, layerCosts, layerTable } from '../../src/train/profile-layers.js';
-import { profileTrainStep } from '../../src/train/profile.js';
 import { expectedMemory, ourStepParts, type StepSpec } from '../../bench/train-step.js';
+import { profileSmallVgg } from '../helpers/small-vgg-profile.js';
 
 describe('layerCosts', () => {
   const at = (layer: string | undefined, phase: TimedDispatch['phase'], name: string, ms: number, step = 1): TimedDispatch => ({
@@ -143,7 +143,6 @@ describe('profileTrainStep, layer by layer', () => {
       else expect(base.length, spec.model).toBeGreaterThan(0);
     }
   });
-
 
   it('names every dispatch, and a frozen base layer costs its forward and nothing else', async () => {
     const ctx = await testContext();
