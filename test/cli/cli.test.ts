@@ -242,6 +242,25 @@ describe('command line', () => {
     expect(await readFile(join(out, 'best.safetensors'))).toEqual(await readFile(join(dir, 'straight', 'best.safetensors')));
   });
 
+  it('train with more classes than an epoch keeps a confusion matrix for says where the class-by-class figures are', async () => {
+    // 101 classes of two tiny images each, one epoch of a head: the matrix would be 101x101.
+    const wide = join(dir, 'wide');
+    const pixels = Buffer.alloc(8 * 8 * 3);
+    for (let c = 0; c < 101; c++) {
+      await mkdir(join(wide, `c${c}`), { recursive: true });
+      for (let i = 0; i < 2; i++) await sharp(pixels.fill((c * 2 + i) % 256), { raw: { width: 8, height: 8, channels: 3 } }).png().toFile(join(wide, `c${c}`, `${i}.png`));
+    }
+    const out = join(dir, 'wide-run');
+    const r = run('train', '--data', wide, '--model', 'small_vgg', '--plan', 'scratch', '--epochs', '1', '--batch-size', '32', '--image-size', '8', '--resize', '8', '--val-fraction', '0.5', '--out', out, '--progress-every', '0');
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).not.toMatch(/class by class:\n/);
+    expect(r.stdout).toContain(`class by class: 101 classes, more than the 100 an epoch's record keeps; \`webgpu-transfer eval --run ${out}\` gives them`);
+    // ... and it does: a row per class.
+    const e = run('eval', '--run', out);
+    expect(e.status, e.stderr).toBe(0);
+    expect(e.stdout.split('\n').filter((line) => /^c\d+ +\d+ +\d+ +[\d.]+%/.test(line))).toHaveLength(101);
+  });
+
   it('eval refuses a folder whose classes are not those the weights were trained on', async () => {
     const weights = join(dir, 'straight', 'best.safetensors');
     if (!existsSync(weights)) return expect.fail('needs the training test\'s weights');

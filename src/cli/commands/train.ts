@@ -6,6 +6,7 @@ import { MODELS } from '../../models/registry.js';
 import { isPlanName, NOTEBOOK_PLAN, type SchedulerConfig } from '../../train/plan.js';
 import { trainRun, type TrainRunOptions } from '../../train/run-node.js';
 import { describeConfusion } from '../../train/confusion-text.js';
+import { MAX_RECORDED_CONFUSION } from '../../train/trainer.js';
 
 export const train: Command = {
   name: 'train',
@@ -119,6 +120,9 @@ export const train: Command = {
     if (best?.valConfusion) {
       console.log(`validation of those weights (${best.phase} epoch ${best.epoch}), class by class:`);
       for (const line of describeConfusion(result.classes, best.valConfusion)) console.log(line);
+    } else if (best && result.classes.length > MAX_RECORDED_CONFUSION) {
+      // The epochs' records keep no confusion matrix this wide (they go into every checkpoint and log line).
+      console.log(`class by class: ${result.classes.length} classes, more than the ${MAX_RECORDED_CONFUSION} an epoch's record keeps; \`webgpu-transfer eval --run ${result.runDir}\` gives them`);
     }
     ctx.destroy();
     return result.stopped ? 130 : 0;
