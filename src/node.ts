@@ -34,6 +34,15 @@ function convTileFromEnv(): GpuContextOptions['convTile'] {
   return { channels: Number(match[1]) as 64 | 128, pixels: Number(match[2]) as 64 | 128, depth: Number(match[3]) as 16 | 32 };
 }
 
+/** WGT_GPU_TIMEOUT=SECONDS as milliseconds; undefined when unset. */
+function secondsFromEnv(name: string): number | undefined {
+  const value = process.env[name];
+  if (!value) return undefined;
+  const seconds = Number(value);
+  if (!(seconds > 0 && Number.isFinite(seconds))) throw new Error(`${name}=${value}: expected a positive number of seconds`);
+  return seconds * 1000;
+}
+
 /**
  * The context's options the environment sets, one variable each (the option in brackets):
  *   WGT_KERNELS=cpu|gpu              a family of kernel variants (kernelTarget)
@@ -43,6 +52,7 @@ function convTileFromEnv(): GpuContextOptions['convTile'] {
  *   WGT_GPU_WAIT=sleep|poll          sleep before Dawn's spinning poll; unset: on a software adapter only (sleepBeforePoll)
  *   WGT_MEMORY=plan|pool             buffers planned per submission, or the plain bucket pool (memoryPlan)
  *   WGT_FILL_UNINITIALIZED=1         every new tensor filled with NaN, to catch reads of unwritten memory (fillUninitialized)
+ *   WGT_GPU_TIMEOUT=SECONDS          a wait on the GPU longer than this fails: a hung driver or kernel (gpuTimeoutMs)
  */
 const OPTIONS_FROM_ENV = {
   WGT_KERNELS: (name) => ({ kernelTarget: choiceFromEnv(name, ['cpu', 'gpu']) }),
@@ -52,6 +62,7 @@ const OPTIONS_FROM_ENV = {
   WGT_GPU_WAIT: () => ({ sleepBeforePoll: waitFromEnv() }),
   WGT_MEMORY: (name) => ({ memoryPlan: choiceFromEnv(name, ['plan', 'pool']) !== 'pool' }),
   WGT_FILL_UNINITIALIZED: (name) => ({ fillUninitialized: choiceFromEnv(name, ['0', '1']) === '1' }),
+  WGT_GPU_TIMEOUT: (name) => ({ gpuTimeoutMs: secondsFromEnv(name) }),
 } satisfies Record<string, (name: string) => GpuContextOptions>;
 
 function optionsFromEnv(): GpuContextOptions {

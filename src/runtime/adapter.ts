@@ -42,11 +42,7 @@ export async function requestDevice(adapter: GPUAdapter): Promise<GPUDevice> {
   // far below what large layers need on most GPUs.
   const requiredLimits: Record<string, number> = {};
   for (const name of limitNames(adapter.limits)) requiredLimits[name] = (adapter.limits as unknown as Record<string, number>)[name]!;
-  const device = await adapter.requestDevice({ requiredFeatures, requiredLimits, label: 'webgpu-transfer' });
-  device.lost.then((info) => {
-    if (info.reason !== 'destroyed') console.error(`webgpu-transfer: GPU device lost (${info.reason}): ${info.message}`);
-  });
-  return device;
+  return adapter.requestDevice({ requiredFeatures, requiredLimits, label: 'webgpu-transfer' }); // its loss: device-watch.ts
 }
 
 export function describeAdapter(adapter: GPUAdapter, device: GPUDevice): AdapterDescription {

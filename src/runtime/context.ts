@@ -1,8 +1,10 @@
 import { BufferPool } from './buffer-pool.js';
 import { PipelineCache } from './pipelines.js';
 import { CommandRecorder } from './recorder.js';
+import { DeviceWatch } from './device-watch.js';
 import { KernelProfiler } from './profiler.js';
 import { describeAdapter, requestAdapter, requestDevice, type AdapterDescription } from './adapter.js';
+import { OptionRangeError } from './errors.js';
 
 export interface GpuContextOptions {
   /**
@@ -55,6 +57,13 @@ export interface GpuContextOptions {
    * checking kernels, not for training (WGT_FILL_UNINITIALIZED=1 in Node).
    */
   fillUninitialized?: boolean;
+  /**
+   * How long one wait on the GPU (a readback, a sync) may take before it fails with
+   * GpuTimeoutError, in ms; a wait covers the work submitted since the last one, a training step
+   * or a few. Default: no limit, as a slow adapter's step may take minutes. For a driver or
+   * kernel that hangs (runtime/device-watch.ts); WGT_GPU_TIMEOUT=SECONDS in Node.
+   */
+  gpuTimeoutMs?: number;
 }
 
 export type KernelTarget = 'cpu' | 'gpu';
@@ -78,6 +87,8 @@ export class GpuContext {
   readonly convOrder: ConvOrder;
   readonly convAlgorithm: ConvAlgorithmChoice;
   readonly fillUninitialized: boolean;
+  /** Whether the device still works: its loss, or a wait past gpuTimeoutMs, is kept there and thrown. */
+  readonly watch: DeviceWatch;
 
   private constructor(
     /**
@@ -101,7 +112,13 @@ export class GpuContext {
     const storageUsage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
     this.pool = new BufferPool(device, storageUsage, limits.maxBufferSize, 'tensor', options.memoryPlan ?? true);
     const readbackPool = new BufferPool(device, GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, limits.maxBufferSize, 'readback');
-    this.recorder = new CommandRecorder(device, this.pool, readbackPool, limits.maxComputeWorkgroupsPerDimension, limits.minUniformBufferOffsetAlignment, sleepsBeforePoll(options.sleepBeforePoll, adapter.isSoftware));
+    const timeout = options.gpuTimeoutMs;
+    if (timeout !== undefined && !(timeout > 0 && Number.isFinite(timeout))) throw new OptionRangeError(`gpuTimeoutMs must be a positive number of milliseconds; got ${timeout}`);
+    this.watch = new DeviceWatch(device, timeout);
+    this.recorder = new CommandRecorder(
+      device, this.pool, readbackPool, limits.maxComputeWorkgroupsPerDimension, limits.minUniformBufferOffsetAlignment,
+      this.watch, sleepsBeforePoll(options.sleepBeforePoll, adapter.isSoftware),
+    );
     // WebGPU reports invalid shaders and commands asynchronously, and an invalid dispatch is
     // simply skipped. Never let that pass silently: the next readback throws it.
     device.addEventListener('uncapturederror', (event) => {
@@ -143,8 +160,14 @@ export class GpuContext {
     return timings;
   }
 
+  /**
+   * Submits what is pending and frees the device. After a failure nothing is submitted, and a hung
+   * device is left alone: Dawn's destroy() would wait for its queue, for ever.
+   */
   destroy(): void {
-    this.recorder.flush();
+    this.watch.close();
+    if (this.watch.hung) return;
+    if (!this.watch.failure) this.recorder.flush();
     this.device.destroy();
   }
 }

@@ -28,6 +28,36 @@ export class InputError extends Error {
   override name = 'InputError';
 }
 
+/**
+ * The GPU device can run nothing more, and everything on it (tensors, weights, optimizer state)
+ * is gone: runtime/device-watch.ts. A new context starts afresh.
+ */
+export class GpuFailureError extends Error {}
+
+/** The device was lost: a driver reset, a browser's GPU process crashing, device.destroy() from elsewhere. */
+export class DeviceLostError extends GpuFailureError {
+  override name = 'DeviceLostError';
+  constructor(
+    /** GPUDeviceLostInfo's reason: 'unknown', or 'destroyed'. */
+    readonly reason: string,
+    detail: string,
+  ) {
+    super(`the GPU device was lost (${reason}${detail ? `: ${detail}` : ''}); what was on it is gone, and nothing more runs on it`);
+  }
+}
+
+/**
+ * A wait on the GPU took longer than GpuContextOptions.gpuTimeoutMs: a hung kernel or driver. In
+ * Node the process then has to end itself (process.exit): Dawn polls the hung queue for as long
+ * as the timed-out wait is pending, which is for ever.
+ */
+export class GpuTimeoutError extends GpuFailureError {
+  override name = 'GpuTimeoutError';
+  constructor(readonly timeoutMs: number) {
+    super(`the GPU has not finished its work after ${timeoutMs / 1000} s, the limit on a wait (--gpu-timeout, gpuTimeoutMs): a hung kernel or driver, and nothing more runs on this device`);
+  }
+}
+
 /** An operation was given a tensor of a dtype it does not accept. */
 export class DTypeError extends Error {
   override name = 'DTypeError';

@@ -7,6 +7,7 @@ import type { KernelProfiler } from './profiler.js';
 import { dispatchLabel } from './dispatch-label.js';
 import type { BufferPool } from './buffer-pool.js';
 import { CompletionWait } from './completion-wait.js';
+import type { DeviceWatch } from './device-watch.js';
 import { ObjectIds } from './object-ids.js';
 
 /** Writes up to this size into a buffer in use are staged and copied in order, not flushed. */
@@ -72,6 +73,8 @@ export class CommandRecorder {
     private readonly readbackPool: BufferPool,
     private readonly maxWorkgroupsPerDimension: number,
     uniformAlignment: number,
+    /** A lost or hung device: every submit and wait throws it. */
+    private readonly watch: DeviceWatch,
     sleepBeforePoll = false,
   ) {
     this.uniforms = new UniformArena(device, uniformAlignment);
@@ -163,6 +166,7 @@ export class CommandRecorder {
    * submission's tensors first (buffer-pool.ts `plan`); then the commands are encoded.
    */
   flush(): void {
+    this.watch.throwIfFailed();
     this.pool.plan();
     if (this.commands.length === 0) return;
     const commands = this.commands;
@@ -191,7 +195,7 @@ export class CommandRecorder {
     this.copy(range.buffer, range.offset, staging, 0, range.size);
     this.flush();
     this.stats.readbacks++;
-    await this.completion.wait(() => staging.mapAsync(GPUMapMode.READ, 0, range.size));
+    await this.completion.wait(() => this.watch.bound(staging.mapAsync(GPUMapMode.READ, 0, range.size)));
     const copy = staging.getMappedRange(0, range.size).slice(0);
     staging.unmap();
     this.readbackPool.release(staging);
@@ -202,7 +206,7 @@ export class CommandRecorder {
   /** Resolves when the GPU has finished everything submitted so far. */
   async sync(): Promise<void> {
     this.flush();
-    await this.completion.wait(() => this.device.queue.onSubmittedWorkDone());
+    await this.completion.wait(() => this.watch.bound(this.device.queue.onSubmittedWorkDone()));
     if (this.failed) throw this.failed;
   }
 

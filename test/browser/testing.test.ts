@@ -32,6 +32,35 @@ describe('launchEnginePage', () => {
   });
 });
 
+describe('a GPU process that crashes (Chromium restarts it)', () => {
+  let engine: EnginePage;
+  beforeAll(async () => {
+    engine = await launchEnginePage();
+  });
+  afterAll(() => engine?.close());
+
+  it('fails the next readback with DeviceLostError and its reason; a new context computes again', async () => {
+    const product = () =>
+      engine.page.evaluate(async () => {
+        const { tensor, matmul } = window.webgpuTransfer;
+        try {
+          return Array.from(await matmul(tensor([1, 2, 3, 4], [2, 2]), tensor([1, 0, 0, 1], [2, 2])).read());
+        } catch (error) {
+          return `${(error as Error).name}: ${(error as Error).message}`;
+        }
+      });
+    expect(await product()).toEqual([1, 2, 3, 4]);
+    // What a driver reset or a crashing GPU process does to a page, through the DevTools protocol.
+    const session = await engine.page.browser().target().createCDPSession();
+    await session.send('Browser.crashGpuProcess');
+    await engine.page.waitForFunction(() => window.webgpuTransfer.getDefaultContext().watch.failure !== null); // it arrives asynchronously
+    expect(await product()).toMatch(/^DeviceLostError: the GPU device was lost \(unknown: .+\); what was on it is gone/);
+    expect(engine.pageErrors).toEqual([expect.stringMatching(/^console\.error: webgpu-transfer: GPU device lost \(unknown\)/)]);
+    await engine.page.evaluate(() => window.webgpuTransfer.initBrowser()); // the new default context
+    expect(await product()).toEqual([1, 2, 3, 4]);
+  });
+});
+
 describe('failing loudly', () => {
   it('throws WebGpuUnavailableError, with the reason, when the browser offers no adapter', async () => {
     const attempt = launchEnginePage({ webgpu: false });
