@@ -29,7 +29,7 @@ import { BadFileLog, formatBadFiles, type BadFileReport } from '../data/bad-file
 import { Augmenter } from '../data/augment/augmenter.js';
 import type { TrainTransformOptions } from '../data/augment/options.js';
 import { describeFeatureCache } from './feature-cache.js';
-import { Trainer, freshPosition, StoppedError, type EpochRecord, type TrainerData } from './trainer.js';
+import { Trainer, freshPosition, StoppedError, type EpochRecord, type TrainerData, type TrainerPosition } from './trainer.js';
 import { planPhases, type PlanName, type PlanOptions } from './plan.js';
 import { saveCheckpoint, loadCheckpoint } from './checkpoint-node.js';
 import { checkRunFolder, prepareRunFolder, runFiles, trimLog } from './run-folder.js';
@@ -39,7 +39,7 @@ import { GradientMonitor } from './grad-monitor.js';
 import { appendGradFlowLog, writeGradFlowHeatMap } from './grad-monitor-node.js';
 import { describeTuning } from '../kernels/conv2d-tuning.js';
 import { defaultTuningFile, loadTuning, saveTuning, tuningIdentity, type TuningIdentity } from './tuning-file-node.js';
-import { InputError } from '../runtime/errors.js';
+import { GpuFailureError, InputError } from '../runtime/errors.js';
 
 export interface TrainRunOptions extends PlanOptions {
   data: string;
@@ -112,6 +112,7 @@ export async function trainRun(ctx: GpuContext, options: TrainRunOptions, { resu
   const model = createModel(options.model, { numClasses: dataset.classes.length, seed: options.seed, ctx });
   let position = freshPosition();
   let restore;
+  let saved: Checkpointed | null = null; // where the last checkpoint written continues from
   if (resume) {
     const checkpoint = await loadCheckpoint<RunCheckpoint>(files.checkpoint, model);
     position = checkpoint.meta.position;
@@ -119,7 +120,8 @@ export async function trainRun(ctx: GpuContext, options: TrainRunOptions, { resu
     // The files found bad before the checkpoint count as found, as in a run never stopped.
     for (const report of checkpoint.meta.options.badFiles ?? []) badFiles.add(report);
     await trimLog(runDir, position.history.length);
-    log(`resuming from ${files.checkpoint}: phase ${position.phaseIndex + 1}, epoch ${position.epoch + 1}, batch ${position.batchesDone}`);
+    saved = checkpointed(position);
+    log(`resuming from ${files.checkpoint}: ${describePosition(saved)}`);
   } else if (options.weights) {
     const report = await loadWeightsFile(model, options.weights, { head: 'skip', strict: true });
     const under = report.wrapper ? ` from its state dict under '${report.wrapper}'` : '';
@@ -159,7 +161,10 @@ export async function trainRun(ctx: GpuContext, options: TrainRunOptions, { resu
       if (badFiles.reports.length > 0) await writeFile(files.badFiles, formatBadFiles(badFiles.reports));
     },
     onBest: async () => saveSafetensors(model, files.best, weightsMetadata(options, dataset.classes)),
-    checkpoint: (state) => saveCheckpoint<RunCheckpoint>(files.checkpoint, model, state, { ...options, badFiles: badFiles.reports }),
+    checkpoint: async (state) => {
+      await saveCheckpoint<RunCheckpoint>(files.checkpoint, model, state, { ...options, badFiles: badFiles.reports });
+      saved = checkpointed(state.position);
+    },
     shouldStop: () => stopRequested,
   });
   const phases = planPhases(options.plan, options);
@@ -167,6 +172,8 @@ export async function trainRun(ctx: GpuContext, options: TrainRunOptions, { resu
   try {
     await trainer.run(phases, position, restore);
   } catch (error) {
+    // The GPU's state is gone with it; what the run keeps is its last checkpoint.
+    if (error instanceof GpuFailureError) error.message += `; ${resumeNote(saved, files.checkpoint)}`;
     if (!(error instanceof StoppedError)) throw error;
     log(error.message);
     stopped = true;
@@ -182,6 +189,19 @@ export async function trainRun(ctx: GpuContext, options: TrainRunOptions, { resu
   if (badFiles.reports.length > 0) log(`skipped ${badFiles.reports.length} bad files (listed in ${files.badFiles})`);
   model.dispose();
   return { history: position.history, bestAccuracy: position.bestAccuracy, classes: dataset.classes, runDir, stopped };
+}
+
+/** Where a checkpoint continues from (a trainer's position is updated in place as it runs). */
+type Checkpointed = Pick<TrainerPosition, 'phaseIndex' | 'epoch' | 'batchesDone'>;
+
+const checkpointed = ({ phaseIndex, epoch, batchesDone }: TrainerPosition): Checkpointed => ({ phaseIndex, epoch, batchesDone });
+
+const describePosition = (p: Checkpointed) => `phase ${p.phaseIndex + 1}, epoch ${p.epoch + 1}, batch ${p.batchesDone}`;
+
+/** What a run that failed with its GPU keeps, and how to go on. */
+function resumeNote(saved: Checkpointed | null, checkpoint: string): string {
+  if (!saved) return 'no checkpoint was written yet (one is, after every epoch): run the same command again';
+  return `the checkpoint ${checkpoint} is intact: the same command with --resume continues from ${describePosition(saved)}`;
 }
 
 /**

@@ -5,8 +5,8 @@ import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { drawTask, TARGET_CLASSES } from '../../src/demo/shapes.js';
 import { describeConfusion } from '../../src/train/confusion-text.js';
+import { writeShapesFolder } from '../helpers/shapes-folder.js';
 
 const CLI = ['--import', 'tsx', 'src/cli/main.ts'];
 const run = (...args: string[]) => spawnSync(process.execPath, [...CLI, ...args], { encoding: 'utf8', timeout: 300_000 });
@@ -20,14 +20,7 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'wgt-cli-'));
   data = join(dir, 'shapes');
   // Two classes of the demo's target shapes as PNG files, plus the kinds of bad file real folders hold.
-  const images = drawTask(TARGET_CLASSES.slice(0, 2), { size: 36, perClass: 10, seed: 5, stream: 3 });
-  for (const [label, name] of ['star', 'hexagon'].entries()) {
-    await mkdir(join(data, name), { recursive: true });
-    let i = 0;
-    for (const image of images.filter((im) => im.label === label)) {
-      await sharp(Buffer.from(image.pixels), { raw: { width: 36, height: 36, channels: 3 } }).png().toFile(join(data, name, `${i++}.png`));
-    }
-  }
+  await writeShapesFolder(data);
   await writeFile(join(data, 'star', 'empty.jpg'), '');
   await writeFile(join(data, 'hexagon', 'notes.jpg'), 'not an image at all');
   // Bad only when decoded (the listing sees a PNG's first bytes): found during an epoch, not before.
@@ -213,6 +206,18 @@ describe('command line', () => {
     expect(second.stdout).toContain(`tune-kernels: ${timed.length} choices from ${file}, measured before on this adapter by this engine`);
     expect(second.stdout).toContain(`tune-kernels: ${timed.length} of ${timed.length} kernels as measured before on this adapter, not timed again`);
     expect(second.stdout).not.toMatch(/ ms;/); // another adapter or commit: test/train/tuning-file.test.ts
+  });
+
+  it('train --gpu-timeout: a wait on the GPU past the limit ends the run with exit code 1 and the reason', () => {
+    // No GPU work ends within a millisecond here, so the first wait fails as a hung one would (a
+    // real hung kernel: test/core/device-watch.test.ts).
+    const r = run(...trainArgs(join(dir, 'timeout')), '--gpu-timeout', '0.001');
+    expect(r.status, r.stderr).toBe(1);
+    expect(r.stderr).toMatch(/^webgpu-transfer train: the GPU has not finished its work after 0\.001 s, the limit on a wait \(--gpu-timeout, gpuTimeoutMs\): a hung kernel or driver, and nothing more runs on this device; no checkpoint was written yet/m);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+    const refused = run(...trainArgs(join(dir, 'timeout')), '--gpu-timeout', '0');
+    expect(refused.status).toBe(2);
+    expect(refused.stderr).toMatch(/--gpu-timeout/);
   });
 
   it('train, interrupted once with Ctrl-C (SIGINT), stops with exit code 130 and a checkpoint, and resumes to the same result', { timeout: 900_000 }, async () => {

@@ -29,6 +29,7 @@ export const train: Command = {
     '  --resume             continue the run in --out from its last checkpoint',
     '  --progress-every N   read the loss back every N steps for the progress line (default 10; 0: never)',
     '  --grad-monitor N     every N steps, log each layer\'s gradient and update norms and backward kernels (grad-flow.jsonl, grad-flow.svg)',
+    '  --gpu-timeout S      a wait on the GPU longer than S seconds ends the run with an error (a hung driver); default: none',
     '  --tune-kernels       on a GPU: time the convolution tiles on each layer first and keep the fastest (as cudnn.benchmark)',
     '  --tuning-file FILE   where --tune-kernels keeps its choices for the next run on this adapter',
     '                       (default ~/.cache/webgpu-transfer/conv-tuning.json; none: not kept)',
@@ -63,6 +64,7 @@ export const train: Command = {
     resume: { type: 'boolean' },
     'progress-every': { type: 'string' },
     'grad-monitor': { type: 'string' },
+    'gpu-timeout': { type: 'string' },
     'tune-kernels': { type: 'boolean' },
     'tuning-file': { type: 'string' },
     'feature-cache-mb': { type: 'string' },
@@ -112,7 +114,8 @@ export const train: Command = {
       featureCacheMb: optional('feature-cache-mb', NON_NEGATIVE),
     };
     checkTransforms({ outputSize: options.imageSize, train: options.augment ?? undefined }, { outputSize: options.imageSize, resize: options.resize });
-    const ctx = await initNode();
+    const timeout = optional('gpu-timeout', POSITIVE);
+    const ctx = await initNode(timeout === undefined ? {} : { gpuTimeoutMs: timeout * 1000 });
     const result = await trainRun(ctx, options, { resume: Boolean(args.values.resume) });
     console.log(`best validation accuracy ${(100 * result.bestAccuracy).toFixed(2)}%; weights in ${result.runDir}/best.safetensors`);
     // Those weights class by class: the first epoch that reached the best accuracy is the one kept.
