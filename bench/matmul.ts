@@ -3,7 +3,8 @@
 // --quick: 3 rounds instead of 5, and no 'simple' beyond 2^28 multiply-adds.
 // --max-gflop skips products of more than X GFLOP (SwiftShader runs VGG16's fc6 at batch 32 for minutes).
 //
-// Contestants take turns: every round times each of them once, after one untimed warm-up run
+// 'planned' is what the engine runs by default (planGemm's kernel and split-K); the others force
+// a kernel. Contestants take turns: every round times each of them once, after one untimed warm-up run
 // (which compiles the pipeline), and the best round counts. Two figures per contestant:
 //   wall - GFLOP per second of wall clock;
 //   cpu  - GFLOP per second of this process's CPU time (user + system, all threads). On a
@@ -29,6 +30,12 @@
 // | fc7, B=32   | 0.07 / 0.28 | 0.57 / 1.71 | 0.72 / 2.11 |             | 0.28 / 0.86 | 2.0 / 2.0    |
 // | fc7 dW, B=4 | 0.05 / 0.16 | 0.44 / 1.40 |             | 0.05 / 0.14 | 0.05 / 0.16 | 8.7 / 8.9    |
 // | fc6 dW, B=4 | 0.07 / 0.14 | 0.87 / 1.26 |             | 0.08 / 0.13 | fails       |              |
+//
+// 2026-11-29, lavapipe, --shapes=fc --quick: a linear layer's input gradient dy·W (B plain).
+// planned: the engine's choice, K in ranges of 128 rows (planGemm); blocked: K whole.
+// | shape          | planned     | blocked     | splitK8      | skinny      | tfjs        |
+// | fc6 dy·W, B=4  | 6.41 / 3.38 | 5.21 / 2.72 | 6.60 / 3.40  | 3.29 / 1.73 | fails       |
+// | fc7 dy·W, B=4  | 8.53 / 4.76 | 7.03 / 3.79 | 10.40 / 5.78 | 5.11 / 3.93 | 1.04 / 0.53 |
 //
 // SwiftShader 5.0.0, 3 rounds (its 1 GiB bindings take fc6's weight whole; fc rows: another run):
 // | shape       | simple      | blocked     | splitK8     | tiled       | tfjs        | blocked/tfjs |
@@ -67,6 +74,8 @@ const square = (s: number): Shape => ({ label: `${s}^3`, m: s, k: s, n: s, trans
 // Forward of a linear layer, x·Wᵀ, and its weight gradient gᵀ·x (K = batch).
 const fc = (m: number, k: number, n: number, what: string): Shape => ({ label: `${m}x${k}·(${n}x${k})ᵀ ${what}`, m, k, n, transA: false, transB: true });
 const fcGrad = (m: number, k: number, n: number, what: string): Shape => ({ label: `(${k}x${m})ᵀ·${k}x${n} ${what}`, m, k, n, transA: true, transB: false });
+// Its input gradient dy·W: the weight as stored ([out, in]) is a plain B.
+const fcInputGrad = (m: number, k: number, n: number, what: string): Shape => ({ label: `${m}x${k}·${k}x${n} ${what}`, m, k, n, transA: false, transB: false });
 const allShapes: Shape[] = [
   ...(which === 'fc' ? [] : [square(256), square(512), square(1024)]),
   ...(which === 'square'
@@ -76,6 +85,8 @@ const allShapes: Shape[] = [
         fc(32, 25088, 4096, 'VGG16 fc6, batch 32'),
         fc(4, 4096, 4096, 'VGG16 fc7, batch 4'),
         fc(32, 4096, 4096, 'VGG16 fc7, batch 32'),
+        fcInputGrad(4, 4096, 25088, 'VGG16 fc6 input gradient dy·W, batch 4'),
+        fcInputGrad(4, 4096, 4096, 'VGG16 fc7 input gradient dy·W, batch 4'),
         fcGrad(4096, 4, 4096, 'VGG16 fc7 weight gradient, batch 4'),
         fcGrad(4096, 4, 25088, 'VGG16 fc6 weight gradient, batch 4 (411 MB result)'),
       ]),
@@ -163,12 +174,14 @@ for (const shape of shapes) {
   const b = tensor(data.b, transB ? [n, k] : [k, n], { name: 'B' });
   const big = m * n * k > 2 ** 28;
   const contestants: Contestant[] = [
-    ...(big && quick ? [] : [ours('simple', a, b, { transA, transB, variant: 'simple' })]),
-    ours('blocked', a, b, { transA, transB, variant: 'blocked' }),
+    ours('planned', a, b, { transA, transB }), // what the engine runs: planGemm's kernel and split
+    // The kernels alone, K not split (a forced kernel would keep the plan's split).
+    ...(big && quick ? [] : [ours('simple', a, b, { transA, transB, variant: 'simple', splitK: 1 })]),
+    ours('blocked', a, b, { transA, transB, variant: 'blocked', splitK: 1 }),
     ...(m < 64 ? [ours('blocked+splitK8', a, b, { transA, transB, variant: 'blocked', splitK: 8 })] : []),
-    ...(m <= 8 ? [ours('skinny', a, b, { transA, transB, variant: 'skinny' })] : []),
+    ...(m <= 8 ? [ours('skinny', a, b, { transA, transB, variant: 'skinny', splitK: 1 })] : []),
     // 'tiled' on a tall-skinny product: one row of 64x64 tiles, minutes on a CPU adapter.
-    ...(big && m < 64 ? [] : [ours('tiled', a, b, { transA, transB, variant: 'tiled' })]),
+    ...(big && m < 64 ? [] : [ours('tiled', a, b, { transA, transB, variant: 'tiled', splitK: 1 })]),
   ];
   const peerRun = await tfjs(data, shape);
   contestants.push(peerRun);

@@ -57,9 +57,9 @@ export type BlockRows = 1 | 2 | 4 | 8 | 16;
  *     expensive on CPU drivers) on every shape measured, and tfjs by 1.4-2.2x at 256-1024^3 (lavapipe)
  *     and 1.4-2.0x (SwiftShader). ROWS=16 beats 8 and 4 when M allows it (each per-lane load
  *     of B feeds ROWS multiply-adds); smaller M gets fewer rows, so no row is wasted.
- *     Split-K does not pay there: on lavapipe, VGG16's fc6/fc7 at batch 4 and 32 ran between
- *     -20% and +27% with K in 8 ranges, within run-to-run noise (2 cores are already busy
- *     with 16+ workgroups); on SwiftShader fc6 at batch 4 gained 30%, fc7 nothing (one run).
+ *     Split-K pays in one case (CPU_SPLIT_K_ROWS): a few rows of C and long rows of a plain B,
+ *     a linear layer's input gradient dy·W at batch 1-4; for the rest, on lavapipe fc6/fc7 at
+ *     batch 4 and 32 ran between -20% and +27% with K in 8 ranges, within run-to-run noise.
  *     A linear layer's x·Wᵀ at batch 1-8 (K 4-aligned, at least 256) runs the skinny kernel's
  *     CPU layout (SKINNY_LAYOUT): at batch 4, fc6 5.83 against 4.22 GFLOP/s and fc7 5.38
  *     against 3.94 on a quiet lavapipe (3.12 against 2.44 and 3.63 against 2.30 loaded), fc7
@@ -79,7 +79,9 @@ export function planGemm(ctx: GpuContext, M: number, N: number, K: number, batch
   if (M * N <= 64 && K <= 64) return { variant: 'simple', rows: rowsFor('simple', M), splitK: 1 };
   if (ctx.kernelTarget === 'cpu') {
     const skinny = M <= SKINNY_MAX_ROWS && transB && K % 4 === 0 && K >= SKINNY_CPU_MIN_K;
-    return skinny ? { variant: 'skinny', rows: rowsFor('skinny', M), splitK: 1 } : { variant: 'blocked', rows: rowsFor('blocked', M), splitK: 1 };
+    if (skinny) return { variant: 'skinny', rows: rowsFor('skinny', M), splitK: 1 };
+    const longRows = !transB && M <= CPU_SPLIT_MAX_ROWS && N * 4 >= CPU_SPLIT_MIN_ROW_BYTES;
+    return { variant: 'blocked', rows: rowsFor('blocked', M), splitK: longRows && batch === 1 ? Math.max(1, Math.floor(K / CPU_SPLIT_K_ROWS)) : 1 };
   }
   if (M <= SKINNY_MAX_ROWS) {
     // Enough invocations to keep a large GPU's memory busy, each range at least a full pass of a
@@ -92,6 +94,26 @@ export function planGemm(ctx: GpuContext, M: number, N: number, K: number, batch
   const wanted = batch === 1 && groups < SPLIT_BELOW_WORKGROUPS ? Math.ceil(TARGET_WORKGROUPS / groups) : 1;
   return { variant: 'tiled', rows: rowsFor('tiled', M), splitK: Math.max(1, Math.min(wanted, Math.floor(K / MIN_K_PER_SPLIT))) };
 }
+
+/**
+ * Split-K on CPU adapters, for one kind of product: at most CPU_SPLIT_MAX_ROWS rows of C, and a
+ * plain B whose rows are 16 KB or longer: a linear layer's input gradient dy·W at batch 1-4
+ * (VGG16's fc6 and fc7). A workgroup of the blocked kernel reads 256 bytes of each row of B, a
+ * whole row apart, and the next workgroup the next 256 bytes of the same rows. Walking all of K
+ * that way ran well below what ranges of 128 rows do, on lavapipe (2 cores):
+ *   - in VGG16's training step at 64x64, batch 4 (`profile --model vgg16`, two runs each): the
+ *     three layers' dy·W 100-104 ms a step unsplit, 83 in ranges of 512 rows, 67 of 128;
+ *   - fc6's alone, timestamped, median of 5 (the second pass included): 156-167 -> 97-104 ms, at
+ *     batch 1 and 2 as at 4; bench/matmul.ts (wall clock, best of 3): fc6 5.2 -> 6.4 GFLOP/s,
+ *     fc7 7.0 -> 8.5.
+ * Not split where it did not pay: rows of 4 KB (no gain), 8 rows of C (fc6 1.35x faster, fc7 7%
+ * slower), 16 or 32 (1.4-1.5x slower: more arithmetic per value read). Why short ranges help is
+ * not established: the neighbouring reads still cached, or their pages still in the TLB. On
+ * SwiftShader the same split gave fc6 +17% and fc7 -6% (timestamped).
+ */
+const CPU_SPLIT_MAX_ROWS = 4;
+const CPU_SPLIT_MIN_ROW_BYTES = 16384;
+const CPU_SPLIT_K_ROWS = 128;
 
 /**
  * Split-K on GPUs (tiled): a product with fewer workgroups than a large GPU has compute units (132 on an

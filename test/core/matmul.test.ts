@@ -128,6 +128,17 @@ describe('split-K', () => {
     }
   }
 
+  it("the plan's own split: dy·W with long rows of a plain B on a CPU adapter, K in ranges of 128 rows", async () => {
+    const cpu = await GpuContext.create(await createNodeGpu(), { kernelTarget: 'cpu' });
+    try {
+      await check({ M: 3, N: 4100, K: 300 }, {}, cpu); // 2 ranges, the last of 44 rows; N not 4-aligned
+      await check({ M: 4, N: 4096, K: 512 }, {}, cpu); // 4 ranges, vec4 throughout
+      expect(cpu.recorder.stats.perKernel.get('matmul.sum_partials')).toBe(2);
+    } finally {
+      cpu.destroy();
+    }
+  });
+
   it('batched products are never split (one range per batch entry)', async () => {
     await check({ M: 4, N: 12, K: 64, batch: 2 }, { variant: 'blocked', splitK: 4 });
   });
@@ -152,9 +163,18 @@ describe('vec4 loads and their fallback', () => {
 describe('plans', () => {
   const gpu = (isSoftware: boolean) => ({ kernelTarget: isSoftware ? 'cpu' : 'gpu', maxBindingBytes: 2 ** 30 }) as unknown as GpuContext;
 
-  it('CPU adapters: the blocked kernel without split-K, skinny for a linear layer at batch 1-8; tiny products: simple', () => {
+  it('CPU adapters: the blocked kernel, skinny for a linear layer at batch 1-8; tiny products: simple', () => {
     expect(planGemm(gpu(true), 512, 512, 512, 1)).toEqual({ variant: 'blocked', rows: 16, splitK: 1 });
-    expect(planGemm(gpu(true), 4, 4096, 25088, 1)).toEqual({ variant: 'blocked', rows: 4, splitK: 1 });
+    // dy·W at batch 4, B plain with rows of 16 KB or more: K in ranges of 128 rows. fc6, fc7:
+    expect(planGemm(gpu(true), 4, 25088, 4096, 1)).toEqual({ variant: 'blocked', rows: 4, splitK: 32 });
+    expect(planGemm(gpu(true), 4, 4096, 4096, 1)).toEqual({ variant: 'blocked', rows: 4, splitK: 32 });
+    expect(planGemm(gpu(true), 4, 4096, 25088, 1)).toEqual({ variant: 'blocked', rows: 4, splitK: 196 });
+    // Not at batch 8 or 32, not for rows of 8 KB, not for a batched product, not for a transposed B.
+    expect(planGemm(gpu(true), 8, 25088, 4096, 1).splitK).toBe(1);
+    expect(planGemm(gpu(true), 32, 25088, 4096, 1).splitK).toBe(1);
+    expect(planGemm(gpu(true), 4, 2048, 4096, 1).splitK).toBe(1);
+    expect(planGemm(gpu(true), 4, 4096, 4096, 2).splitK).toBe(1);
+    expect(planGemm(gpu(true), 4, 4096, 100, 1, true).splitK).toBe(1);
     // x·Wᵀ, fc6 at batch 4: the skinny kernel; at batch 9, a K not 4-aligned, or a short K: blocked.
     expect(planGemm(gpu(true), 4, 4096, 25088, 1, true)).toEqual({ variant: 'skinny', rows: 4, splitK: 1 });
     expect(planGemm(gpu(true), 9, 4096, 25088, 1, true).variant).toBe('blocked');
