@@ -5,7 +5,7 @@
 // timings of one training step of each phase. The user's own weight file and images go through
 // the same recipe. A run can be stopped between training steps. A browser without WebGPU gets a
 // clear message instead.
-import type { GpuContext, Tensor } from '../src/index.js';
+import { DeviceLostError, type GpuContext, type Tensor } from '../src/index.js';
 import { DEMO_MODEL, type DemoConfig } from '../src/demo/experiments.js';
 import { targetTask, type TaskSplit } from '../src/demo/tasks.js';
 import { blobSource, openWeights, type WeightFile } from '../src/models/formats/index.js';
@@ -66,7 +66,7 @@ async function main(): Promise<void> {
   const ctx = started.ctx;
   renderAdapter($('#adapter'), ctx.adapter);
   void ctx.device.lost.then((info) => {
-    if (info.reason !== 'destroyed') fail(new Error(`the GPU device was lost (${info.message || info.reason})`));
+    if (info.reason !== 'destroyed') fail(new DeviceLostError(info.reason, info.message));
   });
   setState('training');
 

@@ -16,6 +16,12 @@ export interface EnginePage {
   url: string;
   /** Errors the page threw or logged with console.error since it opened. */
   pageErrors: string[];
+  /**
+   * Crashes the browser's GPU process, as a driver reset would (DevTools' Browser.crashGpuProcess):
+   * the page's device is lost, and Chromium starts a new GPU process for the next one. To test a
+   * suite's own failure path.
+   */
+  crashGpuProcess(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -40,7 +46,13 @@ export async function launchEnginePage(options: EnginePageOptions = {}): Promise
     await page.goto(server.url);
     const ready: EngineReady = await page.evaluate(() => window.webgpuTransferReady);
     if (!ready.ok) throw new WebGpuUnavailableError(`the engine page got no WebGPU adapter: ${ready.error}${pageErrors.length ? `\npage errors:\n${pageErrors.join('\n')}` : ''}`);
-    return { page, browser: chromium.browser, adapter: ready.adapter, adapterLabel: ready.label, url: server.url, pageErrors, close: closeAll };
+    const browser = chromium.browser;
+    const crashGpuProcess = async () => {
+      const session = await browser.target().createCDPSession();
+      await session.send('Browser.crashGpuProcess');
+      await session.detach();
+    };
+    return { page, browser, adapter: ready.adapter, adapterLabel: ready.label, url: server.url, pageErrors, crashGpuProcess, close: closeAll };
   } catch (error) {
     await closeAll();
     throw error;

@@ -50,9 +50,7 @@ describe('a GPU process that crashes (Chromium restarts it)', () => {
         }
       });
     expect(await product()).toEqual([1, 2, 3, 4]);
-    // What a driver reset or a crashing GPU process does to a page, through the DevTools protocol.
-    const session = await engine.page.browser().target().createCDPSession();
-    await session.send('Browser.crashGpuProcess');
+    await engine.crashGpuProcess(); // what a driver reset does to a page
     await engine.page.waitForFunction(() => window.webgpuTransfer.getDefaultContext().watch.failure !== null); // it arrives asynchronously
     expect(await product()).toMatch(/^DeviceLostError: the GPU device was lost \(unknown: .+\); what was on it is gone/);
     expect(engine.pageErrors).toEqual([expect.stringMatching(/^console\.error: webgpu-transfer: GPU device lost \(unknown\)/)]);
