@@ -32,7 +32,12 @@ export class InputError extends Error {
  * The GPU device can run nothing more, and everything on it (tensors, weights, optimizer state)
  * is gone: runtime/device-watch.ts. A new context starts afresh.
  */
-export class GpuFailureError extends Error {}
+export abstract class GpuFailureError extends Error {
+  /** The same failure, its message followed by `note`: what a caller knows (which checkpoint survives). */
+  abstract withNote(note: string): GpuFailureError;
+}
+
+const noted = (message: string, note?: string) => (note ? `${message}; ${note}` : message);
 
 /** The device was lost: a driver reset, a browser's GPU process crashing, device.destroy() from elsewhere. */
 export class DeviceLostError extends GpuFailureError {
@@ -40,9 +45,15 @@ export class DeviceLostError extends GpuFailureError {
   constructor(
     /** GPUDeviceLostInfo's reason: 'unknown', or 'destroyed'. */
     readonly reason: string,
-    detail: string,
+    /** GPUDeviceLostInfo's message. */
+    readonly detail: string,
+    note?: string,
   ) {
-    super(`the GPU device was lost (${reason}${detail ? `: ${detail}` : ''}); what was on it is gone, and nothing more runs on it`);
+    super(noted(`the GPU device was lost (${reason}${detail ? `: ${detail}` : ''}); what was on it is gone, and nothing more runs on it`, note));
+  }
+
+  withNote(note: string): DeviceLostError {
+    return new DeviceLostError(this.reason, this.detail, note);
   }
 }
 
@@ -53,8 +64,15 @@ export class DeviceLostError extends GpuFailureError {
  */
 export class GpuTimeoutError extends GpuFailureError {
   override name = 'GpuTimeoutError';
-  constructor(readonly timeoutMs: number) {
-    super(`the GPU has not finished its work after ${timeoutMs / 1000} s, the limit on a wait (--gpu-timeout, gpuTimeoutMs): a hung kernel or driver, and nothing more runs on this device`);
+  constructor(
+    readonly timeoutMs: number,
+    note?: string,
+  ) {
+    super(noted(`the GPU has not finished its work after ${timeoutMs / 1000} s, the limit on a wait (--gpu-timeout, gpuTimeoutMs): a hung kernel or driver, and nothing more runs on this device`, note));
+  }
+
+  withNote(note: string): GpuTimeoutError {
+    return new GpuTimeoutError(this.timeoutMs, note);
   }
 }
 

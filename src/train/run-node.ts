@@ -173,7 +173,7 @@ export async function trainRun(ctx: GpuContext, options: TrainRunOptions, { resu
     await trainer.run(phases, position, restore);
   } catch (error) {
     // The GPU's state is gone with it; what the run keeps is its last checkpoint.
-    if (error instanceof GpuFailureError) error.message += `; ${resumeNote(saved, files.checkpoint)}`;
+    if (error instanceof GpuFailureError) throw error.withNote(resumeNote(saved, files.checkpoint));
     if (!(error instanceof StoppedError)) throw error;
     log(error.message);
     stopped = true;

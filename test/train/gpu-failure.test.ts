@@ -56,6 +56,7 @@ describe('a GPU lost during training', () => {
     expect(error).toBeInstanceOf(DeviceLostError);
     expect((error as Error).message).toMatch(/^the GPU device was lost \(destroyed: .*\); what was on it is gone/);
     expect((error as Error).message).toMatch(/the checkpoint .*checkpoint\.safetensors is intact: the same command with --resume continues from phase 1, epoch 2, batch 0$/);
+    expect(failing.watch.failure!.message).not.toMatch(/checkpoint/); // the run's note is on its own error, not the context's
     expect(() => failing.recorder.flush()).toThrow(DeviceLostError); // nothing more is recorded into a dead device
     failing.destroy(); // and freeing it does not throw
 
