@@ -102,7 +102,8 @@ export function planGemm(ctx: GpuContext, M: number, N: number, K: number, batch
  * whole row apart, and the next workgroup the next 256 bytes of the same rows. Walking all of K
  * that way ran well below what ranges of 128 rows do, on lavapipe (2 cores):
  *   - in VGG16's training step at 64x64, batch 4 (`profile --model vgg16`, two runs each): the
- *     three layers' dy·W 100-104 ms a step unsplit, 83 in ranges of 512 rows, 67 of 128;
+ *     three layers' dy·W 100-104 ms a step unsplit, 83 in ranges of 512 rows, 67 of 128; whole
+ *     steps, alternating in one process, 10 each: median 2508 ms unsplit, 2432 split;
  *   - fc6's alone, timestamped, median of 5 (the second pass included): 156-167 -> 97-104 ms, at
  *     batch 1 and 2 as at 4; bench/matmul.ts (wall clock, best of 3): fc6 5.2 -> 6.4 GFLOP/s,
  *     fc7 7.0 -> 8.5.
