@@ -28,7 +28,7 @@ export async function readRunOptions(runDir: string): Promise<TrainRunOptions> {
  * Options a resumed run may change: how it reports and how fast it runs, not what it computes
  * (the pretrained weights, read only at the start, are in the checkpoint by then).
  */
-const FREE_ON_RESUME = new Set<keyof TrainRunOptions>(['out', 'progressEvery', 'gradMonitor', 'tuneKernels', 'tuningFile', 'featureCacheMb', 'weights']);
+const FREE_ON_RESUME = new Set<keyof TrainRunOptions>(['out', 'progressEvery', 'gradMonitor', 'tuneKernels', 'tuningFile', 'featureCacheMb', 'checkpointEvery', 'weights']);
 
 /** A run's option as the command line spells it (`validationFraction` is `--val-fraction`). */
 function flag(key: string): string {

@@ -29,7 +29,7 @@ import { BadFileLog, formatBadFiles, type BadFileReport } from '../data/bad-file
 import { Augmenter } from '../data/augment/augmenter.js';
 import type { TrainTransformOptions } from '../data/augment/options.js';
 import { describeFeatureCache } from './feature-cache.js';
-import { Trainer, freshPosition, StoppedError, type EpochRecord, type TrainerData, type TrainerPosition } from './trainer.js';
+import { Trainer, freshPosition, StoppedError, type CheckpointEvery, type EpochRecord, type TrainerData, type TrainerPosition } from './trainer.js';
 import { planPhases, type PlanName, type PlanOptions } from './plan.js';
 import { saveCheckpoint, loadCheckpoint } from './checkpoint-node.js';
 import { checkRunFolder, prepareRunFolder, runFiles, trimLog } from './run-folder.js';
@@ -63,6 +63,8 @@ export interface TrainRunOptions extends PlanOptions {
   tuningFile?: string | null;
   /** MiB for the frozen base's kept outputs (TrainerOptions.featureCacheBytes; 0: off; absent: its default). */
   featureCacheMb?: number;
+  /** Checkpoints inside an epoch too (TrainerOptions.checkpointEvery); absent: after each epoch only. */
+  checkpointEvery?: CheckpointEvery;
 }
 
 /** What a run's checkpoint carries beside the training state: its options and the files found bad so far. */
@@ -143,7 +145,7 @@ export async function trainRun(ctx: GpuContext, options: TrainRunOptions, { resu
   const monitor = options.gradMonitor ? new GradientMonitor(model, { every: options.gradMonitor, onRecord: appendGradFlowLog(join(runDir, 'grad-flow.jsonl')) }) : undefined;
   const featureCacheBytes = options.featureCacheMb === undefined ? undefined : options.featureCacheMb * 2 ** 20;
   const tuning = options.tuneKernels ? await tuningFileFor(ctx, options.tuningFile, log) : null;
-  const trainer = new Trainer(ctx, model, data, { seed: options.seed, progressEvery: options.progressEvery, tuneKernels: options.tuneKernels, featureCacheBytes }, {
+  const trainer = new Trainer(ctx, model, data, { seed: options.seed, progressEvery: options.progressEvery, tuneKernels: options.tuneKernels, featureCacheBytes, checkpointEvery: options.checkpointEvery }, {
     onTuned: async (layers) => {
       describeTuning(layers).forEach((line) => log(`tune-kernels: ${line}`));
       if (tuning && layers.some((layer) => !layer.reused)) await saveTuning(ctx, tuning.path, tuning.identity);

@@ -4,6 +4,7 @@
  * recorded into one command buffer and submitted once; metrics stay on the GPU until the epoch
  * ends. Browser-safe: files (checkpoints, logs, curves) are the job of hooks (see run-node.ts).
  */
+import { OptionRangeError } from '../runtime/errors.js';
 import { Tensor } from '../autograd/tensor.js';
 import { noGrad } from '../autograd/graph.js';
 import { tidy } from '../autograd/scope.js';
@@ -124,7 +125,7 @@ export interface TrainerHooks {
    */
   watch?: StepWatcher | readonly StepWatcher[];
   onEpoch?(record: EpochRecord): void | Promise<void>;
-  /** Called after each epoch and on request (Ctrl-C), with what a checkpoint must hold. */
+  /** Called after each epoch, on request (Ctrl-C) and as TrainerOptions.checkpointEvery asks, with what a checkpoint must hold. */
   checkpoint?(state: { position: TrainerPosition; optimizer: TrainOptimizer; scheduler: TrainScheduler }): Promise<void>;
   /** Called when validation accuracy improves: keep these weights (the run's result). */
   onBest?(record: EpochRecord): void | Promise<void>;
@@ -158,6 +159,18 @@ export interface TrainerOptions {
    * take together (default 512 MiB); 0 runs the whole model on every pass.
    */
   featureCacheBytes?: number;
+  /**
+   * Checkpoint inside an epoch too (TrainerHooks.checkpoint, with the batches done so far), so
+   * that a crash costs at most this much training: after `steps` steps, or once `minutes` have
+   * passed since the last checkpoint, whichever comes first. Default: after each epoch only.
+   * Each costs a readback of the weights and the optimiser's state, and changes no result.
+   */
+  checkpointEvery?: CheckpointEvery;
+}
+
+export interface CheckpointEvery {
+  steps?: number;
+  minutes?: number;
 }
 
 export interface EvaluationResult {
@@ -190,6 +203,8 @@ export class Trainer {
   private validationCache: FeatureCache | null = null;
   /** ...and its training outputs per sample, when the training transform is not random. */
   private trainingCache: SampleFeatureCache | null = null;
+  /** Steps trained, and when, since the last checkpoint (TrainerOptions.checkpointEvery). */
+  private sinceCheckpoint = { steps: 0, at: performance.now() };
 
   constructor(
     readonly ctx: GpuContext,
@@ -202,7 +217,9 @@ export class Trainer {
   /** Runs `phases` from `position` (a fresh run, or a checkpoint's). Returns the epoch history. */
   async run(phases: readonly PhaseConfig[], position: TrainerPosition = freshPosition(), restore?: (o: TrainOptimizer, s: TrainScheduler) => Promise<void>): Promise<EpochRecord[]> {
     this.checkPhases(phases.slice(position.phaseIndex));
+    checkCheckpointEvery(this.options.checkpointEvery);
     if (this.options.tuneKernels) await this.tuneKernels();
+    this.sinceCheckpoint = { steps: 0, at: performance.now() };
     for (let p = position.phaseIndex; p < phases.length; p++) {
       const phase = phases[p]!;
       this.applyTrainable(phase);
@@ -227,7 +244,7 @@ export class Trainer {
             await this.hooks.onBest?.(record);
           }
           await this.hooks.onEpoch?.(record);
-          await this.hooks.checkpoint?.({ position: advance(position, phases, p), optimizer, scheduler });
+          await this.checkpoint({ position: advance(position, phases, p), optimizer, scheduler });
         }
       } finally {
         optimizer.dispose();
@@ -236,6 +253,19 @@ export class Trainer {
       Object.assign(position, { phaseIndex: p + 1, epoch: 0, batchesDone: 0 });
     }
     return position.history;
+  }
+
+  private async checkpoint(state: Parameters<NonNullable<TrainerHooks['checkpoint']>>[0]): Promise<void> {
+    await this.hooks.checkpoint?.(state);
+    this.sinceCheckpoint = { steps: 0, at: performance.now() };
+  }
+
+  /** Whether TrainerOptions.checkpointEvery asks for a checkpoint now. */
+  private checkpointDue(): boolean {
+    const every = this.options.checkpointEvery;
+    if (!every || !this.hooks.checkpoint) return false;
+    const { steps, at } = this.sinceCheckpoint;
+    return steps >= (every.steps ?? Infinity) || performance.now() - at >= (every.minutes ?? Infinity) * 60_000;
   }
 
   /** How a stop message ends: whether a checkpoint holds what was trained up to `position`. */
@@ -425,10 +455,13 @@ export class Trainer {
           info.loss = m.loss;
         }
         this.hooks.onStep?.(info);
-        if (this.hooks.shouldStop?.()) {
+        this.sinceCheckpoint.steps++;
+        const stop = this.hooks.shouldStop?.();
+        // A periodic checkpoint at an epoch's last batch would be followed by the epoch's own.
+        if (stop || (batchIndex < batches && this.checkpointDue())) {
           const partial: TrainerPosition = { ...position, phaseIndex, epoch, batchesDone: batchIndex, metricSums: await metrics.sums() };
-          await this.hooks.checkpoint?.({ position: partial, optimizer, scheduler });
-          throw new StoppedError(`stopped at ${phase.name} epoch ${epoch + 1}, batch ${batchIndex}${this.savedNote(partial)}`);
+          await this.checkpoint({ position: partial, optimizer, scheduler });
+          if (stop) throw new StoppedError(`stopped at ${phase.name} epoch ${epoch + 1}, batch ${batchIndex}${this.savedNote(partial)}`);
         }
       }
       const event = cache?.complete(); // the epoch visited every sample
@@ -527,6 +560,11 @@ export class Trainer {
 
 export function freshPosition(): TrainerPosition {
   return { phaseIndex: 0, epoch: 0, batchesDone: 0, metricSums: null, history: [], bestAccuracy: -1 };
+}
+
+function checkCheckpointEvery(every: CheckpointEvery | undefined): void {
+  if (every?.steps !== undefined && !(Number.isInteger(every.steps) && every.steps > 0)) throw new OptionRangeError(`checkpointEvery.steps must be a whole number above 0; got ${every.steps}`);
+  if (every?.minutes !== undefined && !(every.minutes > 0)) throw new OptionRangeError(`checkpointEvery.minutes must be above 0; got ${every.minutes}`);
 }
 
 /** The position after an epoch: the next epoch, or the next phase's first. */

@@ -220,6 +220,14 @@ describe('command line', () => {
     expect(refused.stderr).toMatch(/--gpu-timeout/);
   });
 
+  it('train --checkpoint-every and --checkpoint-minutes take counts above 0', () => {
+    for (const [option, value, says] of [['--checkpoint-every', '0', 'a whole number, at least 1'], ['--checkpoint-every', '1.5', 'a whole number, at least 1'], ['--checkpoint-minutes', '0', 'a number above 0']]) {
+      const r = run(...trainArgs(join(dir, 'refused')), option!, value!);
+      expect(r.status, `${option} ${value}`).toBe(2);
+      expect(r.stderr).toContain(says);
+    }
+  });
+
   it('train, interrupted once with Ctrl-C (SIGINT), stops with exit code 130 and a checkpoint, and resumes to the same result', { timeout: 900_000 }, async () => {
     const straightLog = join(dir, 'straight', 'log.jsonl');
     if (!existsSync(straightLog)) return expect.fail('needs the training test\'s uninterrupted run');

@@ -70,6 +70,23 @@ describe('a GPU lost during training', () => {
     expect(await readFile(join(lost, 'best.safetensors'))).toEqual(await readFile(join(straight, 'best.safetensors')));
   });
 
+  it('with a checkpoint every step, a loss mid-epoch costs the steps since; the run resumes mid-epoch to the same result', { timeout: 300_000 }, async () => {
+    const out = join(dir, 'every-step');
+    const options = { ...optionsFor(out), checkpointEvery: { steps: 1 } };
+    const failing = await initNode();
+    loseDevice(failing, 2, () => existsSync(join(out, 'checkpoint.safetensors'))); // in transfer epoch 1
+    const error = await trainRun(failing, options, quiet).catch((e: unknown) => e);
+    failing.destroy();
+    expect((error as Error).message).toMatch(/--resume continues from phase 1, epoch 1, batch [1-3]$/);
+    const again = await initNode();
+    await trainRun(again, options, { ...quiet, resume: true });
+    again.destroy();
+    // The straight run above checkpointed after each epoch only: checkpoints change no result.
+    const figures = (rows: { trainLoss: number; valLoss: number }[]) => rows.map((r) => [r.trainLoss, r.valLoss]);
+    expect(figures(await logOf(out))).toEqual(figures(await logOf(join(dir, 'straight'))));
+    expect(await readFile(join(out, 'best.safetensors'))).toEqual(await readFile(join(dir, 'straight', 'best.safetensors')));
+  });
+
   it('lost before the first checkpoint: says none was written, and the same command starts again', { timeout: 120_000 }, async () => {
     const out = join(dir, 'early');
     const ctx = await initNode();

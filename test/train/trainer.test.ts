@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { testContext } from '../helpers/gpu.js';
 import { Dropout, GpuContext, InputError, Linear, OptionRangeError, Sequential, createNodeGpu, noGrad, smallVgg, tensor, withSeed } from '../../src/node.js';
 import type { TunedLayer } from '../../src/kernels/conv2d-tuning.js';
-import { Trainer, freshPosition, NonFiniteLossError, StoppedError, type StepWatcher, type TrainerPosition } from '../../src/train/trainer.js';
+import { Trainer, freshPosition, NonFiniteLossError, StoppedError, type CheckpointEvery, type StepWatcher, type TrainerPosition } from '../../src/train/trainer.js';
 import type { PhaseConfig } from '../../src/train/plan.js';
 import { saveCheckpoint, loadCheckpoint } from '../../src/train/checkpoint-node.js';
 import { targetTask, taskData } from '../../src/demo/tasks.js';
@@ -146,6 +146,26 @@ describe('Trainer', () => {
     const history = await trainerFor(resumed).run(phases, checkpoint.meta.position, checkpoint.restore);
     expect(history.map((r) => r.valLoss)).toEqual(reference.history.map((r) => r.valLoss));
     resumed.dispose();
+  });
+
+  it('checkpointEvery: inside epochs too, never at an epoch\'s last batch, and no result changes', async () => {
+    const model = makeModel();
+    const saved: [number, number, number][] = [];
+    const positions = (every: CheckpointEvery) =>
+      new Trainer(ctx, model, taskData(ctx, task, 4, 7), { seed: 7, checkpointEvery: every }, {
+        checkpoint: async ({ position }) => void saved.push([position.phaseIndex, position.epoch, position.batchesDone]),
+      });
+    const history = await positions({ steps: 3 }).run(phases);
+    // 4 batches an epoch: after 3 steps, then the epoch's own; the count starts again from each.
+    expect(saved).toEqual([[0, 0, 3], [0, 1, 0], [0, 1, 3], [1, 0, 0], [1, 0, 3], [2, 0, 0]]);
+    expect(history.map((r) => r.valLoss)).toEqual(reference.history.map((r) => r.valLoss));
+    expect(await weightsOf(model)).toEqual(reference.weights);
+    // A time limit already passed asks after every step (but the last of each epoch).
+    saved.length = 0;
+    await positions({ minutes: 1e-9 }).run(phases.slice(0, 1));
+    expect(saved).toEqual([[0, 0, 1], [0, 0, 2], [0, 0, 3], [0, 1, 0], [0, 1, 1], [0, 1, 2], [0, 1, 3], [1, 0, 0]]);
+    await expect(positions({ steps: 0 }).run(phases)).rejects.toThrow(/checkpointEvery\.steps must be a whole number above 0; got 0/);
+    model.dispose();
   });
 
   it('a checkpoint keeps each Dropout\'s step: the restored model draws the masks the saved one would have', async () => {

@@ -6,7 +6,7 @@ import { MODELS } from '../../models/registry.js';
 import { isPlanName, NOTEBOOK_PLAN, type SchedulerConfig } from '../../train/plan.js';
 import { trainRun, type TrainRunOptions } from '../../train/run-node.js';
 import { describeConfusion } from '../../train/confusion-text.js';
-import { MAX_RECORDED_CONFUSION } from '../../train/trainer.js';
+import { MAX_RECORDED_CONFUSION, type CheckpointEvery } from '../../train/trainer.js';
 
 export const train: Command = {
   name: 'train',
@@ -27,6 +27,8 @@ export const train: Command = {
     '  --val-fraction F     validation share when splitting one folder (default 0.2)',
     '  --out DIR            run folder: log, checkpoints, best weights, curves (default runs/train)',
     '  --resume             continue the run in --out from its last checkpoint',
+    '  --checkpoint-every N also checkpoint inside an epoch, every N steps   --checkpoint-minutes M  or every M minutes',
+    '                       (default: after each epoch only; each reads the weights and the optimizer state back)',
     '  --progress-every N   read the loss back every N steps for the progress line (default 10; 0: never)',
     '  --grad-monitor N     every N steps, log each layer\'s gradient and update norms and backward kernels (grad-flow.jsonl, grad-flow.svg)',
     '  --gpu-timeout S      a wait on the GPU longer than S seconds ends the run with an error (a hung driver); default: none',
@@ -62,6 +64,8 @@ export const train: Command = {
     'val-fraction': { type: 'string' },
     out: { type: 'string' },
     resume: { type: 'boolean' },
+    'checkpoint-every': { type: 'string' },
+    'checkpoint-minutes': { type: 'string' },
     'progress-every': { type: 'string' },
     'grad-monitor': { type: 'string' },
     'gpu-timeout': { type: 'string' },
@@ -112,6 +116,7 @@ export const train: Command = {
       tuneKernels: Boolean(args.values['tune-kernels']),
       tuningFile: tuningFileOption(args),
       featureCacheMb: optional('feature-cache-mb', NON_NEGATIVE),
+      checkpointEvery: checkpointSchedule({ steps: optional('checkpoint-every', COUNT), minutes: optional('checkpoint-minutes', POSITIVE) }),
     };
     checkTransforms({ outputSize: options.imageSize, train: options.augment ?? undefined }, { outputSize: options.imageSize, resize: options.resize });
     const timeout = optional('gpu-timeout', POSITIVE);
@@ -143,3 +148,6 @@ function tuningFileOption(args: ParsedArgs): string | null | undefined {
 export function gradMonitorOption(args: ParsedArgs): number {
   return numberOption(args, 'grad-monitor', 0, WHOLE);
 }
+
+/** `every` when it sets anything; undefined when neither --checkpoint-every nor --checkpoint-minutes is given. */
+const checkpointSchedule = (every: CheckpointEvery) => (every.steps === undefined && every.minutes === undefined ? undefined : every);
