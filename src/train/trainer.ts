@@ -115,6 +115,13 @@ export interface StepWatcher {
   afterStep(): Promise<void>;
 }
 
+/** What a checkpoint must hold: where the run is, and the optimiser's and scheduler's state. */
+export interface CheckpointState {
+  position: TrainerPosition;
+  optimizer: TrainOptimizer;
+  scheduler: TrainScheduler;
+}
+
 export interface TrainerHooks {
   /** A phase begins: its parameters are frozen or trainable as it says, and nothing of it has trained yet. */
   onPhase?(phase: PhaseConfig, index: number): void | Promise<void>;
@@ -126,7 +133,7 @@ export interface TrainerHooks {
   watch?: StepWatcher | readonly StepWatcher[];
   onEpoch?(record: EpochRecord): void | Promise<void>;
   /** Called after each epoch, on request (Ctrl-C) and as TrainerOptions.checkpointEvery asks, with what a checkpoint must hold. */
-  checkpoint?(state: { position: TrainerPosition; optimizer: TrainOptimizer; scheduler: TrainScheduler }): Promise<void>;
+  checkpoint?(state: CheckpointState): Promise<void>;
   /** Called when validation accuracy improves: keep these weights (the run's result). */
   onBest?(record: EpochRecord): void | Promise<void>;
   /** Polled after every step and before every epoch; true stops the run (after a checkpoint, mid-epoch). */
@@ -255,7 +262,7 @@ export class Trainer {
     return position.history;
   }
 
-  private async checkpoint(state: Parameters<NonNullable<TrainerHooks['checkpoint']>>[0]): Promise<void> {
+  private async checkpoint(state: CheckpointState): Promise<void> {
     await this.hooks.checkpoint?.(state);
     this.sinceCheckpoint = { steps: 0, at: performance.now() };
   }
