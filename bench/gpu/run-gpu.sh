@@ -38,7 +38,9 @@
 # WGT_TUNE_TIMEOUT (120), WGT_PROFILE_TIMEOUT (90). They add up to more than the device tool's
 # 600 s per command, so the whole run also keeps to WGT_RUN_BUDGET (570 s; 1800 with --smoke,
 # which runs on software adapters): each step's limit is cut to what is left of it, keeping the
-# profile's for step 6, and a step with under 15 s left is skipped and says so.
+# profile's for step 6, and a step with under 15 s left is skipped and says so. WGT_GPU_TIMEOUT
+# (60): one wait on the GPU longer than this fails (GpuTimeoutError), so that a hung kernel costs
+# a minute of the device's time, not the rest of its step's limit.
 # --smoke keeps every step tiny (checks the recipe, not the speed).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -96,6 +98,7 @@ NODE="$WORK/node"
 # shellcheck disable=SC1091
 . <(grep -E '^(COMMIT|DIRTY|PACKED|NODE_VERSION)=' "$WORK/MANIFEST")
 export WGT_COMMIT="$COMMIT" WGT_DIRTY="$DIRTY"
+export WGT_GPU_TIMEOUT=${WGT_GPU_TIMEOUT:-60}
 echo "pack of commit $COMMIT$([ "$DIRTY" = 1 ] && echo ' (with uncommitted changes)'), made $PACKED"
 
 step "2. Vulkan driver"
