@@ -9,8 +9,9 @@
 #   2. points the Vulkan loader at NVIDIA's driver manifest (nvidia_icd.json; made from
 #      libGLX_nvidia.so.0 when the machine has the driver but no manifest);
 #   3. prints the adapter, and stops if it is a software one (unless WGT_ALLOW_SOFTWARE=1);
-#   4. PyTorch CUDA fp32 figures for the same steps and kernels, if python3 has torch with CUDA
-#      (bench/gpu/torch_steps.py);
+#   4. PyTorch CUDA fp32 figures for the same steps and kernels, and VGG16's layers one by one (a
+#      table in the log, torch-layers-cuda.json: beside step 6's layer table of ours), if python3
+#      has torch with CUDA (bench/gpu/torch_steps.py);
 #   5. the benchmark suite (bench/run.ts): training steps of the small VGG (32x32, batch 32) and of
 #      VGG16 at 224x224 batch 32, full and frozen base, then the kernels, next to tfjs and PyTorch;
 #      5c. VGG16's full step again with the bucket pool alone (WGT_MEMORY=pool), for its peak;
@@ -177,7 +178,7 @@ step "4. PyTorch ($TORCH_DEVICE, fp32)"
 TORCH_JSON=()
 PY=${WGT_PYTHON:-python3}
 if command -v "$PY" >/dev/null && "$PY" -c 'import sys, torch; sys.exit(0 if sys.argv[1] != "cuda" or torch.cuda.is_available() else 1)' "$TORCH_DEVICE" 2>/dev/null; then
-  if within_budget "${WGT_TORCH_TIMEOUT:-120}" "$PROFILE_LIMIT" "$PY" bench/gpu/torch_steps.py --device "$TORCH_DEVICE" ${TORCH[@]+"${TORCH[@]}"} --out "$RESULTS/torch-$TORCH_DEVICE.json"; then
+  if within_budget "${WGT_TORCH_TIMEOUT:-120}" "$PROFILE_LIMIT" "$PY" bench/gpu/torch_steps.py --device "$TORCH_DEVICE" ${TORCH[@]+"${TORCH[@]}"} --out "$RESULTS/torch-$TORCH_DEVICE.json" --layers-out "$RESULTS/torch-layers-$TORCH_DEVICE.json"; then
     TORCH_JSON=(--torch-json "$RESULTS/torch-$TORCH_DEVICE.json")
   else
     echo "PyTorch run failed: no PyTorch column"

@@ -7,7 +7,12 @@ momentum 0.9, cross-entropy; images/s from the median step, each step ending wit
 Kernels: matmul, conv2d forward / input gradient / weight gradient, batch norm, max-pool, with the
 names and shape labels bench/run.ts uses. TF32 is off: these are fp32 figures, as ours are.
 
-  python3 bench/gpu/torch_steps.py [--device cuda|cpu] [--smoke] [--out FILE]
+Layers (--layers-out FILE): each convolution and linear layer of VGG16 at the step's shapes
+(224x224, batch 32), alone: its forward, its gradient for the layer below ("data"; none for the
+first layer, which has no layer below), and its weight and bias gradients ("params"), named as
+torchvision names them, beside which `webgpu-transfer profile --layers` puts ours.
+
+  python3 bench/gpu/torch_steps.py [--device cuda|cpu] [--smoke] [--out FILE] [--layers-out FILE]
 
 Writes {"torchVersion", "device", "results": [...]} (read by `bench/run.ts --torch-json FILE`).
 """
@@ -31,6 +36,7 @@ def main():
     ap.add_argument("--smoke", action="store_true", help="tiny: checks the script, not the speed")
     ap.add_argument("--reps", type=int, default=5)
     ap.add_argument("--out", default=None)
+    ap.add_argument("--layers-out", default=None, help="VGG16's layers one by one, as JSON")
     a = ap.parse_args()
     dev = torch.device(a.device)
     cuda = dev.type == "cuda"
@@ -123,11 +129,65 @@ def main():
             add("batchnorm.train", shape, lambda: F.batch_norm(x, None, None, g, b, training=True, eps=1e-5), bytes_=3 * x.numel() * 4)
             add("maxpool2x2", shape, lambda: F.max_pool2d(x, 2, 2), bytes_=x.numel() * 4 * 1.25)
 
+    if a.layers_out:
+        batch, size = (2, 32) if a.smoke else (32, 224)
+        rows = layer_times(dev, batch, size, lambda fn: timed(fn)[0])
+        with open(a.layers_out, "w") as f:
+            f.write(json.dumps({"torchVersion": torch.__version__, "device": f"{name} ({a.device}, fp32, TF32 off)",
+                                "batch": batch, "size": size, "layers": rows}, indent=1) + "\n")
+        print(f"PyTorch, VGG16's layers alone at {batch}x3x{size}x{size} (ms per call; data: the gradient for the layer below):", file=sys.stderr)
+        print(f"  {'layer':<14}{'forward':>10}{'data':>10}{'params':>10}", file=sys.stderr)
+        for r in rows:
+            cells = "".join(f"{r[k]:>10.3f}" if r[k] is not None else f"{'-':>10}" for k in ("forwardMs", "dataMs", "paramsMs"))
+            print(f"  {r['layer']:<14}{cells}", file=sys.stderr)
+
     if a.out:
         save()
         print(f"wrote {a.out}")
     else:
         print(json.dumps({"torchVersion": torch.__version__, "device": f"{name} ({a.device}, fp32, TF32 off)", "results": out}, indent=1))
+
+
+VGG16_FEATURES = [64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M", 512, 512, 512, "M"]
+
+
+def layer_times(dev, batch, size, time_ms):
+    """VGG16's convolution and linear layers one at a time, at the shapes a step at `size` gives them."""
+    conv_backward = torch.ops.aten.convolution_backward
+    rows = []
+    channels, side, index = 3, size, 0
+    with torch.no_grad():
+        for v in VGG16_FEATURES:
+            if v == "M":
+                side //= 2
+                index += 1
+                continue
+            x = torch.randn(batch, channels, side, side, device=dev)
+            w = torch.randn(v, channels, 3, 3, device=dev) * 0.05
+            dy = torch.randn(batch, v, side, side, device=dev)
+            # features.0's input is the batch: nothing below it wants a gradient.
+            data = (lambda: conv_backward(dy, x, w, [v], [1, 1], [1, 1], [1, 1], False, [0, 0], 1, [True, False, False])) if index > 0 else None
+            rows.append({
+                "layer": f"features.{index}",
+                "forwardMs": time_ms(lambda: F.conv2d(x, w, padding=1)),
+                "dataMs": time_ms(data) if data else None,
+                "paramsMs": time_ms(lambda: conv_backward(dy, x, w, [v], [1, 1], [1, 1], [1, 1], False, [0, 0], 1, [False, True, True])),
+            })
+            channels, index = v, index + 2  # the ReLU after it
+        inputs = channels * side * side  # 25088 at 224 (torchvision's adaptive pool is then the identity)
+        for i, outputs in enumerate([4096, 4096, 2]):
+            x = torch.randn(batch, inputs, device=dev)
+            w = torch.randn(outputs, inputs, device=dev) * 0.01
+            b = torch.zeros(outputs, device=dev)
+            dy = torch.randn(batch, outputs, device=dev)
+            rows.append({
+                "layer": f"classifier.{3 * i}",
+                "forwardMs": time_ms(lambda: F.linear(x, w, b)),
+                "dataMs": time_ms(lambda: dy @ w),
+                "paramsMs": time_ms(lambda: (dy.t() @ x, dy.sum(0))),
+            })
+            inputs = outputs
+    return rows
 
 
 if __name__ == "__main__":
