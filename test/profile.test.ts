@@ -10,6 +10,7 @@ import { randn } from '../src/ops/creation.js';
 import { relu, sigmoid } from '../src/ops/elementwise.js';
 import { chromeTrace, compareTable, kernelTable, timestampTick, type StepProfile, type TimedDispatch } from '../src/train/profile.js';
 import { profileSmallVgg } from './helpers/small-vgg-profile.js';
+import { TORCH_PYTHON } from './helpers/fixtures.js';
 
 
 const dispatchesOf = (p: StepProfile, pattern: RegExp, phase?: string) =>
@@ -192,6 +193,31 @@ describe('webgpu-transfer profile', () => {
     expect(bad.status).not.toBe(0);
     expect(bad.stderr).toMatch(/no module 'features\.99'; its modules with parameters are .*features\.10/);
     expect(bad.stdout).not.toMatch(/profiled/);
+  });
+
+  it("--peer-layers: VGG16's layers beside PyTorch's (CPU here), each timed alone by bench/gpu/torch_steps.py", () => {
+    const layers = join(tmpdir(), 'wgt-torch-layers.json');
+    const torch = spawnSync(TORCH_PYTHON, ['bench/gpu/torch_steps.py', '--device', 'cpu', '--layers-only', '--layers-out', layers, '--layers-batch', '1', '--layers-size', '32', '--reps', '1'], { encoding: 'utf8', timeout: 300_000 });
+    expect(torch.status, `is python3-torch installed? ${torch.stderr}`).toBe(0);
+    const run = (...extra: string[]) =>
+      spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'profile', '--steps', '1', '--warmup', '1', '--peer-layers', layers, '--trace', join(tmpdir(), 'wgt-peer-trace.json'), ...extra], { encoding: 'utf8', timeout: 300_000 });
+    const r = run('--model', 'vgg16', '--size', '32', '--batch', '1');
+    expect(r.status, r.stderr).toBe(0);
+    if (/timestamp-query/.test(r.stdout)) {
+      expect(r.stdout).toMatch(/^full fine-tune, layer by layer beside PyTorch [\d.a-z]+ on CPU \(cpu, fp32, TF32 off\)/m);
+      // The first layer computes no gradient for the batch, in PyTorch's run as in ours (whose data column holds its ReLU's).
+      expect(r.stdout).toMatch(/^features\.0 +[\d.]+ +[\d.]+ +[\d.]+x +[\d.]+ +- +- +[\d.]+ +[\d.]+ +[\d.]+x$/m);
+      for (const layer of ['features.28', 'classifier.0', 'classifier.6']) expect(r.stdout).toMatch(new RegExp(`^${layer.replace('.', '\\.')}( +[\\d.]+x?){9}$`, 'm'));
+      expect(r.stdout).toMatch(/^\(these layers\)( +[\d.]+x?){9}$/m);
+    }
+    // Another shape or another model: refused before anything is profiled, saying what would match.
+    const shape = run('--model', 'vgg16', '--size', '32', '--batch', '2');
+    expect(shape.status).toBe(1);
+    expect(shape.stderr).toMatch(/times the layers at 1x3x32x32; this profile runs 2x3x32x32: give --batch 1 --size 32/);
+    const model = run('--model', 'resnet18', '--size', '32', '--batch', '1');
+    expect(model.status).toBe(1);
+    expect(model.stderr).toMatch(/times vgg16's layers; this profile runs resnet18: give --model vgg16/);
+    expect(`${shape.stdout}${model.stdout}`).not.toMatch(/profiled/);
   });
 
   it('refuses contradictory options with the usage', () => {

@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import { COUNT, numberOption, stringOption, UsageError, WHOLE, type Command } from '../command.js';
 import { modelOption } from '../model-option.js';
 import { initNode, adapterLabel, engineEnvironment } from '../../node.js';
@@ -10,6 +11,8 @@ import { SGD } from '../../optim/sgd.js';
 import { chromeTrace, compareTable, kernelTable, profileSummary, profileTrainStep, type RateOptions, type StepProfile } from '../../train/profile.js';
 import { writeChromeTrace } from '../../train/profile-node.js';
 import { compareLayerTable, layerTable } from '../../train/profile-layers.js';
+import { parsePeerLayers, peerLayerTable } from '../../train/peer-layers.js';
+import { InputError } from '../../runtime/errors.js';
 import { tuneModelKernels } from '../../train/tune-kernels.js';
 import { describeTuning } from '../../kernels/conv2d-tuning.js';
 import { describeCeilings, measureCeilings } from '../../kernels/ceiling.js';
@@ -17,7 +20,7 @@ import { describeCeilings, measureCeilings } from '../../kernels/ceiling.js';
 export const profile: Command = {
   name: 'profile',
   summary: 'Profile a few training steps kernel by kernel (GPU time per kernel, share of the step) and write a Chrome trace.',
-  usage: '[--model small_vgg] [--size N] [--batch N] [--frozen | --unfreeze-from PATH] [--compare-frozen] [--layers] [--steps N] [--tune-kernels] [--ceiling] [--trace FILE]',
+  usage: '[--model small_vgg] [--size N] [--batch N] [--frozen | --unfreeze-from PATH] [--compare-frozen] [--layers] [--peer-layers FILE] [--steps N] [--tune-kernels] [--ceiling] [--trace FILE]',
   help: [
     `  --model NAME      ${Object.keys(MODELS).join(' | ')} (default small_vgg)`,
     '  --size N          input height and width (default 32 for small_vgg; 64 on a software adapter, 224 on a GPU, for the others)',
@@ -28,6 +31,8 @@ export const profile: Command = {
     '  --compare-frozen  profile a full fine-tune step and a frozen-base step (or --unfreeze-from\'s), side by side',
     '  --layers          also each layer (module path): time in forward, backward through the data, its parameters\' gradients and',
     '                    update, and the activations it keeps for backward',
+    '  --peer-layers FILE  each layer beside another framework\'s time for it alone, with the ratio: the JSON of',
+    '                    bench/gpu/torch_steps.py --layers-out (PyTorch, VGG16; its batch and size are the profile\'s)',
     '  --steps N         profiled steps (default 3), after --warmup N unprofiled ones (default 2)',
     '  --counts-only     no timestamp-query, even if the adapter has it: dispatch counts and wall time',
     '  --tune-kernels    on a GPU: time the convolution tiles on each layer first and keep the fastest (as cudnn.benchmark)',
@@ -45,6 +50,7 @@ export const profile: Command = {
     'unfreeze-from': { type: 'string' },
     'compare-frozen': { type: 'boolean' },
     layers: { type: 'boolean' },
+    'peer-layers': { type: 'string' },
     steps: { type: 'string' },
     warmup: { type: 'string' },
     'counts-only': { type: 'boolean' },
@@ -66,8 +72,15 @@ export const profile: Command = {
     const seed = numberOption(args, 'seed', 0, WHOLE);
     const options = { steps: numberOption(args, 'steps', 3, COUNT), warmup: numberOption(args, 'warmup', 2, WHOLE), timestamps: args.values['counts-only'] !== true };
     const givenSize = args.values.size === undefined ? undefined : numberOption(args, 'size', 0, COUNT);
+    const peerFile = stringOption(args, 'peer-layers');
+    const peer = peerFile === undefined ? null : parsePeerLayers(JSON.parse(await readFile(peerFile, 'utf8')), peerFile);
+    if (peer && peer.model !== modelName) throw new InputError(`${peerFile} times ${peer.model}'s layers; this profile runs ${modelName}: give --model ${peer.model}`);
     const ctx = await initNode({ adapter: stringOption(args, 'adapter') });
     const size = givenSize ?? (small ? 32 : ctx.adapter.isSoftware ? 64 : 224);
+    if (peer && (peer.batch !== batch || peer.size !== size)) {
+      ctx.destroy();
+      throw new InputError(`${peerFile} times the layers at ${peer.batch}x3x${peer.size}x${peer.size}; this profile runs ${batch}x3x${size}x${size}: give --batch ${peer.batch} --size ${peer.size}`);
+    }
     const tracePath = stringOption(args, 'trace') ?? 'runs/profile/trace.json';
     const config = `${modelName}, ${batch}x3x${size}x${size}, ${classes} classes, SGD momentum 0.9`;
     const source = describeSourceVersion(sourceVersion());
@@ -110,6 +123,7 @@ export const profile: Command = {
     console.log('');
     console.log(compare ? compareTable(profiles[0]!, profiles[1]!, rates) : kernelTable(profiles[0]!, rates));
     if (args.values.layers) console.log(`\n${layersReport(profiles, rates)}`);
+    if (peer) console.log(`\n${profiles[0]!.mode === 'timestamp-query' ? peerLayerTable(profiles[0]!, peer) : 'peer layers: no per-layer times without timestamp-query'}`);
     await writeChromeTrace(tracePath, chromeTrace(profiles, { adapter: ctx.adapter, config, code: source, environment, date: new Date().toISOString() }));
     console.log(`\nwrote ${tracePath}: open it in chrome://tracing or https://ui.perfetto.dev`);
     images.dispose();
