@@ -27,7 +27,7 @@
 #          (bench/compare.ts: row by row, with each row's spread);
 #   6. the profiler on VGG16 224x224 batch 32, frozen vs full, with its Chrome trace, each
 #      kernel's GFLOP/s also as a share of this GPU's multiply-add ceiling (--ceiling), and the
-#      step's time layer by layer (--layers).
+#      step's time layer by layer (--layers), beside PyTorch's layers from step 4 (--peer-layers).
 # Results go to $OUT (the device tool's output folder) or bench/results/gpu.
 #
 # Environment: WGT_VULKAN_ICD=<manifest> uses that Vulkan driver instead of NVIDIA's (the test here
@@ -165,7 +165,7 @@ fi
 
 if [ "$SMOKE" = 1 ]; then
   BENCH=(--quick --only 'train\.smallvgg\.frozen|maxpool2x2 4x128' --reps 1 --train-reps 1)
-  PROFILE=(--size 16 --batch 2 --steps 1 --warmup 1)
+  PROFILE=(--model vgg16 --size 32 --batch 2 --steps 1 --warmup 1)
   TORCH=(--smoke)
 else
   BENCH=(--vgg16-size 224 --vgg16-batch 32 --train-reps 3 --reps 3)
@@ -256,8 +256,11 @@ for folder in plain-order winograd; do
   compare "$folder against this run's step 5" "$MAIN_JSON" "$(newest "$RESULTS/$folder")"
 done
 
-step "6. profile: ${PROFILE[*]} --compare-frozen --ceiling --layers"
-within_budget "$PROFILE_LIMIT" 0 "$NODE" "$WORK/app/cli.mjs" profile "${PROFILE[@]}" --compare-frozen --ceiling --layers --trace "$RESULTS/trace.json" 2>&1 | grep -v 'artificially reduced' \
+# Beside PyTorch's layers of step 4, where it timed them (at the profile's batch and size).
+PEER=()
+[ -f "$RESULTS/torch-layers-$TORCH_DEVICE.json" ] && PEER=(--peer-layers "$RESULTS/torch-layers-$TORCH_DEVICE.json")
+step "6. profile: ${PROFILE[*]} --compare-frozen --ceiling --layers ${PEER[*]+"${PEER[*]}"}"
+within_budget "$PROFILE_LIMIT" 0 "$NODE" "$WORK/app/cli.mjs" profile "${PROFILE[@]}" --compare-frozen --ceiling --layers ${PEER[@]+"${PEER[@]}"} --trace "$RESULTS/trace.json" 2>&1 | grep -v 'artificially reduced' \
   | tee "$RESULTS/profile.txt"
 
 step "done: $RESULTS"

@@ -10,9 +10,10 @@ names and shape labels bench/run.ts uses. TF32 is off: these are fp32 figures, a
 Layers (--layers-out FILE): each convolution and linear layer of VGG16 at the step's shapes
 (224x224, batch 32), alone: its forward, its gradient for the layer below ("data"; none for the
 first layer, which has no layer below), and its weight and bias gradients ("params"), named as
-torchvision names them, beside which `webgpu-transfer profile --layers` puts ours.
+torchvision names them: `webgpu-transfer profile --model vgg16 --peer-layers FILE` puts ours beside them.
 
-  python3 bench/gpu/torch_steps.py [--device cuda|cpu] [--smoke] [--out FILE] [--layers-out FILE]
+  python3 bench/gpu/torch_steps.py [--device cuda|cpu] [--smoke] [--out FILE]
+                                   [--layers-out FILE [--layers-batch N] [--layers-size N]]
 
 Writes {"torchVersion", "device", "results": [...]} (read by `bench/run.ts --torch-json FILE`).
 """
@@ -37,6 +38,9 @@ def main():
     ap.add_argument("--reps", type=int, default=5)
     ap.add_argument("--out", default=None)
     ap.add_argument("--layers-out", default=None, help="VGG16's layers one by one, as JSON")
+    ap.add_argument("--layers-batch", type=int, default=None, help="their batch (default 32; 2 with --smoke)")
+    ap.add_argument("--layers-size", type=int, default=None, help="their input size (default 224; 32 with --smoke)")
+    ap.add_argument("--layers-only", action="store_true", help="no steps and no kernels: the layers alone")
     a = ap.parse_args()
     dev = torch.device(a.device)
     cuda = dev.type == "cuda"
@@ -84,7 +88,7 @@ def main():
         save()  # after every result: a run cut by a time limit keeps what it measured
         print(f"  torch {name} {shape}: {r.get('imagesPerSec') or r.get('gflops') or r.get('gbps') or r.get('error')}", file=sys.stderr, flush=True)
 
-    steps = [("smallvgg", 32, 32)] if a.smoke else [("smallvgg", 32, 32), ("vgg16", 32, 224)]
+    steps = [] if a.layers_only else [("smallvgg", 32, 32)] if a.smoke else [("smallvgg", 32, 32), ("vgg16", 32, 224)]
     for model_name, batch, size in steps:
         for frozen in (False, True):
             torch.manual_seed(1)
@@ -106,35 +110,37 @@ def main():
                 out[-1]["notes"] = f"peak allocated {torch.cuda.max_memory_allocated() / 2**20:.0f} MiB"
             del model, opt, x, y
 
-    with torch.no_grad():
-        for m, k, n in [(512, 512, 512)] if a.smoke else [(1024, 1024, 1024), (2048, 2048, 2048), (4, 25088, 4096)]:
-            A, B = torch.randn(m, k, device=dev), torch.randn(k, n, device=dev)
-            add("matmul", f"{m}x{k} @ {k}x{n}", lambda: torch.mm(A, B), flops=2 * m * k * n)
-        conv_shapes = [(4, 128, 28, 28, 128, 3)] if a.smoke else [(4, 64, 224, 224, 64, 3), (4, 64, 56, 56, 64, 3), (4, 128, 28, 28, 128, 3), (4, 512, 14, 14, 512, 3)]
-        for (n, cin, h, w, cout, k) in conv_shapes:
-            x = torch.randn(n, cin, h, w, device=dev)
-            wt = torch.randn(cout, cin, k, k, device=dev) * 0.05
-            dy = torch.randn(n, cout, h, w, device=dev)
-            flops = 2 * n * h * w * cout * cin * k * k
-            shape = conv_label(n, cin, h, w, cout, k)
-            add("conv2d.forward", shape, lambda: F.conv2d(x, wt, padding=k // 2), flops=flops)
-            add("conv2d.inputGrad", shape, lambda: torch.ops.aten.convolution_backward(
-                dy, x, wt, None, [1, 1], [k // 2, k // 2], [1, 1], False, [0, 0], 1, [True, False, False]), flops=flops)
-            add("conv2d.filterGrad", shape, lambda: torch.ops.aten.convolution_backward(
-                dy, x, wt, None, [1, 1], [k // 2, k // 2], [1, 1], False, [0, 0], 1, [False, True, False]), flops=flops)
-        for (n, c, h, w) in [(4, 128, 28, 28)] if a.smoke else [(4, 64, 224, 224), (4, 64, 56, 56), (4, 128, 28, 28), (4, 512, 14, 14)]:
-            x = torch.randn(n, c, h, w, device=dev)
-            g, b = torch.ones(c, device=dev), torch.zeros(c, device=dev)
-            shape = f"{n}x{c}x{h}x{w}"
-            add("batchnorm.train", shape, lambda: F.batch_norm(x, None, None, g, b, training=True, eps=1e-5), bytes_=3 * x.numel() * 4)
-            add("maxpool2x2", shape, lambda: F.max_pool2d(x, 2, 2), bytes_=x.numel() * 4 * 1.25)
+    if not a.layers_only:
+        with torch.no_grad():
+            for m, k, n in [(512, 512, 512)] if a.smoke else [(1024, 1024, 1024), (2048, 2048, 2048), (4, 25088, 4096)]:
+                A, B = torch.randn(m, k, device=dev), torch.randn(k, n, device=dev)
+                add("matmul", f"{m}x{k} @ {k}x{n}", lambda: torch.mm(A, B), flops=2 * m * k * n)
+            conv_shapes = [(4, 128, 28, 28, 128, 3)] if a.smoke else [(4, 64, 224, 224, 64, 3), (4, 64, 56, 56, 64, 3), (4, 128, 28, 28, 128, 3), (4, 512, 14, 14, 512, 3)]
+            for (n, cin, h, w, cout, k) in conv_shapes:
+                x = torch.randn(n, cin, h, w, device=dev)
+                wt = torch.randn(cout, cin, k, k, device=dev) * 0.05
+                dy = torch.randn(n, cout, h, w, device=dev)
+                flops = 2 * n * h * w * cout * cin * k * k
+                shape = conv_label(n, cin, h, w, cout, k)
+                add("conv2d.forward", shape, lambda: F.conv2d(x, wt, padding=k // 2), flops=flops)
+                add("conv2d.inputGrad", shape, lambda: torch.ops.aten.convolution_backward(
+                    dy, x, wt, None, [1, 1], [k // 2, k // 2], [1, 1], False, [0, 0], 1, [True, False, False]), flops=flops)
+                add("conv2d.filterGrad", shape, lambda: torch.ops.aten.convolution_backward(
+                    dy, x, wt, None, [1, 1], [k // 2, k // 2], [1, 1], False, [0, 0], 1, [False, True, False]), flops=flops)
+            for (n, c, h, w) in [(4, 128, 28, 28)] if a.smoke else [(4, 64, 224, 224), (4, 64, 56, 56), (4, 128, 28, 28), (4, 512, 14, 14)]:
+                x = torch.randn(n, c, h, w, device=dev)
+                g, b = torch.ones(c, device=dev), torch.zeros(c, device=dev)
+                shape = f"{n}x{c}x{h}x{w}"
+                add("batchnorm.train", shape, lambda: F.batch_norm(x, None, None, g, b, training=True, eps=1e-5), bytes_=3 * x.numel() * 4)
+                add("maxpool2x2", shape, lambda: F.max_pool2d(x, 2, 2), bytes_=x.numel() * 4 * 1.25)
 
     if a.layers_out:
-        batch, size = (2, 32) if a.smoke else (32, 224)
+        batch = a.layers_batch or (2 if a.smoke else 32)
+        size = a.layers_size or (32 if a.smoke else 224)
         rows = layer_times(dev, batch, size, lambda fn: timed(fn)[0])
         with open(a.layers_out, "w") as f:
-            f.write(json.dumps({"torchVersion": torch.__version__, "device": f"{name} ({a.device}, fp32, TF32 off)",
-                                "batch": batch, "size": size, "layers": rows}, indent=1) + "\n")
+            f.write(json.dumps({"peer": f"PyTorch {torch.__version__}", "device": f"{name} ({a.device}, fp32, TF32 off)",
+                                "model": "vgg16", "batch": batch, "size": size, "layers": rows}, indent=1) + "\n")
         print(f"PyTorch, VGG16's layers alone at {batch}x3x{size}x{size} (ms per call; data: the gradient for the layer below):", file=sys.stderr)
         print(f"  {'layer':<14}{'forward':>10}{'data':>10}{'params':>10}", file=sys.stderr)
         for r in rows:
@@ -174,7 +180,7 @@ def layer_times(dev, batch, size, time_ms):
                 "paramsMs": time_ms(lambda: conv_backward(dy, x, w, [v], [1, 1], [1, 1], [1, 1], False, [0, 0], 1, [False, True, True])),
             })
             channels, index = v, index + 2  # the ReLU after it
-        inputs = channels * side * side  # 25088 at 224 (torchvision's adaptive pool is then the identity)
+        inputs = channels * 7 * 7  # torchvision's adaptive average pool makes any map 7x7 (the identity at 224)
         for i, outputs in enumerate([4096, 4096, 2]):
             x = torch.randn(batch, inputs, device=dev)
             w = torch.randn(outputs, inputs, device=dev) * 0.01
