@@ -150,7 +150,7 @@ def main():
     if a.out:
         save()
         print(f"wrote {a.out}")
-    else:
+    elif not a.layers_only:
         print(json.dumps({"torchVersion": torch.__version__, "device": f"{name} ({a.device}, fp32, TF32 off)", "results": out}, indent=1))
 
 
