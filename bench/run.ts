@@ -103,8 +103,11 @@ function trainSpecs(o: Options, hardware: boolean): StepSpec[] {
   const specs: StepSpec[] = [];
   for (const frozenBase of [false, true]) specs.push({ model: 'smallvgg', batch: 32, size: 32, classes: 2, frozenBase });
   for (const frozenBase of [false, true]) specs.push({ model: 'vgg16', batch, size, classes: 2, frozenBase });
-  // torchvision's own VGG16 (25088-input classifier at any size): ours only, for the memory check.
-  if (!o.quick && size !== 224) specs.push({ model: 'vgg16-torchvision', batch, size, classes: 2, frozenBase: false });
+  // torchvision's own VGG16 (25088-input classifier at any size), ours only: the memory check, and
+  // the recipe's transfer step (`train` trains the head alone) beside its full step.
+  if (!o.quick && size !== 224) {
+    for (const headOnly of [false, true]) specs.push({ model: 'vgg16-torchvision', batch, size, classes: 2, frozenBase: headOnly, headOnly });
+  }
   return specs;
 }
 
@@ -166,13 +169,13 @@ export function markdown(report: Report): string {
     }
     const pairs = new Map<string, { full?: TrainResult; frozen?: TrainResult }>();
     for (const t of report.train) {
-      const key = `${t.name.replace(/\.(full|frozenBase)$/, '')} ${t.shape}`;
+      const key = `${t.name.replace(/\.(full|frozenBase|headOnly)$/, '')} ${t.shape}`;
       const pair = pairs.get(key) ?? pairs.set(key, {}).get(key)!;
       if (t.name.endsWith('.full')) pair.full = t;
       else pair.frozen = t;
     }
     const both = [...pairs].filter(([, { full, frozen }]) => full && frozen); // a selection may hold one of the two
-    if (both.length) lines.push('', '| frozen-base step / full step (wall time) | ours | tfjs |', '|---|---:|---:|');
+    if (both.length) lines.push('', '| frozen-base (or head-only) step / full step (wall time) | ours | tfjs |', '|---|---:|---:|');
     for (const [key, { full, frozen }] of both) {
       const r = (a: number | null, b: number | null) => (a && b ? `${((100 * a) / b).toFixed(0)}%` : '-');
       lines.push(`| ${key} | ${r(frozen!.oursMs, full!.oursMs)} | ${r(frozen!.tfjsMs, full!.tfjsMs)} |`);

@@ -5,7 +5,7 @@ import type { GpuContext } from '../src/runtime/context.js';
 import type { TfjsPeer } from './peers/tfjs.js';
 import { median } from './util/timing.js';
 import { errorLine } from './util/error-line.js';
-import { expectedMemory, ourStepRunner, stepName, stepShape, tfjsStepRunner, type MemoryModel, type StepInvariants, type StepRunner, type StepSpec } from './train-step.js';
+import { expectedMemory, ourStepRunner, peerHasStep, stepName, stepShape, tfjsStepRunner, type MemoryModel, type StepInvariants, type StepRunner, type StepSpec } from './train-step.js';
 
 export interface StepRaceResult {
   name: string;
@@ -76,7 +76,7 @@ export async function raceSteps(ctx: GpuContext, peer: TfjsPeer | null, spec: St
   };
   try {
     ours = await ourStepRunner(ctx, spec, tuneKernels);
-    if (peer && spec.model !== 'vgg16-torchvision') {
+    if (peer && peerHasStep(spec)) {
       try {
         tfjs = await tfjsStepRunner(peer, spec);
         await tfjs.step();

@@ -9,7 +9,7 @@ import type * as TF from '@tensorflow/tfjs';
 import { Tensor } from '../src/autograd/tensor.js';
 import { randn } from '../src/ops/creation.js';
 import { VGG, vggFeatures, smallVgg, vgg16, VGG16_CONFIG, type VggConfig } from '../src/models/vgg.js';
-import { freeze } from '../src/models/freeze.js';
+import { freeze, freezeAllButHead } from '../src/models/freeze.js';
 import { Linear } from '../src/nn/linear.js';
 import { ReLU } from '../src/nn/activation.js';
 import { Sequential } from '../src/nn/sequential.js';
@@ -27,7 +27,7 @@ import { buildModel, randomArray, trimTfjsBufferPool, type TfjsPeer, type TrainM
  *   no dropout: the peers' model (bench/peers/tfjs.ts, torch_cpu.py). At 224 it is torchvision's
  *   VGG16 bar dropout; at 64 its first linear layer takes 2048 inputs, not 25088.
  * vgg16-torchvision: torchvision's VGG16 exactly (adaptive average pool to 7x7, so 25088 inputs
- *   at any size, dropout 0.5): ours only, for the memory check.
+ *   at any size, dropout 0.5): ours only, for the memory check and the recipe's transfer step.
  */
 export type StepModel = TrainModel | 'vgg16-torchvision';
 
@@ -38,9 +38,17 @@ export interface StepSpec {
   classes: number;
   /** The convolutional base frozen, every linear layer trains (as the peers' frozen step). */
   frozenBase: boolean;
+  /**
+   * With frozenBase: everything but the head (the last linear layer) frozen, as `train`'s transfer
+   * phase freezes it (freezeAllButHead). Ours only: the peers' frozen step trains every linear layer.
+   */
+  headOnly?: boolean;
 }
 
-export const stepName = (s: StepSpec): string => `train.${s.model}.${s.frozenBase ? 'frozenBase' : 'full'}`;
+export const stepName = (s: StepSpec): string => `train.${s.model}.${s.frozenBase ? (s.headOnly ? 'headOnly' : 'frozenBase') : 'full'}`;
+/** Whether tfjs has this step: not torchvision's VGG16 (adaptive pooling), not the head-only one. */
+export const peerHasStep = (s: StepSpec): s is StepSpec & { model: TrainModel } => s.model !== 'vgg16-torchvision' && !s.headOnly;
+
 export const stepShape = (s: StepSpec): string => `${s.batch}x3x${s.size}x${s.size}, ${s.classes} classes`;
 
 const SMALL_VGG_CONFIG: VggConfig = [32, 32, 'M', 64, 64, 'M', 128, 128, 'M'];
@@ -142,7 +150,8 @@ export async function ourStepRunner(ctx: GpuContext, spec: StepSpec, tuneKernels
  */
 export function ourStepParts(ctx: GpuContext, spec: StepSpec): { parts: TrainStepParts & { model: VGG; optimizer: SGD }; release(): Promise<void> } {
   const model = ourModel(spec, ctx).train();
-  if (spec.frozenBase) freeze(model, 'features');
+  if (spec.frozenBase && spec.headOnly) freezeAllButHead(model);
+  else if (spec.frozenBase) freeze(model, 'features');
   const optimizer = new SGD(model.parameters(), { lr: 0.01, momentum: 0.9 });
   const images = randn([spec.batch, 3, spec.size, spec.size], 21, { ctx, name: 'images' });
   const labels = Tensor.fromData(ctx, Array.from({ length: spec.batch }, (_, i) => i % spec.classes), [spec.batch], 'int32', 'labels');
@@ -161,7 +170,7 @@ export function ourStepParts(ctx: GpuContext, spec: StepSpec): { parts: TrainSte
 
 /** tfjs-layers' trainOnBatch on the peer's model (bench/peers/tfjs.ts buildModel), as its benchTrainStep does. */
 export async function tfjsStepRunner(peer: TfjsPeer, spec: StepSpec): Promise<StepRunner> {
-  if (spec.model === 'vgg16-torchvision') throw new Error('tfjs peer: no torchvision-head VGG16 (adaptive pooling)');
+  if (!peerHasStep(spec)) throw new Error(`tfjs peer: no ${stepName(spec)} (adaptive pooling, or a head-only step)`);
   const { tf } = peer;
   await peer.sync();
   trimTfjsBufferPool(peer);
@@ -280,18 +289,22 @@ export function expectedMemory(spec: StepSpec): MemoryModel {
   }
   let f = c * (pooled ?? s) * (pooled ?? s);
   let linearInputSaved = false; // the ReLU's output, when no dropout stands between
-  for (const out of [...hidden, spec.classes]) {
+  const outs = [...hidden, spec.classes];
+  outs.forEach((out, i) => {
+    const head = i === outs.length - 1;
     params += f * out + out;
-    trainable += f * out + out;
-    if (!linearInputSaved) saved += n * f * 4; // linear input
-    reluSavingInput += n * f * 4;
-    if (out !== spec.classes) {
+    if (head || !spec.headOnly) {
+      trainable += f * out + out;
+      if (!linearInputSaved) saved += n * f * 4; // linear input
+      reluSavingInput += n * f * 4;
+    }
+    if (!head && !spec.headOnly) {
       saved += n * out * 4; // ReLU output
       reluSavingInput += n * out * 4;
     }
-    linearInputSaved = out !== spec.classes && !dropout;
+    linearInputSaved = !head && !spec.headOnly && !dropout;
     f = out;
-  }
+  });
   saved += n * spec.classes * 4; // softmax, for the loss gradient
   reluSavingInput += n * spec.classes * 4;
   const batch = n * 3 * spec.size * spec.size * 4 + n * 4;

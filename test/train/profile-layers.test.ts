@@ -16,8 +16,9 @@ import { dispatchLabel } from '../../src/runtime/dispatch-label.js';
 import { labelLayers } from '../../src/train/layer-labels.js';
 import { chromeTrace, profileTrainStep, type StepProfile, type TimedDispatch } from '../../src/train/profile.js';
 import { compareLayerTable, layerCosts, layerTable } from '../../src/train/profile-layers.js';
-import { expectedMemory, ourStepParts, type StepSpec } from '../../bench/train-step.js';
+import { expectedMemory, ourStepParts, stepName, type StepSpec } from '../../bench/train-step.js';
 import { profileSmallVgg } from '../helpers/small-vgg-profile.js';
+import { headPathOf } from '../../src/models/head.js';
 
 describe('layerCosts', () => {
   const at = (layer: string | undefined, phase: TimedDispatch['phase'], name: string, ms: number, step = 1): TimedDispatch => ({
@@ -131,16 +132,21 @@ describe('profileTrainStep, layer by layer', () => {
       { model: 'smallvgg', batch: 4, size: 32, classes: 2, frozenBase: true },
       { model: 'vgg16', batch: 2, size: 32, classes: 3, frozenBase: false },
       { model: 'vgg16', batch: 2, size: 32, classes: 3, frozenBase: true },
+      { model: 'smallvgg', batch: 4, size: 32, classes: 2, frozenBase: true, headOnly: true },
+      { model: 'vgg16', batch: 2, size: 32, classes: 3, frozenBase: true, headOnly: true },
     ] satisfies StepSpec[]) {
       const { parts, release } = ourStepParts(ctx, spec);
       const p = await profileTrainStep(parts, { steps: 1, warmup: 1, timestamps: false });
       await release();
       // An independent count (bench/train-step.ts walks the architecture by the engine's rules).
       const saved = Object.values(p.savedBytes).reduce((a, b) => a + b, 0);
-      expect(saved, `${spec.model} frozen ${spec.frozenBase}`).toBe(expectedMemory(spec).savedActivations);
+      expect(saved, stepName(spec)).toBe(expectedMemory(spec).savedActivations);
       const base = Object.entries(p.savedBytes).filter(([layer]) => layer.startsWith('features.'));
       if (spec.frozenBase) expect(base, spec.model).toEqual([]);
       else expect(base.length, spec.model).toBeGreaterThan(0);
+      // Head only: the head's input is all the classifier saves (its weight gradient needs it).
+      const classifier = Object.keys(p.savedBytes).filter((layer) => layer.startsWith('classifier.'));
+      if (spec.headOnly) expect(classifier, stepName(spec)).toEqual([headPathOf(parts.model)]);
     }
   });
 
