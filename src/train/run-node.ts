@@ -175,7 +175,7 @@ export async function trainRun(ctx: GpuContext, options: TrainRunOptions, { resu
     await trainer.run(phases, position, restore);
   } catch (error) {
     // The GPU's state is gone with it; what the run keeps is its last checkpoint.
-    if (error instanceof GpuFailureError) throw error.withNote(resumeNote(saved, files.checkpoint));
+    if (error instanceof GpuFailureError) throw error.withNote(resumeNote(saved, files.checkpoint, options.checkpointEvery));
     if (!(error instanceof StoppedError)) throw error;
     log(error.message);
     stopped = true;
@@ -201,8 +201,13 @@ const checkpointed = ({ phaseIndex, epoch, batchesDone }: TrainerPosition): Chec
 const describePosition = (p: Checkpointed) => `phase ${p.phaseIndex + 1}, epoch ${p.epoch + 1}, batch ${p.batchesDone}`;
 
 /** What a run that failed with its GPU keeps, and how to go on. */
-function resumeNote(saved: Checkpointed | null, checkpoint: string): string {
-  if (!saved) return 'no checkpoint was written yet (one is, after every epoch): run the same command again';
+function resumeNote(saved: Checkpointed | null, checkpoint: string, every: CheckpointEvery | undefined): string {
+  if (!saved) {
+    const when = every
+      ? `after every epoch and ${[every.steps && `every ${every.steps} steps`, every.minutes && `every ${every.minutes} minutes`].filter(Boolean).join(' or ')}`
+      : 'after every epoch; --checkpoint-every (checkpointEvery) writes them inside one too';
+    return `no checkpoint was written yet (one is ${when}): run the same command again`;
+  }
   return `the checkpoint ${checkpoint} is intact: the same command with --resume continues from ${describePosition(saved)}`;
 }
 

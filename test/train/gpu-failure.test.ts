@@ -87,14 +87,19 @@ describe('a GPU lost during training', () => {
     expect(await readFile(join(out, 'best.safetensors'))).toEqual(await readFile(join(dir, 'straight', 'best.safetensors')));
   });
 
-  it('lost before the first checkpoint: says none was written, and the same command starts again', { timeout: 120_000 }, async () => {
-    const out = join(dir, 'early');
-    const ctx = await initNode();
-    loseDevice(ctx, 2, () => true);
-    const error = await trainRun(ctx, optionsFor(out), quiet).catch((e: unknown) => e);
-    ctx.destroy();
-    expect(error).toBeInstanceOf(DeviceLostError);
-    expect((error as Error).message).toMatch(/no checkpoint was written yet \(one is, after every epoch\): run the same command again$/);
-    await expect(checkRunFolder(out, optionsFor(out), false)).resolves.toBeUndefined();
+  it('lost before the first checkpoint: says none was written, when one would be, and that the same command starts again', { timeout: 120_000 }, async () => {
+    for (const [name, checkpointEvery, when] of [
+      ['early', undefined, 'after every epoch; --checkpoint-every \\(checkpointEvery\\) writes them inside one too'],
+      ['early-every', { steps: 50, minutes: 30 }, 'after every epoch and every 50 steps or every 30 minutes'],
+    ] as const) {
+      const out = join(dir, name);
+      const ctx = await initNode();
+      loseDevice(ctx, 2, () => true);
+      const error = await trainRun(ctx, { ...optionsFor(out), checkpointEvery }, quiet).catch((e: unknown) => e);
+      ctx.destroy();
+      expect(error).toBeInstanceOf(DeviceLostError);
+      expect((error as Error).message).toMatch(new RegExp(`no checkpoint was written yet \\(one is ${when}\\): run the same command again$`));
+      await expect(checkRunFolder(out, { ...optionsFor(out), checkpointEvery }, false)).resolves.toBeUndefined();
+    }
   });
 });

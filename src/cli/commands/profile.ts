@@ -76,60 +76,62 @@ export const profile: Command = {
     const peer = peerFile === undefined ? null : parsePeerLayers(JSON.parse(await readFile(peerFile, 'utf8')), peerFile);
     if (peer && peer.model !== modelName) throw new InputError(`${peerFile} times ${peer.model}'s layers; this profile runs ${modelName}: give --model ${peer.model}`);
     const ctx = await initNode({ adapter: stringOption(args, 'adapter') });
-    const size = givenSize ?? (small ? 32 : ctx.adapter.isSoftware ? 64 : 224);
-    if (peer && (peer.batch !== batch || peer.size !== size)) {
-      ctx.destroy();
-      throw new InputError(`${peerFile} times the layers at ${peer.batch}x3x${peer.size}x${peer.size}; this profile runs ${batch}x3x${size}x${size}: give --batch ${peer.batch} --size ${peer.size}`);
-    }
-    const tracePath = stringOption(args, 'trace') ?? 'runs/profile/trace.json';
-    const config = `${modelName}, ${batch}x3x${size}x${size}, ${classes} classes, SGD momentum 0.9`;
-    const source = describeSourceVersion(sourceVersion());
-    const environment = engineEnvironment().join(' ');
-    console.log(`adapter: ${adapterLabel(ctx.adapter)}`);
-    console.log(`model:   ${config}`);
-    console.log(`code:    ${source}${environment ? `; ${environment}` : ''}\n`);
+    try { // a late refusal (a batch the peer's file lacks, a path the model lacks) frees the GPU too
+      const size = givenSize ?? (small ? 32 : ctx.adapter.isSoftware ? 64 : 224);
+      if (peer && (peer.batch !== batch || peer.size !== size)) {
+        throw new InputError(`${peerFile} times the layers at ${peer.batch}x3x${peer.size}x${peer.size}; this profile runs ${batch}x3x${size}x${size}: give --batch ${peer.batch} --size ${peer.size}`);
+      }
+      const tracePath = stringOption(args, 'trace') ?? 'runs/profile/trace.json';
+      const config = `${modelName}, ${batch}x3x${size}x${size}, ${classes} classes, SGD momentum 0.9`;
+      const source = describeSourceVersion(sourceVersion());
+      const environment = engineEnvironment().join(' ');
+      console.log(`adapter: ${adapterLabel(ctx.adapter)}`);
+      console.log(`model:   ${config}`);
+      console.log(`code:    ${source}${environment ? `; ${environment}` : ''}\n`);
 
-    const model = createModel(modelName, { numClasses: classes, seed }).train();
-    if (unfreezePath !== undefined) moduleIndex(model, unfreezePath); // a path the model lacks is refused before anything runs
-    const images = randn([batch, 3, size, size], seed + 1, { name: 'images' });
-    const labels = Tensor.fromData(ctx, Array.from({ length: batch }, (_, i) => i % classes), [batch], 'int32', 'labels');
-    if (args.values['tune-kernels']) {
-      for (const line of describeTuning(await tuneModelKernels(model, images))) console.log(`tune-kernels: ${line}`);
+      const model = createModel(modelName, { numClasses: classes, seed }).train();
+      if (unfreezePath !== undefined) moduleIndex(model, unfreezePath); // a path the model lacks is refused before anything runs
+      const images = randn([batch, 3, size, size], seed + 1, { name: 'images' });
+      const labels = Tensor.fromData(ctx, Array.from({ length: batch }, (_, i) => i % classes), [batch], 'int32', 'labels');
+      if (args.values['tune-kernels']) {
+        for (const line of describeTuning(await tuneModelKernels(model, images))) console.log(`tune-kernels: ${line}`);
+        console.log('');
+      }
+      const ceilings = args.values.ceiling ? await measureCeilings(ctx) : null;
+      if (ceilings) console.log(`ceiling: ${describeCeilings(ceilings)}, measured now (src/kernels/ceiling.ts)\n`);
+      const rates = ceilings ? { ceilingGflops: ceilings.fmaGflops } : {};
+      const profileAs = async (label: string): Promise<StepProfile> => {
+        const optimizer = new SGD(model.parameters(), { lr: 0.01, momentum: 0.9 });
+        const result = await profileTrainStep({ ctx, model, optimizer, images, labels }, { ...options, label });
+        optimizer.dispose();
+        return result;
+      };
+
+      // The step with part of the model frozen: the head alone, or the modules from a path on.
+      const partial = unfreezePath !== undefined ? 'from' : args.values.frozen || compare ? 'head' : null;
+      const profiles: StepProfile[] = [];
+      if (partial === null || compare) profiles.push(await profileAs('full fine-tune'));
+      if (partial === 'head') {
+        freezeAllButHead(model);
+        profiles.push(await profileAs('frozen base'));
+      } else if (partial === 'from') {
+        freeze(model, (name) => name.length > 0);
+        unfreezeFrom(model, unfreezePath!);
+        profiles.push(await profileAs(`from ${unfreezePath}`));
+      }
+      for (const p of profiles) console.log(profileSummary(p));
       console.log('');
+      console.log(compare ? compareTable(profiles[0]!, profiles[1]!, rates) : kernelTable(profiles[0]!, rates));
+      if (args.values.layers) console.log(`\n${layersReport(profiles, rates)}`);
+      if (peer) console.log(`\n${profiles[0]!.mode === 'timestamp-query' ? peerLayerTable(profiles[0]!, peer) : 'peer layers: no per-layer times without timestamp-query'}`);
+      await writeChromeTrace(tracePath, chromeTrace(profiles, { adapter: ctx.adapter, config, code: source, environment, date: new Date().toISOString() }));
+      console.log(`\nwrote ${tracePath}: open it in chrome://tracing or https://ui.perfetto.dev`);
+      images.dispose();
+      labels.dispose();
+      model.dispose();
+    } finally {
+      ctx.destroy();
     }
-    const ceilings = args.values.ceiling ? await measureCeilings(ctx) : null;
-    if (ceilings) console.log(`ceiling: ${describeCeilings(ceilings)}, measured now (src/kernels/ceiling.ts)\n`);
-    const rates = ceilings ? { ceilingGflops: ceilings.fmaGflops } : {};
-    const profileAs = async (label: string): Promise<StepProfile> => {
-      const optimizer = new SGD(model.parameters(), { lr: 0.01, momentum: 0.9 });
-      const result = await profileTrainStep({ ctx, model, optimizer, images, labels }, { ...options, label });
-      optimizer.dispose();
-      return result;
-    };
-
-    // The step with part of the model frozen: the head alone, or the modules from a path on.
-    const partial = unfreezePath !== undefined ? 'from' : args.values.frozen || compare ? 'head' : null;
-    const profiles: StepProfile[] = [];
-    if (partial === null || compare) profiles.push(await profileAs('full fine-tune'));
-    if (partial === 'head') {
-      freezeAllButHead(model);
-      profiles.push(await profileAs('frozen base'));
-    } else if (partial === 'from') {
-      freeze(model, (name) => name.length > 0);
-      unfreezeFrom(model, unfreezePath!);
-      profiles.push(await profileAs(`from ${unfreezePath}`));
-    }
-    for (const p of profiles) console.log(profileSummary(p));
-    console.log('');
-    console.log(compare ? compareTable(profiles[0]!, profiles[1]!, rates) : kernelTable(profiles[0]!, rates));
-    if (args.values.layers) console.log(`\n${layersReport(profiles, rates)}`);
-    if (peer) console.log(`\n${profiles[0]!.mode === 'timestamp-query' ? peerLayerTable(profiles[0]!, peer) : 'peer layers: no per-layer times without timestamp-query'}`);
-    await writeChromeTrace(tracePath, chromeTrace(profiles, { adapter: ctx.adapter, config, code: source, environment, date: new Date().toISOString() }));
-    console.log(`\nwrote ${tracePath}: open it in chrome://tracing or https://ui.perfetto.dev`);
-    images.dispose();
-    labels.dispose();
-    model.dispose();
-    ctx.destroy();
   },
 };
 
