@@ -10,7 +10,8 @@
  * (GpuContextOptions.sleepBeforePoll).
  *
  * How long to sleep is learned: a training loop submits the same work again and again, so each
- * submission is keyed by its dispatches, and a kind's last measured time predicts the next.
+ * submission is keyed by its dispatches, copies and clears (recorder.ts), and a kind's last
+ * measured time predicts the next.
  * Unknown work is not slept on. The sleep stops short of the prediction by a margin, and the poll
  * after it measures the rest. Time spent polling counts at a discount: behind Dawn's stock,
  * spinning poll the work ran slower (a whole VGG16 step on 2-core lavapipe: 6.5 s against 4.0);

@@ -121,3 +121,27 @@ describe("who sleeps: GpuContextOptions.sleepBeforePoll", () => {
     }
   });
 });
+
+describe('what counts as the same work', () => {
+  it('a readback is keyed by its size: a 4 MiB one and a 4-byte one are different kinds of work, two of one size the same', async () => {
+    // Keyed alike, the small reads of a checkpoint were slept on for as long as its 392 MiB one took.
+    const { initNode, Tensor } = await import('../../src/node.js');
+    const ctx = await initNode();
+    try {
+      const [large, small] = [Tensor.zeros(ctx, [2 ** 20]), Tensor.zeros(ctx, [1])];
+      await ctx.recorder.sync();
+      const keys: string[] = [];
+      const submitted = ctx.recorder.completion.submitted.bind(ctx.recorder.completion);
+      ctx.recorder.completion.submitted = (key) => {
+        keys.push(key);
+        submitted(key);
+      };
+      for (const t of [large, small, large, small]) await t.read();
+      expect(keys).toHaveLength(4);
+      expect(keys[0]).not.toBe(keys[1]);
+      expect(keys.slice(2)).toEqual(keys.slice(0, 2));
+    } finally {
+      ctx.destroy();
+    }
+  });
+});
