@@ -7,6 +7,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { GpuContextOptions } from '../runtime/context.js';
 
 /** The browser bundle `vite build --mode lib` writes (from src/ and from dist/, both two levels down). */
 export const DEFAULT_BUNDLE = fileURLToPath(new URL('../../dist-web/webgpu-transfer.js', import.meta.url));
@@ -18,6 +19,12 @@ export interface EngineServerOptions {
   bundle?: string;
   /** More files for the page to fetch: URL path (`/data/a.safetensors`) → file on disk or contents. */
   files?: Readonly<Record<string, string | Uint8Array>>;
+  /**
+   * Options of the page's default context (its `initBrowser()`), e.g. `{ gpuTimeoutMs: 10_000 }`:
+   * a kernel that never ends then fails the test's wait with GpuTimeoutError instead of hanging
+   * the test until the runner's own time limit.
+   */
+  context?: GpuContextOptions;
   /** Default 127.0.0.1 and a free port. */
   host?: string;
   port?: number;
@@ -31,22 +38,25 @@ export interface EngineServer {
 
 /**
  * The page at `/`: it imports the bundle, exposes it as `window.webgpuTransfer`, and starts
- * WebGPU; `window.webgpuTransferReady` settles with the adapter or with why there is none
- * (never rejects, so a driver can report the reason).
+ * WebGPU with `context`; `window.webgpuTransferReady` settles with the adapter or with why there
+ * is none (never rejects, so a driver can report the reason).
  */
-export const ENGINE_PAGE = `<!doctype html>
+export const enginePage = (context: GpuContextOptions = {}): string => `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>webgpu-transfer</title><link rel="icon" href="data:,"></head>
 <body>
 <script type="module">
 import * as engine from '${BUNDLE_PATH}';
 window.webgpuTransfer = engine;
-window.webgpuTransferReady = engine.initBrowser().then(
+window.webgpuTransferReady = engine.initBrowser(${JSON.stringify(context).replace(/</g, '\\u003c')}).then(
   (ctx) => ({ ok: true, adapter: ctx.adapter, label: engine.adapterLabel(ctx.adapter) }),
   (error) => ({ ok: false, error: String((error && error.message) || error) }),
 );
 </script>
 </body></html>
 `;
+
+/** The page with the default context's options. */
+export const ENGINE_PAGE = enginePage();
 
 const CONTENT_TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -58,12 +68,13 @@ const CONTENT_TYPES: Record<string, string> = {
   '.jpeg': 'image/jpeg',
 };
 
-/** Serves ENGINE_PAGE, the bundle (and its source map) and `files` on 127.0.0.1. */
+/** Serves the engine page (`enginePage(options.context)`), the bundle (and its source map) and `files` on 127.0.0.1. */
 export async function serveEngine(options: EngineServerOptions = {}): Promise<EngineServer> {
   const bundle = options.bundle ?? DEFAULT_BUNDLE;
   if (!existsSync(bundle)) {
     throw new Error(`No browser bundle at ${bundle}: build it with \`npx vite build --mode lib\` (npm run build:web).`);
   }
+  const page = enginePage(options.context);
   const routes = new Map<string, string | Uint8Array>([
     [BUNDLE_PATH, bundle],
     [`${BUNDLE_PATH}.map`, `${bundle}.map`],
@@ -72,7 +83,7 @@ export async function serveEngine(options: EngineServerOptions = {}): Promise<En
   const server = createServer(async (request, response) => {
     const path = new URL(request.url ?? '/', 'http://localhost').pathname;
     try {
-      const body = path === '/' ? ENGINE_PAGE : await contents(routes.get(path));
+      const body = path === '/' ? page : await contents(routes.get(path));
       if (body === undefined) {
         response.writeHead(404).end(`not found: ${path}`);
         return;

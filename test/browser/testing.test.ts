@@ -2,6 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebGpuUnavailableError } from '../../src/index.js';
 import { chromiumArgs, launchChromium, launchEnginePage, serveEngine, type EnginePage } from '../../src/testing/index.js';
+import { submitHungKernel } from '../helpers/submit-hung-kernel.js';
 
 describe('launchEnginePage', () => {
   let engine: EnginePage;
@@ -56,6 +57,38 @@ describe('a GPU process that crashes (Chromium restarts it)', () => {
     expect(engine.pageErrors).toEqual([expect.stringMatching(/^console\.error: webgpu-transfer: GPU device lost \(unknown\)/)]);
     await engine.page.evaluate(() => window.webgpuTransfer.initBrowser()); // the new default context
     expect(await product()).toEqual([1, 2, 3, 4]);
+  });
+});
+
+describe('a kernel that never ends, with a limit on waits (context: { gpuTimeoutMs })', () => {
+  let engine: EnginePage;
+  beforeAll(async () => {
+    engine = await launchEnginePage({ context: { gpuTimeoutMs: 1500 } });
+  });
+  afterAll(() => engine?.close());
+
+  it('fails the wait with GpuTimeoutError at the limit; the page stays responsive and a new context computes', async () => {
+    // Without the limit the page's wait never returns, and a suite learns only from its runner's timeout.
+    await engine.page.evaluate(`(${submitHungKernel})(window.webgpuTransfer.getDefaultContext().device)`);
+    const waited = await engine.page.evaluate(async () => {
+      const { tensor } = window.webgpuTransfer;
+      const start = performance.now();
+      try {
+        await tensor([1, 2], [2]).read();
+        return 'the wait returned';
+      } catch (error) {
+        return { message: `${(error as Error).name}: ${(error as Error).message}`, ms: performance.now() - start };
+      }
+    });
+    expect(waited).toMatchObject({ message: expect.stringMatching(/^GpuTimeoutError: the GPU has not finished its work after 1\.5 s, the limit on a wait/) });
+    expect((waited as { ms: number }).ms).toBeGreaterThanOrEqual(1400);
+    expect((waited as { ms: number }).ms).toBeLessThan(10_000);
+    const again = await engine.page.evaluate(async () => {
+      const { initBrowser, tensor, matmul } = window.webgpuTransfer;
+      await initBrowser();
+      return Array.from(await matmul(tensor([1, 2, 3, 4], [2, 2]), tensor([1, 0, 0, 1], [2, 2])).read());
+    });
+    expect(again).toEqual([1, 2, 3, 4]);
   });
 });
 
