@@ -105,7 +105,7 @@ function trainSpecs(o: Options, hardware: boolean): StepSpec[] {
   for (const frozenBase of [false, true]) specs.push({ model: 'vgg16', batch, size, classes: 2, frozenBase });
   // torchvision's own VGG16 (25088-input classifier at any size), ours only: the memory check, and
   // the recipe's transfer step (`train` trains the head alone) beside its full step.
-  if (!o.quick && size !== 224) {
+  if (!o.quick) {
     for (const headOnly of [false, true]) specs.push({ model: 'vgg16-torchvision', batch, size, classes: 2, frozenBase: headOnly, headOnly });
   }
   return specs;

@@ -210,7 +210,7 @@ variant() {
 # WGT_CONV_TILES="64x64 128x128": the VGG16 steps and conv kernels again with each tiled-conv tile
 # forced, to measure the choice chooseConvTile makes.
 for tile in ${WGT_CONV_TILES:-}; do
-  variant "5b. conv tile $tile: VGG16 steps and conv2d kernels, ours only" "tile-$tile" 'train\.vgg16|conv2d' WGT_CONV_TILE="$tile"
+  variant "5b. conv tile $tile: VGG16 steps and conv2d kernels, ours only" "tile-$tile" 'train\.vgg16\.|conv2d' WGT_CONV_TILE="$tile"
 done
 
 # The VGG16 full step again with the bucket pool alone (WGT_MEMORY=pool): its peak beside the
@@ -223,7 +223,7 @@ fi
 # (--tune-kernels; WGT_TUNE=0 skips it): the per-layer timings of every tile, and the step's speed.
 if [ "${WGT_TUNE:-1}" = 1 ]; then
   step "5d. VGG16 steps with the convolution tiles and algorithms tuned per layer (--tune-kernels, WGT_CONV_ALGORITHM=fastest), ours only"
-  within_budget "${WGT_TUNE_TIMEOUT:-120}" "$PROFILE_LIMIT" env WGT_CONV_ALGORITHM=fastest "$NODE" "$WORK/app/run.mjs" "${BENCH[@]}" --no-tfjs --tune-kernels --only 'train\.vgg16' --out "$RESULTS/tuned" 2>&1 \
+  within_budget "${WGT_TUNE_TIMEOUT:-120}" "$PROFILE_LIMIT" env WGT_CONV_ALGORITHM=fastest "$NODE" "$WORK/app/run.mjs" "${BENCH[@]}" --no-tfjs --tune-kernels --only 'train\.vgg16\.' --out "$RESULTS/tuned" 2>&1 \
     | grep -E '^\[[0-9]+ s\]' || echo "run-gpu.sh: the tuned run stopped early (time limit or error); what it wrote is in $RESULTS/tuned"
   sed -n '/^| train/p; /^Convolution tiles tuned/,/^$/p; /^- /p' "$RESULTS"/tuned/*.md 2>/dev/null | grep -v '^- adapter\|^- webgpu-transfer\|^- configuration'
 fi
@@ -231,13 +231,13 @@ fi
 # The VGG16 steps and conv kernels again in the tiled convolution's plain reduction order
 # (channel, tap) instead of 16-channel blocks: the A/B of that change on this GPU (WGT_ORDER_COMPARE=0 skips it).
 if [ "${WGT_ORDER_COMPARE:-1}" = 1 ]; then
-  variant "5e. VGG16 steps and conv2d kernels in the plain reduction order (WGT_CONV_ORDER=plain), ours only" plain-order 'train\.vgg16|conv2d' WGT_CONV_ORDER=plain
+  variant "5e. VGG16 steps and conv2d kernels in the plain reduction order (WGT_CONV_ORDER=plain), ours only" plain-order 'train\.vgg16\.|conv2d' WGT_CONV_ORDER=plain
 fi
 
 # The same with Winograd's F(2x2, 3x3) for every 3x3 stride-1 layer: its A/B against step 5's
 # direct kernels (WGT_WINOGRAD_COMPARE=0 skips it).
 if [ "${WGT_WINOGRAD_COMPARE:-1}" = 1 ]; then
-  variant "5f. VGG16 steps and conv2d kernels with Winograd F(2x2, 3x3) (WGT_CONV_ALGORITHM=winograd), ours only" winograd 'train\.vgg16|conv2d' WGT_CONV_ALGORITHM=winograd
+  variant "5f. VGG16 steps and conv2d kernels with Winograd F(2x2, 3x3) (WGT_CONV_ALGORITHM=winograd), ours only" winograd 'train\.vgg16\.|conv2d' WGT_CONV_ALGORITHM=winograd
 fi
 
 # What moved: this run against the last full one kept from a GPU, and the variants against this

@@ -2,6 +2,7 @@
 """PyTorch fp32 figures for the GPU run, on the same steps and kernels as bench/run.ts.
 
 Training steps: the small VGG (32x32, batch 32) and VGG16 (224x224, batch 32), full and frozen base,
+and torchvision's VGG16 with only its head training (the recipe's transfer step),
 built by bench/peers/torch_cpu.py's build_model (the same architecture as tfjs's and ours), SGD
 momentum 0.9, cross-entropy; images/s from the median step, each step ending with a synchronize.
 Kernels: matmul, conv2d forward / input gradient / weight gradient, batch norm, max-pool, with the
@@ -28,7 +29,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import torch  # noqa: E402
 import torch.nn as nn  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
-from torch_cpu import build_model, conv_label  # noqa: E402
+from torch_cpu import build_model, conv_label, step_name, step_variants  # noqa: E402
 
 
 def main():
@@ -88,11 +89,11 @@ def main():
         save()  # after every result: a run cut by a time limit keeps what it measured
         print(f"  torch {name} {shape}: {r.get('imagesPerSec') or r.get('gflops') or r.get('gbps') or r.get('error')}", file=sys.stderr, flush=True)
 
-    steps = [] if a.layers_only else [("smallvgg", 32, 32)] if a.smoke else [("smallvgg", 32, 32), ("vgg16", 32, 224)]
+    steps = [] if a.layers_only else [("smallvgg", 32, 32)] if a.smoke else [("smallvgg", 32, 32), ("vgg16", 32, 224), ("vgg16-torchvision", 32, 224)]
     for model_name, batch, size in steps:
-        for frozen in (False, True):
+        for frozen, head_only in step_variants(model_name):
             torch.manual_seed(1)
-            model = build_model(model_name, frozen, size, 2).to(dev)
+            model = build_model(model_name, frozen, size, 2, head_only).to(dev)
             opt = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=0.01, momentum=0.9)
             x = torch.randn(batch, 3, size, size, device=dev)
             y = torch.arange(batch, device=dev) % 2
@@ -105,7 +106,7 @@ def main():
 
             if cuda:
                 torch.cuda.reset_peak_memory_stats()
-            add(f"train.{model_name}.{'frozenBase' if frozen else 'full'}", f"{batch}x3x{size}x{size}, 2 classes", step, batch=batch, warmup=3)
+            add(step_name(model_name, frozen, head_only), f"{batch}x3x{size}x{size}, 2 classes", step, batch=batch, warmup=3)
             if cuda:
                 out[-1]["notes"] = f"peak allocated {torch.cuda.max_memory_allocated() / 2**20:.0f} MiB"
             del model, opt, x, y

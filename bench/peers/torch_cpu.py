@@ -76,12 +76,20 @@ def conv_label(n, cin, h, w, cout, k):
     return f"{n}x{cin}x{h}x{w} -> {cout}, {k}x{k} p{k // 2}"
 
 
-def build_model(model, frozen, size, classes):
+def step_name(model, frozen, head_only=False):
+    """The step's name in bench/run.ts (bench/train-step.ts stepName)."""
+    return f"train.{model}.{'headOnly' if head_only else 'frozenBase' if frozen else 'full'}"
+
+
+def build_model(model, frozen, size, classes, head_only=False):
+    """smallvgg and vgg16 as the peers build them (frozen: the convolutions); vgg16-torchvision as
+    torchvision does (adaptive average pool to 7x7, dropout), head_only: all but its last layer frozen."""
     if model == "smallvgg":
         cfg, dense = [32, 32, "M", 64, 64, "M", 128, 128, "M"], [256]
     else:
         cfg = [64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M", 512, 512, 512, "M"]
         dense = [4096, 4096]
+    torchvision = model == "vgg16-torchvision"
     layers, c, s = [], 3, size
     for v in cfg:
         if v == "M":
@@ -94,13 +102,24 @@ def build_model(model, frozen, size, classes):
                     p.requires_grad_(False)
             layers += [conv, nn.ReLU(inplace=True)]
             c = v
+    if torchvision:
+        layers.append(nn.AdaptiveAvgPool2d(7))
+        s = 7
     layers.append(nn.Flatten())
     f = c * s * s
     for u in dense:
-        layers += [nn.Linear(f, u), nn.ReLU(inplace=True)]
+        layers += [nn.Linear(f, u), nn.ReLU(inplace=True)] + ([nn.Dropout(0.5)] if torchvision else [])
         f = u
     layers.append(nn.Linear(f, classes))  # CrossEntropyLoss = softmax + categorical cross-entropy
+    if head_only:
+        for p in nn.Sequential(*layers[:-1]).parameters():
+            p.requires_grad_(False)
     return nn.Sequential(*layers)
+
+
+def step_variants(model):
+    """(frozen, head_only) of the steps bench/run.ts races: torchvision's VGG16 full and head only."""
+    return [(False, False), (True, True)] if model == "vgg16-torchvision" else [(False, False), (True, False)]
 
 
 def main():
@@ -180,18 +199,18 @@ def main():
                 add(result("maxpool2x2", shape, timeit(lambda: F.max_pool2d(x, 2, 2), 2, reps, budget),
                            bytes_=x.numel() * 4 * 1.25))
 
-    specs = [("smallvgg", 32, 32), ("vgg16", a.vgg16_batch, a.vgg16_size)]
+    specs = [("smallvgg", 32, 32), ("vgg16", a.vgg16_batch, a.vgg16_size), ("vgg16-torchvision", a.vgg16_batch, a.vgg16_size)]
     for model_name, batch, size in specs:
-        if model_name == "vgg16" and a.skip_vgg16:
+        if model_name != "smallvgg" and a.skip_vgg16:
             continue
-        for frozen in (False, True):
-            name = f"train.{model_name}.{'frozenBase' if frozen else 'full'}"
+        for frozen, head_only in step_variants(model_name):
+            name = step_name(model_name, frozen, head_only)
             shape = f"{batch}x3x{size}x{size}, 2 classes"
             if not want(name, shape):
                 continue
             try:
                 torch.manual_seed(1)
-                model = build_model(model_name, frozen, size, 2)
+                model = build_model(model_name, frozen, size, 2, head_only)
                 params = [p for p in model.parameters() if p.requires_grad]
                 opt = torch.optim.SGD(params, lr=0.01, momentum=0.9)
                 x = torch.randn(batch, 3, size, size)
