@@ -243,6 +243,16 @@ export class BufferPool {
     return new Map([...this.liveCounts].filter(([, n]) => n > 0));
   }
 
+  /** Gives back a real buffer acquire() returned, destroying it rather than keeping it for reuse. */
+  discard(buffer: GPUBuffer): void {
+    const size = this.sizes.get(buffer);
+    if (size === undefined) throw new Error(`BufferPool(${this.label}): discarded a buffer it did not create`);
+    this.sizes.delete(buffer);
+    this.stats.bytesAllocated -= size;
+    this.countRelease(size);
+    buffer.destroy();
+  }
+
   /** Destroys every free buffer (live ones stay). Useful between unrelated workloads. */
   trim(): void {
     for (const list of this.freeLists.values()) {

@@ -245,6 +245,25 @@ describe('memory plan', () => {
     expect(Array.from(await b.read())).toEqual(Array.from(second));
   });
 
+  it("a large readback's staging buffer is freed after it, a small one's kept for the next", async () => {
+    // A checkpoint's reads (VGG16: 536 MiB of staging) would otherwise be held for the rest of the run.
+    const staging = () => ctx.recorder['readbackPool'].stats.bytesAllocated;
+    const large = Tensor.fromData(ctx, Float32Array.from({ length: 5 * 2 ** 20 }, (_, i) => i % 1000), [5 * 2 ** 20], 'float32'); // 20 MiB
+    const small = tensor([1, 2, 3], [3]);
+    await ctx.recorder.sync();
+    const before = staging();
+    const values = await large.read();
+    expect([values[0], values[999], values[values.length - 1]]).toEqual([0, 999, (5 * 2 ** 20 - 1) % 1000]);
+    expect(staging()).toBe(before);
+    await small.read();
+    const kept = staging();
+    expect(kept).toBeGreaterThanOrEqual(before);
+    await small.read();
+    expect(staging()).toBe(kept); // the kept one served the second read
+    large.dispose();
+    small.dispose();
+  });
+
   it('gpuBuffer() hands your own WebGPU code the real buffer, with the value computed', async () => {
     const y = relu(tensor([1, -2, 3, -4], [4]));
     const buffer = y.gpuBuffer();
