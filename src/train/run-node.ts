@@ -205,7 +205,7 @@ function resumeNote(saved: Checkpointed | null, checkpoint: string, every: Check
   if (!saved) {
     const when = every
       ? `after every epoch and ${[every.steps && `every ${every.steps} steps`, every.minutes && `every ${every.minutes} minutes`].filter(Boolean).join(' or ')}`
-      : 'after every epoch; --checkpoint-every (checkpointEvery) writes them inside one too';
+      : 'after every epoch; checkpointEvery (--checkpoint-minutes, --checkpoint-every) writes them inside one too';
     return `no checkpoint was written yet (one is ${when}): run the same command again`;
   }
   return `the checkpoint ${checkpoint} is intact: the same command with --resume continues from ${describePosition(saved)}`;

@@ -126,6 +126,8 @@ describe('command line', () => {
     const expected = (await readFile(join(straight, 'log.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
     expect(expected).toHaveLength(3);
     for (const f of ['best.safetensors', 'checkpoint.safetensors', 'curves.svg', 'bad-files.txt']) expect(existsSync(join(straight, f)), f).toBe(true);
+    // Inside epochs too, every half hour unless told otherwise (--checkpoint-minutes).
+    expect(JSON.parse(await readFile(join(straight, 'options.json'), 'utf8')).checkpointEvery).toEqual({ minutes: 30 });
 
     const killed = join(dir, 'killed');
     const child = spawn(process.execPath, [...CLI, ...args(killed)], { stdio: 'ignore' });
@@ -220,10 +222,10 @@ describe('command line', () => {
     expect(refused.stderr).toMatch(/--gpu-timeout/);
   });
 
-  it('train --checkpoint-every and --checkpoint-minutes take counts above 0', () => {
-    for (const [option, value, says] of [['--checkpoint-every', '0', 'a whole number, at least 1'], ['--checkpoint-every', '1.5', 'a whole number, at least 1'], ['--checkpoint-minutes', '0', 'a number above 0']]) {
-      const r = run(...trainArgs(join(dir, 'refused')), option!, value!);
-      expect(r.status, `${option} ${value}`).toBe(2);
+  it('train --checkpoint-every takes counts above 0, --checkpoint-minutes 0 or more (0: after each epoch only)', () => {
+    for (const [option, says] of [['--checkpoint-every=0', 'a whole number, at least 1'], ['--checkpoint-every=1.5', 'a whole number, at least 1'], ['--checkpoint-minutes=-1', 'a number, 0 or more']]) {
+      const r = run(...trainArgs(join(dir, 'refused')), option!);
+      expect(r.status, option).toBe(2);
       expect(r.stderr).toContain(says);
     }
   });
@@ -232,7 +234,8 @@ describe('command line', () => {
     const straightLog = join(dir, 'straight', 'log.jsonl');
     if (!existsSync(straightLog)) return expect.fail('needs the training test\'s uninterrupted run');
     const out = join(dir, 'interrupted');
-    const child = spawn(process.execPath, [...CLI, ...trainArgs(out)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // After each epoch only: a run's checkpoint schedule may change on --resume.
+    const child = spawn(process.execPath, [...CLI, ...trainArgs(out), '--checkpoint-minutes', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk) => (stdout += chunk));
@@ -246,6 +249,7 @@ describe('command line', () => {
     expect(code, stdout + stderr).toBe(130);
     expect(stdout).toMatch(/interrupted: stopping after the step in progress/);
     expect(stdout).toMatch(/stopped (at|before) transfer epoch \d.*; a checkpoint was saved/);
+    expect(JSON.parse(await readFile(join(out, 'options.json'), 'utf8'))).not.toHaveProperty('checkpointEvery');
     const again = run(...trainArgs(out), '--resume');
     expect(again.status, again.stderr).toBe(0);
     const rows = async (path: string) => (await readFile(path, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { trainLoss: number; valLoss: number });

@@ -89,7 +89,7 @@ describe('a GPU lost during training', () => {
 
   it('lost before the first checkpoint: says none was written, when one would be, and that the same command starts again', { timeout: 120_000 }, async () => {
     for (const [name, checkpointEvery, when] of [
-      ['early', undefined, 'after every epoch; --checkpoint-every \\(checkpointEvery\\) writes them inside one too'],
+      ['early', undefined, 'after every epoch; checkpointEvery \\(--checkpoint-minutes, --checkpoint-every\\) writes them inside one too'],
       ['early-every', { steps: 50, minutes: 30 }, 'after every epoch and every 50 steps or every 30 minutes'],
     ] as const) {
       const out = join(dir, name);
