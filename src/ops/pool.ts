@@ -5,6 +5,7 @@ import type { PoolSizes, PoolWindow } from '../kernels/pool-common.js';
 import { runMaxPoolBackward, runMaxPoolForward } from '../kernels/pool-max.js';
 import { runAvgPoolBackward, runAvgPoolForward } from '../kernels/pool-avg.js';
 import { expectFloat } from './checks.js';
+import { reshape } from './shape.js';
 import type { IntPair } from './conv.js';
 
 export interface PoolOptions {
@@ -50,6 +51,9 @@ export function adaptiveAvgPool2d(x: Tensor, outputSize: IntPair): Tensor {
   if (![outH, outW].every((d) => Number.isInteger(d) && d >= 1)) throw new ShapeError(`adaptiveAvgPool2d: output size (${outH}, ${outW}) must be positive integers`);
   const [n, c, inH, inW] = x.shape as [number, number, number, number];
   if (inH < 1 || inW < 1) throw new ShapeError(`adaptiveAvgPool2d: input ${shape} has no pixels`);
+  // To its own size each window is one pixel: the input itself, as a view (torchvision's VGG16 at
+  // 224x224, whose features end at 7x7; the small VGG's 4x4), with no kernel either way.
+  if (outH === inH && outW === inW) return reshape(x, x.shape);
   const sizes: PoolSizes = { planes: n * c, inH, inW, outH, outW };
   // No window: it follows from the sizes alone.
   const y = runAvgPoolForward('adaptive_avg', x, sizes, null);

@@ -92,6 +92,22 @@ describe('pooling', () => {
     await checkOp({ shapes: [shape], gpu: ([x]) => adaptiveAvgPool2d(x!, [7, 4]), reference: ([x]) => poolReference(x!, shape, [7, 4], 'mean', adaptive, 0), gradient: [1e-5, 1e-5] });
   });
 
+  it('adaptiveAvgPool2d to its own size is its input, as a view: no kernel forward or backward, the gradient passed through', async () => {
+    const values = randomArray(2 * 3 * 7 * 7, 17);
+    const dyValues = randomArray(values.length, 18);
+    const x = tensor(values, [2, 3, 7, 7], { requiresGrad: true });
+    ctx.recorder.resetStats();
+    const y = adaptiveAvgPool2d(x, [7, 7]);
+    backward(y, tensor(dyValues, [2, 3, 7, 7]));
+    expect(ctx.recorder.stats.perKernel.get('pool.adaptive_avg.forward') ?? 0).toBe(0);
+    expect(ctx.recorder.stats.perKernel.get('pool.adaptive_avg.backward') ?? 0).toBe(0);
+    expect(y.buffer).toBe(x.buffer);
+    expect(Array.from(await y.read())).toEqual(Array.from(Float32Array.from(values)));
+    expect(Array.from(await x.grad!.read())).toEqual(Array.from(Float32Array.from(dyValues)));
+    x.grad!.dispose();
+    x.dispose();
+  });
+
   it('maxPool2d keeps argmax indices only when backward will need them', async () => {
     const values = randomArray(2 * 3 * 4 * 4, 5);
     const run = (requiresGrad: boolean, grad: boolean) => {
