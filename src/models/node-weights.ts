@@ -5,7 +5,8 @@ import { writeChunksToFile } from './formats/node-file-sink.js';
 import { openWeightsFile } from './formats/node-file-source.js';
 import { inspectWeights, type WeightInspection } from './inspect.js';
 import { loadWeights, type LoadWeightsOptions, type WeightsLoadReport } from './load-weights.js';
-import { encodeModelPth, encodeModelSafetensors } from './save-weights.js';
+import { streamSafetensors } from './formats/safetensors-write.js';
+import { encodeModelPth, stateDictToFetch } from './save-weights.js';
 
 /** Opens `path` (safetensors or either .pth container), loads it into `model`, closes it. */
 export async function loadWeightsFile(model: Module, path: string, options: LoadWeightsOptions = {}): Promise<WeightsLoadReport> {
@@ -17,9 +18,9 @@ export async function loadWeightsFile(model: Module, path: string, options: Load
   }
 }
 
-/** Writes the model's state dict as safetensors under torchvision's names. */
+/** Writes the model's state dict as safetensors under torchvision's names, one tensor read back at a time. */
 export async function saveSafetensors(model: Module, path: string, metadata: Readonly<Record<string, string>> = {}): Promise<void> {
-  await writeChunksToFile(path, await encodeModelSafetensors(model, metadata));
+  await writeChunksToFile(path, streamSafetensors(stateDictToFetch(model), metadata));
 }
 
 /** Writes the model's state dict as a PyTorch zip `.pth`, as `torch.save(model.state_dict())`. */

@@ -1,25 +1,33 @@
 /**
  * A model's state dict as the weight-file writers take it: torchvision's keys, float32 tensors
  * read back from the GPU, and BatchNorm's counters as int64 scalars, so that PyTorch's own
- * model loads the file with `load_state_dict(strict=True)`. The CPU holds one copy of the model
- * while the file is written (the writers reference the tensors' bytes, they do not copy them).
+ * model loads the file with `load_state_dict(strict=True)`. Written whole (`stateDictToWrite`),
+ * the CPU holds one copy of the model while the file is written (the writers reference the
+ * tensors' bytes, they do not copy them); streamed (`stateDictToFetch`), one tensor at a time.
  */
 import type { Module } from '../nn/module.js';
 import { Counter } from '../nn/state-dict.js';
 import { encodePytorchZip } from './formats/pth-write.js';
 import { encodeSafetensors } from './formats/safetensors-write.js';
-import type { TensorToWrite } from './formats/tensor-to-write.js';
+import type { TensorToFetch, TensorToWrite } from './formats/tensor-to-write.js';
 
-export async function stateDictToWrite(model: Module): Promise<Map<string, TensorToWrite>> {
-  const out = new Map<string, TensorToWrite>();
+/** The state dict with every tensor still on the GPU, read back when a streaming writer reaches it. */
+export function stateDictToFetch(model: Module): Map<string, TensorToWrite | TensorToFetch> {
+  const out = new Map<string, TensorToWrite | TensorToFetch>();
   for (const [key, slot] of model.stateSlots()) {
     out.set(
       key,
       slot instanceof Counter
         ? { dtype: 'I64', shape: [], data: BigInt64Array.of(BigInt(slot.value)) }
-        : { dtype: 'F32', shape: slot.shape, data: (await slot.read()) as Float32Array },
+        : { dtype: 'F32', shape: slot.shape, fetch: async () => (await slot.read()) as Float32Array },
     );
   }
+  return out;
+}
+
+export async function stateDictToWrite(model: Module): Promise<Map<string, TensorToWrite>> {
+  const out = new Map<string, TensorToWrite>();
+  for (const [key, tensor] of stateDictToFetch(model)) out.set(key, 'fetch' in tensor ? { ...tensor, data: await tensor.fetch() } : tensor);
   return out;
 }
 

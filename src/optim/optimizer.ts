@@ -112,21 +112,31 @@ export abstract class Optimizer<O extends BaseOptions> {
     return { tensor, fresh: true };
   }
 
-  async stateDict(): Promise<OptimizerStateDict> {
+  /**
+   * The state without reading it back: the groups (as stateDict gives them), and each parameter's
+   * index, step and state tensors, still on the GPU (a checkpoint reads them one at a time).
+   */
+  stateTensors(): { state: { index: number; step: number; buffers: Readonly<Record<string, Tensor>> }[]; param_groups: OptimizerStateDict['param_groups'] } {
     const index = this.parameterIndex();
-    const state: OptimizerStateDict['state'] = {};
-    await Promise.all(
-      [...this.state].map(async ([param, s]) => {
-        const entry: { step: number } & Record<string, number | Float32Array> = { step: s.step };
-        for (const [name, tensor] of Object.entries(s.buffers)) entry[name] = (await tensor.read()) as Float32Array;
-        state[index.get(param)!] = entry;
-      }),
-    );
+    const state = [...this.state].map(([param, s]) => ({ index: index.get(param)!, step: s.step, buffers: s.buffers }));
     const param_groups = this.paramGroups.map((group) => {
       const options: Record<string, number | boolean | number[]> = {};
       for (const key of Object.keys(this.defaults)) options[snakeCase(key)] = (group as unknown as Record<string, number | boolean | number[]>)[key]!;
       return { ...options, params: group.params.map((p) => index.get(p)!) };
     });
+    return { state, param_groups };
+  }
+
+  async stateDict(): Promise<OptimizerStateDict> {
+    const { state: tensors, param_groups } = this.stateTensors();
+    const state: OptimizerStateDict['state'] = {};
+    await Promise.all(
+      tensors.map(async ({ index, step, buffers }) => {
+        const entry: { step: number } & Record<string, number | Float32Array> = { step };
+        for (const [name, tensor] of Object.entries(buffers)) entry[name] = (await tensor.read()) as Float32Array;
+        state[index] = entry;
+      }),
+    );
     return { state, param_groups };
   }
 

@@ -5,15 +5,15 @@
  * the run's options, each Dropout's step). Written atomically: a temporary file, flushed, then renamed over the old
  * one, so a `kill -9` at any moment leaves either the previous checkpoint or the new one.
  */
-import { open, rename, rm } from 'node:fs/promises';
 import { Tensor } from '../autograd/tensor.js';
 import type { Module } from '../nn/module.js';
 import { Dropout } from '../nn/dropout.js';
 import type { StateValue } from '../nn/state-dict.js';
-import { stateDictToWrite } from '../models/save-weights.js';
-import { encodeSafetensors } from '../models/formats/safetensors-write.js';
+import { stateDictToFetch } from '../models/save-weights.js';
+import { streamSafetensors } from '../models/formats/safetensors-write.js';
+import { writeChunksToFile } from '../models/formats/node-file-sink.js';
 import { openWeightsFile } from '../models/formats/node-file-source.js';
-import type { TensorToWrite } from '../models/formats/tensor-to-write.js';
+import type { TensorToFetch, TensorToWrite } from '../models/formats/tensor-to-write.js';
 import type { OptimizerStateDict } from '../optim/optimizer.js';
 import type { SchedulerStateDict } from '../optim/schedulers.js';
 import type { TrainerPosition } from './trainer.js';
@@ -43,19 +43,21 @@ export async function saveCheckpoint<Options>(
   state: { position: TrainerPosition; optimizer: TrainOptimizer | null; scheduler: TrainScheduler | null },
   options: Options,
 ): Promise<void> {
-  const tensors = new Map<string, TensorToWrite>();
-  for (const [key, value] of await stateDictToWrite(model)) tensors.set(`model.${key}`, value);
+  // Every tensor is read back when the writer reaches it: the CPU holds one at a time, not the
+  // whole checkpoint (VGG16 with momentum: 1 GiB).
+  const tensors = new Map<string, TensorToWrite | TensorToFetch>();
+  for (const [key, value] of stateDictToFetch(model)) tensors.set(`model.${key}`, value);
   let optimizerMeta: CheckpointMeta<Options>['optimizer'] = null;
   if (state.optimizer) {
-    const dict = await state.optimizer.stateDict();
+    const { state: entries, param_groups } = state.optimizer.stateTensors();
     const steps: Record<number, { step: number }> = {};
-    for (const [index, entry] of Object.entries(dict.state)) {
-      steps[Number(index)] = { step: entry.step };
-      for (const [name, value] of Object.entries(entry)) {
-        if (value instanceof Float32Array) tensors.set(`optimizer.${index}.${name}`, { dtype: 'F32', shape: [value.length], data: value });
+    for (const { index, step, buffers } of entries) {
+      steps[index] = { step };
+      for (const [name, tensor] of Object.entries(buffers)) {
+        tensors.set(`optimizer.${index}.${name}`, { dtype: 'F32', shape: [tensor.size], fetch: async () => (await tensor.read()) as Float32Array });
       }
     }
-    optimizerMeta = { state: steps, param_groups: dict.param_groups };
+    optimizerMeta = { state: steps, param_groups };
   }
   const meta: CheckpointMeta<Options> = {
     version: FORMAT_VERSION,
@@ -66,20 +68,7 @@ export async function saveCheckpoint<Options>(
     dropoutSteps: Object.fromEntries(dropoutLayers(model).map(([path, layer]) => [path, layer.step])),
     savedAt: new Date().toISOString(),
   };
-  const temporary = `${path}.tmp-${process.pid}`;
-  const handle = await open(temporary, 'w');
-  try {
-    for (const chunk of encodeSafetensors(tensors, { [META_KEY]: JSON.stringify(meta) })) {
-      for (let written = 0; written < chunk.byteLength; ) written += (await handle.write(chunk, written)).bytesWritten;
-    }
-    await handle.sync();
-  } catch (error) {
-    await handle.close();
-    await rm(temporary, { force: true });
-    throw error;
-  }
-  await handle.close();
-  await rename(temporary, path);
+  await writeChunksToFile(path, streamSafetensors(tensors, { [META_KEY]: JSON.stringify(meta) }), { sync: true });
 }
 
 export interface LoadedCheckpoint<Options> {

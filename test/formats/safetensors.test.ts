@@ -1,7 +1,7 @@
 // safetensors: the hand-written fixture (every dtype), our writer read back by our reader and by
 // PyTorch, and each way a header can lie about the file.
 
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -15,7 +15,8 @@ import {
 } from '../../src/models/formats/errors.js';
 import { openWeights } from '../../src/models/formats/open-weights.js';
 import { openSafetensors } from '../../src/models/formats/safetensors-read.js';
-import { encodeSafetensors, writeSafetensors } from '../../src/models/formats/safetensors-write.js';
+import { encodeSafetensors, streamSafetensors, writeSafetensors } from '../../src/models/formats/safetensors-write.js';
+import { writeChunksToFile } from '../../src/models/formats/node-file-sink.js';
 import type { TensorToWrite } from '../../src/models/formats/tensor-to-write.js';
 import { dumpWithPyTorch, ensureWeightFixtures, expectTensors, openFixture, type ExpectedFile } from './fixtures.js';
 
@@ -96,6 +97,55 @@ describe('writing safetensors', () => {
   it('refuses data that does not match dtype and shape', () => {
     const wrong = new Map([['w', { dtype: 'F32', shape: [2, 2], data: new Float32Array(3) } as const]]);
     expect(() => writeSafetensors(wrong)).toThrow(/tensor "w": F32\[2,2\] needs 16 bytes, got 12/);
+  });
+});
+
+describe('streaming safetensors (tensors fetched as the writer reaches them)', () => {
+  it('writes the same bytes as the whole-file encoder, fetching one tensor at a time, after the chunks before it were taken', async () => {
+    let outstanding = 0;
+    let most = 0;
+    const fetched: string[] = [];
+    const lazy = new Map([...TENSORS].map(([name, t], i) => [name, i % 2 === 0
+      ? { dtype: t.dtype, shape: t.shape, fetch: async () => {
+        most = Math.max(most, ++outstanding);
+        fetched.push(name);
+        await new Promise((resolve) => setTimeout(resolve, 1));
+        outstanding--;
+        return t.data;
+      } }
+      : t]));
+    const chunks: Uint8Array[] = [];
+    for await (const chunk of streamSafetensors(lazy, { note: 'x' })) {
+      chunks.push(chunk);
+      expect(fetched.length).toBeLessThanOrEqual(chunks.length); // the header first, then a tensor per chunk taken
+    }
+    expect(Buffer.concat(chunks)).toEqual(Buffer.concat(encodeSafetensors(TENSORS, { note: 'x' })));
+    expect(fetched.sort()).toEqual(['conv.weight', 'half', 'mask']);
+    expect(most).toBe(1);
+  });
+
+  it('refuses fetched data that does not match dtype and shape, naming the tensor', async () => {
+    const wrong = new Map([['w', { dtype: 'F32', shape: [2, 2], fetch: async () => new Float32Array(3) } as const]]);
+    const drain = async () => {
+      for await (const chunk of streamSafetensors(wrong)) void chunk;
+    };
+    await expect(drain()).rejects.toThrow(/tensor "w": F32\[2,2\] needs 16 bytes, got 12/);
+  });
+});
+
+describe('writing a file (writeChunksToFile)', () => {
+  it('replaces the file whole, and leaves the old one and no temporary file when a chunk fails', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'wgt-sink-'));
+    const path = join(dir, 'weights.safetensors');
+    await writeChunksToFile(path, encodeSafetensors(TENSORS));
+    const before = readFileSync(path);
+    async function* failing() {
+      yield new Uint8Array(100);
+      throw new Error('the GPU was lost mid-readback');
+    }
+    await expect(writeChunksToFile(path, failing(), { sync: true })).rejects.toThrow(/lost mid-readback/);
+    expect(readFileSync(path)).toEqual(before);
+    expect(readdirSync(dir)).toEqual(['weights.safetensors']);
   });
 });
 

@@ -2,8 +2,9 @@
 // tensors back to back. Data is laid out widest dtype first so every tensor stays aligned to its
 // element size for readers that map the file instead of copying it.
 
-import { dtypeBytes } from './dtype.js';
-import { bytesToWrite, concatBytes, type TensorToWrite } from './tensor-to-write.js';
+import { dtypeBytes, type DType } from './dtype.js';
+import { bytesToWrite, concatBytes, type TensorToFetch, type TensorToWrite } from './tensor-to-write.js';
+import { numelOf } from './tensor-view.js';
 
 const OUTPUT = 'safetensors output';
 
@@ -12,17 +13,38 @@ export function encodeSafetensors(
   tensors: ReadonlyMap<string, TensorToWrite>,
   metadata: Readonly<Record<string, string>> = {},
 ): Uint8Array[] {
-  const byWidth = [...tensors].sort(([, a], [, b]) => dtypeBytes(b.dtype) - dtypeBytes(a.dtype));
-  const data: Uint8Array[] = [];
+  const { head, order } = layout(tensors, metadata);
+  return [head, ...order.map((name) => bytesToWrite(OUTPUT, name, tensors.get(name)!))];
+}
+
+/**
+ * The same file, its tensors fetched one at a time as the chunks are consumed: the header needs
+ * only their dtypes and shapes. For a file the CPU should not hold whole (a checkpoint of VGG16
+ * with its momentum is 1 GiB).
+ */
+export async function* streamSafetensors(
+  tensors: ReadonlyMap<string, TensorToWrite | TensorToFetch>,
+  metadata: Readonly<Record<string, string>> = {},
+): AsyncGenerator<Uint8Array> {
+  const { head, order } = layout(tensors, metadata);
+  yield head;
+  for (const name of order) {
+    const tensor = tensors.get(name)!;
+    yield bytesToWrite(OUTPUT, name, 'fetch' in tensor ? { ...tensor, data: await tensor.fetch() } : tensor);
+  }
+}
+
+/** The header, and the order the tensors' data follows it in (widest dtype first). */
+function layout(tensors: ReadonlyMap<string, { dtype: DType; shape: readonly number[] }>, metadata: Readonly<Record<string, string>>): { head: Uint8Array; order: string[] } {
+  const order = [...tensors.keys()].sort((a, b) => dtypeBytes(tensors.get(b)!.dtype) - dtypeBytes(tensors.get(a)!.dtype));
   const offsets = new Map<string, [number, number]>();
   let end = 0;
-  for (const [name, tensor] of byWidth) {
-    const bytes = bytesToWrite(OUTPUT, name, tensor);
-    offsets.set(name, [end, end + bytes.byteLength]);
-    data.push(bytes);
-    end += bytes.byteLength;
+  for (const name of order) {
+    const { dtype, shape } = tensors.get(name)!;
+    const bytes = numelOf(shape) * dtypeBytes(dtype);
+    offsets.set(name, [end, end + bytes]);
+    end += bytes;
   }
-
   const header: Record<string, unknown> = Object.keys(metadata).length ? { __metadata__: metadata } : {};
   for (const [name, tensor] of tensors) {
     header[name] = { dtype: tensor.dtype, shape: tensor.shape, data_offsets: offsets.get(name) };
@@ -32,7 +54,7 @@ export function encodeSafetensors(
   const head = new Uint8Array(8 + paddedLength).fill(0x20, 8 + json.byteLength);
   new DataView(head.buffer).setBigUint64(0, BigInt(paddedLength), true);
   head.set(json, 8);
-  return [head, ...data];
+  return { head, order };
 }
 
 export function writeSafetensors(

@@ -11,6 +11,16 @@ export interface TensorToWrite {
   readonly data: RawTensorData;
 }
 
+/**
+ * A tensor whose data is fetched when a streaming writer reaches it (a GPU readback), so that the
+ * writer holds one tensor's bytes at a time rather than the whole file's.
+ */
+export interface TensorToFetch {
+  readonly dtype: DType;
+  readonly shape: readonly number[];
+  fetch(): Promise<RawTensorData>;
+}
+
 /** The tensor's bytes, viewed in place, after checking they match dtype and shape. */
 export function bytesToWrite(output: string, name: string, tensor: TensorToWrite): Uint8Array {
   const expected = numelOf(tensor.shape) * dtypeBytes(tensor.dtype);
