@@ -5,6 +5,7 @@ import { WebGpuUnavailableError } from '../runtime/errors.js';
 import { launchChromium, type ChromiumOptions, type LaunchedChromium } from './chromium.js';
 import type { EngineReady } from './page-globals.js';
 import { serveEngine, type EngineServerOptions } from './serve.js';
+import { submitHungKernel } from './hung-kernel.js';
 
 export interface EnginePage {
   page: Page;
@@ -22,6 +23,13 @@ export interface EnginePage {
    * suite's own failure path.
    */
   crashGpuProcess(): Promise<void>;
+  /**
+   * Submits a kernel that never ends on the page's default context, as a hung driver would look:
+   * with `context: { gpuTimeoutMs }` the page's next wait throws GpuTimeoutError; without a limit
+   * it never returns. To test a suite's own timeout path. The kernel keeps a core of the
+   * browser's GPU process busy until the browser closes.
+   */
+  hangGpu(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -52,7 +60,10 @@ export async function launchEnginePage(options: EnginePageOptions = {}): Promise
       await session.send('Browser.crashGpuProcess');
       await session.detach();
     };
-    return { page, browser, adapter: ready.adapter, adapterLabel: ready.label, url: server.url, pageErrors, crashGpuProcess, close: closeAll };
+    const hangGpu = async () => {
+      await page.evaluate(`(${submitHungKernel})(window.webgpuTransfer.getDefaultContext().device)`);
+    };
+    return { page, browser, adapter: ready.adapter, adapterLabel: ready.label, url: server.url, pageErrors, crashGpuProcess, hangGpu, close: closeAll };
   } catch (error) {
     await closeAll();
     throw error;

@@ -2,7 +2,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebGpuUnavailableError } from '../../src/index.js';
 import { chromiumArgs, launchChromium, launchEnginePage, serveEngine, type EnginePage } from '../../src/testing/index.js';
-import { submitHungKernel } from '../helpers/submit-hung-kernel.js';
 
 describe('launchEnginePage', () => {
   let engine: EnginePage;
@@ -69,7 +68,7 @@ describe('a kernel that never ends, with a limit on waits (context: { gpuTimeout
 
   it('fails the wait with GpuTimeoutError at the limit; the page stays responsive and a new context computes', async () => {
     // Without the limit the page's wait never returns, and a suite learns only from its runner's timeout.
-    await engine.page.evaluate(`(${submitHungKernel})(window.webgpuTransfer.getDefaultContext().device)`);
+    await engine.hangGpu(); // a spinning kernel on the page's device
     const waited = await engine.page.evaluate(async () => {
       const { tensor } = window.webgpuTransfer;
       const start = performance.now();

@@ -2,7 +2,7 @@
 // then waits on it through the engine with WGT_GPU_TIMEOUT set. A hung queue cannot be shared
 // with other tests: nothing ends it but the end of the process.
 import { initNode } from '../../src/node.js';
-import { submitHungKernel } from './submit-hung-kernel.js';
+import { submitHungKernel } from '../../src/testing/hung-kernel.js';
 
 const ctx = await initNode();
 submitHungKernel(ctx.device);

@@ -1,6 +1,7 @@
 /**
- * Submits a kernel that never ends to `device`: it spins on a flag nothing sets. Self-contained
- * (no imports, no closures), so that a browser test can run its source in a page too.
+ * Submits a kernel that never ends to `device`: it spins on a flag nothing sets, as a hung driver
+ * or an endless shader loop would. Self-contained (no imports, no closures): EnginePage.hangGpu
+ * runs its source in the page, and the Node tests call it directly.
  */
 export function submitHungKernel(device: GPUDevice): void {
   const module = device.createShaderModule({
