@@ -13,8 +13,8 @@ import { DeviceLostError, GpuTimeoutError, type GpuFailureError } from './errors
  *           Only a limit on the wait (GpuContextOptions.gpuTimeoutMs) turns that into an error.
  *
  * Either way everything on the device is gone, so the first failure sticks: every later submit
- * and wait throws it. A trainer's last checkpoint, written after an epoch, is what survives
- * (train/run-node.ts says so in its message).
+ * and wait throws it. A trainer's last checkpoint (after an epoch, or inside one on a schedule)
+ * is what survives (train/run-node.ts says so in its message).
  */
 export class DeviceWatch {
   /** Why the device can run nothing more; null while it works. */
