@@ -21,9 +21,9 @@
  * end of the work: the discount and the margin err on the short side. Simulated (test/core/
  * completion-wait.test.ts), a repeated step costs 1.04-1.10x its work where polling slows it
  * 1.6-2x, and follows a step that got twice as fast or slow within a few runs. What is left to
- * the poll is paced (paced-poll.ts): one poll a millisecond, not a spinning core.
+ * the poll is paced (dawn-poll.ts): one poll a millisecond, not a spinning core.
  */
-import { pacedPoll } from './paced-poll.js';
+import { pollDuring } from './dawn-poll.js';
 
 /** Fraction of a prediction left to the poll, so that a run slightly faster than the last is not overslept. */
 const MARGIN = 0.05;
@@ -83,11 +83,11 @@ export class CompletionWait {
   /**
    * Waits for `completion` (a promise that resolves when the GPU is done: onSubmittedWorkDone, a
    * mapAsync): sleeps first if the work in flight is predicted to run on, then, when enabled,
-   * polls at a paced rate rather than spinning (paced-poll.ts), and learns from the time taken.
+   * polls at a paced rate rather than spinning (dawn-poll.ts), and learns from the time taken.
    */
   async wait<T>(completion: () => Promise<T>): Promise<T> {
     await this.beforePoll();
-    const result = this.enabled ? await pacedPoll(completion) : await completion();
+    const result = await pollDuring(completion, this.enabled);
     this.completed();
     return result;
   }

@@ -1,3 +1,4 @@
+import { abandonPendingPolls } from './dawn-poll.js';
 import { DeviceLostError, GpuTimeoutError, type GpuFailureError } from './errors.js';
 
 /**
@@ -8,9 +9,9 @@ import { DeviceLostError, GpuTimeoutError, type GpuFailureError } from './errors
  *           elsewhere. WebGPU then treats every call as valid and does nothing: a readback fails
  *           with a bare AbortError, `onSubmittedWorkDone` resolves as if all were well, and a
  *           training loop that reads nothing back would go on "training" on a dead device.
- *   hung  - a kernel or driver that never finishes. A wait on it never returns, and in Node the
- *           process never ends either, as Dawn polls the queue for as long as a promise waits.
- *           Only a limit on the wait (GpuContextOptions.gpuTimeoutMs) turns that into an error.
+ *   hung  - a kernel or driver that never finishes. A wait on it never returns. Only a limit on
+ *           the wait (GpuContextOptions.gpuTimeoutMs) turns that into an error; in Node, Dawn then
+ *           polls the hung queue in the background without holding the process (dawn-poll.ts).
  *
  * Either way everything on the device is gone, so the first failure sticks: every later submit
  * and wait throws it. A trainer's last checkpoint (after an epoch, or inside one on a schedule)
@@ -64,6 +65,7 @@ export class DeviceWatch {
       if (limit === undefined) return;
       timer = setTimeout(() => {
         this.failure ??= new GpuTimeoutError(limit);
+        abandonPendingPolls(); // `completion` may never settle: waiting for it must not keep a Node process alive
         reject(this.failure);
       }, limit);
     });

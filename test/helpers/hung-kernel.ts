@@ -3,6 +3,7 @@
 // with other tests: nothing ends it but the end of the process.
 import { initNode } from '../../src/node.js';
 import { submitHungKernel } from '../../src/testing/hung-kernel.js';
+import { Tensor } from '../../src/autograd/tensor.js';
 
 const ctx = await initNode();
 submitHungKernel(ctx.device);
@@ -21,4 +22,12 @@ try {
 }
 ctx.destroy(); // must not wait for the hung queue
 console.log('destroy returned');
-process.exit(0); // as the command line does after a GpuTimeoutError: Dawn would poll the hung queue for ever
+
+// A new device works beside the hung one, and its waits keep the process alive until they end.
+const fresh = await initNode();
+const values = await Tensor.fromData(fresh, [1, 2, 3, 4], [4], 'float32').read();
+console.log(`a new context read [${values.join(', ')}]`);
+fresh.destroy();
+const stillPolling = setTimeout(() => console.log('alive 10 s later'), 10_000);
+stillPolling.unref(); // prints only if something else holds the process
+// No process.exit: Dawn still polls the hung queue, and the process must end all the same.

@@ -1,0 +1,104 @@
+/**
+ * How Dawn's Node binding polls the GPU while a wait on it is pending, and the two changes we make.
+ *
+ * While a WebGPU promise is pending, Dawn's Node binding polls the device from a setImmediate
+ * callback that schedules itself again: as fast as the event loop turns, one CPU core spinning
+ * until the GPU is done. It looks `setImmediate` up on the global object each time it schedules
+ * (dawn/node/binding/AsyncRunner.cpp), so whatever the global is decides how the next poll runs.
+ * Where there is no global setImmediate (a browser, which polls from another process and never
+ * spins) waits run as they are.
+ *
+ * Paced: on a software adapter the kernels run on the same CPU, and a spinning core is taken from
+ * them. For the length of a paced wait a 1 ms timer stands in for setImmediate; the answer comes
+ * at most about a millisecond later. completion-wait.ts sleeps through most of a wait first; this
+ * covers the rest, the part its predictions leave to the poll. Measured on 2-core lavapipe
+ * (alternating blocks of steps in one process, 50 steps each): the small VGG's full step
+ * 1661 -> 1535 ms and its frozen-base step 494 -> 446 ms (medians); VGG16's frozen-base step at
+ * 64x64 1694 -> 1633 ms.
+ *
+ * Abandoned: a wait that timed out (GpuContextOptions.gpuTimeoutMs, a hung kernel) leaves its
+ * promise pending for good, and Dawn would poll for it as long as the process lives: a program
+ * that caught the GpuTimeoutError would never end. From then on Dawn's polls run on unreferenced
+ * handles, which do not keep the process alive, and only every ABANDONED_POLL_MS while no wait is
+ * live; a live wait keeps the process alive with a handle of its own. When nothing else is left,
+ * the process ends with its exit code (test/core/device-watch.test.ts runs it).
+ *
+ * The stand-in changes Dawn's polls only (scheduledByDawn): every other callback goes to Node's
+ * setImmediate as it came. Waits may overlap (two readbacks at once, a wait on a new context
+ * while an old one hangs): the stand-in is installed by the first that needs it and the original
+ * put back by the last, or never once a wait was abandoned.
+ */
+export async function pollDuring<T>(wait: () => Promise<T>, paced: boolean): Promise<T> {
+  if (typeof global.setImmediate !== 'function') return wait();
+  live++;
+  if (paced) pacedWaits++;
+  if (abandoned && live === 1) keepAlive = setInterval(() => {}, 1 << 30);
+  install();
+  try {
+    return await wait();
+  } finally {
+    live--;
+    if (paced) pacedWaits--;
+    if (live === 0) clearInterval(keepAlive);
+    install();
+  }
+}
+
+/** A wait's promise will stay pending for good (it timed out): Dawn's polls for it must not hold the process. */
+export function abandonPendingPolls(): void {
+  if (typeof global.setImmediate !== 'function' || abandoned) return;
+  abandoned = true;
+  if (live > 0) keepAlive = setInterval(() => {}, 1 << 30);
+  install();
+  // Left to end on its own, the process would abort in Dawn's teardown, which refuses a promise
+  // still pending ("Promise not resolved or rejected"): end it first, with the code it would have had.
+  process.once('beforeExit', () => process.exit());
+}
+
+/** Whether a paced wait is pending (tests). */
+export const pacing = (): boolean => pacedWaits > 0;
+
+type ImmediateScheduler = (callback: (...args: unknown[]) => void, ...args: unknown[]) => { unref(): unknown };
+
+const global = globalThis as { setImmediate?: ImmediateScheduler };
+/** The setImmediate our stand-in replaced, while it is installed. */
+let original: ImmediateScheduler | null = null;
+/** Waits pending, and how many of them paced. */
+let live = 0;
+let pacedWaits = 0;
+/** Whether some wait timed out, its promise left pending. */
+let abandoned = false;
+let keepAlive: ReturnType<typeof setInterval> | undefined;
+
+/** Polls a few times a second for an abandoned wait alone: often enough to see it end, rarely enough to cost nothing. */
+const ABANDONED_POLL_MS = 100;
+
+/** Schedules Dawn's polls as the pending waits need, and everyone else's callbacks as Node would. */
+const dawnPoll: ImmediateScheduler = (callback, ...args) => {
+  if (!scheduledByDawn(callback)) return original!(callback, ...args);
+  const handle = pacedWaits > 0 ? setTimeout(callback, 1)
+    : live > 0 ? original!(callback)
+    : setTimeout(callback, ABANDONED_POLL_MS);
+  if (abandoned) handle.unref();
+  return handle;
+};
+
+/**
+ * Dawn's binding schedules a native function with no name and no parameters (`Napi::Function::New`
+ * in AsyncRunner.cpp). A JavaScript function is not native; a bound one has a name; a promise's
+ * resolve or reject function, the other nameless native one, takes a parameter.
+ */
+const scheduledByDawn = (callback: (...args: unknown[]) => void): boolean =>
+  callback.name === '' && callback.length === 0 && Function.prototype.toString.call(callback).includes('[native code]');
+
+/** Puts the stand-in in place while a wait is paced or any was abandoned, and the original back after. */
+function install(): void {
+  const needed = pacedWaits > 0 || abandoned;
+  if (needed && !original) {
+    original = global.setImmediate!;
+    global.setImmediate = dawnPoll;
+  } else if (!needed && original) {
+    global.setImmediate = original;
+    original = null;
+  }
+}
