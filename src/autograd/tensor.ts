@@ -9,6 +9,11 @@ import { UNINITIALIZED_BITS, runFill } from '../kernels/fill.js';
 
 export type DType = 'float32' | 'int32' | 'uint32';
 export type TypedArrayOf<D extends DType> = D extends 'float32' ? Float32Array : D extends 'int32' ? Int32Array : Uint32Array;
+/** Data read back in place (Tensor.readMapped): valid until `release()`. */
+export interface MappedData<T> {
+  readonly data: T;
+  release(): void;
+}
 
 /** GPU memory shared by a tensor and its views; returned to the pool when the last one lets go. */
 class Storage {
@@ -199,8 +204,17 @@ export class Tensor {
   async read(): Promise<TypedArrayOf<this['dtype']>> {
     if (this.size === 0) return new Float32Array(0) as TypedArrayOf<this['dtype']>;
     const bytes = await this.ctx.recorder.read({ buffer: this.buffer, offset: 0, size: this.byteSize });
-    const out = this.dtype === 'float32' ? new Float32Array(bytes) : this.dtype === 'int32' ? new Int32Array(bytes) : new Uint32Array(bytes);
-    return out as TypedArrayOf<this['dtype']>;
+    return typedView(this.dtype, bytes) as TypedArrayOf<this['dtype']>;
+  }
+
+  /**
+   * The data without copying it out of the GPU's staging buffer: valid until `release()`, which
+   * empties it. For a large tensor used once (a file writer's); `read()` for anything kept.
+   */
+  async readMapped(): Promise<MappedData<TypedArrayOf<this['dtype']>>> {
+    if (this.size === 0) return { data: new Float32Array(0) as TypedArrayOf<this['dtype']>, release: () => {} };
+    const { bytes, release } = await this.ctx.recorder.readMapped({ buffer: this.buffer, offset: 0, size: this.byteSize });
+    return { data: typedView(this.dtype, bytes) as TypedArrayOf<this['dtype']>, release };
   }
 
   /** The single value of a one-element tensor. */
@@ -265,4 +279,9 @@ export function resolveShape(shape: readonly number[], size: number, from: reado
   }
   if (shapeSize(out) !== size) throw new ShapeError(`cannot reshape [${from.join(', ')}] (${size} values) to [${shape.join(', ')}]`);
   return out;
+}
+
+/** A typed array of `dtype` over `bytes`, not a copy. */
+function typedView(dtype: DType, bytes: ArrayBuffer): Float32Array | Int32Array | Uint32Array {
+  return dtype === 'float32' ? new Float32Array(bytes) : dtype === 'int32' ? new Int32Array(bytes) : new Uint32Array(bytes);
 }

@@ -20,7 +20,7 @@ export async function loadWeightsFile(model: Module, path: string, options: Load
 
 /** Writes the model's state dict as safetensors under torchvision's names, one tensor read back at a time. */
 export async function saveSafetensors(model: Module, path: string, metadata: Readonly<Record<string, string>> = {}): Promise<void> {
-  await writeChunksToFile(path, streamSafetensors(stateDictToFetch(model), metadata));
+  await writeChunksToFile(path, streamSafetensors(stateDictToFetch(model), metadata, { transient: true }));
 }
 
 /** Writes the model's state dict as a PyTorch zip `.pth`, as `torch.save(model.state_dict())`. */

@@ -5,6 +5,7 @@
  * the CPU holds one copy of the model while the file is written (the writers reference the
  * tensors' bytes, they do not copy them); streamed (`stateDictToFetch`), one tensor at a time.
  */
+import type { MappedData, Tensor } from '../autograd/tensor.js';
 import type { Module } from '../nn/module.js';
 import { Counter } from '../nn/state-dict.js';
 import { encodePytorchZip } from './formats/pth-write.js';
@@ -19,10 +20,20 @@ export function stateDictToFetch(model: Module): Map<string, TensorToWrite | Ten
       key,
       slot instanceof Counter
         ? { dtype: 'I64', shape: [], data: BigInt64Array.of(BigInt(slot.value)) }
-        : { dtype: 'F32', shape: slot.shape, fetch: async () => (await slot.read()) as Float32Array },
+        : tensorToFetch(slot),
     );
   }
   return out;
+}
+
+/** A float32 tensor on the GPU as a streaming writer takes it: read back, or lent in place, when reached. */
+export function tensorToFetch(tensor: Tensor, shape: readonly number[] = tensor.shape): TensorToFetch {
+  return {
+    dtype: 'F32',
+    shape,
+    fetch: async () => (await tensor.read()) as Float32Array,
+    fetchLent: () => tensor.readMapped() as Promise<MappedData<Float32Array>>,
+  };
 }
 
 export async function stateDictToWrite(model: Module): Promise<Map<string, TensorToWrite>> {

@@ -19,6 +19,12 @@ const STAGED_WRITE_BYTES = 4096;
  */
 const KEPT_STAGING_BYTES = 16 * 2 ** 20;
 
+/** Bytes read back from the GPU in place (Recorder.readMapped), and how to give them back. */
+export interface MappedRead {
+  readonly bytes: ArrayBuffer;
+  release(): void;
+}
+
 const FNV_OFFSET = 0x811c9dc5;
 /**
  * What a copy and a clear fold into the work's hash before their size (a dispatch folds its
@@ -206,17 +212,35 @@ export class CommandRecorder {
 
   /** Copies a buffer range back to the CPU. This submits pending work and waits for the GPU. */
   async read(range: BufferRange): Promise<ArrayBuffer> {
+    const mapped = await this.readMapped(range);
+    try {
+      return mapped.bytes.slice(0);
+    } finally {
+      mapped.release();
+    }
+  }
+
+  /**
+   * The same read without the copy: the bytes are the staging buffer's mapped range, valid until
+   * `release()` (which unmaps it and detaches them). For a large read used once, as a file writer
+   * uses each tensor of a checkpoint: copying 392 MiB out of a mapping takes 0.25 s on lavapipe.
+   */
+  async readMapped(range: BufferRange): Promise<MappedRead> {
     const staging = this.readbackPool.acquire(range.size);
     this.copy(range.buffer, range.offset, staging, 0, range.size);
     this.flush();
     this.stats.readbacks++;
+    const unmap = () => {
+      staging.unmap();
+      if (range.size > KEPT_STAGING_BYTES) this.readbackPool.discard(staging);
+      else this.readbackPool.release(staging);
+    };
     await this.completion.wait(() => this.watch.bound(staging.mapAsync(GPUMapMode.READ, 0, range.size)));
-    const copy = staging.getMappedRange(0, range.size).slice(0);
-    staging.unmap();
-    if (range.size > KEPT_STAGING_BYTES) this.readbackPool.discard(staging);
-    else this.readbackPool.release(staging);
-    if (this.failed) throw this.failed;
-    return copy;
+    if (this.failed) {
+      unmap();
+      throw this.failed;
+    }
+    return { bytes: staging.getMappedRange(0, range.size), release: unmap };
   }
 
   /** Resolves when the GPU has finished everything submitted so far. */

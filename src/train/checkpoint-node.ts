@@ -9,7 +9,7 @@ import { Tensor } from '../autograd/tensor.js';
 import type { Module } from '../nn/module.js';
 import { Dropout } from '../nn/dropout.js';
 import type { StateValue } from '../nn/state-dict.js';
-import { stateDictToFetch } from '../models/save-weights.js';
+import { stateDictToFetch, tensorToFetch } from '../models/save-weights.js';
 import { streamSafetensors } from '../models/formats/safetensors-write.js';
 import { writeChunksToFile } from '../models/formats/node-file-sink.js';
 import { openWeightsFile } from '../models/formats/node-file-source.js';
@@ -54,7 +54,7 @@ export async function saveCheckpoint<Options>(
     for (const { index, step, buffers } of entries) {
       steps[index] = { step };
       for (const [name, tensor] of Object.entries(buffers)) {
-        tensors.set(`optimizer.${index}.${name}`, { dtype: 'F32', shape: [tensor.size], fetch: async () => (await tensor.read()) as Float32Array });
+        tensors.set(`optimizer.${index}.${name}`, tensorToFetch(tensor, [tensor.size]));
       }
     }
     optimizerMeta = { state: steps, param_groups };
@@ -68,7 +68,8 @@ export async function saveCheckpoint<Options>(
     dropoutSteps: Object.fromEntries(dropoutLayers(model).map(([path, layer]) => [path, layer.step])),
     savedAt: new Date().toISOString(),
   };
-  await writeChunksToFile(path, streamSafetensors(tensors, { [META_KEY]: JSON.stringify(meta) }), { sync: true });
+  const chunks = streamSafetensors(tensors, { [META_KEY]: JSON.stringify(meta) }, { transient: true });
+  await writeChunksToFile(path, chunks, { sync: true });
 }
 
 export interface LoadedCheckpoint<Options> {

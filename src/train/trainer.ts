@@ -171,8 +171,8 @@ export interface TrainerOptions {
    * that a crash costs at most this much training: after `steps` steps, or once `minutes` have
    * passed since the last checkpoint, whichever comes first. Default: after each epoch only.
    * Each costs a readback of the weights and the optimiser's state, and changes no result:
-   * VGG16 with momentum (1 GiB, streamed a tensor at a time) took 2.2-5.8 s to read back, write
-   * and sync (5.1-6.9 s the first), on lavapipe and this VM's disk, beside 1.8 s steps at 64x64.
+   * VGG16 with momentum (1 GiB, streamed a tensor at a time) took 1.5-3.8 s to read back, write
+   * and sync (2.1-2.6 s the first), on lavapipe and this VM's disk, beside 1.8 s steps at 64x64.
    */
   checkpointEvery?: CheckpointEvery;
 }

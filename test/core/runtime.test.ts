@@ -264,6 +264,19 @@ describe('memory plan', () => {
     small.dispose();
   });
 
+  it('readMapped() lends the staging buffer\'s mapping, the same values as read(), until release() empties it', async () => {
+    const x = tensor([1.5, -2, 3, 0], [4]);
+    const copied = await x.read();
+    const lent = await x.readMapped();
+    expect(Array.from(lent.data)).toEqual(Array.from(copied));
+    const readbacks = ctx.recorder.stats.readbacks;
+    lent.release();
+    expect(lent.data.length).toBe(0); // unmapped: detached, nothing left to misread
+    expect(Array.from(await x.read())).toEqual(Array.from(copied)); // the buffer went back to the pool mapped no longer
+    expect(ctx.recorder.stats.readbacks).toBe(readbacks + 1);
+    x.dispose();
+  });
+
   it('gpuBuffer() hands your own WebGPU code the real buffer, with the value computed', async () => {
     const y = relu(tensor([1, -2, 3, -4], [4]));
     const buffer = y.gpuBuffer();

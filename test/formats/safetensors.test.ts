@@ -124,6 +124,44 @@ describe('streaming safetensors (tensors fetched as the writer reaches them)', (
     expect(most).toBe(1);
   });
 
+  it('transient: a tensor that lends its data is yielded in place and released only when the next chunk is asked for', async () => {
+    const events: string[] = [];
+    const lending = new Map([...TENSORS].map(([name, t]) => [name, {
+      dtype: t.dtype, shape: t.shape,
+      fetch: async () => {
+        events.push(`copy ${name}`);
+        return t.data;
+      },
+      fetchLent: async () => {
+        events.push(`lend ${name}`);
+        return { data: t.data, release: () => events.push(`release ${name}`) };
+      },
+    }]));
+    const chunks: Uint8Array[] = [];
+    for await (const chunk of streamSafetensors(lending, { note: 'x' }, { transient: true })) {
+      const lent = events.filter((e) => e.startsWith('lend')).length;
+      expect(events.filter((e) => e.startsWith('release'))).toHaveLength(Math.max(0, lent - 1)); // this chunk's tensor is still lent
+      chunks.push(chunk.slice()); // a transient chunk is copied if kept
+    }
+    expect(Buffer.concat(chunks)).toEqual(Buffer.concat(encodeSafetensors(TENSORS, { note: 'x' })));
+    expect(events.filter((e) => e.startsWith('copy'))).toEqual([]);
+    expect(events.filter((e) => e.startsWith('release'))).toHaveLength(TENSORS.size);
+
+    // Without `transient` every chunk stays valid: the copies are fetched, nothing is lent.
+    events.length = 0;
+    for await (const chunk of streamSafetensors(lending)) void chunk;
+    expect(events.every((e) => e.startsWith('copy'))).toBe(true);
+
+    // A consumer that stops early still releases what is lent.
+    events.length = 0;
+    for await (const chunk of streamSafetensors(lending, {}, { transient: true })) {
+      void chunk;
+      if (events.length > 0) break; // past the header, at the first tensor
+    }
+    expect(events).toHaveLength(2);
+    expect(events[1]).toBe(events[0]!.replace('lend', 'release'));
+  });
+
   it('refuses fetched data that does not match dtype and shape, naming the tensor', async () => {
     const wrong = new Map([['w', { dtype: 'F32', shape: [2, 2], fetch: async () => new Float32Array(3) } as const]]);
     const drain = async () => {

@@ -9,7 +9,8 @@ export interface WriteOptions {
 }
 
 /**
- * Writes the chunks to a temporary file beside `path`, then renames it over `path`: a crash or an
+ * Writes the chunks to a temporary file beside `path`, then renames it over `path`. Each chunk is
+ * written before the next is asked for, so they may be transient (streamSafetensors). A crash or an
  * error at any moment (a chunk that fails to encode, a GPU lost mid-readback) leaves either the
  * previous file or the new one, never a part, and no temporary file behind.
  */

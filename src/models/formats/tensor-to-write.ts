@@ -19,6 +19,11 @@ export interface TensorToFetch {
   readonly dtype: DType;
   readonly shape: readonly number[];
   fetch(): Promise<RawTensorData>;
+  /**
+   * The data lent in place, valid until `release()` (a GPU staging buffer's mapping): what a
+   * writer whose chunks are transient (streamSafetensors' `transient`) takes instead of a copy.
+   */
+  fetchLent?(): Promise<{ data: RawTensorData; release(): void }>;
 }
 
 /** The tensor's bytes, viewed in place, after checking they match dtype and shape. */
