@@ -5,7 +5,7 @@ export { adapterLabel, type AdapterDescription } from './runtime/adapter.js';
 export type { KernelTiming } from './runtime/profiler.js';
 export { withDispatchLabel, dispatchLabel } from './runtime/dispatch-label.js';
 export * from './runtime/errors.js';
-export { Tensor, type DType } from './autograd/tensor.js';
+export { Tensor, type DType, type MappedData } from './autograd/tensor.js';
 export { noGrad, isGradEnabled } from './autograd/graph.js';
 export { tidy, keep } from './autograd/scope.js';
 export * from './ops/index.js';

@@ -6,5 +6,5 @@ export { MODELS, createModel, isModelName, type ModelName } from './registry.js'
 export { headPathOf, type HasHead } from './head.js';
 export * from './freeze.js';
 export { loadWeights, type LoadWeightsOptions, type WeightsLoadReport } from './load-weights.js';
-export { stateDictToWrite, stateDictToFetch, encodeModelSafetensors, encodeModelPth } from './save-weights.js';
+export { stateDictToWrite, stateDictToFetch, tensorToFetch, encodeModelSafetensors, encodeModelPth } from './save-weights.js';
 export { inspectWeights, formatWeightInspection, type WeightInspection, type InspectedRow, type MappingStatus } from './inspect.js';

@@ -8,7 +8,7 @@ export * from './errors.js';
 export { openWeights } from './open-weights.js';
 export { encodePytorchZip, writePytorchZip } from './pth-write.js';
 export { remapWeights, type Rename, type WeightRemap } from './remap.js';
-export { encodeSafetensors, streamSafetensors, writeSafetensors } from './safetensors-write.js';
+export { encodeSafetensors, streamSafetensors, writeSafetensors, type StreamOptions } from './safetensors-write.js';
 export type { TensorToFetch, TensorToWrite } from './tensor-to-write.js';
 export { mapTimmVggToTorchvision, withTorchvisionVggNames } from './timm-vgg.js';
 export type { WeightEntry, WeightFile, WeightFormat } from './weight-file.js';
