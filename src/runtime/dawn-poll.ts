@@ -52,15 +52,24 @@ export function abandonPendingPolls(): void {
   install();
   // Left to end on its own, the process would abort in Dawn's teardown, which refuses a promise
   // still pending ("Promise not resolved or rejected"): end it first, with the code it would have had.
-  process.once('beforeExit', () => process.exit());
+  node.process.once('beforeExit', () => node.process.exit());
 }
 
 /** Whether a paced wait is pending (tests). */
 export const pacing = (): boolean => pacedWaits > 0;
 
-type ImmediateScheduler = (callback: (...args: unknown[]) => void, ...args: unknown[]) => { unref(): unknown };
+/** A Node timer or immediate: unreferenced, it does not keep the process alive. */
+interface Handle {
+  unref(): unknown;
+}
+type ImmediateScheduler = (callback: (...args: unknown[]) => void, ...args: unknown[]) => Handle;
 
+/** Node's globals as this file uses them; it touches none but setImmediate where there is none (a browser). */
 const global = globalThis as { setImmediate?: ImmediateScheduler };
+const node = globalThis as unknown as {
+  setTimeout(callback: () => void, ms: number): Handle;
+  process: { once(event: 'beforeExit', listener: () => void): unknown; exit(): void };
+};
 /** The setImmediate our stand-in replaced, while it is installed. */
 let original: ImmediateScheduler | null = null;
 /** Waits pending, and how many of them paced. */
@@ -76,9 +85,9 @@ const ABANDONED_POLL_MS = 100;
 /** Schedules Dawn's polls as the pending waits need, and everyone else's callbacks as Node would. */
 const dawnPoll: ImmediateScheduler = (callback, ...args) => {
   if (!scheduledByDawn(callback)) return original!(callback, ...args);
-  const handle = pacedWaits > 0 ? setTimeout(callback, 1)
+  const handle = pacedWaits > 0 ? node.setTimeout(callback, 1)
     : live > 0 ? original!(callback)
-    : setTimeout(callback, ABANDONED_POLL_MS);
+    : node.setTimeout(callback, ABANDONED_POLL_MS);
   if (abandoned) handle.unref();
   return handle;
 };
