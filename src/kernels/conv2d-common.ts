@@ -178,6 +178,16 @@ export function unroll(n: number, f: (i: number) => string, separator = '\n'): s
   return Array.from({ length: n }, (_, i) => f(i)).join(separator);
 }
 
+/**
+ * The distinct source columns, as offsets from the first, that `pix` consecutive output pixels'
+ * windows read in one row (pixel j's tap kw reads offset j·strideW + kw·dilationW). The blocked
+ * kernels load each once per row and keep them live across the row's multiply-adds.
+ */
+export function windowColumns(window: { kernelW: number; strideW: number; dilationW: number }, pix: number): number[] {
+  const offsets = Array.from({ length: pix }, (_, j) => Array.from({ length: window.kernelW }, (_, kw) => j * window.strideW + kw * window.dilationW)).flat();
+  return [...new Set(offsets)].sort((a, b) => a - b);
+}
+
 /** `acc = a0·b0 + a1·b1 + ... + acc` as nested fma() calls: fused multiply-adds on every adapter. */
 export function fmaInto(acc: string, terms: readonly (readonly [string, string])[]): string {
   return `${acc} = ${terms.reduceRight((inner, [a, b]) => `fma(${a}, ${b}, ${inner})`, acc)};`;

@@ -2,7 +2,7 @@ import type { GpuContext } from '../runtime/context.js';
 import { Tensor } from '../autograd/tensor.js';
 import { launch, type Binding } from './launch.js';
 import { ShapeError } from '../runtime/errors.js';
-import { batchSlices, fmaInto, forwardConv, inputGradConv, unroll, type Conv2dGeometry, type SlidingConv } from './conv2d-common.js';
+import { batchSlices, fmaInto, forwardConv, inputGradConv, unroll, windowColumns, type Conv2dGeometry, type SlidingConv } from './conv2d-common.js';
 import { cached } from './cached-source.js';
 import { chooseConvAlgorithm, chooseConvTile, noteConvolution, tileName, type ConvAlgorithm, type ConvRole, type ConvTile } from './conv2d-tile.js';
 import { ownedAcc, ownedIndex, paddedRowQuads, quadOuterProduct } from './wgsl.js';
@@ -103,8 +103,21 @@ const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 const WEIGHT_CACHE_BYTES = 16384;
 
 /**
- * A lane's block: PIX pixels × CO channels, as large as the layer allows (and one source
- * channel's weights for the block fit the cache). Measured on lavapipe (VGG16's 3x3 layers):
+ * Source columns a lane loads per window row (windowColumns), at most: what VGG's 3x3 layers
+ * load with 16 pixels (16 + 2). The kernel unrolls a load for each and keeps them all live across
+ * the row's multiply-adds, and SwiftShader's shader compiler grows without bound past some number:
+ * ResNet's 7x7 stride-2 first layer with 16 pixels (37 columns) and its 3x3 stride-2 layers at
+ * 224x224 (33) took over 16 GiB and never finished compiling; 21 columns took 10-11 s, 13 took 2 s,
+ * VGG's 18 take 3 s; in Chromium the 7x7 layer lost the device after 104 s. The price on
+ * lavapipe: ResNet's first layer at 224x224, batch 4, 41-45 ms with 16 pixels, 62-75 ms with the 4
+ * this allows (8 pixels, 21 columns: 43 ms, but 10-11 s to compile on SwiftShader); its 3x3
+ * stride-2 layers, at 8 pixels instead of 16, ran as fast (23-28 ms against 23-24).
+ */
+const MAX_COLUMNS = 18;
+
+/**
+ * A lane's block: PIX pixels × CO channels, as large as the layer allows (its row, the columns a
+ * lane can load: MAX_COLUMNS; one source channel's weights for the block fit the cache). Measured on lavapipe (VGG16's 3x3 layers):
  * 8×16 and 16×8 about equal, 8×8 ~20% slower, 8×4 or 4×8 ~50% slower. 16×16 against 8×16, once
  * the wait stopped taking a core from the kernels (VGG16's six layer shapes at 64x64 batch 4,
  * summed, alternated runs): SwiftShader 1.45-1.8x faster, forward and input gradient alike;
@@ -113,7 +126,7 @@ const WEIGHT_CACHE_BYTES = 16384;
 function blocking(c: SlidingConv): Blocking {
   const sizes = [16, 8, 4, 2, 1];
   const taps = c.kernelH * c.kernelW;
-  const pix = sizes.find((b) => b <= c.outW)!;
+  const pix = sizes.find((b) => b === 1 || (b <= c.outW && windowColumns(c, b).length <= MAX_COLUMNS))!;
   const co = sizes.find((b) => b <= c.outPerGroup && Math.ceil(b / 4) * 16 * taps <= WEIGHT_CACHE_BYTES);
   if (co === undefined) throw new ShapeError(`conv2d: a ${c.kernelH}x${c.kernelW} kernel is larger than the blocked kernel stages (${WEIGHT_CACHE_BYTES / 16} taps)`);
   return { pix, co };
@@ -131,9 +144,8 @@ function buildBlockedSource(kernel: string, c: SlidingConv, bias: boolean, relu:
   const CHUNK = Math.max(1, Math.floor(WEIGHT_CACHE_BYTES / (16 * QUADS * taps)));
   // Pixel j's tap kw reads virtual column v0 + j·STRIDE_W + kw·DILATION_W: collect the distinct
   // offsets, each loaded once per (row, channel) and shared by every (j, kw) that reads it.
-  const offsetOf = (j: number, kw: number) => j * c.strideW + kw * c.dilationW;
-  const offsets = [...new Set(range(PIX).flatMap((j) => range(c.kernelW).map((kw) => offsetOf(j, kw))))].sort((a, b) => a - b);
-  const column = (j: number, kw: number) => offsets.indexOf(offsetOf(j, kw));
+  const offsets = windowColumns(c, PIX);
+  const column = (j: number, kw: number) => offsets.indexOf(j * c.strideW + kw * c.dilationW);
   const weightOf = (o: number, kw: number) => `k${kw}_${Math.floor(o / 4)}[${o % 4}]`;
   const name = `${kernel}.blocked${relu ? '.relu' : ''}`;
   const code = /* wgsl */ `${params('blocked')}

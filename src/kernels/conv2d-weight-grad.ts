@@ -3,7 +3,7 @@ import { Tensor } from '../autograd/tensor.js';
 import { launch, type Binding } from './launch.js';
 import { runReduce } from './reduce.js';
 import { ShapeError } from '../runtime/errors.js';
-import { batchSlices, fmaInto, unroll, type Conv2dGeometry } from './conv2d-common.js';
+import { batchSlices, fmaInto, unroll, windowColumns, type Conv2dGeometry } from './conv2d-common.js';
 import { ownedAcc, ownedIndex, paddedRowQuads, quadOuterProduct } from './wgsl.js';
 import { cached } from './cached-source.js';
 import { chooseWeightGradTile, weightGradTileName, type WeightGradTile } from './conv2d-tile.js';
@@ -77,14 +77,24 @@ function channelsPerLane(g: Conv2dGeometry): number {
 const MAX_ACCUMULATORS = 144;
 
 /**
- * Window rows per lane: all KH of them when the accumulators fit, so that each staged dy value
- * (a load from workgroup memory) feeds KH·KW multiply-adds instead of KW; else one (ResNet's 7x7
- * stem). Measured on lavapipe (VGG16's six layer shapes at 64x64 batch 4, isolated, summed over
- * alternated runs): one row per lane 1.12-1.17 s, three 0.60-0.79 s; with 8 channels and three
- * rows 1.02 s, with 32 channels 0.67 s.
+ * Source values a lane holds per step (window rows × windowColumns), at most: the kernel unrolls
+ * a load for each and keeps them live across the step's multiply-adds, and SwiftShader's shader
+ * compiler slows down steeply with their number. Compiling the weight gradient of a 2-channel
+ * layer there: 3x3 stride 2 (3 rows × 17 columns) 1.7 s, 5x5 stride 1 (5 × 12) 1.6 s, 7x7 stride
+ * 1 (7 × 14) 2.3 s, 5x5 stride 2 (5 × 20) 5.8 s, 7x7 stride 2 (7 × 21) 77 s.
+ */
+const MAX_WINDOW_VALUES = 64;
+
+/**
+ * Window rows per lane: all KH of them when the accumulators and the window's values fit, so that
+ * each staged dy value (a load from workgroup memory) feeds KH·KW multiply-adds instead of KW;
+ * else one (ResNet's 7x7 stem). Measured on lavapipe (VGG16's six layer shapes at 64x64 batch 4,
+ * isolated, summed over alternated runs): one row per lane 1.12-1.17 s, three 0.60-0.79 s; with 8
+ * channels and three rows 1.02 s, with 32 channels 0.67 s.
  */
 function windowRowsPerLane(g: Conv2dGeometry, CO: number): number {
-  return CO * g.kernelH * g.kernelW <= MAX_ACCUMULATORS ? g.kernelH : 1;
+  const fits = CO * g.kernelH * g.kernelW <= MAX_ACCUMULATORS && g.kernelH * windowColumns(g, pixelsPerStep(g)).length <= MAX_WINDOW_VALUES;
+  return fits ? g.kernelH : 1;
 }
 
 /** Workgroups along x: one lane per (source channel, block of R window rows). */
@@ -117,10 +127,8 @@ const weightGradSource = cached(buildWeightGradSource);
 function buildWeightGradSource(g: Conv2dGeometry, CO: number, R: number) {
   const PIX = pixelsPerStep(g);
   const LANES = lanesOf(g, R);
-  const offsetOf = (j: number, kw: number) => j * g.strideW + kw * g.dilationW;
-  const all = Array.from({ length: PIX }, (_, j) => Array.from({ length: g.kernelW }, (_, kw) => offsetOf(j, kw))).flat();
-  const offsets = [...new Set(all)].sort((a, b) => a - b);
-  const column = (j: number, kw: number) => offsets.indexOf(offsetOf(j, kw));
+  const offsets = windowColumns(g, PIX);
+  const column = (j: number, kw: number) => offsets.indexOf(j * g.strideW + kw * g.dilationW);
   return {
     name: 'conv2d.weight_grad.blocked',
     code: /* wgsl */ `

@@ -121,6 +121,37 @@ export function permuteRef(x: ArrayLike<number>, shape: Shape, order: number[]):
   return out;
 }
 
+/** A square-kernel 2-D convolution (cross-correlation, no bias) of x [N, C, H, W] with w [O, C, K, K], zero padding. */
+export function conv2dRef(x: ArrayLike<number>, xs: Shape, w: ArrayLike<number>, ws: Shape, stride: number, padding: number): { data: Float64Array; shape: number[] } {
+  const [n, c, h, wd] = xs as [number, number, number, number];
+  const [o, , k] = ws as [number, number, number, number];
+  const oh = Math.floor((h + 2 * padding - k) / stride) + 1;
+  const ow = Math.floor((wd + 2 * padding - k) / stride) + 1;
+  const out = new Float64Array(n * o * oh * ow);
+  for (let b = 0; b < n; b++) {
+    for (let f = 0; f < o; f++) {
+      for (let y = 0; y < oh; y++) {
+        for (let xo = 0; xo < ow; xo++) {
+          let sum = 0;
+          for (let ch = 0; ch < c; ch++) {
+            for (let i = 0; i < k; i++) {
+              const row = y * stride - padding + i;
+              if (row < 0 || row >= h) continue;
+              for (let j = 0; j < k; j++) {
+                const col = xo * stride - padding + j;
+                if (col < 0 || col >= wd) continue;
+                sum += x[((b * c + ch) * h + row) * wd + col]! * w[((f * c + ch) * k + i) * k + j]!;
+              }
+            }
+          }
+          out[((b * o + f) * oh + y) * ow + xo] = sum;
+        }
+      }
+    }
+  }
+  return { data: out, shape: [n, o, oh, ow] };
+}
+
 /** Central differences of a scalar function of several float64 inputs. */
 export function finiteDifferences(f: (inputs: Float64Array[]) => number, inputs: Float64Array[], h = 1e-6): Float64Array[] {
   return inputs.map((x) => {

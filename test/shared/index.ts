@@ -2,11 +2,12 @@
 // Chromium (web/tests.html, driven by test/browser/parity.test.ts): add the conv, batch-norm,
 // loss and optimizer suites the same way, as modules that import only src/index.ts.
 import { autograd, coreOps } from './core.js';
+import { convolutions } from './convolutions.js';
 import { training } from './training.js';
 import { weightFiles } from './weights.js';
 import type { Check, CheckSuite } from './check.js';
 
-export const suites: readonly CheckSuite[] = [coreOps, autograd, training, weightFiles];
+export const suites: readonly CheckSuite[] = [coreOps, autograd, convolutions, training, weightFiles];
 
 /** `suite › check`: the name both runners use, unique across all suites. */
 export function checkId(suite: CheckSuite, check: Check): string {
