@@ -169,27 +169,29 @@ describe("a fine-tune step's gradients match PyTorch's float64 ones, every param
       await writeChunksToFile(decisionsFile, encodeSafetensors(given));
       python(['--gradients', arch, MODELS_DIR + file, decisionsFile, referenceFile]);
 
+      // Two passes over the file, one tensor in memory at a time (VGG16's gradients are 553 MB):
+      // each module's largest reference gradient, then the comparison.
       const reference = await openWeightsFile(referenceFile);
       const moduleOf = (name: string) => name.slice(0, name.lastIndexOf('.'));
       const scale = new Map<string, number>();
-      const references = new Map<string, Float32Array>();
-      for (const [name] of model.namedParameters()) {
-        const values = await reference.read(name);
-        references.set(name, values);
-        let max = 0;
-        for (const v of values) max = Math.max(max, Math.abs(v));
-        scale.set(moduleOf(name), Math.max(scale.get(moduleOf(name)) ?? 0, max));
-      }
-      await reference.close();
       let worst = { error: 0, name: '' };
-      for (const [name, parameter] of model.namedParameters()) {
-        const grad = (await parameter.grad!.read()) as Float32Array;
-        const want = references.get(name)!;
-        const unit = scale.get(moduleOf(name))!;
-        let error = 0;
-        for (let i = 0; i < want.length; i++) error = Math.max(error, Math.abs(grad[i]! - want[i]!));
-        if (error / unit > worst.error) worst = { error: error / unit, name };
-        expectClose(grad, want, RELATIVE * unit, 0, `${arch} grad ${name}`);
+      try {
+        for (const [name] of model.namedParameters()) {
+          let max = 0;
+          for (const v of await reference.read(name)) max = Math.max(max, Math.abs(v));
+          scale.set(moduleOf(name), Math.max(scale.get(moduleOf(name)) ?? 0, max));
+        }
+        for (const [name, parameter] of model.namedParameters()) {
+          const grad = (await parameter.grad!.read()) as Float32Array;
+          const want = await reference.read(name);
+          const unit = scale.get(moduleOf(name))!;
+          let error = 0;
+          for (let i = 0; i < want.length; i++) error = Math.max(error, Math.abs(grad[i]! - want[i]!));
+          if (error / unit > worst.error) worst = { error: error / unit, name };
+          expectClose(grad, want, RELATIVE * unit, 0, `${arch} grad ${name}`);
+        }
+      } finally {
+        await reference.close();
       }
       console.log(`${arch}: ${relus} ReLU masks and ${pools} max-pool argmaxes given to PyTorch; worst gradient error ${worst.error.toExponential(2)} of its module's largest (${worst.name})`);
       model.dispose();
