@@ -15,6 +15,13 @@ export const MODELS_DIR = `${GENERATED}models/`;
 
 export type Arch = 'vgg16' | 'vgg16_bn' | 'resnet18';
 
+/** One weight file of each architecture (each container is covered elsewhere): what the model tests load. */
+export const A_FILE_PER_ARCH: readonly (readonly [Arch, string])[] = [
+  ['vgg16', 'vgg16.safetensors'],
+  ['vgg16_bn', 'vgg16_bn.legacy.pth'],
+  ['resnet18', 'resnet18.pth'],
+];
+
 interface Manifest {
   generator: string;
   models: Record<Arch, { files: string[]; head: string; expected: string }>;

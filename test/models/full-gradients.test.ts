@@ -24,7 +24,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testContext } from '../helpers/gpu.js';
 import { expectClose } from '../helpers/compare.js';
-import { ensureModelFixtures, expectedOutputs, MODELS_DIR, python, type Arch } from './fixtures.js';
+import { A_FILE_PER_ARCH, ensureModelFixtures, expectedOutputs, MODELS_DIR, python } from './fixtures.js';
 import type { GpuContext } from '../../src/runtime/context.js';
 import type { Tensor } from '../../src/autograd/tensor.js';
 import { tensor } from '../../src/ops/creation.js';
@@ -128,11 +128,7 @@ function argmaxIndices(x: Float32Array, shape: readonly number[], pool: MaxPool2
 }
 
 describe("a fine-tune step's gradients match PyTorch's float64 ones, every parameter and element, given the same ReLU and max-pool decisions", () => {
-  for (const [arch, file] of [
-    ['vgg16', 'vgg16.safetensors'],
-    ['vgg16_bn', 'vgg16_bn.legacy.pth'],
-    ['resnet18', 'resnet18.pth'],
-  ] as [Arch, string][]) {
+  for (const [arch, file] of A_FILE_PER_ARCH) {
     it(`${arch}`, async () => {
       const expected = await expectedOutputs(arch);
       const input = expected.get('input')! as { shape: readonly number[]; data: Float32Array };

@@ -15,7 +15,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testContext } from '../helpers/gpu.js';
 import { expectClose, maxAbsDiff } from '../helpers/compare.js';
-import { ensureModelFixtures, expectedOutputs, MODELS_DIR, type Arch } from './fixtures.js';
+import { A_FILE_PER_ARCH, ensureModelFixtures, expectedOutputs, MODELS_DIR, type Arch } from './fixtures.js';
 import type { GpuContext } from '../../src/runtime/context.js';
 import { tensor } from '../../src/ops/creation.js';
 import { backward } from '../../src/ops/grad.js';
@@ -94,11 +94,7 @@ describe('logits match PyTorch (64x64, eval mode)', () => {
 });
 
 describe("the head's gradients match PyTorch (frozen base, mean cross-entropy)", () => {
-  for (const [arch, file] of [
-    ['vgg16', 'vgg16.safetensors'],
-    ['vgg16_bn', 'vgg16_bn.legacy.pth'],
-    ['resnet18', 'resnet18.pth'],
-  ] as [Arch, string][]) {
+  for (const [arch, file] of A_FILE_PER_ARCH) {
     it(`${arch}`, async () => {
       const expected = await expectedOutputs(arch);
       const model = await loaded(arch, file);
