@@ -51,8 +51,9 @@ export function abandonPendingPolls(): void {
   if (live > 0) keepAlive = setInterval(() => {}, 1 << 30);
   install();
   // Left to end on its own, the process would abort in Dawn's teardown, which refuses a promise
-  // still pending ("Promise not resolved or rejected"): end it first, with the code it would have had.
-  node.process.once('beforeExit', () => node.process.exit());
+  // still pending ("Promise not resolved or rejected"). At 'exit' everything else has run;
+  // exiting from there skips the teardown and keeps the process's exit code.
+  node.process.once('exit', (code) => node.process.exit(code));
 }
 
 /** Whether a paced wait is pending (tests). */
@@ -68,7 +69,7 @@ type ImmediateScheduler = (callback: (...args: unknown[]) => void, ...args: unkn
 const global = globalThis as { setImmediate?: ImmediateScheduler };
 const node = globalThis as unknown as {
   setTimeout(callback: () => void, ms: number): Handle;
-  process: { once(event: 'beforeExit', listener: () => void): unknown; exit(): void };
+  process: { once(event: 'exit', listener: (code: number) => void): unknown; exit(code: number): void };
 };
 /** The setImmediate our stand-in replaced, while it is installed. */
 let original: ImmediateScheduler | null = null;
