@@ -230,7 +230,10 @@ export class CommandRecorder {
     this.copy(range.buffer, range.offset, staging, 0, range.size);
     this.flush();
     this.stats.readbacks++;
+    let released = false;
     const unmap = () => {
+      if (released) return; // a second release must not hand the pool the same buffer twice
+      released = true;
       staging.unmap();
       if (range.size > KEPT_STAGING_BYTES) this.readbackPool.discard(staging);
       else this.readbackPool.release(staging);

@@ -271,9 +271,14 @@ describe('memory plan', () => {
     expect(Array.from(lent.data)).toEqual(Array.from(copied));
     const readbacks = ctx.recorder.stats.readbacks;
     lent.release();
+    lent.release(); // twice: the pool must not get the buffer twice
     expect(lent.data.length).toBe(0); // unmapped: detached, nothing left to misread
     expect(Array.from(await x.read())).toEqual(Array.from(copied)); // the buffer went back to the pool mapped no longer
     expect(ctx.recorder.stats.readbacks).toBe(readbacks + 1);
+    const [a, b] = await Promise.all([x.readMapped(), x.readMapped()]);
+    expect(a.data.length === 4 && b.data.length === 4).toBe(true); // two live loans: two buffers, both mapped
+    a.release();
+    b.release();
     x.dispose();
   });
 
