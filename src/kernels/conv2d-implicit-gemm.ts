@@ -116,9 +116,10 @@ const WEIGHT_CACHE_BYTES = 16384;
 const MAX_COLUMNS = 18;
 
 /**
- * A lane's block: PIX pixels × CO channels, as large as the layer allows (its row, the columns a
- * lane can load: MAX_COLUMNS; one source channel's weights for the block fit the cache). Measured on lavapipe (VGG16's 3x3 layers):
- * 8×16 and 16×8 about equal, 8×8 ~20% slower, 8×4 or 4×8 ~50% slower. 16×16 against 8×16, once
+ * A lane's block: PIX pixels × CO channels, as large as the layer allows: within its row, within
+ * the columns a lane may load (MAX_COLUMNS), and with one source channel's weights for the block
+ * in the cache. Measured on lavapipe (VGG16's 3x3 layers): 8×16 and 16×8 about equal, 8×8 ~20%
+ * slower, 8×4 or 4×8 ~50% slower. 16×16 against 8×16, once
  * the wait stopped taking a core from the kernels (VGG16's six layer shapes at 64x64 batch 4,
  * summed, alternated runs): SwiftShader 1.45-1.8x faster, forward and input gradient alike;
  * lavapipe forward 8-24% faster, input gradient -9% to +24%.
