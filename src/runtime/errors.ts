@@ -58,9 +58,9 @@ export class DeviceLostError extends GpuFailureError {
 }
 
 /**
- * A wait on the GPU took longer than GpuContextOptions.gpuTimeoutMs: a hung kernel or driver. In
- * Node the process then has to end itself (process.exit): Dawn polls the hung queue for as long
- * as the timed-out wait is pending, which is for ever.
+ * A wait on the GPU took longer than GpuContextOptions.gpuTimeoutMs: a hung kernel or driver. The
+ * wait stays pending for ever; in Node, Dawn's polls for it then no longer hold the process
+ * (runtime/dawn-poll.ts), so a program that caught this still ends.
  */
 export class GpuTimeoutError extends GpuFailureError {
   override name = 'GpuTimeoutError';
