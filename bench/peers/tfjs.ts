@@ -239,6 +239,31 @@ function kernelResult(
   return out;
 }
 
+/**
+ * One timed kernel case: `setup` makes the case's tensors, passing each through `keep` so that
+ * they are freed whatever happens, and returns what one sample runs.
+ */
+async function timeKernelCase(
+  peer: TfjsPeer,
+  base: Omit<PeerResult, 'medianMs' | 'minMs' | 'samples'>,
+  opts: BenchOpts,
+  setup: (keep: <T extends TF.Tensor>(tensor: T) => T) => () => void,
+): Promise<PeerResult> {
+  const tensors: TF.Tensor[] = [];
+  const keep = <T extends TF.Tensor>(tensor: T): T => {
+    tensors.push(tensor);
+    return tensor;
+  };
+  try {
+    return kernelResult(base, await guardedTime(peer, setup(keep), opts));
+  } catch (e) {
+    return kernelResult(base, { error: `threw: ${errorLine(e, 400)}` });
+  } finally {
+    peer.tf.dispose(tensors);
+    await peer.sync().catch(() => undefined);
+  }
+}
+
 /** Deterministic pseudo-random floats in [-1, 1) (xorshift32), no tfjs RNG involved. */
 export function randomArray(n: number, seed = 1): Float32Array {
   const a = new Float32Array(n);
@@ -340,21 +365,19 @@ export const convShapeLabel = (s: ConvShape): string => `${s.n}x${s.cin}x${s.h}x
  * tf.grad of conv2d calls, i.e. conv2dTranspose); filterGrad: kernel
  * Conv2DBackpropFilter.
  */
-export async function benchConv2d(peer: TfjsPeer, pass: ConvPass, s: ConvShape, opts: BenchOpts = {}): Promise<PeerResult> {
+export function benchConv2d(peer: TfjsPeer, pass: ConvPass, s: ConvShape, opts: BenchOpts = {}): Promise<PeerResult> {
   const { tf } = peer;
   const base = {
     name: `conv2d.${pass}`,
     shape: convShapeLabel(s),
     flops: 2 * s.n * s.h * s.w * s.cout * s.cin * s.k * s.k,
   };
-  const tensors: TF.Tensor[] = [];
-  try {
-    const x = tf.tensor4d(randomArray(s.n * s.h * s.w * s.cin, 3), [s.n, s.h, s.w, s.cin]);
-    const f = tf.tensor4d(randomArray(s.k * s.k * s.cin * s.cout, 5).map((v) => v * 0.05), [s.k, s.k, s.cin, s.cout]);
-    const dy = tf.tensor4d(randomArray(s.n * s.h * s.w * s.cout, 9), [s.n, s.h, s.w, s.cout]);
-    tensors.push(x, f, dy);
+  return timeKernelCase(peer, base, opts, (keep) => {
+    const x = keep(tf.tensor4d(randomArray(s.n * s.h * s.w * s.cin, 3), [s.n, s.h, s.w, s.cin]));
+    const f = keep(tf.tensor4d(randomArray(s.k * s.k * s.cin * s.cout, 5).map((v) => v * 0.05), [s.k, s.k, s.cin, s.cout]));
+    const dy = keep(tf.tensor4d(randomArray(s.n * s.h * s.w * s.cout, 9), [s.n, s.h, s.w, s.cout]));
     const engine = tf.engine();
-    const run = (): void => {
+    return () => {
       let out: TF.Tensor | TF.Tensor[];
       if (pass === 'forward') {
         out = tf.conv2d(x, f, 1, 'same');
@@ -369,13 +392,7 @@ export async function benchConv2d(peer: TfjsPeer, pass: ConvPass, s: ConvShape, 
       }
       tf.dispose(out);
     };
-    return kernelResult(base, await guardedTime(peer, run, opts));
-  } catch (e) {
-    return kernelResult(base, { error: `threw: ${errorLine(e, 400)}` });
-  } finally {
-    tf.dispose(tensors);
-    await peer.sync().catch(() => undefined);
-  }
+  });
 }
 
 /** NHWC activation shape for the memory-bound ops. */
@@ -393,49 +410,31 @@ export const actShapeLabel = (s: ActShape): string => `${s.n}x${s.c}x${s.h}x${s.
  * statistics, one read + one write to normalize); tfjs actually reads x more
  * often (mean, then variance), so GB/s is "effective".
  */
-export async function benchBatchNorm(peer: TfjsPeer, s: ActShape, opts: BenchOpts = {}): Promise<PeerResult> {
+export function benchBatchNorm(peer: TfjsPeer, s: ActShape, opts: BenchOpts = {}): Promise<PeerResult> {
   const { tf } = peer;
   const elems = s.n * s.h * s.w * s.c;
   const base = { name: 'batchnorm.train', shape: actShapeLabel(s), bytes: 3 * elems * 4, notes: 'bytes = 3|x| (stats read, normalize read+write)' };
-  const tensors: TF.Tensor[] = [];
-  try {
-    const x = tf.tensor4d(randomArray(elems, 13), [s.n, s.h, s.w, s.c]);
-    const gamma = tf.ones([s.c]);
-    const beta = tf.zeros([s.c]);
-    tensors.push(x, gamma, beta);
-    const run = (): void => {
+  return timeKernelCase(peer, base, opts, (keep) => {
+    const x = keep(tf.tensor4d(randomArray(elems, 13), [s.n, s.h, s.w, s.c]));
+    const gamma = keep(tf.ones([s.c]));
+    const beta = keep(tf.zeros([s.c]));
+    return () => {
       const { mean, variance } = tf.moments(x, [0, 1, 2]);
       const y = tf.batchNorm(x, mean, variance, beta as TF.Tensor1D, gamma as TF.Tensor1D, 1e-5);
       tf.dispose([mean, variance, y]);
     };
-    return kernelResult(base, await guardedTime(peer, run, opts));
-  } catch (e) {
-    return kernelResult(base, { error: `threw: ${errorLine(e, 400)}` });
-  } finally {
-    tf.dispose(tensors);
-    await peer.sync().catch(() => undefined);
-  }
+  });
 }
 
 /** Max-pool 2x2 stride 2. Bytes = read |x| + write |x|/4, fp32. */
-export async function benchMaxPool(peer: TfjsPeer, s: ActShape, opts: BenchOpts = {}): Promise<PeerResult> {
+export function benchMaxPool(peer: TfjsPeer, s: ActShape, opts: BenchOpts = {}): Promise<PeerResult> {
   const { tf } = peer;
   const elems = s.n * s.h * s.w * s.c;
   const base = { name: 'maxpool2x2', shape: actShapeLabel(s), bytes: elems * 4 * 1.25 };
-  const tensors: TF.Tensor[] = [];
-  try {
-    const x = tf.tensor4d(randomArray(elems, 17), [s.n, s.h, s.w, s.c]);
-    tensors.push(x);
-    const run = (): void => {
-      tf.dispose(tf.maxPool(x, 2, 2, 'valid'));
-    };
-    return kernelResult(base, await guardedTime(peer, run, opts));
-  } catch (e) {
-    return kernelResult(base, { error: `threw: ${errorLine(e, 400)}` });
-  } finally {
-    tf.dispose(tensors);
-    await peer.sync().catch(() => undefined);
-  }
+  return timeKernelCase(peer, base, opts, (keep) => {
+    const x = keep(tf.tensor4d(randomArray(elems, 17), [s.n, s.h, s.w, s.c]));
+    return () => tf.dispose(tf.maxPool(x, 2, 2, 'valid'));
+  });
 }
 
 // ---------------------------------------------------------------------------

@@ -7,23 +7,10 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { PeerResult } from './tfjs.js';
 
-export interface TorchResult {
-  name: string;
-  shape: string;
-  flops?: number;
-  bytes?: number;
-  medianMs: number | null;
-  minMs: number | null;
-  gflops?: number;
-  gbps?: number;
-  imagesPerSec?: number | null;
-  batch?: number;
-  samples: number;
-  error?: string;
-  check?: string;
-  notes?: string;
-}
+/** One case of the PyTorch scripts' JSON: the fields of a tfjs case, bar tfjs's memory and load. */
+export type TorchResult = Omit<PeerResult, 'memory' | 'loadAvg1'>;
 
 export interface TorchReport {
   torchVersion: string;
