@@ -372,6 +372,14 @@ function chooseSplits(ctx: GpuContext, g: Conv2dGeometry, CO: number, R: number,
 /** The kernel that adds the split pieces' partial weight gradients: part of the weight gradient. */
 const PARTIAL_SUMS = 'conv2d.weight_grad.sum_partials';
 
+/** dw from the splits' partial gradients ([total, ...weightShape]; a single split is dw already). */
+function sumSplits(partial: Tensor, total: number, weightShape: number[]): Tensor {
+  if (total === 1) return partial;
+  const dw = runReduce('sum', partial, 1, total, partial.size / total, weightShape, 1, PARTIAL_SUMS);
+  partial.dispose();
+  return dw;
+}
+
 /** dw [outChannels, inChannels / groups, KH, KW] from the layer's input x and dy. */
 export function runConv2dWeightGrad(x: Tensor, dy: Tensor, g: Conv2dGeometry, variant?: WeightGradVariant, tile?: WeightGradTile): Tensor {
   if ((variant ?? chooseWeightGradVariant(x.ctx, g)) === 'tiled') return runTiledWeightGrad(x, dy, g, tile ?? chooseWeightGradTile(x.ctx, g));
@@ -409,10 +417,7 @@ export function runConv2dWeightGrad(x: Tensor, dy: Tensor, g: Conv2dGeometry, va
     });
     split0 += splits[i]!;
   });
-  if (total === 1) return partial;
-  const dw = runReduce('sum', partial, 1, total, weightSize, weightShape, 1, PARTIAL_SUMS);
-  partial.dispose();
-  return dw;
+  return sumSplits(partial, total, weightShape);
 }
 
 /** What a run of `images` computes: every weight sums one product per output pixel. */
@@ -460,8 +465,5 @@ function runTiledWeightGrad(x: Tensor, dy: Tensor, g: Conv2dGeometry, tile: Weig
     });
     split0 += splits[i]!;
   });
-  if (total === 1) return partial;
-  const dw = runReduce('sum', partial, 1, total, weightSize, weightShape, 1, PARTIAL_SUMS);
-  partial.dispose();
-  return dw;
+  return sumSplits(partial, total, weightShape);
 }
