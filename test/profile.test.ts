@@ -19,7 +19,13 @@ const dispatchesOf = (p: StepProfile, pattern: RegExp, phase?: string) =>
 describe('profileTrainStep', () => {
   it('times every kernel, and a frozen base runs no convolution gradient at all', async () => {
     const ctx = await testContext();
+    const compiledBefore = ctx.pipelines.stats.compiled;
     const full = await profileSmallVgg(false, { steps: 2, label: 'full' });
+    // The warm-up compiled every kernel the step runs (none was left for the profiled steps): the
+    // file's first profile, on a context that has compiled no VGG kernel yet.
+    expect(full.warmup.kernelsCompiled).toBeGreaterThan(0);
+    expect(full.warmup.kernelsCompiled).toBe(ctx.pipelines.stats.compiled - compiledBefore);
+    expect(full.warmup.compileMs).toBeLessThanOrEqual(full.warmup.wallMs);
     const frozen = await profileSmallVgg(true, { steps: 2, label: 'frozen' });
     console.log(compareTable(full, frozen));
     const timed = ctx.hasFeature('timestamp-query');
@@ -29,6 +35,7 @@ describe('profileTrainStep', () => {
       expect(p.readbacksPerStep).toBe(0);
       expect(p.buffersCreated).toBe(0);
       expect(p.bindGroupsCreated).toBe(0);
+      expect(p.kernelsCompiled).toBe(0);
       expect(p.notes.join(' ')).not.toMatch(/not warm/);
       expect(p.recordMsPerStep).toBeGreaterThan(0);
       expect(p.recordMsPerStep).toBeLessThan(p.wallMsPerStep);
@@ -118,10 +125,11 @@ describe('profileTrainStep', () => {
     for (const e of kernels) expect(e.dur).toBeGreaterThanOrEqual(0);
   });
 
-  it('says when the profiled steps were not warm (buffers or bind groups created while profiling)', async () => {
+  it('says when the profiled steps were not warm (buffers, bind groups or kernels created while profiling)', async () => {
     const p = await profileSmallVgg(false, { steps: 1, warmup: 0 });
     expect(p.buffersCreated + p.bindGroupsCreated).toBeGreaterThan(0);
-    expect(p.notes.join(' ')).toMatch(new RegExp(`not warm: ${p.buffersCreated} buffer\\(s\\) and ${p.bindGroupsCreated} bind group`));
+    expect(p.warmup).toEqual({ steps: 0, wallMs: expect.any(Number), kernelsCompiled: 0, compileMs: 0 });
+    expect(p.notes.join(' ')).toMatch(new RegExp(`not warm: ${p.buffersCreated} buffer\\(s\\), ${p.bindGroupsCreated} bind group\\(s\\) and ${p.kernelsCompiled} kernel`));
   });
 
   it("finds the timestamps' resolution and notes a coarse one (lavapipe's moves in 65.5 µs steps)", async () => {
@@ -176,6 +184,8 @@ describe('webgpu-transfer profile', () => {
     const written = JSON.parse(await readFile(trace, 'utf8'));
     expect(written.traceEvents.length).toBeGreaterThan(10);
     expect(written.otherData.code).toContain(`commit ${commit}`);
+    // The warm-up's first compiles.
+    expect(r.stdout).toMatch(/^ {2}warm-up: 1 step\(s\) first, [\d.]+ ms, [\d.]+ of them in createComputePipeline for the [1-9]\d* kernel\(s\) first used/m);
     await rm(dir, { recursive: true, force: true });
   });
 

@@ -29,6 +29,11 @@ export interface CompiledKernel {
   layout: GPUBindGroupLayout;
   bindings: BindingInfo[];
   workgroupSize: [number, number, number];
+  /**
+   * Milliseconds createComputePipeline took. In Node that is the compilation (Dawn compiles
+   * before it returns); a browser compiles in its GPU process after the call returns.
+   */
+  compileMs: number;
 }
 
 export interface KernelSource {
@@ -45,6 +50,8 @@ export class PipelineCache {
   private readonly cache = new Map<string, CompiledKernel>();
   /** The same kernels by source object: a cached source (kernels/cached-source.ts) is found without building its key. */
   private readonly bySource = new WeakMap<KernelSource, CompiledKernel>();
+  /** Kernels compiled so far, and their compileMs summed: what a run's first step pays for. */
+  readonly stats = { compiled: 0, compileMs: 0 };
 
   constructor(
     private readonly device: GPUDevice,
@@ -53,6 +60,11 @@ export class PipelineCache {
 
   get size(): number {
     return this.cache.size;
+  }
+
+  /** Every kernel compiled so far, in the order of first use. */
+  kernels(): CompiledKernel[] {
+    return [...this.cache.values()];
   }
 
   get(source: KernelSource): CompiledKernel {
@@ -91,14 +103,18 @@ export class PipelineCache {
         buffer: { type: b.kind },
       })),
     });
+    const start = performance.now();
     const module = this.device.createShaderModule({ code: source.code, label: source.name });
     const pipeline = this.device.createComputePipeline({
       label: source.name,
       layout: this.device.createPipelineLayout({ bindGroupLayouts: [layout] }),
       compute: source.constants ? { module, entryPoint, constants: source.constants } : { module, entryPoint },
     });
+    const compileMs = performance.now() - start;
+    this.stats.compiled++;
+    this.stats.compileMs += compileMs;
     const workgroupSize = (entry.workgroupSize ?? [1, 1, 1]).map((n) => Number(n) || 1) as [number, number, number];
-    return { name: source.name, pipeline, layout, bindings, workgroupSize };
+    return { name: source.name, pipeline, layout, bindings, workgroupSize, compileMs };
   }
 }
 

@@ -187,6 +187,13 @@ export interface StepProfile {
   buffersCreated: number;
   /** Bind groups created during the profiled steps (0 once warm: runtime/bind-group-cache.ts). */
   bindGroupsCreated: number;
+  /** Kernels compiled during the profiled steps (0 once warm: the warm-up compiled them). */
+  kernelsCompiled: number;
+  /**
+   * The unprofiled steps before: their wall time, and the kernels first compiled in them, with
+   * what createComputePipeline took (runtime/pipelines.ts: in Node, the compilation itself).
+   */
+  warmup: { steps: number; wallMs: number; kernelsCompiled: number; compileMs: number };
   phases: PhaseStarts;
   kernels: KernelRow[];
   dispatches: TimedDispatch[];
@@ -218,7 +225,10 @@ export async function profileTrainStep(parts: TrainStepParts, options: ProfileOp
   const timed = (options.timestamps ?? true) && ctx.hasFeature('timestamp-query');
   const warmup = options.warmup ?? 1;
   const stats = ctx.recorder.stats;
-  const snapshot = () => ({ submits: stats.submits, readbacks: stats.readbacks, created: ctx.pool.stats.created, bindGroups: ctx.recorder.bindGroups.misses });
+  const snapshot = () => ({
+    submits: stats.submits, readbacks: stats.readbacks, created: ctx.pool.stats.created, bindGroups: ctx.recorder.bindGroups.misses,
+    kernels: ctx.pipelines.stats.compiled, compileMs: ctx.pipelines.stats.compileMs, at: performance.now(),
+  });
   const counts = new Map<string, { phase: Phase; name: string; count: number; ns: number; flops: number; flopsNs: number }>();
   const dispatches: TimedDispatch[] = [];
   const walls: number[] = [];
@@ -238,7 +248,8 @@ export async function profileTrainStep(parts: TrainStepParts, options: ProfileOp
   };
   // Each module's forward runs under its path, so that every timed dispatch names its layer.
   const unlabel = labelLayers(parts.model);
-  let before = snapshot();
+  const start = snapshot();
+  let before = start;
   try {
     for (let i = 0; i < warmup; i++) {
       trainStep(parts, i === warmup - 1 ? readSaved : undefined);
@@ -298,8 +309,9 @@ export async function profileTrainStep(parts: TrainStepParts, options: ProfileOp
   }
   const buffersCreated = ctx.pool.stats.created - before.created;
   const bindGroupsCreated = ctx.recorder.bindGroups.misses - before.bindGroups;
-  if (buffersCreated + bindGroupsCreated > 0) {
-    notes.push(`not warm: ${buffersCreated} buffer(s) and ${bindGroupsCreated} bind group(s) were created during the profiled steps, so their times include that; profile after more warm-up steps (the warmup option; --warmup in the CLI)`);
+  const kernelsCompiled = ctx.pipelines.stats.compiled - before.kernels;
+  if (buffersCreated + bindGroupsCreated + kernelsCompiled > 0) {
+    notes.push(`not warm: ${buffersCreated} buffer(s), ${bindGroupsCreated} bind group(s) and ${kernelsCompiled} kernel(s) were created during the profiled steps, so their times include that; profile after more warm-up steps (the warmup option; --warmup in the CLI)`);
   }
   if (!timed) {
     notes.push(
@@ -320,6 +332,8 @@ export async function profileTrainStep(parts: TrainStepParts, options: ProfileOp
     readbacksPerStep: (stats.readbacks - before.readbacks) / steps,
     buffersCreated,
     bindGroupsCreated,
+    kernelsCompiled,
+    warmup: { steps: warmup, wallMs: before.at - start.at, kernelsCompiled: before.kernels - start.kernels, compileMs: before.compileMs - start.compileMs },
     phases,
     kernels,
     dispatches,
@@ -373,8 +387,15 @@ export function profileSummary(p: StepProfile): string {
       `; recording on the CPU ${fixed(p.recordMsPerStep)} ms/step, before the GPU starts`,
     `  per step: ${p.dispatchesPerStep} dispatches (forward ${p.phases.backward}, backward ${p.phases.optimizer - p.phases.backward}, ` +
       `optimizer ${p.phases.end - p.phases.optimizer}), ${p.submitsPerStep} submit(s), ${p.readbacksPerStep} readback(s); ` +
-      `${p.buffersCreated} buffer(s) and ${p.bindGroupsCreated} bind group(s) created while profiling`,
+      `${p.buffersCreated} buffer(s), ${p.bindGroupsCreated} bind group(s) and ${p.kernelsCompiled} kernel(s) created while profiling`,
   ];
+  const w = p.warmup;
+  if (w.steps > 0) {
+    lines.push(
+      `  warm-up: ${w.steps} step(s) first, ${fixed(w.wallMs)} ms, ${fixed(w.compileMs)} of them in createComputePipeline for the ` +
+        `${w.kernelsCompiled} kernel(s) first used (in Node that is the compilation; a browser compiles after the call returns)`,
+    );
+  }
   for (const note of p.notes) lines.push(`  note: ${note}`);
   return lines.join('\n');
 }

@@ -145,6 +145,17 @@ describe('runtime mechanics', () => {
     expect(after - before).toBeLessThanOrEqual(1);
   });
 
+  it('counts the kernels it compiles and what createComputePipeline took, in the order of first use', () => {
+    const source = { name: 'test.compile_count', code: '@group(0) @binding(0) var<storage, read_write> x: array<f32>;\n@compute @workgroup_size(1) fn main() { x[0] = 1.0; }' };
+    const { compiled, compileMs } = ctx.pipelines.stats;
+    const kernel = ctx.pipelines.get(source);
+    expect(kernel.compileMs).toBeGreaterThan(0);
+    expect(ctx.pipelines.stats).toEqual({ compiled: compiled + 1, compileMs: compileMs + kernel.compileMs });
+    expect(ctx.pipelines.kernels().at(-1)).toBe(kernel);
+    expect(ctx.pipelines.get({ ...source })).toBe(kernel);
+    expect(ctx.pipelines.stats.compiled).toBe(compiled + 1);
+  });
+
   it('records a step in one submit and reads nothing back unless asked', async () => {
     const w = tensor(randomArray(12, 5), [4, 3], { requiresGrad: true });
     const x = tensor(randomArray(8, 6), [2, 4]);
