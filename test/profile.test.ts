@@ -2,7 +2,7 @@
 // kernel by kernel, the trace file, the fallback without timestamps, and the CLI command.
 import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { testContext } from './helpers/gpu.js';
@@ -160,7 +160,7 @@ describe('webgpu-transfer profile', () => {
   it('prints frozen and full side by side, layer by layer too, rates as shares of the measured ceiling, and writes the trace', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'wgt-profile-'));
     const trace = join(dir, 'trace.json');
-    const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'profile', '--size', '16', '--batch', '2', '--compare-frozen', '--layers', '--steps', '1', '--warmup', '1', '--ceiling', '--trace', trace], {
+    const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'profile', '--size', '16', '--batch', '2', '--compare-frozen', '--layers', '--steps', '1', '--warmup', '1', '--ceiling', '--trace', trace, '--wgsl', join(dir, 'wgsl')], {
       encoding: 'utf8',
       timeout: 300_000,
     });
@@ -184,8 +184,17 @@ describe('webgpu-transfer profile', () => {
     const written = JSON.parse(await readFile(trace, 'utf8'));
     expect(written.traceEvents.length).toBeGreaterThan(10);
     expect(written.otherData.code).toContain(`commit ${commit}`);
-    // The warm-up's first compiles.
+    // The warm-up's first compiles, and the WGSL of every kernel compiled, as run.
     expect(r.stdout).toMatch(/^ {2}warm-up: 1 step\(s\) first, [\d.]+ ms, [\d.]+ of them in createComputePipeline for the [1-9]\d* kernel\(s\) first used/m);
+    const count = Number(/wrote the WGSL of (\d+) kernels into /.exec(r.stdout)?.[1]);
+    const files = (await readdir(join(dir, 'wgsl'))).sort();
+    expect(files).toHaveLength(count);
+    expect(files[0]).toMatch(/^0*1-[\w.]+\.wgsl$/);
+    const convolution = files.find((f) => /conv2d\.forward/.test(f));
+    expect(convolution).toBeDefined();
+    const code = await readFile(join(dir, 'wgsl', convolution!), 'utf8');
+    expect(code).toMatch(/^\/\/ conv2d\.forward\S*: workgroup size \d+x\d+x\d+\n\/\/ createComputePipeline took [\d.]+ ms on /);
+    expect(code).toContain('@compute');
     await rm(dir, { recursive: true, force: true });
   });
 

@@ -29,6 +29,8 @@ export interface CompiledKernel {
   layout: GPUBindGroupLayout;
   bindings: BindingInfo[];
   workgroupSize: [number, number, number];
+  /** The WGSL it was compiled from, as its kernel generator wrote it for this shape and adapter. */
+  code: string;
   /**
    * Milliseconds createComputePipeline took. In Node that is the compilation (Dawn compiles
    * before it returns); a browser compiles in its GPU process after the call returns.
@@ -114,7 +116,7 @@ export class PipelineCache {
     this.stats.compiled++;
     this.stats.compileMs += compileMs;
     const workgroupSize = (entry.workgroupSize ?? [1, 1, 1]).map((n) => Number(n) || 1) as [number, number, number];
-    return { name: source.name, pipeline, layout, bindings, workgroupSize, compileMs };
+    return { name: source.name, pipeline, layout, bindings, workgroupSize, code: source.code, compileMs };
   }
 }
 

@@ -9,7 +9,7 @@ import { createModel, MODELS } from '../../models/registry.js';
 import { freeze, freezeAllButHead, moduleIndex, unfreezeFrom } from '../../models/freeze.js';
 import { SGD } from '../../optim/sgd.js';
 import { chromeTrace, compareTable, kernelTable, profileSummary, profileTrainStep, type RateOptions, type StepProfile } from '../../train/profile.js';
-import { writeChromeTrace } from '../../train/profile-node.js';
+import { writeChromeTrace, writeKernelSources } from '../../train/profile-node.js';
 import { compareLayerTable, layerTable } from '../../train/profile-layers.js';
 import { parsePeerLayers, peerLayerTable } from '../../train/peer-layers.js';
 import { InputError } from '../../runtime/errors.js';
@@ -20,7 +20,7 @@ import { describeCeilings, measureCeilings } from '../../kernels/ceiling.js';
 export const profile: Command = {
   name: 'profile',
   summary: 'Profile a few training steps kernel by kernel (GPU time per kernel, share of the step) and write a Chrome trace.',
-  usage: '[--model small_vgg] [--size N] [--batch N] [--frozen | --unfreeze-from PATH] [--compare-frozen] [--layers] [--peer-layers FILE] [--steps N] [--tune-kernels] [--ceiling] [--trace FILE]',
+  usage: '[--model small_vgg] [--size N] [--batch N] [--frozen | --unfreeze-from PATH] [--compare-frozen] [--layers] [--peer-layers FILE] [--steps N] [--tune-kernels] [--ceiling] [--trace FILE] [--wgsl DIR]',
   help: [
     `  --model NAME      ${Object.keys(MODELS).join(' | ')} (default small_vgg)`,
     '  --size N          input height and width (default 32 for small_vgg; 64 on a software adapter, 224 on a GPU, for the others)',
@@ -38,6 +38,7 @@ export const profile: Command = {
     '  --tune-kernels    on a GPU: time the convolution tiles on each layer first and keep the fastest (as cudnn.benchmark)',
     '  --ceiling         first measure what this adapter does at best (multiply-adds, a copy, a read), and give each GFLOP/s as a share of it',
     '  --trace FILE      Chrome trace to write (default runs/profile/trace.json; chrome://tracing or ui.perfetto.dev)',
+    '  --wgsl DIR        also write the WGSL of every kernel compiled, one file each, as generated for these layers and this adapter',
     '  --seed N          initialisation and input seed (default 0)',
     '  --adapter NAME    lavapipe | swiftshader | a substring of the adapter name (default: WGT_ADAPTER)',
   ].join('\n'),
@@ -57,6 +58,7 @@ export const profile: Command = {
     'tune-kernels': { type: 'boolean' },
     ceiling: { type: 'boolean' },
     trace: { type: 'string' },
+    wgsl: { type: 'string' },
     seed: { type: 'string' },
     adapter: { type: 'string' },
   },
@@ -126,6 +128,11 @@ export const profile: Command = {
       if (peer) console.log(`\n${profiles[0]!.mode === 'timestamp-query' ? peerLayerTable(profiles[0]!, peer) : 'peer layers: no per-layer times without timestamp-query'}`);
       await writeChromeTrace(tracePath, chromeTrace(profiles, { adapter: ctx.adapter, config, code: source, environment, date: new Date().toISOString() }));
       console.log(`\nwrote ${tracePath}: open it in chrome://tracing or https://ui.perfetto.dev`);
+      const wgslDir = stringOption(args, 'wgsl');
+      if (wgslDir !== undefined) {
+        const written = await writeKernelSources(wgslDir, ctx.pipelines.kernels(), adapterLabel(ctx.adapter));
+        console.log(`wrote the WGSL of ${written.length} kernels into ${wgslDir}`);
+      }
       images.dispose();
       labels.dispose();
       model.dispose();
