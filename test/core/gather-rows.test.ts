@@ -11,19 +11,20 @@ beforeAll(async () => {
 const ROWS = 40;
 const ROW = [3, 5]; // 15 numbers per row
 const rowLength = 15;
-const tableValues = Array.from({ length: ROWS * rowLength }, (_, i) => i * 0.5 - 7);
+const tableOf = (rows: number) => Array.from({ length: rows * rowLength }, (_, i) => i * 0.5 - 7);
+const tableValues = tableOf(ROWS);
 const indices = [37, 0, 12, 39, 5, 21, 13];
 
 /** What gather must give, row by row, computed here. */
 const expectedRows = (values: readonly number[], picked: readonly number[]) => picked.flatMap((r) => values.slice(r * rowLength, (r + 1) * rowLength));
 
-async function gatherOn(context: GpuContext): Promise<{ values: number[]; dispatches: number | undefined }> {
+async function gatherOn(context: GpuContext, values = tableValues, picked = indices): Promise<{ values: number[]; dispatches: number | undefined }> {
   context.recorder.resetStats();
-  const table = tensor(tableValues, [ROWS, ...ROW], { ctx: context });
-  const batch = gatherRows(table, Tensor.fromData(context, indices, [indices.length], 'int32'));
-  expect(batch.shape).toEqual([indices.length, ...ROW]);
-  const values = Array.from(await batch.read());
-  return { values, dispatches: context.recorder.stats.perKernel.get('rows.gather') };
+  const table = tensor(values, [values.length / rowLength, ...ROW], { ctx: context });
+  const batch = gatherRows(table, Tensor.fromData(context, picked, [picked.length], 'int32'));
+  expect(batch.shape).toEqual([picked.length, ...ROW]);
+  const gathered = Array.from(await batch.read());
+  return { values: gathered, dispatches: context.recorder.stats.perKernel.get('rows.gather') };
 }
 
 describe('gatherRows and scatterRows (kernels/gather-rows.ts)', () => {
@@ -43,20 +44,28 @@ describe('gatherRows and scatterRows (kernels/gather-rows.ts)', () => {
   });
 
   it('binds a table larger than one binding a slice at a time, with the same result', async () => {
-    // 2400 bytes of table in slices of 1 KiB: rows 0-15, 16-31, 32-39 (rows of 60 bytes, 256-byte aligned starts).
-    const small = await GpuContext.create(await createNodeGpu(), { maxBindingBytes: 1024 });
-    const { values, dispatches } = await gatherOn(small);
+    // A slice must start at an offset the adapter can bind (minStorageBufferOffsetAlignment: 16
+    // bytes on lavapipe, 256 on SwiftShader), so it holds a multiple of `aligned` rows of 60
+    // bytes: 4 on lavapipe, 64 on SwiftShader. Bindings of 4 such groups, a table of 2.5 of them.
+    const alignment = ctx.limits.minStorageBufferOffsetAlignment / 4;
+    const aligned = alignment / gcd(alignment, rowLength);
+    const sliceRows = 4 * aligned;
+    const rows = 2 * sliceRows + sliceRows / 2;
+    const values = tableOf(rows);
+    const picked = [rows - 3, 0, sliceRows - 4, rows - 1, 5, sliceRows + 5, 2 * sliceRows + 1];
+    const small = await GpuContext.create(await createNodeGpu(), { maxBindingBytes: sliceRows * rowLength * 4 });
+    const { values: gathered, dispatches } = await gatherOn(small, values, picked);
     expect(dispatches).toBe(3);
-    expect(values).toEqual(expectedRows(tableValues, indices));
+    expect(gathered).toEqual(expectedRows(values, picked));
 
-    const table = tensor(tableValues, [ROWS, ...ROW], { ctx: small });
-    const batch = tensor(expectedRows(tableValues, indices).map((v) => -v), [indices.length, ...ROW], { ctx: small });
-    scatterRows(table, Tensor.fromData(small, indices, [indices.length], 'int32'), batch);
+    const table = tensor(values, [rows, ...ROW], { ctx: small });
+    const batch = tensor(expectedRows(values, picked).map((v) => -v), [picked.length, ...ROW], { ctx: small });
+    scatterRows(table, Tensor.fromData(small, picked, [picked.length], 'int32'), batch);
     const written = Array.from(await table.read());
-    for (let r = 0; r < ROWS; r++) {
+    for (let r = 0; r < rows; r++) {
       const row = written.slice(r * rowLength, (r + 1) * rowLength);
-      const original = tableValues.slice(r * rowLength, (r + 1) * rowLength);
-      expect(row).toEqual(indices.includes(r) ? original.map((v) => -v) : original);
+      const original = values.slice(r * rowLength, (r + 1) * rowLength);
+      expect(row).toEqual(picked.includes(r) ? original.map((v) => -v) : original);
     }
     small.destroy();
   });
@@ -68,3 +77,7 @@ describe('gatherRows and scatterRows (kernels/gather-rows.ts)', () => {
     expect(() => scatterRows(table, picks, tensor(new Array(2 * 14).fill(0), [2, 14], { ctx }))).toThrow(/a batch of 2 rows of \[3, 5\]/);
   });
 });
+
+function gcd(a: number, b: number): number {
+  return b === 0 ? a : gcd(b, a % b);
+}
