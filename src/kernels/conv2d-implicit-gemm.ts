@@ -5,7 +5,7 @@ import { ShapeError } from '../runtime/errors.js';
 import { batchSlices, fmaInto, forwardConv, inputGradConv, unroll, windowColumns, type Conv2dGeometry, type SlidingConv } from './conv2d-common.js';
 import { cached } from './cached-source.js';
 import { chooseConvAlgorithm, chooseConvTile, noteConvolution, tileName, type ConvAlgorithm, type ConvRole, type ConvTile } from './conv2d-tile.js';
-import { ownedAcc, ownedIndex, paddedRowQuads, quadOuterProduct } from './wgsl.js';
+import { allOf, ownedAcc, ownedIndex, paddedRowQuads, quadOuterProduct } from './wgsl.js';
 import { CHANNEL_BLOCK, channelBlocks, reductionStep, runFilterMatrix } from './conv2d-filter-matrix.js';
 import { runWinogradFilters, runWinogradInput, runWinogradOutput, winogradApplies, winogradProduct } from './conv2d-winograd.js';
 
@@ -79,16 +79,27 @@ const STRIDE_H = ${c.strideH};
 const STRIDE_W = ${c.strideW};
 const DILATION_H = ${c.dilationH};
 const DILATION_W = ${c.dilationW};
-const UP_H = ${c.upH};
-const UP_W = ${c.upW};
+const UP_H = ${c.upH}u;
+const UP_W = ${c.upW}u;
 
 // Source row (column) of virtual row (column) v, or -1 where the virtual source is zero:
-// padding outside the source, or a hole between the pixels of an upsampled source.
-fn src_row(v: i32) -> i32 {
-  return select(-1, v / UP_H, v >= 0 && v % UP_H == 0 && v / UP_H < i32(p.src_h));
+// padding outside the source${c.upH > 1 || c.upW > 1 ? ', or a hole between the pixels of an upsampled source' : ''}.
+${sourceIndex('src_row', 'UP_H', c.upH, 'src_h')}
+${sourceIndex('src_col', 'UP_W', c.upW, 'src_w')}`;
 }
-fn src_col(v: i32) -> i32 {
-  return select(-1, v / UP_W, v >= 0 && v % UP_W == 0 && v / UP_W < i32(p.src_w));
+
+/**
+ * WGSL of src_row or src_col. Without upsampling there is nothing to divide; with it, the division
+ * is unsigned (v is read only where it is not negative). WGSL's signed division and remainder
+ * come with guards against dividing by zero and overflowing, and with them SwiftShader took 28-30 s
+ * to compile a tiled convolution that calls these eight times per step, against 0.8 s without
+ * (bench/README.md, "Compiling the kernels").
+ */
+function sourceIndex(name: string, up: string, factor: number, extent: string): string {
+  if (factor === 1) return `fn ${name}(v: i32) -> i32 {\n  return select(-1, v, ${allOf('v >= 0', `v < i32(p.${extent})`)});\n}`;
+  return `fn ${name}(v: i32) -> i32 {
+  let u = u32(v);
+  return select(-1, i32(u / ${up}), ${allOf('v >= 0', `u % ${up} == 0u`, `u / ${up} < p.${extent}`)});
 }`;
 }
 
@@ -202,7 +213,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     for (var kh = 0u; kh < KH; kh++) {
       let row = src_row(i32(oh) * STRIDE_H + i32(kh) * DILATION_H - p.pad_h);
       let row_start = src_image + u32(max(row, 0)) * p.src_w;
-      ${unroll(offsets.length, (i) => `let ok${i} = row >= 0 && col${i} >= 0; let at${i} = row_start + u32(max(col${i}, 0));`, '\n      ')}
+      ${unroll(offsets.length, (i) => `let ok${i} = ${allOf('row >= 0', `col${i} >= 0`)}; let at${i} = row_start + u32(max(col${i}, 0));`, '\n      ')}
       for (var ci = 0u; ci < chunk; ci++) {
         let plane = (c0 + ci) * src_plane;
         ${unroll(offsets.length, (i) => `let x${i} = select(0.0, src[at${i} + plane], ok${i});`, '\n        ')}
@@ -234,7 +245,7 @@ function fetchStep(r0: string, tile: ConvTile, blocks: boolean): string {
   const rowsApart = 256 / tile.pixels;
   const filters = unroll((tile.channels * tile.depth) / 256, (i) => {
     const channel = `my_channel + ${i * (256 / tile.depth)}u`;
-    return `w_next[${i}] = select(0.0, weight[group_filters + min(${channel}, p.out_per_group - 1u) * reduction + min(r, reduction - 1u)], ${channel} < p.out_per_group && r < reduction);`;
+    return `w_next[${i}] = select(0.0, weight[group_filters + min(${channel}, p.out_per_group - 1u) * reduction + min(r, reduction - 1u)], ${allOf(`${channel} < p.out_per_group`, 'r < reduction')});`;
   }, '\n    ');
   const source = blocks
     ? unroll(tile.depth / CHANNEL_BLOCK, (h) => /* wgsl */ `{
@@ -243,7 +254,7 @@ function fetchStep(r0: string, tile: ConvTile, blocks: boolean): string {
       let tap = pair % TAPS;
       let row = src_row(p_oh * STRIDE_H + i32(tap / KW) * DILATION_H - p.pad_h);
       let col = src_col(p_ow * STRIDE_W + i32(tap % KW) * DILATION_W - p.pad_w);
-      let ok = ${r0} + ${h * CHANNEL_BLOCK}u < reduction && row >= 0 && col >= 0;
+      let ok = ${allOf(`${r0} + ${h * CHANNEL_BLOCK}u < reduction`, 'row >= 0', 'col >= 0')};
       let at = src_image + ((pair / TAPS) * ${CHANNEL_BLOCK}u + k_first) * src_plane + u32(max(row, 0)) * p.src_w + u32(max(col, 0));
       ${unroll(CHANNEL_BLOCK / rowsApart, (j) => `x_next[${h * (CHANNEL_BLOCK / rowsApart) + j}] = select(0.0, src[at + ${rowsApart * j}u * src_plane], ok);`, '\n      ')}
     }`, '\n    ')
@@ -252,7 +263,7 @@ function fetchStep(r0: string, tile: ConvTile, blocks: boolean): string {
       let step = reduction_step(min(rx, reduction - 1u));
       let row = src_row(p_oh * STRIDE_H + i32(step.y / KW) * DILATION_H - p.pad_h);
       let col = src_col(p_ow * STRIDE_W + i32(step.y % KW) * DILATION_W - p.pad_w);
-      let ok = rx < reduction && row >= 0 && col >= 0;
+      let ok = ${allOf('rx < reduction', 'row >= 0', 'col >= 0')};
       x_next[${j}] = select(0.0, src[src_image + step.x * src_plane + u32(max(row, 0)) * p.src_w + u32(max(col, 0))], ok);
     }`, '\n    ');
   return /* wgsl */ `{

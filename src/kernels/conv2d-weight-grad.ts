@@ -4,7 +4,7 @@ import { launch, type Binding } from './launch.js';
 import { runReduce } from './reduce.js';
 import { ShapeError } from '../runtime/errors.js';
 import { batchSlices, fmaInto, unroll, windowColumns, type Conv2dGeometry } from './conv2d-common.js';
-import { ownedAcc, ownedIndex, paddedRowQuads, quadOuterProduct } from './wgsl.js';
+import { allOf, ownedAcc, ownedIndex, paddedRowQuads, quadOuterProduct } from './wgsl.js';
 import { cached } from './cached-source.js';
 import { chooseWeightGradTile, weightGradTileName, type WeightGradTile } from './conv2d-tile.js';
 
@@ -191,7 +191,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
       let ok = co0 + o < p.out_per_group;
       var quad = vec4<f32>(0.0);
       for (var j = 0u; j < 4u; j++) {
-        quad[j] = select(0.0, dy[row_start + min(ow + j, p.out_w - 1u)], ok && ow + j < p.out_w);
+        quad[j] = select(0.0, dy[row_start + min(ow + j, p.out_w - 1u)], ${allOf('ok', 'ow + j < p.out_w')});
       }
       stage[q] = quad;
     }
@@ -202,14 +202,14 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
       let n = t / p.out_h;
       let oh = t % p.out_h;
       ${unroll(R, (r) => `let ih${r} = i32(oh) * STRIDE_H + i32(kh0 + ${r}u) * DILATION_H - p.pad_h;
-      let row_ok${r} = ih${r} >= 0 && ih${r} < i32(p.in_h);
+      let row_ok${r} = ${allOf(`ih${r} >= 0`, `ih${r} < i32(p.in_h)`)};
       let x_row${r} = x_plane + n * in_image + u32(clamp(ih${r}, 0, i32(p.in_h) - 1)) * p.in_w;`, '\n      ')}
       let staged = r * CO * padded_w / 4u;
       for (var ow0 = 0u; ow0 < p.out_w; ow0 += PIX) {
         // The x columns under the window taps of pixels ow0 .. ow0 + PIX - 1 (zero in the padding).
         let first = i32(ow0) * STRIDE_W - p.pad_w;
-        ${unroll(offsets.length, (i) => `let v${i} = first + ${offsets[i]}; let col_ok${i} = v${i} >= 0 && v${i} < i32(p.in_w); let col${i} = u32(clamp(v${i}, 0, i32(p.in_w) - 1));`, '\n        ')}
-        ${unroll(R, (r) => unroll(offsets.length, (i) => `let x${r}_${i} = select(0.0, x[x_row${r} + col${i}], row_ok${r} && col_ok${i});`, '\n        '), '\n        ')}
+        ${unroll(offsets.length, (i) => `let v${i} = first + ${offsets[i]}; let col_ok${i} = ${allOf(`v${i} >= 0`, `v${i} < i32(p.in_w)`)}; let col${i} = u32(clamp(v${i}, 0, i32(p.in_w) - 1));`, '\n        ')}
+        ${unroll(R, (r) => unroll(offsets.length, (i) => `let x${r}_${i} = select(0.0, x[x_row${r} + col${i}], ${allOf(`row_ok${r}`, `col_ok${i}`)});`, '\n        '), '\n        ')}
         ${unroll(CO, (o) => `{
           ${unroll(PIX / 4, (q) => `let d${q} = stage[staged + (${o}u * padded_w + ow0) / 4u + ${q}u];`, '\n          ')}
           ${unroll(R, (r) => unroll(g.kernelW, (kw) => fmaInto(`acc${o}_${r}_${kw}`, Array.from({ length: PIX }, (_, j) => [`d${j >> 2}[${j & 3}]`, `x${r}_${column(j, kw)}`] as const)), '\n          '), '\n          ')}
@@ -254,7 +254,7 @@ function fetchWeightGradStep(q0: string, tile: WeightGradTile): string {
     ${unroll(tile.channels / 16, (j) => `{
       let co = tile_co + flat / ${TILE_K}u + ${j * (256 / TILE_K)}u;
       let channel = group * p.out_per_group + min(co, p.out_per_group - 1u);
-      dy_next[${j}] = select(0.0, dy[dy_pixel + channel * OUT_PLANE], q < q_end && co < p.out_per_group);
+      dy_next[${j}] = select(0.0, dy[dy_pixel + channel * OUT_PLANE], ${allOf('q < q_end', 'co < p.out_per_group')});
     }`, '\n    ')}
     ${unroll((TILE_K * TR) / 256, (j) => `{
       let k = flat / ${TR}u + ${j * (256 / TR)}u;
@@ -264,7 +264,7 @@ function fetchWeightGradStep(q0: string, tile: WeightGradTile): string {
       let ow = i32(q % OUT_W);
       let ih = oh * STRIDE_H - p.pad_h + kh * DILATION_H;
       let iw = ow * STRIDE_W - p.pad_w + kw * DILATION_W;
-      let ok = r_ok && ${q0} + k < q_end && ih >= 0 && ih < i32(p.in_h) && iw >= 0 && iw < i32(p.in_w);
+      let ok = ${allOf('r_ok', `${q0} + k < q_end`, 'ih >= 0', 'ih < i32(p.in_h)', 'iw >= 0', 'iw < i32(p.in_w)')};
       x_next[${j}] = select(0.0, x[x_channel + n * p.in_channels * in_plane + u32(clamp(ih, 0, i32(p.in_h) - 1)) * p.in_w + u32(clamp(iw, 0, i32(p.in_w) - 1))], ok);
     }`, '\n    ')}
   }`;

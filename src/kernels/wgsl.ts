@@ -36,6 +36,17 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>,
 export const MAX_DIMS = 8;
 export const dimsType = 'array<vec4<u32>, 2>';
 
+/**
+ * WGSL: true where every condition holds, as `(a) & (b) & ...`. `&&` short-circuits, so each one
+ * is a branch in the compiled code; these conditions are comparisons with nothing to skip, and in
+ * the unrolled index arithmetic of the convolutions the branches cost SwiftShader's compiler a
+ * quarter of its time on the blocked kernels and made a tiled one take over 90 s instead of 1.8
+ * (bench/README.md, "Compiling the kernels").
+ */
+export function allOf(...conditions: string[]): string {
+  return conditions.map((c) => `(${c})`).join(' & ');
+}
+
 /** The lowest finite f32, the identity of max(). (3.4028235e38 itself rounds past f32's range.) */
 export const F32_LOWEST = '-3.40282346e38';
 
