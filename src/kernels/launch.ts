@@ -56,7 +56,8 @@ export function rowChunks(ctx: GpuContext, rows: number, rowLengths: readonly nu
   return runs;
 }
 
-function gcd(a: number, b: number): number {
+/** Greatest common divisor (also of the alignments tests size their slices by). */
+export function gcd(a: number, b: number): number {
   return b === 0 ? a : gcd(b, a % b);
 }
 

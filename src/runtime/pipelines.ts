@@ -52,8 +52,6 @@ export class PipelineCache {
   private readonly cache = new Map<string, CompiledKernel>();
   /** The same kernels by source object: a cached source (kernels/cached-source.ts) is found without building its key. */
   private readonly bySource = new WeakMap<KernelSource, CompiledKernel>();
-  /** Kernels compiled so far, and their compileMs summed: what a run's first step pays for. */
-  readonly stats = { compiled: 0, compileMs: 0 };
 
   constructor(
     private readonly device: GPUDevice,
@@ -62,6 +60,13 @@ export class PipelineCache {
 
   get size(): number {
     return this.cache.size;
+  }
+
+  /** Kernels compiled so far, and their compileMs summed: what a run's first step pays for. */
+  get stats(): { compiled: number; compileMs: number } {
+    let compileMs = 0;
+    for (const kernel of this.cache.values()) compileMs += kernel.compileMs;
+    return { compiled: this.cache.size, compileMs };
   }
 
   /** Every kernel compiled so far, in the order of first use. */
@@ -113,8 +118,6 @@ export class PipelineCache {
       compute: source.constants ? { module, entryPoint, constants: source.constants } : { module, entryPoint },
     });
     const compileMs = performance.now() - start;
-    this.stats.compiled++;
-    this.stats.compileMs += compileMs;
     const workgroupSize = (entry.workgroupSize ?? [1, 1, 1]).map((n) => Number(n) || 1) as [number, number, number];
     return { name: source.name, pipeline, layout, bindings, workgroupSize, code: source.code, compileMs };
   }

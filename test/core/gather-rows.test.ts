@@ -2,6 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { testContext } from '../helpers/gpu.js';
 import { GpuContext, Tensor, createNodeGpu, tensor } from '../../src/node.js';
 import { gatherRows, scatterRows } from '../../src/kernels/gather-rows.js';
+import { gcd } from '../../src/kernels/launch.js';
 
 let ctx: GpuContext;
 beforeAll(async () => {
@@ -77,7 +78,3 @@ describe('gatherRows and scatterRows (kernels/gather-rows.ts)', () => {
     expect(() => scatterRows(table, picks, tensor(new Array(2 * 14).fill(0), [2, 14], { ctx }))).toThrow(/a batch of 2 rows of \[3, 5\]/);
   });
 });
-
-function gcd(a: number, b: number): number {
-  return b === 0 ? a : gcd(b, a % b);
-}
