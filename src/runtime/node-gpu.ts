@@ -1,6 +1,7 @@
 // Node only: Dawn's binding (npm package `webgpu`). Browsers use navigator.gpu instead.
 import { existsSync } from 'node:fs';
 import { create, globals } from 'webgpu';
+import { DRIVER_ZEROED_WORKGROUP_MEMORY } from './dawn-features.js';
 import { WebGpuUnavailableError } from './errors.js';
 
 /**
@@ -13,7 +14,10 @@ import { WebGpuUnavailableError } from './errors.js';
 export async function createNodeGpu(selection: string | undefined = process.env.WGT_ADAPTER): Promise<GPU> {
   Object.assign(globalThis, globals);
   const wanted = selection?.trim();
-  if (wanted && /^swiftshader$/i.test(wanted)) useSwiftShaderIcd();
+  if (wanted && /^swiftshader$/i.test(wanted)) {
+    useSwiftShaderIcd();
+    return checkedGpu(['adapter=SwiftShader', ...SWIFTSHADER_TOGGLES], wanted);
+  }
   if (wanted) return checkedGpu([`adapter=${adapterToggleName(wanted)}`], wanted);
   const gpu = create([]);
   const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
@@ -22,11 +26,17 @@ export async function createNodeGpu(selection: string | undefined = process.env.
     try {
       return await checkedGpu(['adapter=llvmpipe'], 'lavapipe');
     } catch {
-      // No lavapipe: keep what the system offered.
+      // No lavapipe: keep what the system offered, SwiftShader with its toggles.
+      if (isSwiftShader(adapter.info)) return create(['adapter=SwiftShader', ...SWIFTSHADER_TOGGLES]);
     }
   }
   return gpu;
 }
+
+/** What Dawn is told when the adapter is SwiftShader (see dawn-features.ts). */
+const SWIFTSHADER_TOGGLES = [`disable-dawn-features=${DRIVER_ZEROED_WORKGROUP_MEMORY}`];
+
+const isSwiftShader = (info: GPUAdapterInfo) => info.architecture === 'swiftshader' || /swiftshader/i.test(`${info.vendor} ${info.device} ${info.description}`);
 
 /** Debian's Chromium ships SwiftShader's Vulkan driver outside the loader's search path. */
 const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
