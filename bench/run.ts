@@ -259,7 +259,7 @@ async function main(): Promise<void> {
         `${ctx.convTile ? `, our convolution tile forced to ${ctx.convTile.channels}x${ctx.convTile.pixels}x${ctx.convTile.depth}` : ''}` +
         `${ctx.convOrder === 'plain' ? ', our tiled convolution in the plain reduction order (WGT_CONV_ORDER=plain)' : ''}` +
         `${ctx.convAlgorithm !== 'direct' ? `, our 3x3 stride-1 convolutions: ${ctx.convAlgorithm === 'winograd' ? 'Winograd F(2x2, 3x3)' : 'direct or Winograd, the faster per layer when tuned'}` : ''}` +
-        `${engineEnvironment().length ? `, environment ${engineEnvironment().join(' ')}` : ''}`,
+        `${engineEnvironment(ctx.adapter).length ? `, environment ${engineEnvironment(ctx.adapter).join(' ')}` : ''}`,
       options: { ...o, only: o.only?.source ?? null },
     },
     ceilings: null,

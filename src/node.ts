@@ -1,6 +1,7 @@
 // webgpu-transfer for Node: everything in the browser entry, plus Dawn as the WebGPU provider.
 import { GpuContext, setDefaultContext, type GpuContextOptions } from './runtime/context.js';
-import { createNodeGpu, waitFromEnv } from './runtime/node-gpu.js';
+import type { AdapterDescription } from './runtime/adapter.js';
+import { createNodeGpu, dawnFeaturesOff, waitFromEnv } from './runtime/node-gpu.js';
 
 export * from './index.js';
 export { createNodeGpu } from './runtime/node-gpu.js';
@@ -69,10 +70,15 @@ function optionsFromEnv(): GpuContextOptions {
   return Object.assign({}, ...Object.entries(OPTIONS_FROM_ENV).map(([name, read]) => read(name)));
 }
 
-/** The variables above (and WGT_ADAPTER) as set in this process, e.g. ['WGT_KERNELS=gpu']: what a report should name. */
-export function engineEnvironment(): string[] {
+/**
+ * The variables above (and WGT_ADAPTER) as set in this process, e.g. ['WGT_KERNELS=gpu'], and
+ * given the context's adapter, the Dawn features turned off on it: what a report should name.
+ */
+export function engineEnvironment(adapter?: AdapterDescription): string[] {
   const names = ['WGT_ADAPTER', ...Object.keys(OPTIONS_FROM_ENV)];
-  return names.filter((name) => process.env[name]).map((name) => `${name}=${process.env[name]}`);
+  const variables = names.filter((name) => process.env[name]).map((name) => `${name}=${process.env[name]}`);
+  const off = adapter ? dawnFeaturesOff(adapter) : [];
+  return off.length ? [...variables, `disable-dawn-features=${off.join(',')}`] : variables;
 }
 
 /** Creates the engine's context on Dawn and makes it the default. */

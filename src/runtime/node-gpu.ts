@@ -14,10 +14,7 @@ import { WebGpuUnavailableError } from './errors.js';
 export async function createNodeGpu(selection: string | undefined = process.env.WGT_ADAPTER): Promise<GPU> {
   Object.assign(globalThis, globals);
   const wanted = selection?.trim();
-  if (wanted && /^swiftshader$/i.test(wanted)) {
-    useSwiftShaderIcd();
-    return checkedGpu(['adapter=SwiftShader', ...SWIFTSHADER_TOGGLES], wanted);
-  }
+  if (wanted && /^swiftshader$/i.test(wanted)) useSwiftShaderIcd();
   if (wanted) return checkedGpu([`adapter=${adapterToggleName(wanted)}`], wanted);
   const gpu = create([]);
   const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
@@ -26,17 +23,26 @@ export async function createNodeGpu(selection: string | undefined = process.env.
     try {
       return await checkedGpu(['adapter=llvmpipe'], 'lavapipe');
     } catch {
-      // No lavapipe: keep what the system offered, SwiftShader with its toggles.
-      if (isSwiftShader(adapter.info)) return create(['adapter=SwiftShader', ...SWIFTSHADER_TOGGLES]);
+      // No lavapipe: keep what the system offered.
     }
   }
-  return gpu;
+  return adapter ? withFeaturesOff(gpu, [], adapter.info) : gpu;
 }
 
-/** What Dawn is told when the adapter is SwiftShader (see dawn-features.ts). */
-const SWIFTSHADER_TOGGLES = [`disable-dawn-features=${DRIVER_ZEROED_WORKGROUP_MEMORY}`];
+/**
+ * The Dawn features the engine turns off on this adapter (runtime/dawn-features.ts): on
+ * SwiftShader, the driver's zeroing of workgroup memory. Reports name them beside the adapter.
+ */
+export function dawnFeaturesOff(adapter: Pick<GPUAdapterInfo, 'vendor' | 'architecture' | 'device' | 'description'>): string[] {
+  const names = `${adapter.vendor} ${adapter.architecture} ${adapter.device} ${adapter.description}`;
+  return /swiftshader/i.test(names) ? [DRIVER_ZEROED_WORKGROUP_MEMORY] : [];
+}
 
-const isSwiftShader = (info: GPUAdapterInfo) => info.architecture === 'swiftshader' || /swiftshader/i.test(`${info.vendor} ${info.device} ${info.description}`);
+/** `gpu`, or where its adapter wants Dawn features off, a Dawn made with them off. */
+function withFeaturesOff(gpu: GPU, toggles: string[], adapter: GPUAdapterInfo): GPU {
+  const off = dawnFeaturesOff(adapter);
+  return off.length ? create([...toggles, `disable-dawn-features=${off.join(',')}`]) : gpu;
+}
 
 /** Debian's Chromium ships SwiftShader's Vulkan driver outside the loader's search path. */
 const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
@@ -56,7 +62,8 @@ async function checkedGpu(toggles: string[], wanted: string): Promise<GPU> {
   const gpu = create(toggles);
   let why = 'no such adapter';
   try {
-    if (await gpu.requestAdapter()) return gpu;
+    const adapter = await gpu.requestAdapter();
+    if (adapter) return withFeaturesOff(gpu, toggles, adapter.info);
   } catch (error) {
     why = (error as Error).message.split('\n').join(' ').replace(/\s+/g, ' ');
   }

@@ -1,7 +1,8 @@
 // WebGPU promises zeroed workgroup memory. On SwiftShader the engine has Dawn write the zeros
 // itself instead of the Vulkan driver (runtime/dawn-features.ts): the promise must still hold.
 import { expect, it } from 'vitest';
-import { createNodeGpu } from '../../src/runtime/node-gpu.js';
+import { DRIVER_ZEROED_WORKGROUP_MEMORY } from '../../src/runtime/dawn-features.js';
+import { createNodeGpu, dawnFeaturesOff } from '../../src/runtime/node-gpu.js';
 
 // The blocked convolution's 16 KB weight cache. Each workgroup reads it before writing, then
 // leaves sevens in it for whichever workgroup the driver gives that memory next: without the
@@ -24,6 +25,7 @@ const WORKGROUPS = 64;
 // driver it started with, so lavapipe could not follow here).
 it('workgroup memory starts zeroed on SwiftShader, in every workgroup of a dispatch', async () => {
   const adapter = await (await createNodeGpu('swiftshader')).requestAdapter();
+  expect(dawnFeaturesOff(adapter!.info)).toEqual([DRIVER_ZEROED_WORKGROUP_MEMORY]);
   const device = await adapter!.requestDevice();
   const pipeline = device.createComputePipeline({ layout: 'auto', compute: { module: device.createShaderModule({ code: PROBE }), entryPoint: 'main' } });
   const bytes = WORKGROUPS * 64 * 4;
@@ -42,4 +44,11 @@ it('workgroup memory starts zeroed on SwiftShader, in every workgroup of a dispa
   device.destroy();
   expect(values.length).toBe(WORKGROUPS * 64);
   expect(Math.max(...values)).toBe(0);
+});
+
+it('turns the driver\'s zeroing off on SwiftShader alone, in Node and in Chromium (whose adapter gives no names)', () => {
+  const info = (vendor: string, architecture: string, device = '', description = '') => ({ vendor, architecture, device, description });
+  expect(dawnFeaturesOff(info('google', 'swiftshader'))).toEqual([DRIVER_ZEROED_WORKGROUP_MEMORY]);
+  expect(dawnFeaturesOff(info('mesa', '', 'llvmpipe (LLVM 15.0.6, 256 bits)', 'Mesa 25.0.7'))).toEqual([]);
+  expect(dawnFeaturesOff(info('nvidia', 'hopper', 'NVIDIA H200', 'NVIDIA: 580.159.04'))).toEqual([]);
 });

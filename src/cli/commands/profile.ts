@@ -86,7 +86,7 @@ export const profile: Command = {
       const tracePath = stringOption(args, 'trace') ?? 'runs/profile/trace.json';
       const config = `${modelName}, ${batch}x3x${size}x${size}, ${classes} classes, SGD momentum 0.9`;
       const source = describeSourceVersion(sourceVersion());
-      const environment = engineEnvironment().join(' ');
+      const environment = engineEnvironment(ctx.adapter).join(' ');
       console.log(`adapter: ${adapterLabel(ctx.adapter)}`);
       console.log(`model:   ${config}`);
       console.log(`code:    ${source}${environment ? `; ${environment}` : ''}\n`);
