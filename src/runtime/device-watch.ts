@@ -25,7 +25,7 @@ export class DeviceWatch {
   private readonly lost: Promise<void>;
 
   constructor(
-    device: GPUDevice,
+    private readonly device: GPUDevice,
     /** How long a wait on the GPU may take; undefined: no limit. */
     readonly timeoutMs?: number,
   ) {
@@ -65,7 +65,9 @@ export class DeviceWatch {
       if (limit === undefined) return;
       timer = setTimeout(() => {
         this.failure ??= new GpuTimeoutError(limit);
-        abandonPendingPolls(); // `completion` may never settle: waiting for it must not keep a Node process alive
+        // `completion` may never settle: waiting for it must not keep a Node process alive (only
+        // a few seconds at its end, in case the work was just slow).
+        abandonPendingPolls(() => this.device.queue.onSubmittedWorkDone());
         reject(this.failure);
       }, limit);
     });
