@@ -110,7 +110,7 @@ describe('failing loudly', () => {
 it('chromiumArgs: WebGPU on, full headless, nothing reaching the network', () => {
   const args = chromiumArgs();
   expect(args).toEqual(expect.arrayContaining(['--enable-unsafe-webgpu', '--headless=new', '--no-sandbox', '--disable-background-networking', '--disable-quic']));
-  // Dawn zeroes workgroup memory itself: SwiftShader compiles the driver's way 5-10x slower (runtime/dawn-features.ts).
+  // Dawn zeroes workgroup memory itself: SwiftShader compiled the driver's way 2.7-8x slower (runtime/dawn-features.ts).
   expect(args).toContain('--disable-dawn-features=use_vulkan_zero_initialize_workgroup_memory_extension');
   expect(chromiumArgs({ webgpu: false, headless: false })).not.toEqual(expect.arrayContaining(['--enable-unsafe-webgpu']));
   expect(chromiumArgs({ headless: false })).not.toContain('--headless=new');
