@@ -15,24 +15,30 @@
  * Unknown work is not slept on. The sleep stops short of the prediction by a margin, and the poll
  * after it measures the rest. Time spent polling counts at a discount: behind Dawn's stock,
  * spinning poll the work ran slower (a whole VGG16 step on 2-core lavapipe: 6.5 s against 4.0);
- * paced (below) it does not, and the discount only keeps the sleep short of the work. When the poll
- * answers at once, the GPU had finished during the sleep by an unknown amount, and the prediction
- * shrinks by a fixed factor. Sleeping too long costs the whole excess; too short, only a slower
- * end of the work: the discount and the margin err on the short side. Simulated (test/core/
- * completion-wait.test.ts), a repeated step costs 1.04-1.10x its work where polling slows it
- * 1.6-2x, and follows a step that got twice as fast or slow within a few runs. What is left to
- * the poll is paced (dawn-poll.ts): one poll a millisecond, not a spinning core.
+ * paced (below) it does not, and the discount only keeps the sleep short of the work. When the
+ * first poll after a sleep answers, the GPU had finished during the sleep by an unknown amount:
+ * the prediction is dropped, and the next run of that kind is measured afresh. Sleeping too long
+ * costs the whole excess; too short, only a slower end of the work: the discount and the margin
+ * err on the short side. Simulated (test/core/completion-wait.test.ts), a repeated step costs
+ * 1.04-1.10x its work where polling slows it 1.6-2x, and follows a step that got twice as fast or
+ * slow within a few runs. What is left to the poll is paced (dawn-poll.ts): one poll a
+ * millisecond, not a spinning core.
+ *
+ * An overstated prediction is common: lavapipe compiles a kernel when it is first dispatched, not
+ * when its pipeline is made, so with an empty shader cache (a fresh machine, or kernels new since
+ * the last run) the first run of a kind takes about a second more per new kernel, 10-50x what
+ * the next runs take. The wait used to shrink an overslept prediction by a fixed factor, and only
+ * when the poll answered within 1 ms, which a paced poll never does: a 16 ms weight gradient was
+ * slept on for 700 ms after its first run, then 4-5% less each run.
  */
-import { pollDuring } from './dawn-poll.js';
+import { dawnPollsSoFar, pollDuring } from './dawn-poll.js';
 
 /** Fraction of a prediction left to the poll, so that a run slightly faster than the last is not overslept. */
 const MARGIN = 0.05;
 /** Sleeps shorter than this are not worth a timer (timers are ~1 ms coarse). */
 const MIN_SLEEP_MS = 2;
-/** A poll answered within this long found the work already done. */
+/** Where Dawn's polls are not counted (a browser): a wait answered within this long found the work already done. */
 const AT_ONCE_MS = 1;
-/** How much an overslept prediction shrinks per run. */
-const OVERSLEPT_SHRINK = 0.7;
 /** Kinds of work remembered; the least recently learned is forgotten past this. */
 const MAX_KINDS = 1024;
 /**
@@ -87,8 +93,10 @@ export class CompletionWait {
    */
   async wait<T>(completion: () => Promise<T>): Promise<T> {
     await this.beforePoll();
+    const before = dawnPollsSoFar();
     const result = await pollDuring(completion, this.enabled);
-    this.completed();
+    const after = dawnPollsSoFar();
+    this.completed(before === null || after === null ? undefined : after - before);
     return result;
   }
 
@@ -103,15 +111,18 @@ export class CompletionWait {
     this.sleptUntil = this.clock.now();
   }
 
-  /** Call when the completion promise resolved: everything submitted so far is done. */
-  completed(): void {
+  /**
+   * Call when the completion promise resolved: everything submitted so far is done. `polls`: how
+   * many of Dawn's polls it took (dawnPollsSoFar), where they are counted.
+   */
+  completed(polls?: number): void {
     const first = this.inFlight[0];
     if (first) {
       const now = this.clock.now();
-      // Time spent polling counts at a discount (SPUN_DISCOUNT).
       const slept = this.sleptUntil === null ? 0 : this.sleptUntil - first.at;
-      const overslept = this.sleptUntil !== null && now - this.sleptUntil < AT_ONCE_MS;
-      this.learn(overslept ? OVERSLEPT_SHRINK * slept : slept + SPUN_DISCOUNT * (now - first.at - slept));
+      const overslept = this.sleptUntil !== null && (polls === undefined ? now - this.sleptUntil < AT_ONCE_MS : polls <= 1);
+      if (overslept) this.forget();
+      else this.learn(slept + SPUN_DISCOUNT * (now - first.at - slept)); // time spent polling at a discount
     }
     this.inFlight = [];
     this.expectedIdleAt = 0;
@@ -138,6 +149,13 @@ export class CompletionWait {
     this.durations.delete(target); // re-inserted last: the map's order is oldest-learned first
     this.durations.set(target, Math.max(0, span - others) / counts.get(target)!);
     if (this.durations.size > MAX_KINDS) this.durations.delete(this.durations.keys().next().value!);
+  }
+
+  /** Drops the prediction of the kind that learn() would update: it slept past the work by an unknown amount. */
+  private forget(): void {
+    const kinds = [...new Set(this.inFlight.map(({ key }) => key))];
+    const share = (key: string) => this.inFlight.filter((s) => s.key === key).length * (this.durations.get(key) ?? 0);
+    this.durations.delete(kinds.reduce((a, b) => (share(b) > share(a) ? b : a)));
   }
 
   /** The prediction for a kind of submission, in ms (tests, diagnostics). */

@@ -82,6 +82,14 @@ async function drainAbandonedQueues(): Promise<void> {
   clearTimeout(timer);
 }
 
+/**
+ * How many of Dawn's polls have run since the process started, or null where Dawn does not poll
+ * through setImmediate (a browser). Counted while the stand-in is installed: a paced wait, or any
+ * wait after one was abandoned. A wait whose first poll answered found its work already done
+ * (completion-wait.ts: it slept too long).
+ */
+export const dawnPollsSoFar = (): number | null => (typeof global.setImmediate === 'function' ? polls : null);
+
 /** Whether a paced wait is pending (tests). */
 export const pacing = (): boolean => pacedWaits > 0;
 
@@ -102,6 +110,8 @@ let original: ImmediateScheduler | null = null;
 /** Waits pending, and how many of them paced. */
 let live = 0;
 let pacedWaits = 0;
+/** Dawn's polls run through the stand-in (dawnPollsSoFar). */
+let polls = 0;
 /** Whether some wait timed out, its promise left pending. */
 let abandoned = false;
 let keepAlive: ReturnType<typeof setInterval> | undefined;
@@ -112,9 +122,13 @@ const ABANDONED_POLL_MS = 100;
 /** Schedules Dawn's polls as the pending waits need, and everyone else's callbacks as Node would. */
 const dawnPoll: ImmediateScheduler = (callback, ...args) => {
   if (!scheduledByDawn(callback)) return original!(callback, ...args);
-  const handle = pacedWaits > 0 ? node.setTimeout(callback, 1)
-    : live > 0 ? original!(callback)
-    : node.setTimeout(callback, ABANDONED_POLL_MS);
+  const poll = () => {
+    polls++;
+    callback();
+  };
+  const handle = pacedWaits > 0 ? node.setTimeout(poll, 1)
+    : live > 0 ? original!(poll)
+    : node.setTimeout(poll, ABANDONED_POLL_MS);
   if (abandoned) handle.unref();
   return handle;
 };
