@@ -52,6 +52,7 @@ function secondsFromEnv(name: string): number | undefined {
  *   WGT_CONV_ALGORITHM=direct|winograd|fastest   the 3x3 stride-1 convolutions' algorithm (convAlgorithm)
  *   WGT_GPU_WAIT=sleep|poll          sleep before Dawn's spinning poll; unset: on a software adapter only (sleepBeforePoll)
  *   WGT_MEMORY=plan|pool             buffers planned per submission, or the plain bucket pool (memoryPlan)
+ *   WGT_SUBGROUPS=on|off             the CPU kernels share reads through subgroup broadcasts (subgroups)
  *   WGT_FILL_UNINITIALIZED=1         every new tensor filled with NaN, to catch reads of unwritten memory (fillUninitialized)
  *   WGT_GPU_TIMEOUT=SECONDS          a wait on the GPU longer than this fails: a hung driver or kernel (gpuTimeoutMs)
  */
@@ -62,6 +63,7 @@ const OPTIONS_FROM_ENV = {
   WGT_CONV_ALGORITHM: (name) => ({ convAlgorithm: choiceFromEnv(name, ['direct', 'winograd', 'fastest']) }),
   WGT_GPU_WAIT: () => ({ sleepBeforePoll: waitFromEnv() }),
   WGT_MEMORY: (name) => ({ memoryPlan: choiceFromEnv(name, ['plan', 'pool']) !== 'pool' }),
+  WGT_SUBGROUPS: (name) => ({ subgroups: choiceFromEnv(name, ['on', 'off']) !== 'off' }),
   WGT_FILL_UNINITIALIZED: (name) => ({ fillUninitialized: choiceFromEnv(name, ['0', '1']) === '1' }),
   WGT_GPU_TIMEOUT: (name) => ({ gpuTimeoutMs: secondsFromEnv(name) }),
 } satisfies Record<string, (name: string) => GpuContextOptions>;

@@ -7,6 +7,7 @@ import { cached } from './cached-source.js';
 import { chooseConvAlgorithm, chooseConvTile, noteConvolution, tileName, type ConvAlgorithm, type ConvRole, type ConvTile } from './conv2d-tile.js';
 import { allOf, ownedAcc, ownedIndex, paddedRowQuads, quadOuterProduct } from './wgsl.js';
 import { CHANNEL_BLOCK, channelBlocks, reductionStep, runFilterMatrix } from './conv2d-filter-matrix.js';
+import { enableSubgroups, sharedReads, sharingLanes, subgroupLaneParameter } from './subgroup-share.js';
 import { runWinogradFilters, runWinogradInput, runWinogradOutput, winogradApplies, winogradProduct } from './conv2d-winograd.js';
 
 /**
@@ -25,7 +26,9 @@ import { runWinogradFilters, runWinogradInput, runWinogradOutput, winogradApplie
  *             channels at a time (two barriers per chunk), where one vec4 load serves four
  *             channels. On lavapipe that made the kernel ~1.3x faster than reading the same
  *             (uniform) weights from the storage buffer, which costs about twice as much per
- *             load. No other barriers: they are expensive on a CPU.
+ *             load. No other barriers: they are expensive on a CPU. Where the adapter has one
+ *             subgroup size, each lane reads a share of a step's weights and subgroup
+ *             broadcasts hand them to the others (subgroup-share.ts).
  *   tiled   - for GPUs: a 64-channel × 64-pixel tile per workgroup of 16×16 invocations, each
  *             owning 4×4 outputs (8×8 with the 128×128 tile); every step stages a 64×16 slice of
  *             the filters and a 16×64 slice of the windowed source in workgroup memory, so each
@@ -148,7 +151,7 @@ function blocking(c: SlidingConv): Blocking {
 const epilogue = (value: string, relu: boolean) => (relu ? `max(${value}, 0.0)` : value);
 
 const blockedSource = cached(buildBlockedSource);
-function buildBlockedSource(kernel: string, c: SlidingConv, bias: boolean, relu: boolean) {
+function buildBlockedSource(kernel: string, c: SlidingConv, bias: boolean, relu: boolean, sharing: number | null) {
   const { pix: PIX, co: CO } = blocking(c);
   const LANES = blockedLanes(c);
   const QUADS = Math.ceil(CO / 4); // the channel block as vec4s in the weight cache
@@ -160,7 +163,10 @@ function buildBlockedSource(kernel: string, c: SlidingConv, bias: boolean, relu:
   const column = (j: number, kw: number) => offsets.indexOf(j * c.strideW + kw * c.dilationW);
   const weightOf = (o: number, kw: number) => `k${kw}_${Math.floor(o / 4)}[${o % 4}]`;
   const name = `${kernel}.blocked${relu ? '.relu' : ''}`;
-  const code = /* wgsl */ `${params('blocked')}
+  // The step's filters, [tap kw][quad q] from weights[taps + kw·QUADS + q], read by every lane alike.
+  const filters = sharedReads({ lanes: sharing, count: c.kernelW * QUADS, read: (i) => `weights[taps + ${i}]`, prefix: 'shared_w', separator: ' ' });
+  const code = /* wgsl */ `${enableSubgroups(sharing)}
+${params('blocked')}
 ${bias ? '@group(0) @binding(4) var<storage, read> bias: array<f32>;' : ''}
 ${windowConstants(c)}
 const PIX = ${PIX}u;       // output pixels per lane, consecutive in a row
@@ -174,7 +180,7 @@ const CHUNK = ${CHUNK}u;   // source channels whose weights are staged at a time
 var<workgroup> weights: array<vec4<f32>, ${CHUNK * taps * QUADS}>;
 
 @compute @workgroup_size(${LANES})
-fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) local: u32) {
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) local: u32${subgroupLaneParameter(sharing)}) {
   // Lane -> (image n, output row oh, first column ow0). Lanes past the end compute a clamped
   // duplicate (their loads stay in bounds) and store nothing.
   let lanes = p.images * p.out_h * p.blocks_w;
@@ -218,7 +224,8 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
         let plane = (c0 + ci) * src_plane;
         ${unroll(offsets.length, (i) => `let x${i} = select(0.0, src[at${i} + plane], ok${i});`, '\n        ')}
         let taps = (ci * KH * KW + kh * KW) * QUADS;
-        ${unroll(c.kernelW, (kw) => unroll(QUADS, (q) => `let k${kw}_${q} = weights[taps + ${kw * QUADS + q}u];`, ' '), '\n        ')}
+        ${filters.loads}
+        ${unroll(c.kernelW, (kw) => unroll(QUADS, (q) => `let k${kw}_${q} = ${filters.value(kw * QUADS + q)};`, ' '), '\n        ')}
         ${unroll(CO, (o) => unroll(PIX, (j) => fmaInto(`acc${o}_${j}`, range(c.kernelW).map((kw) => [weightOf(o, kw), `x${column(j, kw)}`])), '\n        '), '\n        ')}
       }
     }
@@ -377,7 +384,7 @@ function runSlidingConv(role: ConvRole, c: SlidingConv, src: Tensor, weight: Ten
   const blocks = channelBlocks(ctx, c);
   // The kernel's name: conv2d.forward.tiled64x64x16, or conv2d.forward.winograd.… for Winograd's product.
   const named = `conv2d.${role}${options.winogradProduct ? '.winograd' : ''}`;
-  const kernel = tile ? tiledSource(named, c, bias !== undefined, tile, relu, blocks) : blockedSource(named, c, bias !== undefined, relu);
+  const kernel = tile ? tiledSource(named, c, bias !== undefined, tile, relu, blocks) : blockedSource(named, c, bias !== undefined, relu, sharingLanes(ctx));
   const filters = tile ? runFilterMatrix(c, weight, blocks) : weight;
   const blocksW = Math.ceil(c.outW / blocking(c).pix);
   // Pixels of one image, in units of the dispatch's x dimension, bound the images per dispatch.

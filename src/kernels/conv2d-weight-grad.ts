@@ -6,6 +6,7 @@ import { ShapeError } from '../runtime/errors.js';
 import { batchSlices, fmaInto, unroll, windowColumns, type Conv2dGeometry } from './conv2d-common.js';
 import { allOf, ownedAcc, ownedIndex, paddedRowQuads, quadOuterProduct } from './wgsl.js';
 import { cached } from './cached-source.js';
+import { enableSubgroups, sharedReads, sharingLanes, subgroupLaneParameter } from './subgroup-share.js';
 import { chooseWeightGradTile, weightGradTileName, type WeightGradTile } from './conv2d-tile.js';
 
 /**
@@ -124,14 +125,20 @@ const DILATION_W = ${g.dilationW};`;
 }
 
 const weightGradSource = cached(buildWeightGradSource);
-function buildWeightGradSource(g: Conv2dGeometry, CO: number, R: number) {
+function buildWeightGradSource(g: Conv2dGeometry, CO: number, R: number, sharing: number | null) {
   const PIX = pixelsPerStep(g);
   const LANES = lanesOf(g, R);
   const offsets = windowColumns(g, PIX);
   const column = (j: number, kw: number) => offsets.indexOf(j * g.strideW + kw * g.dilationW);
+  // The step's dy values, PIX / 4 quads for each of the CO channels (item o·PIX/4 + q), read by
+  // every lane alike: stage[staged + (o · padded_w + ow0) / 4 + q].
+  const dyRows = sharedReads({
+    lanes: sharing, count: CO * (PIX / 4), prefix: 'shared_dy', separator: '\n        ',
+    read: (i) => `stage[staged + ((${i}) / ${PIX / 4}u * padded_w + ow0) / 4u + (${i}) % ${PIX / 4}u]`,
+  });
   return {
     name: 'conv2d.weight_grad.blocked',
-    code: /* wgsl */ `
+    code: /* wgsl */ `${enableSubgroups(sharing)}
 struct Params {
   images: u32,
   in_channels: u32, in_h: u32, in_w: u32,
@@ -155,7 +162,7 @@ const R = ${R}u;      // window rows per lane
 var<workgroup> stage: array<vec4<f32>, ${STAGE_QUADS}>;
 
 @compute @workgroup_size(${LANES})
-fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) local: u32) {
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) local: u32${subgroupLaneParameter(sharing)}) {
   // Lane -> (source channel ci, window rows kh0 .. kh0 + R - 1); lanes past the end compute a
   // duplicate.
   let lanes = p.in_per_group * (KH / R);
@@ -210,8 +217,9 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
         let first = i32(ow0) * STRIDE_W - p.pad_w;
         ${unroll(offsets.length, (i) => `let v${i} = first + ${offsets[i]}; let col_ok${i} = ${allOf(`v${i} >= 0`, `v${i} < i32(p.in_w)`)}; let col${i} = u32(clamp(v${i}, 0, i32(p.in_w) - 1));`, '\n        ')}
         ${unroll(R, (r) => unroll(offsets.length, (i) => `let x${r}_${i} = select(0.0, x[x_row${r} + col${i}], ${allOf(`row_ok${r}`, `col_ok${i}`)});`, '\n        '), '\n        ')}
+        ${dyRows.loads}
         ${unroll(CO, (o) => `{
-          ${unroll(PIX / 4, (q) => `let d${q} = stage[staged + (${o}u * padded_w + ow0) / 4u + ${q}u];`, '\n          ')}
+          ${unroll(PIX / 4, (q) => `let d${q} = ${dyRows.value(o * (PIX / 4) + q)};`, '\n          ')}
           ${unroll(R, (r) => unroll(g.kernelW, (kw) => fmaInto(`acc${o}_${r}_${kw}`, Array.from({ length: PIX }, (_, j) => [`d${j >> 2}[${j & 3}]`, `x${r}_${column(j, kw)}`] as const)), '\n          '), '\n          ')}
         }`, '\n        ')}
       }
@@ -390,7 +398,7 @@ export function runConv2dWeightGrad(x: Tensor, dy: Tensor, g: Conv2dGeometry, va
   const R = windowRowsPerLane(g, CO);
   const weightShape = [g.outChannels, inPerGroup, g.kernelH, g.kernelW];
   const weightSize = weightShape.reduce((a, b) => a * b, 1);
-  const source = weightGradSource(g, CO, R);
+  const source = weightGradSource(g, CO, R, sharingLanes(ctx));
   const slices = batchSlices(ctx, 'conv2d weight grad', [x, dy], g.batch);
   const splits = slices.map((s) => chooseSplits(ctx, g, CO, R, s.images * g.outH, slices.length));
   const total = splits.reduce((a, b) => a + b, 0);

@@ -10,6 +10,8 @@ export interface AdapterDescription {
   isSoftware: boolean;
   features: string[];
   limits: Record<string, number>;
+  /** The sizes its subgroups may have (lanes that run together), where the adapter reports them. */
+  subgroupSizes?: { min: number; max: number };
 }
 
 /** Optional features the engine uses where the adapter has them. */
@@ -59,6 +61,7 @@ export function describeAdapter(adapter: GPUAdapter, device: GPUDevice): Adapter
     isSoftware: fallback || SOFTWARE_NAMES.test(names),
     features: [...device.features].sort(),
     limits,
+    ...(info.subgroupMinSize && info.subgroupMaxSize ? { subgroupSizes: { min: info.subgroupMinSize, max: info.subgroupMaxSize } } : {}),
   };
 }
 

@@ -37,6 +37,13 @@ export interface GpuContextOptions {
    */
   convAlgorithm?: ConvAlgorithmChoice;
   /**
+   * Let the CPU adapters' blocked kernels share the values every lane reads through subgroup
+   * broadcasts, where the device has 'subgroups' and one subgroup size (kernels/subgroup-share.ts).
+   * Default true; false reads them from workgroup memory in every lane, to compare the two
+   * (WGT_SUBGROUPS=off in Node). The results are the same bits either way.
+   */
+  subgroups?: boolean;
+  /**
    * Sleep through most of the GPU's predicted work before waiting on a WebGPU promise, because
    * Dawn's Node binding spins a CPU core while one is pending (runtime/completion-wait.ts).
    * 'software': only on a software adapter, whose kernels run on the cores a spinning poll takes;
@@ -87,6 +94,11 @@ export class GpuContext {
   readonly convOrder: ConvOrder;
   readonly convAlgorithm: ConvAlgorithmChoice;
   readonly fillUninitialized: boolean;
+  /**
+   * The size of every subgroup where kernels may rely on it: the device has 'subgroups', the
+   * adapter reports a single size, and GpuContextOptions.subgroups is not false. Else null.
+   */
+  readonly subgroupSize: number | null;
   /** Whether the device still works: its loss, or a wait past gpuTimeoutMs, is kept there and thrown. */
   readonly watch: DeviceWatch;
 
@@ -108,6 +120,7 @@ export class GpuContext {
     this.convOrder = options.convOrder ?? 'blocks';
     this.convAlgorithm = options.convAlgorithm ?? 'direct';
     this.fillUninitialized = options.fillUninitialized ?? false;
+    this.subgroupSize = options.subgroups !== false ? fixedSubgroupSize(adapter) : null;
     this.pipelines = new PipelineCache(device, limits.maxStorageBuffersPerShaderStage);
     const storageUsage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
     this.pool = new BufferPool(device, storageUsage, limits.maxBufferSize, 'tensor', options.memoryPlan ?? true);
@@ -184,6 +197,12 @@ export function getDefaultContext(): GpuContext {
     throw new Error('No GPU context: call `await initNode()` (Node) or `await initBrowser()` (browser) first');
   }
   return defaultContext;
+}
+
+/** The adapter's one subgroup size, where the device has subgroups and the adapter reports a single size. */
+function fixedSubgroupSize(adapter: AdapterDescription): number | null {
+  const sizes = adapter.subgroupSizes;
+  return adapter.features.includes('subgroups') && sizes && sizes.min === sizes.max ? sizes.min : null;
 }
 
 /** Whether waits sleep before polling, for a sleepBeforePoll choice on an adapter (software or not). */

@@ -1,4 +1,4 @@
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testContext } from '../helpers/gpu.js';
 import { expectClose } from '../helpers/compare.js';
 import { checkOp } from '../helpers/gradcheck.js';
@@ -11,6 +11,7 @@ import { runConv2dForward, runConv2dInputGrad, type ConvVariant } from '../../sr
 import { chooseConvTile } from '../../src/kernels/conv2d-tile.js';
 import { chooseWeightGradVariant, runConv2dWeightGrad, type WeightGradVariant } from '../../src/kernels/conv2d-weight-grad.js';
 import { runConv2dBiasGrad } from '../../src/kernels/conv2d-bias-grad.js';
+import { sharingLanes } from '../../src/kernels/subgroup-share.js';
 import { convOutputSize, type Conv2dGeometry } from '../../src/kernels/conv2d-common.js';
 
 interface ConvCase {
@@ -195,6 +196,46 @@ describe('conv2d against PyTorch', () => {
       const dw = runConv2dWeightGrad(fromFixture(c.x), fromFixture(c.dy), g, 'tiled', tile);
       expectClose(await dw.read(), c.dweight.data, ...TOL, `dweight (tiled ${tile.channels}x${tile.taps})`);
     }
+  });
+});
+
+describe("the CPU kernels' shared reads (kernels/subgroup-share.ts)", () => {
+  it('use the adapter\'s one subgroup size where the device has subgroups', () => {
+    const sizes = ctx.adapter.subgroupSizes;
+    const fixed = ctx.adapter.features.includes('subgroups') && sizes !== undefined && sizes.min === sizes.max;
+    expect(ctx.subgroupSize).toBe(fixed ? sizes!.min : null);
+    if (ctx.kernelTarget === 'cpu') expect(sharingLanes(ctx)).toBe(ctx.subgroupSize);
+  });
+
+  // Broadcast or read by each lane, the values and the arithmetic are the same: so are the bits.
+  // Among the fixture cases are layers with fewer values per step than lanes in a subgroup.
+  let apart: GpuContext;
+  let shared: GpuContext;
+  beforeAll(async () => {
+    apart = await GpuContext.create(await createNodeGpu(), { kernelTarget: 'cpu', subgroups: false });
+    shared = await GpuContext.create(await createNodeGpu(), { kernelTarget: 'cpu' });
+  });
+  afterAll(() => {
+    apart.destroy();
+    shared.destroy();
+  });
+
+  it.each(cases.map((c) => [c.name, c] as const))('%s: the same bits with and without subgroup broadcasts', async (_, c) => {
+    expect(sharingLanes(apart)).toBeNull();
+    const g = geometryOf(c);
+    const run = async (on: GpuContext) => {
+      const t = (f: ArrayFixture) => fromFixture(f, { ctx: on });
+      const y = runConv2dForward(t(c.x), t(c.weight), c.bias ? t(c.bias) : undefined, g, { variant: 'blocked' });
+      const dx = runConv2dInputGrad(t(c.dy), t(c.weight), g, { variant: 'blocked' });
+      const dw = runConv2dWeightGrad(t(c.x), t(c.dy), g, 'blocked');
+      return { y: await y.read(), dx: await dx.read(), dw: await dw.read() };
+    };
+    const [each, broadcast] = [await run(apart), await run(shared)];
+    expect(broadcast.y).toEqual(each.y);
+    expect(broadcast.dx).toEqual(each.dx);
+    expect(broadcast.dw).toEqual(each.dw);
+    expectClose(broadcast.y, c.y.data, ...TOL, 'y (shared reads)');
+    expectClose(broadcast.dw, c.dweight.data, ...TOL, 'dweight (shared reads)');
   });
 });
 
