@@ -10,12 +10,12 @@ import { unroll } from './conv2d-common.js';
  * filters, or the rows of dy. On lavapipe such a read costs what a gather does. Its compiler
  * (gallivm) reads workgroup memory lane by lane inside any loop, checking each lane's execution
  * mask, because it cannot tell that the first lane is active there. In the weight gradient those
- * reads were half the kernel's time: replaced by constants (timing only), VGG16's layers at 64x64
- * ran 2.1-2.6x faster.
+ * reads were half the kernel's time: replaced by constants (timing only), three of VGG16's layer
+ * shapes at 64x64 ran 2.2-2.6x faster (bench/README.md, "Shared reads through subgroups").
  *
  * A subgroup is the lanes that run together (8 on lavapipe's 256-bit code, 4 on SwiftShader).
  * Shared, each lane reads 1/S of a step's values and `subgroupBroadcast` with a constant lane
- * hands each value to every lane: an extract and a splat on a CPU adapter. The values and the
+ * hands each value to every lane from a register, with no memory read. The values and the
  * arithmetic are the same, so the results are the same bits.
  *
  * Used where the device has the 'subgroups' feature, its adapter reports one subgroup size (a
