@@ -139,12 +139,9 @@ export class CompletionWait {
    * is learned.
    */
   private learn(span: number): void {
-    const counts = new Map<string, number>();
-    for (const { key } of this.inFlight) counts.set(key, (counts.get(key) ?? 0) + 1);
-    const unknown = [...counts.keys()].filter((key) => !this.durations.has(key));
+    const { counts, share, unknown, dominant } = this.kindsInFlight();
     if (unknown.length > 1) return;
-    const share = (key: string) => counts.get(key)! * this.durations.get(key)!;
-    const target = unknown[0] ?? [...counts.keys()].reduce((a, b) => (share(b) > share(a) ? b : a));
+    const target = unknown[0] ?? dominant;
     const others = [...counts.keys()].filter((key) => key !== target).reduce((sum, key) => sum + share(key), 0);
     this.durations.delete(target); // re-inserted last: the map's order is oldest-learned first
     this.durations.set(target, Math.max(0, span - others) / counts.get(target)!);
@@ -153,9 +150,24 @@ export class CompletionWait {
 
   /** Drops the prediction of the kind that learn() would update: it slept past the work by an unknown amount. */
   private forget(): void {
-    const kinds = [...new Set(this.inFlight.map(({ key }) => key))];
-    const share = (key: string) => this.inFlight.filter((s) => s.key === key).length * (this.durations.get(key) ?? 0);
-    this.durations.delete(kinds.reduce((a, b) => (share(b) > share(a) ? b : a)));
+    this.durations.delete(this.kindsInFlight().dominant);
+  }
+
+  /**
+   * The kinds of work in flight: how many of each, their predicted time (0 if unknown), those not
+   * seen before, and the one that accounts for most of the predicted time.
+   */
+  private kindsInFlight() {
+    const counts = new Map<string, number>();
+    for (const { key } of this.inFlight) counts.set(key, (counts.get(key) ?? 0) + 1);
+    const share = (key: string) => counts.get(key)! * (this.durations.get(key) ?? 0);
+    const keys = [...counts.keys()];
+    return {
+      counts,
+      share,
+      unknown: keys.filter((key) => !this.durations.has(key)),
+      dominant: keys.reduce((a, b) => (share(b) > share(a) ? b : a)),
+    };
   }
 
   /** The prediction for a kind of submission, in ms (tests, diagnostics). */
